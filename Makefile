@@ -1,0 +1,111 @@
+# nethv — top-level build.  `make` builds the kernel and both boot artifacts;
+# `make run`, `make check`, `make bench`, `make fuzz`, `make debug` as in README.
+# Every compiler flag for the freestanding kernel lives in this file, below.
+
+BUILD    ?= build
+SCENARIO ?= default
+CC       := gcc
+HOSTCC   ?= gcc
+OBJCOPY  := objcopy
+
+NEWLIB   ?= $(BUILD)/newlib
+LIBFDT_A := /usr/lib/x86_64-linux-gnu/libfdt.a
+
+# ---- freestanding kernel flags (the one place) ------------------------------
+# -mno-red-zone: interrupts push onto the interrupted stack.
+# -mgeneral-regs-only: nethv's own code never touches FPU/SSE state, so guest
+#   FPU state survives the exit fast paths; newlib (built with SSE) is only
+#   called from code that has saved the guest's state (see arch fpu.h).
+KWARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wundef \
+            -Wstrict-prototypes -Wno-unused-parameter
+KFREE    := -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
+            -fno-stack-protector -fno-asynchronous-unwind-tables \
+            -fno-omit-frame-pointer -fno-strict-aliasing -mcmodel=small
+KCFLAGS  := -std=gnu11 -O2 -g $(KWARN) $(KFREE)
+KCPPFLAGS:= -Iinclude -Iarch/x86_64/include -isystem $(NEWLIB)/include \
+            -isystem /usr/include/libfdt-nethv -DNETHV_KERNEL=1 -MMD -MP
+KASFLAGS := -g -Iinclude -Iarch/x86_64/include -DNETHV_KERNEL=1 -D__ASSEMBLY__ -MMD -MP
+KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
+            -Wl,--build-id=none -Wl,-T,linker.ld
+KLIBS    := $(LIBFDT_A) $(NEWLIB)/lib/libc.a -lgcc
+
+# ---- host flags (unit tests, fuzzers, benchmarks, tools) ----------------------
+HWARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wno-unused-parameter
+HCFLAGS  := -std=gnu11 -O1 -g $(HWARN) -Iinclude -Iarch/x86_64/include \
+            -DNETHV_HOST=1 -fsanitize=address,undefined -fno-omit-frame-pointer
+HLIBS    := -lcmocka -lfdt
+
+# ---- kernel sources -------------------------------------------------------------
+KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c vmm/*.c)
+KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
+KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
+
+.PHONY: all kernel efi iso configs run check test-host bench fuzz debug clean deps
+all: kernel efi iso configs
+
+deps:
+	@scripts/deps.sh
+
+kernel: $(BUILD)/nethv.elf
+
+$(NEWLIB)/.stamp: scripts/build-newlib.sh
+	scripts/build-newlib.sh $(NEWLIB)
+
+$(BUILD)/k/%.o: %.c $(NEWLIB)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(KCPPFLAGS) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+$(BUILD)/nethv.elf: $(KOBJ) linker.ld $(NEWLIB)/.stamp
+	$(CC) $(KLDFLAGS) -o $@ $(KOBJ) $(KLIBS)
+	@grub-file --is-x86-multiboot2 $@ || { echo "nethv.elf: no valid Multiboot2 header" >&2; exit 1; }
+
+# ---- configs (device trees) -----------------------------------------------------
+DTS      := $(wildcard config/*.dts)
+DTB      := $(patsubst config/%.dts,$(BUILD)/config/%.dtb,$(DTS))
+configs: $(DTB)
+$(BUILD)/config/%.dtb: config/%.dts $(BUILD)/tools/nethv-cfgcheck
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -o $@ $<
+	$(BUILD)/tools/nethv-cfgcheck $@ $<
+
+$(BUILD)/tools/nethv-cfgcheck: tools/cfgcheck.c kernel/config.c include/nethv/config.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O1 -g $(HWARN) -Iinclude -DNETHV_HOST=1 -o $@ tools/cfgcheck.c kernel/config.c -lfdt
+
+# ---- boot artifacts ----------------------------------------------------------------
+include boot/efi/efi.mk
+
+iso: $(BUILD)/nethv-$(SCENARIO).iso
+$(BUILD)/nethv-%.iso: $(BUILD)/nethv.elf $(BUILD)/config/%.dtb scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(BUILD)/nethv.elf "$(CMDLINE)" $(BUILD)/config/$*.dtb
+
+# ---- running ----------------------------------------------------------------------
+QEMU_RUN := qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
+            -device isa-debug-exit,iobase=0xf4,iosize=4 -display none -serial mon:stdio
+run: deps all
+	$(QEMU_RUN) -cdrom $(BUILD)/nethv-$(SCENARIO).iso
+
+debug: deps all
+	@echo "gdb: target remote :1234 (symbols: $(BUILD)/nethv.elf); see $(BUILD)/gdbinit"
+	@printf 'file %s\ntarget remote :1234\n' $(BUILD)/nethv.elf > $(BUILD)/gdbinit
+	$(QEMU_RUN) -s -S -cdrom $(BUILD)/nethv-$(SCENARIO).iso
+
+# ---- tests ------------------------------------------------------------------------
+HTESTS   := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
+$(BUILD)/host/%: tests/host/%.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HCFLAGS) -MMD -MP -o $@ $< $(HLIBS)
+test-host: $(HTESTS)
+
+check: deps
+	$(MAKE) all test-host
+	tests/run-all
+
+clean:
+	rm -rf $(BUILD)/k $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
