@@ -7,6 +7,7 @@ SCENARIO ?= default
 CC       := gcc
 HOSTCC   ?= gcc
 OBJCOPY  := objcopy
+Q        := $(if $(V),,@)
 
 NEWLIB   ?= $(BUILD)/newlib
 LIBFDT_A := /usr/lib/x86_64-linux-gnu/libfdt.a
@@ -23,7 +24,7 @@ KFREE    := -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
             -fno-omit-frame-pointer -fno-strict-aliasing -mcmodel=small
 KCFLAGS  := -std=gnu11 -O2 -g $(KWARN) $(KFREE)
 KCPPFLAGS:= -Iinclude -Iarch/x86_64/include -isystem $(NEWLIB)/include \
-            -isystem /usr/include/libfdt-nethv -DNETHV_KERNEL=1 -MMD -MP
+            -isystem $(BUILD)/fdtinc -DNETHV_KERNEL=1 -MMD -MP
 KASFLAGS := -g -Iinclude -Iarch/x86_64/include -DNETHV_KERNEL=1 -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
             -Wl,--build-id=none -Wl,-T,linker.ld
@@ -51,13 +52,20 @@ kernel: $(BUILD)/nethv.elf
 $(NEWLIB)/.stamp: scripts/build-newlib.sh
 	scripts/build-newlib.sh $(NEWLIB)
 
-$(BUILD)/k/%.o: %.c $(NEWLIB)/.stamp
+# libfdt's headers without the rest of the host's /usr/include
+$(BUILD)/fdtinc/libfdt.h:
 	@mkdir -p $(dir $@)
-	$(CC) $(KCPPFLAGS) $(KCFLAGS) -c $< -o $@
+	ln -sf /usr/include/libfdt.h /usr/include/libfdt_env.h /usr/include/fdt.h $(dir $@)
+
+$(BUILD)/k/%.o: %.c $(NEWLIB)/.stamp $(BUILD)/fdtinc/libfdt.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCPPFLAGS) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/k/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 $(BUILD)/nethv.elf: $(KOBJ) linker.ld $(NEWLIB)/.stamp
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ) $(KLIBS)

@@ -1,0 +1,73 @@
+/* Per-CPU GDT and TSS (SDM 3A 3.4.5, 8.2.3), per-CPU area (GS/FS base). */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <arch/cpu.h>
+#include <arch/regs.h>
+#include <arch/x86.h>
+
+#define GDT_CODE64  0x00af9a000000ffffull   /* P, DPL0, code, L=1 */
+#define GDT_DATA    0x00cf92000000ffffull   /* P, DPL0, data, writable */
+#define TSS_TYPE_AVAILABLE 0x9ull
+
+struct percpu percpu_area[MAX_CPUS];
+
+static uint64_t alloc_stack(size_t size)
+{
+    uint64_t pa = page_alloc(size / PAGE_SIZE, PAGE_SIZE, 0);
+    if (!pa)
+        panic("cpu: out of memory for stacks");
+    return pa + size;
+}
+
+void gdt_load(struct percpu *pc)
+{
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr = {
+        sizeof(pc->gdt) - 1, (uint64_t)(uintptr_t)pc->gdt
+    };
+    __asm__ volatile(
+        "lgdt %0\n\t"
+        "pushq %1\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "movl %2, %%eax\n\t"
+        "movl %%eax, %%ds\n\t"
+        "movl %%eax, %%es\n\t"
+        "movl %%eax, %%ss\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "movl %%eax, %%fs\n\t"
+        "movl %%eax, %%gs\n\t"
+        "ltr %w3"
+        :: "m"(gdtr), "i"(SEL_KCODE), "i"(SEL_KDATA), "r"(SEL_TSS) : "rax", "memory");
+}
+
+void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
+{
+    struct percpu *pc = &percpu_area[cpu];
+    uint64_t tss = (uint64_t)(uintptr_t)&pc->tss;
+
+    pc->self = pc;
+    pc->cpu = cpu;
+    pc->apic_id = apic_id;
+    pc->kstack_top = kstack_top;
+    pc->stack_canary = 0x6e65746876ull ^ (rdtsc() << 16);
+    pc->tss.rsp[0] = kstack_top;
+    pc->tss.ist[IST_NMI - 1] = alloc_stack(IST_STACK_SIZE);
+    pc->tss.ist[IST_DF - 1] = alloc_stack(IST_STACK_SIZE);
+    pc->tss.ist[IST_MC - 1] = alloc_stack(IST_STACK_SIZE);
+    pc->tss.iomap_base = sizeof(struct tss64);      /* no I/O bitmap */
+
+    pc->gdt[0] = 0;
+    pc->gdt[1] = GDT_CODE64;
+    pc->gdt[2] = GDT_DATA;
+    /* 16-byte TSS descriptor (SDM 3A 8.2.3) */
+    pc->gdt[3] = (sizeof(struct tss64) - 1) | ((tss & 0xffffff) << 16) |
+                 (TSS_TYPE_AVAILABLE << 40) | (1ull << 47) | (((tss >> 24) & 0xff) << 56);
+    pc->gdt[4] = tss >> 32;
+
+    gdt_load(pc);
+    wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);
+    wrmsr(MSR_FS_BASE, (uint64_t)(uintptr_t)pc);
+}

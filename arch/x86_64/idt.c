@@ -1,0 +1,98 @@
+/* IDT (SDM 3A 6.14), exception reports and IRQ dispatch. */
+#include <nethv/kernel.h>
+#include <nethv/power.h>
+#include <arch/cpu.h>
+#include <arch/regs.h>
+#include <arch/x86.h>
+#include <arch/lapic.h>
+
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type_attr;
+    uint16_t off_mid;
+    uint32_t off_hi, reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct idt_gate) == 16, "IDT gate size");
+
+#define GATE_INTERRUPT 0x8e     /* P, DPL0, 64-bit interrupt gate */
+
+extern const uint64_t isr_table[256];
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+static irq_handler_t handlers[256];
+
+static const char *const exc_names[32] = {
+    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
+    "#BR bound range", "#UD invalid opcode", "#NM device not available",
+    "#DF double fault", "coprocessor overrun", "#TS invalid TSS",
+    "#NP segment not present", "#SS stack fault", "#GP general protection",
+    "#PF page fault", "reserved 15", "#MF x87 FP", "#AC alignment check",
+    "#MC machine check", "#XM SIMD FP", "#VE virtualization", "#CP control protection",
+    "reserved 22", "reserved 23", "reserved 24", "reserved 25", "reserved 26",
+    "reserved 27", "#HV hypervisor injection", "#VC VMM communication", "#SX security", "reserved 31",
+};
+
+void idt_init(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        uint64_t a = isr_table[v];
+        unsigned ist = v == 2 ? IST_NMI : v == 8 ? IST_DF : v == 18 ? IST_MC : 0;
+        idt[v] = (struct idt_gate){
+            .off_lo = (uint16_t)a, .sel = SEL_KCODE, .ist = (uint8_t)ist,
+            .type_attr = GATE_INTERRUPT, .off_mid = (uint16_t)(a >> 16),
+            .off_hi = (uint32_t)(a >> 32), .reserved = 0,
+        };
+    }
+}
+
+void idt_load(void)
+{
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = {
+        sizeof(idt) - 1, (uint64_t)(uintptr_t)idt
+    };
+    __asm__ volatile("lidt %0" :: "m"(idtr));
+}
+
+void irq_register(unsigned vector, irq_handler_t h)
+{
+    handlers[vector & 0xff] = h;
+}
+
+void dump_frame(const struct trap_frame *tf)
+{
+    printk("  rip %016llx  cs %04llx  rflags %016llx  rsp %016llx  ss %04llx\n",
+           (unsigned long long)tf->rip, (unsigned long long)tf->cs,
+           (unsigned long long)tf->rflags, (unsigned long long)tf->rsp,
+           (unsigned long long)tf->ss);
+    printk("  rax %016llx  rbx %016llx  rcx %016llx  rdx %016llx\n",
+           (unsigned long long)tf->rax, (unsigned long long)tf->rbx,
+           (unsigned long long)tf->rcx, (unsigned long long)tf->rdx);
+    printk("  rsi %016llx  rdi %016llx  rbp %016llx  r8  %016llx\n",
+           (unsigned long long)tf->rsi, (unsigned long long)tf->rdi,
+           (unsigned long long)tf->rbp, (unsigned long long)tf->r8);
+    printk("  r9  %016llx  r10 %016llx  r11 %016llx  r12 %016llx\n",
+           (unsigned long long)tf->r9, (unsigned long long)tf->r10,
+           (unsigned long long)tf->r11, (unsigned long long)tf->r12);
+    printk("  r13 %016llx  r14 %016llx  r15 %016llx  cr2 %016llx  cr3 %016llx\n",
+           (unsigned long long)tf->r13, (unsigned long long)tf->r14,
+           (unsigned long long)tf->r15, (unsigned long long)read_cr2(),
+           (unsigned long long)read_cr3());
+}
+
+void trap_dispatch(struct trap_frame *tf);
+void trap_dispatch(struct trap_frame *tf)
+{
+    unsigned v = (unsigned)tf->vector;
+
+    if (v < 32) {
+        printk("\nnethv: exception %u (%s) on CPU %u, error code %#llx\n", v, exc_names[v],
+               this_cpu()->cpu, (unsigned long long)tf->error);
+        dump_frame(tf);
+        panic("unhandled exception %u in the hypervisor", v);
+    }
+    if (handlers[v])
+        handlers[v](tf);
+    else if (v != VEC_SPURIOUS)
+        printk("nethv: unexpected interrupt vector %u on CPU %u\n", v, this_cpu()->cpu);
+    if (v != VEC_SPURIOUS)
+        lapic_eoi();
+}

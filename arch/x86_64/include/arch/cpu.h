@@ -1,0 +1,74 @@
+/*
+ * Per-CPU data, descriptor tables and trap frames.
+ * GS base points at this CPU's struct percpu (this_cpu()); FS base too,
+ * because libfdt (built with -fstack-protector) reads its canary at %fs:0x28.
+ */
+#ifndef ARCH_CPU_H
+#define ARCH_CPU_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MAX_CPUS        64
+#define KSTACK_SIZE     (32 * 1024)
+#define IST_STACK_SIZE  (16 * 1024)
+#define IST_NMI         1
+#define IST_DF          2
+#define IST_MC          3
+
+/* 64-bit TSS (SDM 3A 8.7) */
+struct tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss64) == 104, "TSS size");
+
+struct percpu {
+    struct percpu *self;        /* 0x00: %gs:0 */
+    uint32_t cpu;               /* 0x08: logical index, 0 = BSP */
+    uint32_t apic_id;           /* 0x0c */
+    uint64_t kstack_top;        /* 0x10 */
+    uint64_t reserved[2];       /* 0x18 */
+    uint64_t stack_canary;      /* 0x28: %fs:0x28 */
+    uint64_t gdt[5] __attribute__((aligned(16)));  /* null, code, data, tss lo/hi */
+    struct tss64 tss __attribute__((aligned(16)));
+    volatile uint64_t timer_ticks;
+    volatile bool online;
+};
+_Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "canary at %fs:0x28");
+
+extern struct percpu percpu_area[MAX_CPUS];
+extern unsigned cpus_online;
+
+static inline struct percpu *this_cpu(void)
+{
+    struct percpu *p;
+    __asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+    return p;
+}
+
+/* Registers saved by the interrupt stubs (arch/x86_64/isr.S), low to high. */
+struct trap_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;          /* pushed by the CPU */
+};
+
+typedef void (*irq_handler_t)(struct trap_frame *tf);
+
+void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top);
+void gdt_load(struct percpu *pc);
+void idt_init(void);
+void idt_load(void);
+void irq_register(unsigned vector, irq_handler_t h);
+void fpu_init_cpu(void);
+void dump_frame(const struct trap_frame *tf);
+
+#endif

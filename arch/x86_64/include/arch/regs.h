@@ -1,0 +1,84 @@
+/*
+ * Named x86-64 architectural registers and bits used by nethv.
+ * References: Intel SDM Vol. 3A ch. 2 (control registers), ch. 4 (paging),
+ * Vol. 4 (MSRs); AMD APM Vol. 2.
+ */
+#ifndef ARCH_REGS_H
+#define ARCH_REGS_H
+
+/* CR0 (SDM 3A 2.5) */
+#define CR0_PE          (1ull << 0)
+#define CR0_MP          (1ull << 1)
+#define CR0_EM          (1ull << 2)
+#define CR0_TS          (1ull << 3)
+#define CR0_NE          (1ull << 5)
+#define CR0_WP          (1ull << 16)
+#define CR0_PG          (1ull << 31)
+
+/* CR4 (SDM 3A 2.5) */
+#define CR4_PAE         (1ull << 5)
+#define CR4_PGE         (1ull << 7)
+#define CR4_OSFXSR      (1ull << 9)
+#define CR4_OSXMMEXCPT  (1ull << 10)
+#define CR4_VMXE        (1ull << 13)
+#define CR4_FSGSBASE    (1ull << 16)
+#define CR4_OSXSAVE     (1ull << 18)
+
+/* RFLAGS */
+#define RFLAGS_IF       (1ull << 9)
+
+/* MSRs (SDM Vol. 4) */
+#define MSR_IA32_APIC_BASE      0x0000001b
+#define  APIC_BASE_BSP          (1ull << 8)
+#define  APIC_BASE_EXTD         (1ull << 10)    /* x2APIC mode */
+#define  APIC_BASE_EN           (1ull << 11)
+#define MSR_IA32_FEATURE_CONTROL 0x0000003a
+#define MSR_IA32_TSC_DEADLINE   0x000006e0
+#define MSR_IA32_PAT            0x00000277
+#define MSR_EFER                0xc0000080
+#define  EFER_SCE               (1ull << 0)
+#define  EFER_LME               (1ull << 8)
+#define  EFER_LMA               (1ull << 10)
+#define  EFER_NXE               (1ull << 11)
+#define  EFER_SVME              (1ull << 12)
+#define MSR_FS_BASE             0xc0000100
+#define MSR_GS_BASE             0xc0000101
+#define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_X2APIC_BASE         0x00000800      /* x2APIC register r is MSR 0x800 + (r >> 4) */
+
+/* CPUID feature bits */
+#define CPUID1_ECX_VMX          (1u << 5)
+#define CPUID1_ECX_X2APIC       (1u << 21)
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID1_ECX_XSAVE        (1u << 26)
+#define CPUID1_ECX_HYPERVISOR   (1u << 31)
+#define CPUID1_EDX_APIC         (1u << 9)
+#define CPUIDX1_EDX_NX          (1u << 20)      /* leaf 0x80000001 */
+#define CPUIDX1_EDX_PAGE1G      (1u << 26)
+#define CPUIDX1_EDX_LM          (1u << 29)
+#define CPUIDX1_ECX_SVM         (1u << 2)
+
+/* Page-table entry bits (SDM 3A 4.5) */
+#define PTE_P           (1ull << 0)
+#define PTE_W           (1ull << 1)
+#define PTE_U           (1ull << 2)
+#define PTE_PWT         (1ull << 3)
+#define PTE_PCD         (1ull << 4)
+#define PTE_A           (1ull << 5)
+#define PTE_D           (1ull << 6)
+#define PTE_PS          (1ull << 7)     /* 2 MiB / 1 GiB page in PDE / PDPTE */
+#define PTE_G           (1ull << 8)
+#define PTE_NX          (1ull << 63)
+#define PTE_ADDR_MASK   0x000ffffffffff000ull
+
+/* GDT selectors (arch/x86_64/gdt.c) */
+#define SEL_KCODE       0x08
+#define SEL_KDATA       0x10
+#define SEL_TSS         0x18
+
+/* Interrupt vectors */
+#define VEC_TIMER       0x20
+#define VEC_IPI_KICK    0xf0
+#define VEC_SPURIOUS    0xff
+
+#endif

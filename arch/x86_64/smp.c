@@ -1,0 +1,97 @@
+/* SMP bring-up: INIT-SIPI-SIPI (SDM 3A 9.4.4, MP spec B.4) per AP, one at a time. */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <arch/cpu.h>
+#include <arch/lapic.h>
+#include <arch/smp.h>
+#include <arch/time.h>
+#include <arch/paging.h>
+#include <arch/x86.h>
+
+extern const char trampoline_start[], trampoline_end[], tr_gdt_ptr[], tr_jmp[],
+    tr_cr3[], tr_stack[], tr_cpu[], tr_entry[], tr_long[], tr_gdt[];
+
+volatile unsigned cpus_online_count = 1;
+static volatile int ap_started;
+
+#define TR_OFF(sym) ((size_t)((sym) - trampoline_start))
+
+__attribute__((noreturn)) void ap_main(uint64_t cpu);
+__attribute__((noreturn)) void ap_main(uint64_t cpu)
+{
+    struct percpu *pc = &percpu_area[cpu];
+    cpu_init_percpu((unsigned)cpu, pc->apic_id, pc->kstack_top);
+    idt_load();
+    fpu_init_cpu();
+    lapic_init_cpu();
+    pc->online = true;
+    __atomic_add_fetch(&cpus_online_count, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);
+    for (;;)
+        irq_enable_and_halt();
+}
+
+static bool wait_started(uint64_t us)
+{
+    for (uint64_t t = 0; t < us; t += 100) {
+        if (__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE))
+            return true;
+        udelay(100);
+    }
+    return false;
+}
+
+void smp_boot(const uint32_t *apic_ids, unsigned n)
+{
+    uint32_t self = lapic_id();
+    unsigned next = 1;
+
+    uint64_t page = page_alloc(1, PAGE_SIZE, 0x100000);
+    if (!page || kernel_cr3 >= (1ull << 32)) {
+        printk("smp: no page below 1 MiB for the trampoline; APs stay off\n");
+        return;
+    }
+    uint8_t *t = phys_to_virt(page);
+    memcpy(t, trampoline_start, (size_t)(trampoline_end - trampoline_start));
+    uint32_t gdt_lin = (uint32_t)(page + TR_OFF(tr_gdt));
+    uint32_t long_lin = (uint32_t)(page + TR_OFF(tr_long));
+    memcpy(t + TR_OFF(tr_gdt_ptr) + 2, &gdt_lin, 4);
+    memcpy(t + TR_OFF(tr_jmp), &long_lin, 4);
+    uint64_t cr3 = kernel_cr3, entry = (uint64_t)(uintptr_t)ap_main;
+    memcpy(t + TR_OFF(tr_cr3), &cr3, 8);
+    memcpy(t + TR_OFF(tr_entry), &entry, 8);
+
+    for (unsigned i = 0; i < n; i++) {
+        if (apic_ids[i] == self)
+            continue;
+        if (next >= MAX_CPUS) {
+            printk("smp: more than %u CPUs; the rest stay off\n", MAX_CPUS);
+            break;
+        }
+        uint64_t stack = page_alloc(KSTACK_SIZE / PAGE_SIZE, PAGE_SIZE, 0);
+        if (!stack)
+            panic("smp: out of memory for AP stacks");
+        struct percpu *pc = &percpu_area[next];
+        pc->apic_id = apic_ids[i];
+        pc->kstack_top = stack + KSTACK_SIZE;
+        uint64_t cpu = next;
+        memcpy(t + TR_OFF(tr_stack), &pc->kstack_top, 8);
+        memcpy(t + TR_OFF(tr_cpu), &cpu, 8);
+        __atomic_store_n(&ap_started, 0, __ATOMIC_SEQ_CST);
+
+        lapic_send_init(apic_ids[i]);
+        udelay(10000);
+        lapic_send_sipi(apic_ids[i], (uint8_t)(page >> 12));
+        if (!wait_started(200)) {
+            lapic_send_sipi(apic_ids[i], (uint8_t)(page >> 12));
+            wait_started(1000000);
+        }
+        if (__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE)) {
+            next++;
+        } else {
+            /* its stack and the trampoline stay allocated: it may still wake */
+            printk("smp: CPU with APIC id %u did not start\n", apic_ids[i]);
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/*
+ * AP start-up trampoline, copied by smp.c to a page below 1 MiB; the SIPI
+ * vector is that page number.  Real mode straight to long mode (SDM 3A
+ * 9.8.5 allows enabling PE and PG together): PAE, CR3, EFER.LME, CR0.PE|PG,
+ * far jump into the 64-bit code segment.  smp.c patches the tr_* fields.
+ */
+#include <arch/regs.h>
+
+#define OFF(sym) ((sym) - trampoline_start)
+
+    .section .rodata
+    .code16
+    .globl trampoline_start
+trampoline_start:
+    cli
+    cld
+    mov     %cs, %ax
+    mov     %ax, %ds
+    lgdtl   OFF(tr_gdt_ptr)
+    movl    OFF(tr_cr3), %eax
+    mov     %eax, %cr3
+    mov     %cr4, %eax
+    or      $CR4_PAE, %eax
+    mov     %eax, %cr4
+    mov     $MSR_EFER, %ecx
+    rdmsr
+    or      $EFER_LME, %eax
+    wrmsr
+    mov     %cr0, %eax
+    or      $(CR0_PG | CR0_PE), %eax
+    mov     %eax, %cr0
+    ljmpl   *OFF(tr_jmp)
+
+    .code64
+tr_long:
+    mov     $SEL_KDATA, %eax
+    mov     %eax, %ds
+    mov     %eax, %es
+    mov     %eax, %ss
+    mov     tr_stack(%rip), %rsp
+    mov     tr_cpu(%rip), %rdi
+    xor     %ebp, %ebp
+    jmp     *tr_entry(%rip)
+
+    .balign 8
+tr_gdt:
+    .quad   0
+    .quad   0x00af9a000000ffff
+    .quad   0x00cf92000000ffff
+    .globl tr_gdt_ptr, tr_jmp, tr_cr3, tr_stack, tr_cpu, tr_entry, tr_long, tr_gdt
+tr_gdt_ptr:
+    .short  23
+    .long   0               /* patched: linear address of tr_gdt */
+    .balign 8
+tr_jmp:
+    .long   0               /* patched: linear address of tr_long */
+    .short  SEL_KCODE
+    .balign 8
+tr_cr3:     .quad 0
+tr_stack:   .quad 0
+tr_cpu:     .quad 0
+tr_entry:   .quad 0
+    .globl trampoline_end
+trampoline_end:

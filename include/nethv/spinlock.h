@@ -1,0 +1,40 @@
+/* Ticket spinlocks.  Any CPU; the _irqsave forms disable interrupts. */
+#ifndef NETHV_SPINLOCK_H
+#define NETHV_SPINLOCK_H
+
+#include <stdint.h>
+#include <arch/x86.h>
+
+typedef struct {
+    volatile uint32_t next;
+    volatile uint32_t owner;
+} spinlock_t;
+
+#define SPINLOCK_INIT { 0, 0 }
+
+static inline void spin_lock(spinlock_t *l)
+{
+    uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+        cpu_relax();
+}
+
+static inline void spin_unlock(spinlock_t *l)
+{
+    __atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+}
+
+static inline uint64_t spin_lock_irqsave(spinlock_t *l)
+{
+    uint64_t f = irq_save();
+    spin_lock(l);
+    return f;
+}
+
+static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f)
+{
+    spin_unlock(l);
+    irq_restore(f);
+}
+
+#endif

@@ -1,0 +1,82 @@
+/* nethv: the kernel's start on the boot CPU. */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <nethv/power.h>
+#include <nethv/acpi_glue.h>
+#include <arch/cpu.h>
+#include <arch/lapic.h>
+#include <arch/paging.h>
+#include <arch/regs.h>
+#include <arch/smp.h>
+#include <arch/time.h>
+#include <arch/x86.h>
+
+extern char boot_stack_top[];
+void console_init(void);
+void cmdline_set(const char *s);
+void config_load(const struct boot_info *bi);
+
+#define TICK_HZ 100
+
+static void timer_tick(struct trap_frame *tf)
+{
+    this_cpu()->timer_ticks++;
+}
+
+static void timer_start_and_check(void)
+{
+    irq_register(VEC_TIMER, timer_tick);
+    lapic_timer_periodic(TICK_HZ, VEC_TIMER);
+    irq_enable();
+    uint64_t deadline = rdtsc() + tsc_hz;     /* 1 s of TSC time */
+    while (percpu_area[0].timer_ticks < 3 && rdtsc() < deadline)
+        halt();
+    irq_disable();
+    if (percpu_area[0].timer_ticks < 3)
+        panic("timer: the LAPIC timer did not tick (%llu ticks in 1 s)",
+              (unsigned long long)percpu_area[0].timer_ticks);
+    printk("timer: LAPIC timer ticking at %u Hz\n", TICK_HZ);
+}
+
+void kernel_main(const struct boot_info *bi)
+{
+    /* GS/FS base first: exception reports and libfdt's canary use them */
+    percpu_area[0].self = &percpu_area[0];
+    wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&percpu_area[0]);
+    wrmsr(MSR_FS_BASE, (uint64_t)(uintptr_t)&percpu_area[0]);
+    console_init();
+    cmdline_set(bi->cmdline);
+    printk("\nnethv " NETHV_VERSION " booting (loader: %s)\n", bi->loader[0] ? bi->loader : "unknown");
+    printk("cmdline: %s\n", bi->cmdline);
+    idt_init();
+    idt_load();
+    mem_init(bi);
+    paging_init();
+    cpu_init_percpu(0, 0, (uint64_t)(uintptr_t)boot_stack_top);
+    fpu_init_cpu();
+    acpi_init(bi);
+    lapic_init_bsp(acpi_lapic_base());
+    percpu_area[0].apic_id = lapic_id();
+    percpu_area[0].online = true;
+    printk("lapic: %s mode, BSP APIC id %u\n", lapic_x2apic() ? "x2APIC" : "xAPIC",
+           percpu_area[0].apic_id);
+    time_calibrate();
+    timer_start_and_check();
+    config_load(bi);
+
+    const uint32_t *ids;
+    unsigned n = acpi_cpu_apic_ids(&ids);
+    if (n > 1)
+        smp_boot(ids, n);
+    printk("smp: %u of %u CPUs online\n", cpus_online_count, n ? n : 1);
+    printk("nethv: boot complete\n");
+
+    char v[16];
+    const char *e = cmdline_get("exit", v, sizeof(v));
+    if (e && !strcmp(e, "poweroff"))
+        power_off(0);
+    irq_enable();
+    for (;;)
+        halt();
+}

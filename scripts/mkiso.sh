@@ -1,0 +1,27 @@
+#!/bin/sh
+# mkiso.sh OUT.iso KERNEL.elf "CMDLINE" [MODULE...]
+# A GRUB rescue ISO (BIOS and EFI) that boots KERNEL with Multiboot2 and
+# passes each MODULE under its file name (the kernel finds them by name).
+set -eu
+out=$1; kernel=$2; cmdline=$3; shift 3
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/boot/grub" "$dir/boot/nethv"
+cp "$kernel" "$dir/boot/nethv.elf"
+{
+    echo 'set timeout=0'
+    echo 'set default=0'
+    echo 'serial --unit=0 --speed=115200'
+    echo 'terminal_output serial console'
+    echo 'menuentry "nethv" {'
+    echo "    multiboot2 /boot/nethv.elf $cmdline"
+    for m in "$@"; do
+        b=$(basename "$m")
+        cp "$m" "$dir/boot/nethv/$b"
+        echo "    module2 /boot/nethv/$b $b"
+    done
+    echo '    boot'
+    echo '}'
+} > "$dir/boot/grub/grub.cfg"
+grub-mkrescue -o "$out" "$dir" >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
+rm -f "$out.log"

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Boot nethv.elf via GRUB (Multiboot2) from an ISO under Bochs (VMX: tigerlake), 2 CPUs.
+TEST=bochs-mb2
+. "$(dirname "$0")/lib.sh"
+LOG=$LOGDIR/$TEST.log
+iso=$LOGDIR/$TEST.iso
+rc=$LOGDIR/$TEST.bochsrc
+scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb" || fail "mkiso"
+bochs_rc "$rc" tigerlake 2 256
+cat >> "$rc" <<EOB
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+ata0-master: type=cdrom, path=$iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$LOG.com1
+EOB
+bochs_run "$rc" 120
+check_boot "$LOG" 2
+pass

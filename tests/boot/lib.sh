@@ -1,0 +1,47 @@
+# Shared helpers for the emulator boot tests (sourced).
+# Each test prints exactly one line, "PASS: name" or "FAIL: name: why", and
+# exits 0 or 1.  Logs stay in $LOGDIR for inspection.
+BUILD=${BUILD:-build}
+LOGDIR=${LOGDIR:-$BUILD/test-logs}
+mkdir -p "$LOGDIR"
+
+pass() { echo "PASS: $TEST"; exit 0; }
+fail() { echo "FAIL: $TEST: $* (log: $LOG)"; exit 1; }
+
+# check_boot LOG CPUS: the markers every boot test expects from the kernel.
+check_boot() {
+    clean="$LOG.txt"
+    tr -d '\r' < "$1" > "$clean"
+    grep -q "PANIC" "$clean" && fail "kernel panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    grep -q "^nethv 0\.1\.0 booting (loader: " "$clean" || fail "no banner"
+    grep -Eq "^mem: [1-9][0-9]* MiB usable in [1-9][0-9]* ranges" "$clean" || fail "no memory found"
+    grep -q "^smp: $2 of $2 CPUs online" "$clean" || fail "expected $2 CPUs online, got: $(grep -m1 '^smp:' "$clean")"
+    grep -q "^timer: LAPIC timer ticking" "$clean" || fail "LAPIC timer not ticking"
+    grep -q "^config: " "$clean" || fail "no config lines"
+    grep -q "^nethv: boot complete" "$clean" || fail "boot did not complete"
+    grep -q "^nethv: power off (code 0)" "$clean" || fail "no clean power-off"
+}
+
+# bochs_run RC TIMEOUT: run Bochs with rc file RC; stdout (port 0xE9) to $LOG.
+bochs_run() {
+    echo c | SDL_VIDEODRIVER=dummy timeout "$2" bochs -q -f "$1" > "$LOG" 2>"$LOG.stderr"
+    BOCHS_RC=$?
+    [ $BOCHS_RC -ne 124 ] || fail "Bochs still running after $2 s"
+}
+
+# bochs_rc OUT CPU_MODEL CPUS MEGS: the common part of a bochsrc (append media).
+bochs_rc() {
+    cat > "$1" <<EOB
+cpu: model=$2, count=$3, ips=100000000, reset_on_triple_fault=0
+memory: guest=$4, host=$4
+vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
+display_library: sdl2
+plugin_ctrl: speaker=0, sb16=0, es1370=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+port_e9_hack: enabled=1
+clock: sync=none
+log: $LOG.bochslog
+panic: action=fatal
+error: action=report
+EOB
+}
