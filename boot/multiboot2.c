@@ -80,7 +80,7 @@ static int add_module(struct boot_info *bi, const struct mb2_tag_module *m, cons
     size_t cap = m->size - sizeof(*m);
     size_t n = strnlen(name, cap);
     for (size_t i = 0; i < n; i++)
-        if (name[i] == '/')
+        if (m->name[i] == '/')
             name = m->name + i + 1;
     copy_str(bm->name, sizeof(bm->name), name, cap - (size_t)(name - m->name));
     return 0;

@@ -7,6 +7,7 @@
 #include <arch/cpu.h>
 #include <arch/lapic.h>
 #include <arch/paging.h>
+#include <arch/pic.h>
 #include <arch/regs.h>
 #include <arch/smp.h>
 #include <arch/time.h>
@@ -51,6 +52,7 @@ void kernel_main(const struct boot_info *bi)
     printk("cmdline: %s\n", bi->cmdline);
     idt_init();
     idt_load();
+    pic_disable();
     mem_init(bi);
     paging_init();
     cpu_init_percpu(0, 0, (uint64_t)(uintptr_t)boot_stack_top);

@@ -65,7 +65,7 @@ void pmm_add(struct pmm *p, uint64_t base, uint64_t len)
 
 void pmm_reserve(struct pmm *p, uint64_t base, uint64_t len)
 {
-    uint64_t end = base + len < base ? UINT64_MAX : UP(base + len);
+    uint64_t end = (base + len < base || base + len > DOWN(UINT64_MAX)) ? UINT64_MAX : UP(base + len);
     base = DOWN(base);
     for (unsigned i = 0; i < p->n;) {
         struct pmm_range *r = &p->r[i];

@@ -89,6 +89,8 @@ void trap_dispatch(struct trap_frame *tf)
         dump_frame(tf);
         panic("unhandled exception %u in the hypervisor", v);
     }
+    if (v >= VEC_PIC_BASE && v < VEC_PIC_BASE + 16)
+        return;                 /* spurious IRQ from the masked 8259: no LAPIC EOI */
     if (handlers[v])
         handlers[v](tf);
     else if (v != VEC_SPURIOUS)

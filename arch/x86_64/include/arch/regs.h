@@ -77,7 +77,8 @@
 #define SEL_TSS         0x18
 
 /* Interrupt vectors */
-#define VEC_TIMER       0x20
+#define VEC_PIC_BASE    0x20    /* masked legacy PIC: 0x20-0x2f, ignored */
+#define VEC_TIMER       0x30
 #define VEC_IPI_KICK    0xf0
 #define VEC_SPURIOUS    0xff
 
