@@ -89,7 +89,7 @@ include boot/efi/efi.mk
 
 iso: $(BUILD)/nethv-$(SCENARIO).iso
 $(BUILD)/nethv-%.iso: $(BUILD)/nethv.elf $(BUILD)/config/%.dtb scripts/mkiso.sh
-	scripts/mkiso.sh $@ $(BUILD)/nethv.elf "$(CMDLINE)" $(BUILD)/config/$*.dtb
+	scripts/mkiso.sh $@ $(BUILD)/nethv.elf "$(CMDLINE)" $(BUILD)/config/$*.dtb:config.dtb
 
 # ---- running ----------------------------------------------------------------------
 QEMU_RUN := qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \

@@ -1,7 +1,8 @@
 #!/bin/sh
-# mkiso.sh OUT.iso KERNEL.elf "CMDLINE" [MODULE...]
+# mkiso.sh OUT.iso KERNEL.elf "CMDLINE" [FILE[:NAME]...]
 # A GRUB rescue ISO (BIOS and EFI) that boots KERNEL with Multiboot2 and
-# passes each MODULE under its file name (the kernel finds them by name).
+# passes each FILE as a module named NAME (default: its file name); the
+# kernel finds modules by name (the config is "config.dtb").
 set -eu
 out=$1; kernel=$2; cmdline=$3; shift 3
 dir=$(mktemp -d)
@@ -15,8 +16,10 @@ cp "$kernel" "$dir/boot/nethv.elf"
     echo 'terminal_output serial console'
     echo 'menuentry "nethv" {'
     echo "    multiboot2 /boot/nethv.elf $cmdline"
-    for m in "$@"; do
+    for arg in "$@"; do
+        m=${arg%%:*}
         b=$(basename "$m")
+        [ "$m" = "$arg" ] || b=${arg#*:}
         cp "$m" "$dir/boot/nethv/$b"
         echo "    module2 /boot/nethv/$b $b"
     done

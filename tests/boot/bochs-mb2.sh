@@ -5,7 +5,7 @@ TEST=bochs-mb2
 LOG=$LOGDIR/$TEST.log
 iso=$LOGDIR/$TEST.iso
 rc=$LOGDIR/$TEST.bochsrc
-scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb" || fail "mkiso"
+scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb:config.dtb" || fail "mkiso"
 bochs_rc "$rc" tigerlake 2 256
 cat >> "$rc" <<EOB
 romimage: file=/usr/share/bochs/BIOS-bochs-latest

@@ -4,7 +4,7 @@ TEST=qemu-mb2
 . "$(dirname "$0")/lib.sh"
 LOG=$LOGDIR/$TEST.log
 iso=$LOGDIR/$TEST.iso
-scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb" || fail "mkiso"
+scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb:config.dtb" || fail "mkiso"
 timeout 60 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
     -display none -monitor none -serial "file:$LOG" \
     -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
