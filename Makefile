@@ -41,7 +41,7 @@ KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c vmm/*
 KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
 
-.PHONY: all kernel efi iso configs run check test-host bench fuzz debug clean deps
+.PHONY: all kernel efi iso configs run check test-host fuzz-build bench fuzz debug clean deps
 all: kernel efi iso configs
 
 deps:
@@ -109,11 +109,23 @@ $(BUILD)/host/%: tests/host/%.c
 	$(HOSTCC) $(HCFLAGS) -MMD -MP -o $@ $< $(HLIBS)
 test-host: $(HTESTS)
 
+# libFuzzer targets: tests/host/fuzz_*.c (brief runs in `make check`, long in `make fuzz`)
+FUZZERS  := $(patsubst tests/host/%.c,$(BUILD)/fuzz/%,$(wildcard tests/host/fuzz_*.c))
+FUZZ_SECONDS ?= 300
+$(BUILD)/fuzz/%: tests/host/%.c
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iarch/x86_64/include \
+	    -DNETHV_HOST=1 -fsanitize=fuzzer,address,undefined -MMD -MP -o $@ $< -lfdt
+fuzz-build: $(FUZZERS)
+fuzz: deps fuzz-build
+	@for f in $(FUZZERS); do mkdir -p $$f.corpus; echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) $$f.corpus || exit 1; done
+
 check: deps
-	$(MAKE) all test-host
-	tests/run-all
+	$(MAKE) all test-host fuzz-build
+	BUILD=$(BUILD) tests/run-all
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools
+	rm -rf $(BUILD)/k $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
