@@ -33,7 +33,7 @@ KLIBS    := $(LIBFDT_A) $(NEWLIB)/lib/libc.a -lgcc
 # ---- host flags (unit tests, fuzzers, benchmarks, tools) ----------------------
 HWARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wno-unused-parameter
 HCFLAGS  := -std=gnu11 -O1 -g $(HWARN) -Iinclude -Iarch/x86_64/include \
-            -DNETHV_HOST=1 -fsanitize=address,undefined -fno-omit-frame-pointer
+            -DNETHV_HOST=1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 HLIBS    := -lcmocka -lfdt
 
 # ---- kernel sources -------------------------------------------------------------
@@ -115,7 +115,7 @@ FUZZ_SECONDS ?= 300
 $(BUILD)/fuzz/%: tests/host/%.c
 	@mkdir -p $(dir $@)
 	clang -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iarch/x86_64/include \
-	    -DNETHV_HOST=1 -fsanitize=fuzzer,address,undefined -MMD -MP -o $@ $< -lfdt
+	    -DNETHV_HOST=1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -MMD -MP -o $@ $< -lfdt
 fuzz-build: $(FUZZERS)
 fuzz: deps fuzz-build
 	@for f in $(FUZZERS); do mkdir -p $$f.corpus; echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \

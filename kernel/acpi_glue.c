@@ -32,8 +32,10 @@ void acpi_init(const struct boot_info *bi)
     }
     acpi_ok = true;
     acpi_print_summary(&acpi, printk);
+    /* online-capable but not enabled CPUs are hot-plug slots: not started */
     for (uint32_t i = 0; i < acpi.ncpus; i++)
-        apic_ids[n_apic_ids++] = acpi.cpu[i].apic_id;
+        if (acpi.cpu[i].flags & ACPI_CPU_ENABLED)
+            apic_ids[n_apic_ids++] = acpi.cpu[i].apic_id;
 }
 
 uint64_t acpi_lapic_base(void)
