@@ -1,0 +1,193 @@
+/*
+ * The vCPU interface: the only way generic code (kernel/, vmm/) reaches
+ * hardware virtualization.  Two backends implement it, VMX (vmx.c) and SVM
+ * (svm.c); vcpu_select_backend() picks one from CPUID at boot.  Nothing
+ * outside arch/x86_64/ names a VMCS field or a VMCB offset.
+ *
+ * Locking and CPUs: a struct vcpu_hw is owned by the host CPU it is pinned
+ * to; every vcpu_* call on it except vcpu_post_irq()/vcpu_kick() must come
+ * from that CPU (VMX: its VMCS is current there).  vm_* calls are made by
+ * the VM's creator before any of its vCPUs run.
+ */
+#ifndef ARCH_VCPU_H
+#define ARCH_VCPU_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <nethv/spinlock.h>
+
+/* ---- guest state ------------------------------------------------------- */
+
+/* General-purpose registers the backends save/restore around guest entry. */
+struct vcpu_gprs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+struct vcpu_regs {
+    struct vcpu_gprs gpr;
+    uint64_t rsp, rip, rflags;
+};
+
+/* Segment register; `ar` uses the VMX access-rights layout (SDM 3C 24.4.1:
+ * type[3:0] S[4] DPL[6:5] P[7] AVL[12] L[13] D/B[14] G[15], unusable[16]).
+ * The SVM backend converts to and from its packed 12-bit attrib. */
+struct vcpu_seg {
+    uint16_t sel;
+    uint32_t ar;
+    uint32_t limit;
+    uint64_t base;
+};
+#define SEG_AR_UNUSABLE (1u << 16)
+
+struct vcpu_dtable { uint64_t base; uint16_t limit; };
+
+struct vcpu_sregs {
+    struct vcpu_seg cs, ds, es, fs, gs, ss, tr, ldtr;
+    struct vcpu_dtable gdt, idt;
+    uint64_t cr0, cr2, cr3, cr4, efer;
+};
+
+/* ---- exits --------------------------------------------------------------- */
+
+/* Normalized exit reasons (both backends map their codes onto these). */
+enum vcpu_exit_reason {
+    VCPU_EXIT_NONE = 0,
+    VCPU_EXIT_EXTINT,           /* host interrupt arrived (handled by host IDT) */
+    VCPU_EXIT_NMI,
+    VCPU_EXIT_INTR_WINDOW,      /* guest can take an interrupt now */
+    VCPU_EXIT_PREEMPT,          /* time slice over (preemption timer) */
+    VCPU_EXIT_CPUID,
+    VCPU_EXIT_HLT,
+    VCPU_EXIT_IO,
+    VCPU_EXIT_MMIO,             /* EPT violation / NPF on an unmapped GPA */
+    VCPU_EXIT_MSR_READ,
+    VCPU_EXIT_MSR_WRITE,
+    VCPU_EXIT_HYPERCALL,        /* VMCALL / VMMCALL */
+    VCPU_EXIT_EXCEPTION,        /* intercepted guest exception */
+    VCPU_EXIT_TRIPLE_FAULT,     /* VMX triple fault / SVM shutdown */
+    VCPU_EXIT_INIT,             /* INIT signal (AP waiting for SIPI) */
+    VCPU_EXIT_SIPI,
+    VCPU_EXIT_XSETBV,
+    VCPU_EXIT_CR_ACCESS,
+    VCPU_EXIT_INVD,
+    VCPU_EXIT_VMINSN,           /* guest tried VMX/SVM instructions */
+    VCPU_EXIT_ENTRY_FAILED,     /* invalid guest state or failed entry */
+    VCPU_EXIT_UNKNOWN,          /* anything else: stop the VM with a dump */
+    VCPU_EXIT__COUNT
+};
+
+struct vcpu_exit {
+    enum vcpu_exit_reason reason;
+    uint32_t hw_reason;         /* raw VMX basic exit reason / SVM EXITCODE */
+    uint64_t qual;              /* raw exit qualification / EXITINFO1 */
+    uint64_t info2;             /* raw SVM EXITINFO2 / VMX instruction info */
+    uint32_t insn_len;          /* length of the exiting instruction; 0 = unknown
+                                   (SVM without NRIP-save: decode in software) */
+    uint64_t gpa;               /* MMIO: faulting guest-physical address */
+    uint64_t gla;               /* MMIO: guest-linear address if known, else 0 */
+    union {
+        struct { uint16_t port; uint8_t size; bool in, string, rep; } io;
+        struct { uint32_t index; } msr;             /* value: rdx:rax */
+        struct { uint32_t leaf, subleaf; } cpuid;
+        struct { bool read, write, fetch; } mmio;
+        struct { uint8_t vector; bool has_error; uint32_t error; } exc;
+        struct { uint8_t vector; } sipi;
+        struct { const char *what; uint64_t error; } fail;  /* ENTRY_FAILED */
+    };
+};
+
+/* ---- events into the guest ---------------------------------------------- */
+
+enum vcpu_event_type { VCPU_EVENT_EXTINT, VCPU_EVENT_NMI, VCPU_EVENT_EXCEPTION };
+struct vcpu_event {
+    enum vcpu_event_type type;
+    uint8_t vector;
+    bool has_error;
+    uint32_t error;
+};
+
+/* ---- objects ----------------------------------------------------------- */
+
+#define S2_READ  1u
+#define S2_WRITE 2u
+#define S2_EXEC  4u
+#define S2_RWX   (S2_READ | S2_WRITE | S2_EXEC)
+
+/* A VM's hardware state: second-level page tables, bitmaps, tag. */
+struct vm_hw {
+    uint64_t s2_root;           /* PML4 of the EPT/NPT tables (physical) */
+    uint64_t io_bitmap;         /* VMX: 2 pages (A, B); SVM: IOPM, 3 pages */
+    uint64_t msr_bitmap;        /* VMX: 1 page; SVM: MSRPM, 2 pages */
+    uint32_t tag;               /* VPID / ASID base for this VM's vCPUs */
+    unsigned s2_pages;          /* table pages allocated */
+};
+
+struct vcpu_hw {
+    struct vcpu_gprs gpr;       /* offset 0: the entry/exit asm uses it */
+    uint64_t ctl_pa;            /* VMCS / VMCB (physical) */
+    void *ctl;
+    struct vm_hw *vm;
+    uint64_t fpu_area;          /* guest XSAVE/FXSAVE area (physical), 4 KiB */
+    uint32_t tag;               /* VPID / ASID */
+    uint32_t host_cpu;          /* the CPU this vCPU is pinned to */
+    bool launched;              /* VMX: VMLAUNCH done, use VMRESUME */
+    bool flush_on_entry;        /* SVM without flush-by-ASID: flush all */
+    bool irq_window;            /* interrupt-window exiting requested */
+    uint64_t tsc_offset;
+    /* cross-CPU interrupt posting (vcpu_post_irq) */
+    volatile uint64_t pending_irr[4];   /* vectors 0-255 posted, not yet injected */
+    volatile bool running;      /* in guest mode on host_cpu now */
+    volatile uint32_t kicks;
+};
+
+/* ---- the backend-neutral calls -------------------------------------------- */
+
+struct vcpu_backend {
+    const char *name;                                   /* "VMX" / "SVM" */
+    int  (*cpu_enable)(void);                           /* per CPU, before any vCPU */
+    int  (*vm_init)(struct vm_hw *vm);
+    int  (*vm_map)(struct vm_hw *vm, uint64_t gpa, uint64_t hpa, uint64_t len, unsigned prot);
+    int  (*vcpu_init)(struct vm_hw *vm, struct vcpu_hw *v, unsigned index);
+    void (*get_regs)(struct vcpu_hw *v, struct vcpu_regs *r);
+    void (*set_regs)(struct vcpu_hw *v, const struct vcpu_regs *r);
+    void (*get_sregs)(struct vcpu_hw *v, struct vcpu_sregs *s);
+    void (*set_sregs)(struct vcpu_hw *v, const struct vcpu_sregs *s);
+    /* Enter the guest; return with *e filled at the next exit.  Host
+     * interrupts taken during the run are serviced before returning. */
+    int  (*run)(struct vcpu_hw *v, struct vcpu_exit *e);
+    /* Queue one event for the next entry; false if one is already pending. */
+    bool (*inject)(struct vcpu_hw *v, const struct vcpu_event *ev);
+    bool (*can_inject_irq)(struct vcpu_hw *v);          /* IF=1, no STI/MOV SS shadow, none pending */
+    void (*set_irq_window)(struct vcpu_hw *v, bool on);
+    void (*set_tsc_offset)(struct vcpu_hw *v, uint64_t off);
+    void (*set_preempt_timer)(struct vcpu_hw *v, uint64_t tsc_ticks);  /* 0 = off */
+    void (*dump)(struct vcpu_hw *v);                    /* guest state to the console */
+    /* I/O and MSR interception: intercept all by default; pass through these. */
+    void (*io_passthrough)(struct vm_hw *vm, uint16_t port, bool pass);
+    void (*msr_passthrough)(struct vm_hw *vm, uint32_t msr, bool pass);
+};
+
+extern const struct vcpu_backend *vcpu_backend;
+extern const struct vcpu_backend vmx_backend, svm_backend;
+
+/* Pick VMX or SVM from CPUID (BSP, once); NULL if the CPU has neither. */
+const struct vcpu_backend *vcpu_select_backend(void);
+
+/*
+ * Post interrupt `vector` to a vCPU from any CPU (the network datapath, a
+ * device model, another vCPU): set it pending and, if the vCPU is in guest
+ * mode on another CPU, IPI that CPU so the guest exits and the vector is
+ * injected at the next entry.  Lock-free; no monitor involvement.
+ */
+void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector);
+/* Highest posted vector (and clear it), or -1; owner CPU only. */
+int vcpu_take_posted_irq(struct vcpu_hw *v);
+bool vcpu_has_posted_irq(const struct vcpu_hw *v);
+
+/* Decoded-length fallback: returns the length of the instruction at the
+ * guest's RIP (SVM without NRIP-save), 0 if it cannot be read/decoded. */
+unsigned vcpu_insn_len(struct vcpu_hw *v);
+
+const char *vcpu_exit_name(enum vcpu_exit_reason r);
+
+#endif
