@@ -18,6 +18,9 @@ void console_init(void);
 void cmdline_set(const char *s);
 void config_load(const struct boot_info *bi);
 
+void svm_selftest(void) __attribute__((weak));
+void vmx_selftest(void) __attribute__((weak));
+
 #define TICK_HZ 100
 
 static void timer_tick(struct trap_frame *tf)
@@ -73,6 +76,11 @@ void kernel_main(const struct boot_info *bi)
         smp_boot(ids, n);
     printk("smp: %u of %u CPUs online\n", cpus_online_count, n ? n : 1);
     printk("nethv: boot complete\n");
+    /* backend bring-up hooks while the generic VM layer is being built */
+    if (cmdline_has("selftest=svm") && svm_selftest)
+        svm_selftest();
+    if (cmdline_has("selftest=vmx") && vmx_selftest)
+        vmx_selftest();
 
     char v[16];
     const char *e = cmdline_get("exit", v, sizeof(v));
