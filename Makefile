@@ -41,7 +41,7 @@ KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c vmm/*
 KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
 
-.PHONY: all kernel efi iso configs run check test-host fuzz-build bench fuzz debug clean deps
+.PHONY: all kernel efi iso configs run run-uefi check test-host fuzz-build bench fuzz debug clean deps
 all: kernel efi iso configs
 
 deps:
@@ -102,6 +102,12 @@ debug: deps all
 	@printf 'file %s\ntarget remote :1234\n' $(BUILD)/nethv.elf > $(BUILD)/gdbinit
 	$(QEMU_RUN) -s -S -cdrom $(BUILD)/nethv-$(SCENARIO).iso
 
+run-uefi: deps all
+	scripts/mkesp.sh $(BUILD)/esp-$(SCENARIO) "$(CMDLINE)" $(BUILD)/config/$(SCENARIO).dtb:config.dtb
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd $(BUILD)/ovmf-vars.fd
+	$(QEMU_RUN) -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+	    -drive if=pflash,format=raw,file=$(BUILD)/ovmf-vars.fd -drive format=raw,file=fat:rw:$(BUILD)/esp-$(SCENARIO)
+
 # ---- tests ------------------------------------------------------------------------
 HTESTS   := $(patsubst tests/host/%.c,$(BUILD)/host/%,$(wildcard tests/host/test_*.c))
 $(BUILD)/host/%: tests/host/%.c
@@ -126,6 +132,6 @@ check: deps
 	BUILD=$(BUILD) tests/run-all
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
+	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

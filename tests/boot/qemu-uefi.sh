@@ -1,29 +1,25 @@
 #!/bin/sh
-# Boot nethv.efi (kernel embedded) from an ESP directory on OVMF under QEMU TCG
-# with 2 CPUs; the kernel must come up and power off by itself.
-# Logs: $BUILD/test-logs/qemu-uefi.{serial,out,result}.
-set -u
-NAME=qemu-uefi
-TIMEOUT=${TIMEOUT:-60}
+# Boot nethv.efi (kernel embedded) from an ESP directory on OVMF under QEMU TCG, 2 CPUs.
+TEST=qemu-uefi
 cd "$(dirname "$0")/../.." || exit 1
-. tests/boot/uefi-common.sh
-
-OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
-OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
-[ -f "$OVMF_CODE" ] || fail "$OVMF_CODE missing (apt-get install ovmf)"
-uefi_prepare
-cp "$OVMF_VARS" "$WORK/vars.fd" || fail "cannot copy $OVMF_VARS"
-SERIAL=$LOGDIR/$NAME.serial
-rm -f "$SERIAL"
-
-t0=$(now)
-timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G \
-    -drive if=pflash,format=raw,unit=0,readonly=on,file="$OVMF_CODE" \
-    -drive if=pflash,format=raw,unit=1,file="$WORK/vars.fd" \
-    -drive format=raw,file=fat:rw:"$WORK/esp" \
-    -device isa-debug-exit,iobase=0xf4,iosize=4 \
-    -serial file:"$SERIAL" -display none -no-reboot -nodefaults -monitor none \
-    >"$LOGDIR/$NAME.out" 2>&1 </dev/null
+. tests/boot/lib.sh
+LOG=$LOGDIR/$TEST.log
+esp=$LOGDIR/$TEST.esp
+vars=$LOGDIR/$TEST.vars.fd
+NETHV_EFI=${NETHV_EFI:-$BUILD/nethv.efi} scripts/mkesp.sh "$esp" "exit=poweroff" \
+    "$BUILD/config/default.dtb:config.dtb" 2>"$LOG.stderr" || fail "mkesp: $(cat "$LOG.stderr")"
+cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars" || fail "no OVMF (apt-get install ovmf)"
+t0=$(date +%s.%N)
+timeout 60 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
+    -display none -monitor none -serial "file:$LOG" \
+    -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+    -drive if=pflash,format=raw,unit=1,file="$vars" \
+    -drive format=raw,file=fat:rw:"$esp" \
+    -device isa-debug-exit,iobase=0xf4,iosize=4 2>"$LOG.stderr"
 rc=$?
-t1=$(now)
-uefi_check "$rc" 124 "$t0" "$t1" "$SERIAL"
+echo "rc $rc, $(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }') s wall" > "$LOG.time"
+grep -q "nethv-efi: error" "$LOG" && fail "loader: $(grep -m1 'nethv-efi: error' "$LOG" | tr -d '\r')"
+grep -q "nethv-efi: boot services exited" "$LOG" || fail "loader did not reach the kernel (rc $rc)"
+[ $rc -ne 124 ] || fail "QEMU still running after 60 s"
+check_boot "$LOG" 2
+pass
