@@ -41,8 +41,8 @@ KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c vmm/*
 KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
 
-.PHONY: all kernel efi iso configs run run-uefi check test-host fuzz-build bench fuzz debug clean deps
-all: kernel efi iso configs
+.PHONY: all kernel efi iso configs guests run run-uefi check test-host fuzz-build bench fuzz debug clean deps
+all: kernel efi iso configs guests
 
 deps:
 	@scripts/deps.sh
@@ -86,6 +86,7 @@ $(BUILD)/tools/nethv-cfgcheck: tools/cfgcheck.c kernel/config.c include/nethv/co
 
 # ---- boot artifacts ----------------------------------------------------------------
 include boot/efi/efi.mk
+include guest/guest.mk
 
 iso: $(BUILD)/nethv-$(SCENARIO).iso
 $(BUILD)/nethv-%.iso: $(BUILD)/nethv.elf $(BUILD)/config/%.dtb scripts/mkiso.sh
@@ -132,6 +133,6 @@ check: deps
 	BUILD=$(BUILD) tests/run-all
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
+	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/guest $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
 
 -include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

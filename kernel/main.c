@@ -4,6 +4,8 @@
 #include <nethv/mem.h>
 #include <nethv/power.h>
 #include <nethv/acpi_glue.h>
+#include <nethv/vm.h>
+#include <arch/vcpu.h>
 #include <arch/cpu.h>
 #include <arch/lapic.h>
 #include <arch/paging.h>
@@ -17,20 +19,25 @@ extern char boot_stack_top[];
 void console_init(void);
 void cmdline_set(const char *s);
 void config_load(const struct boot_info *bi);
+extern const struct nethv_config *nethv_config;
 
 void svm_selftest(void) __attribute__((weak));
 void vmx_selftest(void) __attribute__((weak));
 
-#define TICK_HZ 100
 
 static void timer_tick(struct trap_frame *tf)
 {
     this_cpu()->timer_ticks++;
 }
 
+static void kick(struct trap_frame *tf)
+{
+}
+
 static void timer_start_and_check(void)
 {
     irq_register(VEC_TIMER, timer_tick);
+    irq_register(VEC_IPI_KICK, kick);
     lapic_timer_periodic(TICK_HZ, VEC_TIMER);
     irq_enable();
     uint64_t deadline = rdtsc() + tsc_hz;     /* 1 s of TSC time */
@@ -81,6 +88,16 @@ void kernel_main(const struct boot_info *bi)
         svm_selftest();
     if (cmdline_has("selftest=vmx") && vmx_selftest)
         vmx_selftest();
+
+    if (nethv_config->nvms && vcpu_select_backend()) {
+        vms_create(nethv_config, bi);
+        if (nvms) {
+            smp_run_on_aps(vcpu_scheduler);
+            vcpu_scheduler();
+            smp_wait_aps();
+            printk("nethv: all VMs stopped\n");
+        }
+    }
 
     char v[16];
     const char *e = cmdline_get("exit", v, sizeof(v));

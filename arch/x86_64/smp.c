@@ -8,11 +8,14 @@
 #include <arch/time.h>
 #include <arch/paging.h>
 #include <arch/x86.h>
+#include <arch/regs.h>
 
 extern const char trampoline_start[], trampoline_end[], tr_gdt_ptr[], tr_jmp[],
     tr_cr3[], tr_stack[], tr_cpu[], tr_entry[], tr_long[], tr_gdt[];
 
 volatile unsigned cpus_online_count = 1;
+static void (*volatile ap_work)(void);
+static volatile unsigned ap_work_done;
 static volatile int ap_started;
 
 #define TR_OFF(sym) ((size_t)((sym) - trampoline_start))
@@ -28,8 +31,33 @@ __attribute__((noreturn)) void ap_main(uint64_t cpu)
     pc->online = true;
     __atomic_add_fetch(&cpus_online_count, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);
-    for (;;)
+    lapic_timer_periodic(TICK_HZ, VEC_TIMER);
+    for (;;) {
         irq_enable_and_halt();
+        irq_disable();
+        if (__atomic_load_n(&ap_work, __ATOMIC_ACQUIRE)) {
+            ap_work();
+            __atomic_add_fetch(&ap_work_done, 1, __ATOMIC_SEQ_CST);
+            while (__atomic_load_n(&ap_work, __ATOMIC_ACQUIRE))
+                irq_enable_and_halt();
+        }
+    }
+}
+
+void smp_run_on_aps(void (*fn)(void))
+{
+    __atomic_store_n(&ap_work_done, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ap_work, fn, __ATOMIC_RELEASE);
+    for (unsigned c = 1; c < cpus_online_count; c++)
+        lapic_send_ipi(percpu_area[c].apic_id, VEC_IPI_KICK);
+}
+
+void smp_wait_aps(void)
+{
+    while (__atomic_load_n(&ap_work_done, __ATOMIC_ACQUIRE) < cpus_online_count - 1)
+        irq_enable_and_halt();
+    irq_disable();
+    __atomic_store_n(&ap_work, NULL, __ATOMIC_RELEASE);
 }
 
 static bool wait_started(uint64_t us)

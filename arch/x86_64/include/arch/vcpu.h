@@ -184,10 +184,6 @@ void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector);
 int vcpu_take_posted_irq(struct vcpu_hw *v);
 bool vcpu_has_posted_irq(const struct vcpu_hw *v);
 
-/* Decoded-length fallback: returns the length of the instruction at the
- * guest's RIP (SVM without NRIP-save), 0 if it cannot be read/decoded. */
-unsigned vcpu_insn_len(struct vcpu_hw *v);
-
 const char *vcpu_exit_name(enum vcpu_exit_reason r);
 
 #endif

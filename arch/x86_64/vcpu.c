@@ -1,0 +1,84 @@
+/*
+ * Backend selection and the backend-neutral parts of the vCPU interface:
+ * cross-CPU interrupt posting and kicks (see arch/vcpu.h).
+ */
+#include <nethv/kernel.h>
+#include <arch/vcpu.h>
+#include <arch/cpu.h>
+#include <arch/lapic.h>
+#include <arch/regs.h>
+#include <arch/x86.h>
+
+const struct vcpu_backend *vcpu_backend;
+
+const struct vcpu_backend vmx_backend __attribute__((weak));
+const struct vcpu_backend svm_backend __attribute__((weak));
+
+const struct vcpu_backend *vcpu_select_backend(void)
+{
+    struct cpuid_regs r1 = cpuid(1, 0);
+    struct cpuid_regs rx = cpuid(0x80000000, 0);
+    bool vmx = (r1.ecx & CPUID1_ECX_VMX) != 0;
+    bool svm = rx.eax >= 0x80000001 && (cpuid(0x80000001, 0).ecx & CPUIDX1_ECX_SVM);
+
+    if (vmx && vmx_backend.name)
+        vcpu_backend = &vmx_backend;
+    else if (svm && svm_backend.name)
+        vcpu_backend = &svm_backend;
+    else
+        vcpu_backend = NULL;
+    printk("vcpu: CPU offers%s%s%s; backend %s\n", vmx ? " VMX" : "", svm ? " SVM" : "",
+           !vmx && !svm ? " no hardware virtualization" : "",
+           vcpu_backend ? vcpu_backend->name : "none");
+    return vcpu_backend;
+}
+
+/* The kick IPI (VEC_IPI_KICK, a no-op handler registered at boot) only
+ * forces a VM exit; the posted vector is injected by the owner CPU's run
+ * loop before the next entry. */
+void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector)
+{
+    __atomic_fetch_or(&v->pending_irr[vector >> 6], 1ull << (vector & 63), __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&v->running, __ATOMIC_SEQ_CST) && v->host_cpu != this_cpu()->cpu) {
+        __atomic_fetch_add(&v->kicks, 1, __ATOMIC_RELAXED);
+        lapic_send_ipi(percpu_area[v->host_cpu].apic_id, VEC_IPI_KICK);
+    }
+}
+
+bool vcpu_has_posted_irq(const struct vcpu_hw *v)
+{
+    for (int i = 0; i < 4; i++)
+        if (__atomic_load_n(&v->pending_irr[i], __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
+int vcpu_take_posted_irq(struct vcpu_hw *v)
+{
+    for (int i = 3; i >= 0; i--) {
+        uint64_t w = __atomic_load_n(&v->pending_irr[i], __ATOMIC_ACQUIRE);
+        if (!w)
+            continue;
+        int bit = 63 - __builtin_clzll(w);
+        __atomic_fetch_and(&v->pending_irr[i], ~(1ull << bit), __ATOMIC_SEQ_CST);
+        return i * 64 + bit;
+    }
+    return -1;
+}
+
+static const char *const exit_names[VCPU_EXIT__COUNT] = {
+    [VCPU_EXIT_NONE] = "none", [VCPU_EXIT_EXTINT] = "extint", [VCPU_EXIT_NMI] = "nmi",
+    [VCPU_EXIT_INTR_WINDOW] = "irq-window", [VCPU_EXIT_PREEMPT] = "preempt",
+    [VCPU_EXIT_CPUID] = "cpuid", [VCPU_EXIT_HLT] = "hlt", [VCPU_EXIT_IO] = "io",
+    [VCPU_EXIT_MMIO] = "mmio", [VCPU_EXIT_MSR_READ] = "rdmsr", [VCPU_EXIT_MSR_WRITE] = "wrmsr",
+    [VCPU_EXIT_HYPERCALL] = "hypercall", [VCPU_EXIT_EXCEPTION] = "exception",
+    [VCPU_EXIT_TRIPLE_FAULT] = "triple-fault", [VCPU_EXIT_INIT] = "init",
+    [VCPU_EXIT_SIPI] = "sipi", [VCPU_EXIT_XSETBV] = "xsetbv", [VCPU_EXIT_CR_ACCESS] = "cr",
+    [VCPU_EXIT_INVD] = "invd", [VCPU_EXIT_VMINSN] = "vm-insn",
+    [VCPU_EXIT_ENTRY_FAILED] = "entry-failed", [VCPU_EXIT_UNKNOWN] = "unknown",
+};
+
+const char *vcpu_exit_name(enum vcpu_exit_reason r)
+{
+    return (unsigned)r < VCPU_EXIT__COUNT && exit_names[r] ? exit_names[r] : "?";
+}

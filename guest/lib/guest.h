@@ -1,0 +1,33 @@
+/* The tiny runtime of nethv's bare-metal test guests (32-bit protected mode). */
+#ifndef GUEST_H
+#define GUEST_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "../../include/nethv/guestabi.h"
+
+struct guest_frame {
+    uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;   /* pusha */
+    uint32_t vector, error, eip, cs, eflags;
+};
+typedef void (*guest_handler)(struct guest_frame *f);
+
+static inline void outb(uint16_t p, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(p)); }
+static inline void outl(uint16_t p, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(p)); }
+static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(p)); return v; }
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline uint32_t mmio_read32(uint32_t a) { return *(volatile uint32_t *)a; }
+static inline void mmio_write32(uint32_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
+
+void puts_(const char *s);                  /* to the debug port */
+void print(const char *fmt, ...);           /* %s %d %u %x only */
+uint32_t hypercall(uint32_t nr, uint32_t b, uint32_t c);
+void guest_exit(int code) __attribute__((noreturn));
+void set_handler(unsigned vector, guest_handler h);     /* vectors with stubs: 0 3 6 8 13 14 32 64 */
+void idt_install(void);
+int guest_main(uint32_t magic, uint32_t mbi);
+
+#define CHECK(cond, ...) do { if (!(cond)) { print("FAIL: " __VA_ARGS__); print("\n"); guest_exit(1); } } while (0)
+#endif

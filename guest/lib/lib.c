@@ -1,0 +1,110 @@
+/* Test-guest runtime: debug-port printing, hypercalls, IDT. */
+#include <stdarg.h>
+#include "guest.h"
+
+void puts_(const char *s)
+{
+    while (*s)
+        outb(TESTDEV_DEBUG_PORT, (uint8_t)*s++);
+}
+
+static void put_uint(uint32_t v, unsigned base)
+{
+    char buf[12];
+    int i = 0;
+    do {
+        buf[i++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (i--)
+        outb(TESTDEV_DEBUG_PORT, (uint8_t)buf[i]);
+}
+
+void print(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') {
+            outb(TESTDEV_DEBUG_PORT, (uint8_t)*fmt);
+            continue;
+        }
+        switch (*++fmt) {
+        case 's': puts_(va_arg(ap, const char *)); break;
+        case 'u': put_uint(va_arg(ap, uint32_t), 10); break;
+        case 'x': put_uint(va_arg(ap, uint32_t), 16); break;
+        case 'd': {
+            int32_t v = va_arg(ap, int32_t);
+            if (v < 0) { outb(TESTDEV_DEBUG_PORT, '-'); v = -v; }
+            put_uint((uint32_t)v, 10);
+            break;
+        }
+        default: outb(TESTDEV_DEBUG_PORT, (uint8_t)*fmt); break;
+        }
+    }
+    va_end(ap);
+}
+
+/* VMCALL on Intel, VMMCALL on AMD: pick by the CPUID vendor once. */
+uint32_t hypercall(uint32_t nr, uint32_t b, uint32_t c)
+{
+    static int amd = -1;
+    uint32_t r[4], ret;
+    if (amd < 0) {
+        cpuid(0, 0, r);
+        amd = r[1] == 0x68747541;       /* "Auth" */
+    }
+    if (amd)
+        __asm__ volatile("vmmcall" : "=a"(ret) : "a"(nr), "b"(b), "c"(c) : "memory");
+    else
+        __asm__ volatile("vmcall" : "=a"(ret) : "a"(nr), "b"(b), "c"(c) : "memory");
+    return ret;
+}
+
+void guest_exit(int code)
+{
+    outl(TESTDEV_EXIT_PORT, (uint32_t)code);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+struct idt_entry { uint16_t off_lo, sel; uint8_t zero, type; uint16_t off_hi; } __attribute__((packed));
+static struct idt_entry idt[256] __attribute__((aligned(8)));
+static guest_handler handlers[256];
+static uint64_t gdt[3] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
+
+#define STUB(n) extern char vec_##n[];
+STUB(0) STUB(3) STUB(6) STUB(8) STUB(13) STUB(14) STUB(32) STUB(64)
+
+static void gate(unsigned v, void *fn)
+{
+    uint32_t a = (uint32_t)fn;
+    idt[v] = (struct idt_entry){ (uint16_t)a, 0x08, 0, 0x8e, (uint16_t)(a >> 16) };
+}
+
+void idt_install(void)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gd = { sizeof(gdt) - 1, (uint32_t)gdt },
+        id = { sizeof(idt) - 1, (uint32_t)idt };
+    __asm__ volatile("lgdt %0; ljmp $0x08, $1f; 1: mov $0x10, %%ax; mov %%ax, %%ds; mov %%ax, %%es; mov %%ax, %%ss"
+                     :: "m"(gd) : "eax", "memory");
+    gate(0, vec_0); gate(3, vec_3); gate(6, vec_6); gate(8, vec_8);
+    gate(13, vec_13); gate(14, vec_14); gate(32, vec_32); gate(64, vec_64);
+    __asm__ volatile("lidt %0" :: "m"(id));
+}
+
+void set_handler(unsigned vector, guest_handler h)
+{
+    handlers[vector & 255] = h;
+}
+
+void guest_trap(struct guest_frame *f);
+void guest_trap(struct guest_frame *f)
+{
+    if (handlers[f->vector & 255]) {
+        handlers[f->vector & 255](f);
+        return;
+    }
+    print("FAIL: unexpected vector %u error %x at eip %x\n", f->vector, f->error, f->eip);
+    guest_exit(2);
+}

@@ -1,0 +1,74 @@
+/*
+ * The one narrow interface between the kernel and a VM's monitor (vmm/).
+ *
+ * Message style: the kernel hands the monitor an exit record (struct
+ * vmm_request, by value: no kernel pointers) and gets an action back
+ * (struct vmm_reply).  The monitor reaches the VM only through the checked
+ * guest-memory calls below, which name the VM by its id.  That keeps the
+ * monitor movable to a deprivileged context later.
+ *
+ * Called on the CPU running the exiting vCPU, without kernel locks held;
+ * a monitor instance serializes its own device state (struct vmm.lock).
+ */
+#ifndef NETHV_VMM_IF_H
+#define NETHV_VMM_IF_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <arch/vcpu.h>
+
+#define VMM_INSN_MAX 15
+
+enum cpu_exec_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64 };
+
+struct vmm_request {
+    unsigned vm_id;
+    unsigned vcpu;
+    struct vcpu_exit exit;
+    struct vcpu_regs regs;
+    enum cpu_exec_mode mode;
+    uint64_t cr0, cr3, cr4, efer;
+    uint8_t insn[VMM_INSN_MAX];     /* MMIO exits: bytes at CS:RIP */
+    uint8_t insn_avail;             /* how many of them could be read */
+};
+
+enum vmm_action {
+    VMM_RESUME,         /* continue the vCPU (with the changes below) */
+    VMM_HALT,           /* the vCPU waits for an interrupt (HLT semantics) */
+    VMM_STOP_VM,        /* stop the whole VM: exit_code says why */
+    VMM_FAULT_VM,       /* stop the VM and dump the vCPU: a guest error */
+};
+
+struct vmm_reply {
+    enum vmm_action action;
+    bool regs_dirty;                /* write regs back */
+    struct vcpu_regs regs;
+    unsigned advance_rip;           /* add to RIP (instruction length) */
+    bool inject;                    /* deliver `event` at the next entry */
+    struct vcpu_event event;
+    int exit_code;                  /* VMM_STOP_VM */
+    char why[64];                   /* VMM_FAULT_VM */
+};
+
+/* ---- kernel services for monitors (checked; any CPU) ---------------------- */
+/* 0 on success; -1 if any byte of [gpa, gpa+len) is not this VM's RAM. */
+int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len);
+int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len);
+/* Post an interrupt vector to one of the VM's vCPUs (no exit needed). */
+void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector);
+/* Print one line to the hypervisor console. */
+void vm_console_line(unsigned vm_id, const char *line);
+
+/* ---- monitor entry points (vmm/) ------------------------------------------ */
+struct vmm;
+struct vmm_create_args {
+    unsigned vm_id;
+    const char *name;
+    unsigned vcpus;
+    uint64_t ram_bytes;
+};
+struct vmm *vmm_create(const struct vmm_create_args *a);
+void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * Exit dispatch: one table indexed by the normalized exit reason.  Each
+ * entry is either a kernel fast-path handler or "forward to the monitor";
+ * every exit is counted per VM, per reason, per handler.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/vm.h>
+#include <nethv/vmm_if.h>
+#include <nethv/guestabi.h>
+#include <arch/regs.h>
+#include <arch/time.h>
+#include <arch/x86.h>
+
+void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
+unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq);
+
+enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
+typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
+
+static void advance_rip(struct vcpu *v, unsigned len)
+{
+    struct vcpu_regs r;
+    vcpu_backend->get_regs(&v->hw, &r);
+    r.rip += len;
+    vcpu_backend->set_regs(&v->hw, &r);
+}
+
+static enum cpu_exec_mode exec_mode(const struct vcpu_sregs *s)
+{
+    if (!(s->cr0 & CR0_PE))
+        return MODE_REAL;
+    if ((s->efer & EFER_LMA) && (s->cs.ar & (1u << 13)))
+        return MODE_LONG64;
+    return (s->cs.ar & (1u << 14)) ? MODE_PROT32 : MODE_PROT16;
+}
+
+static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_request *rq,
+                         uint64_t *cs_base)
+{
+    struct vcpu_sregs s;
+    memset(rq, 0, sizeof(*rq));
+    rq->vm_id = v->vm->id;
+    rq->vcpu = v->index;
+    rq->exit = *e;
+    vcpu_backend->get_regs(&v->hw, &rq->regs);
+    vcpu_backend->get_sregs(&v->hw, &s);
+    rq->mode = exec_mode(&s);
+    rq->cr0 = s.cr0;
+    rq->cr3 = s.cr3;
+    rq->cr4 = s.cr4;
+    rq->efer = s.efer;
+    *cs_base = s.cs.base;
+}
+
+/* The instruction length when the backend could not give one (SVM without
+ * NRIP-save): decode the bytes at CS:RIP. */
+static unsigned insn_len(struct vcpu *v, const struct vcpu_exit *e)
+{
+    if (e->insn_len)
+        return e->insn_len;
+    struct vmm_request rq;
+    uint64_t cs_base;
+    fill_request(v, e, &rq, &cs_base);
+    vm_fetch_insn(v->vm, &rq, cs_base);
+    return vcpu_decode_len(v, &rq);
+}
+
+static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
+{
+    struct vmm_request rq;
+    struct vmm_reply rp;
+    uint64_t cs_base;
+
+    fill_request(v, e, &rq, &cs_base);
+    if (e->reason == VCPU_EXIT_MMIO || (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION)) {
+        vm_fetch_insn(v->vm, &rq, cs_base);
+        if (!rq.exit.insn_len && e->reason != VCPU_EXIT_MMIO)
+            rq.exit.insn_len = vcpu_decode_len(v, &rq);
+    }
+    memset(&rp, 0, sizeof(rp));
+    vmm_handle_exit(v->vm->monitor, &rq, &rp);
+    if (rp.regs_dirty || rp.advance_rip) {
+        if (rp.regs_dirty)
+            rq.regs = rp.regs;
+        rq.regs.rip += rp.advance_rip;
+        vcpu_backend->set_regs(&v->hw, &rq.regs);
+    }
+    if (rp.inject)
+        vcpu_backend->inject(&v->hw, &rp.event);
+    switch (rp.action) {
+    case VMM_RESUME:
+        return EXIT_RESUME;
+    case VMM_HALT:
+        return EXIT_HALT;
+    case VMM_STOP_VM:
+        vm_stop(v->vm, rp.exit_code, "guest requested exit");
+        return EXIT_STOP;
+    case VMM_FAULT_VM:
+    default:
+        printk("vm %s: vCPU %u: %s\n", v->vm->name, v->index, rp.why[0] ? rp.why : "monitor fault");
+        vcpu_backend->dump(&v->hw);
+        vm_stop(v->vm, -1, rp.why[0] ? rp.why : "monitor fault");
+        return EXIT_STOP;
+    }
+}
+
+static enum exit_result nothing(struct vcpu *v, struct vcpu_exit *e)
+{
+    return EXIT_RESUME;
+}
+
+static enum exit_result irq_window(struct vcpu *v, struct vcpu_exit *e)
+{
+    vcpu_backend->set_irq_window(&v->hw, false);
+    return EXIT_RESUME;         /* the run loop injects what is pending */
+}
+
+static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e)
+{
+    unsigned len = insn_len(v, e);
+    advance_rip(v, len ? len : 1);     /* HLT is one byte */
+    return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
+}
+
+static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
+{
+    struct vcpu_regs r;
+    unsigned len = insn_len(v, e);
+    vcpu_backend->get_regs(&v->hw, &r);
+    switch (r.gpr.rax) {
+    case HC_NULL:
+        r.gpr.rax = 0;
+        break;
+    case HC_TIMER_ONESHOT:
+        v->timer_vector = (uint8_t)r.gpr.rcx;
+        v->timer_deadline = rdtsc() + tsc_hz / 1000000 * r.gpr.rbx;
+        r.gpr.rax = 0;
+        break;
+    case HC_VCPU_ID:
+        r.gpr.rax = v->index;
+        break;
+    default:
+        r.gpr.rax = HC_INVALID;
+        break;
+    }
+    r.rip += len ? len : 3;     /* VMCALL and VMMCALL are 3 bytes */
+    vcpu_backend->set_regs(&v->hw, &r);
+    return EXIT_RESUME;
+}
+
+static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
+{
+    char why[96];
+    if (e->reason == VCPU_EXIT_ENTRY_FAILED)
+        snprintf(why, sizeof(why), "VM entry failed: %s (%#llx)", e->fail.what ? e->fail.what : "?",
+                 (unsigned long long)e->fail.error);
+    else
+        snprintf(why, sizeof(why), "%s exit (hw reason %#x, qual %#llx)", vcpu_exit_name(e->reason),
+                 e->hw_reason, (unsigned long long)e->qual);
+    printk("vm %s: vCPU %u: %s; guest state:\n", v->vm->name, v->index, why);
+    vcpu_backend->dump(&v->hw);
+    vm_stop(v->vm, -1, why);
+    return EXIT_STOP;
+}
+
+static const struct {
+    exit_fn fn;
+    enum exit_handler by;
+} exit_table[VCPU_EXIT__COUNT] = {
+    [VCPU_EXIT_NONE]         = { nothing,     BY_KERNEL },
+    [VCPU_EXIT_EXTINT]       = { nothing,     BY_KERNEL },
+    [VCPU_EXIT_NMI]          = { nothing,     BY_KERNEL },
+    [VCPU_EXIT_INTR_WINDOW]  = { irq_window,  BY_KERNEL },
+    [VCPU_EXIT_PREEMPT]      = { nothing,     BY_KERNEL },
+    [VCPU_EXIT_HLT]          = { hlt,         BY_KERNEL },
+    [VCPU_EXIT_HYPERCALL]    = { hypercall,   BY_KERNEL },
+    [VCPU_EXIT_TRIPLE_FAULT] = { guest_fault, BY_KERNEL },
+    [VCPU_EXIT_ENTRY_FAILED] = { guest_fault, BY_KERNEL },
+    [VCPU_EXIT_UNKNOWN]      = { guest_fault, BY_KERNEL },
+    [VCPU_EXIT_CPUID]        = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_IO]           = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_MMIO]         = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_MSR_READ]     = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_MSR_WRITE]    = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_EXCEPTION]    = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_XSETBV]       = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_CR_ACCESS]    = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_INVD]         = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_VMINSN]       = { to_monitor,  BY_MONITOR },
+};
+
+/* Handle one exit on the vCPU's CPU; returns the vCPU's next state. */
+enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e);
+enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
+{
+    unsigned r = (unsigned)e->reason < VCPU_EXIT__COUNT && exit_table[e->reason].fn
+        ? (unsigned)e->reason : VCPU_EXIT_UNKNOWN;
+    __atomic_fetch_add(&v->vm->exits[r][exit_table[r].by], 1, __ATOMIC_RELAXED);
+    switch (exit_table[r].fn(v, e)) {
+    case EXIT_HALT:
+        return VCPU_HALTED;
+    case EXIT_STOP:
+        return VCPU_STOPPED;
+    default:
+        return v->vm->state == VM_STOPPED ? VCPU_STOPPED : VCPU_RUNNABLE;
+    }
+}

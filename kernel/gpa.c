@@ -1,0 +1,119 @@
+/*
+ * The guest-memory boundary: every access to guest memory by the kernel or
+ * a monitor goes through these checked translations (range and overflow),
+ * nothing else dereferences guest-physical addresses.
+ */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <nethv/vm.h>
+#include <nethv/vmm_if.h>
+#include <arch/regs.h>
+
+void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    if (gpa + len < gpa)
+        return NULL;
+    for (unsigned i = 0; i < vm->nram; i++) {
+        const struct vm_ram *r = &vm->ram[i];
+        if (gpa >= r->gpa && len <= r->size && gpa - r->gpa <= r->size - len)
+            return phys_to_virt(r->hpa + (gpa - r->gpa));
+    }
+    return NULL;
+}
+
+static struct vm *vm_by_id(unsigned id)
+{
+    return id < nvms ? &vms[id] : NULL;
+}
+
+/* Copy in page-sized pieces: RAM regions need not be contiguous in host memory. */
+int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
+{
+    struct vm *vm = vm_by_id(vm_id);
+    uint8_t *out = buf;
+    while (vm && len) {
+        size_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        const void *p = vm_gpa_ptr(vm, gpa, chunk);
+        if (!p)
+            return -1;
+        memcpy(out, p, chunk);
+        out += chunk;
+        gpa += chunk;
+        len -= chunk;
+    }
+    return vm ? 0 : -1;
+}
+
+int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
+{
+    struct vm *vm = vm_by_id(vm_id);
+    const uint8_t *in = buf;
+    while (vm && len) {
+        size_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        void *p = vm_gpa_ptr(vm, gpa, chunk);
+        if (!p)
+            return -1;
+        memcpy(p, in, chunk);
+        in += chunk;
+        gpa += chunk;
+        len -= chunk;
+    }
+    return vm ? 0 : -1;
+}
+
+/*
+ * Guest-linear -> guest-physical through the guest's own page tables
+ * (SDM 3A 4.3 32-bit, 4.5 4-level).  PAE without long mode is not walked
+ * yet.  Returns ~0 when unmapped or not walkable.
+ */
+static uint64_t gla_to_gpa(struct vm *vm, const struct vmm_request *rq, uint64_t gla)
+{
+    if (!(rq->cr0 & CR0_PG))
+        return gla;
+    if (rq->efer & EFER_LMA) {
+        uint64_t table = rq->cr3 & PTE_ADDR_MASK;
+        for (int level = 4; level >= 1; level--) {
+            uint64_t e;
+            unsigned idx = (unsigned)(gla >> (12 + 9 * (level - 1))) & 511;
+            if (vm_gpa_read(vm->id, table + idx * 8, &e, 8) || !(e & PTE_P))
+                return ~0ull;
+            if (level == 1 || (level <= 3 && (e & PTE_PS))) {
+                uint64_t size = 1ull << (12 + 9 * (level - 1));
+                return (e & PTE_ADDR_MASK & ~(size - 1)) | (gla & (size - 1));
+            }
+            table = e & PTE_ADDR_MASK;
+        }
+        return ~0ull;
+    }
+    if (rq->cr4 & CR4_PAE)
+        return ~0ull;
+    uint32_t pde, pte;
+    if (vm_gpa_read(vm->id, (rq->cr3 & 0xfffff000u) + ((gla >> 22) & 1023) * 4, &pde, 4) || !(pde & PTE_P))
+        return ~0ull;
+    if (pde & PTE_PS)
+        return (pde & 0xffc00000u) | (gla & 0x3fffff);
+    if (vm_gpa_read(vm->id, (pde & 0xfffff000u) + ((gla >> 12) & 1023) * 4, &pte, 4) || !(pte & PTE_P))
+        return ~0ull;
+    return (pte & 0xfffff000u) | (gla & 0xfff);
+}
+
+/* Read up to VMM_INSN_MAX bytes at CS:RIP into rq->insn (stops at an unmapped page). */
+void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
+void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base)
+{
+    uint64_t gla = (rq->mode == MODE_LONG64 ? 0 : cs_base) + rq->regs.rip;
+    if (rq->mode != MODE_LONG64)
+        gla &= 0xffffffffu;
+    rq->insn_avail = 0;
+    while (rq->insn_avail < VMM_INSN_MAX) {
+        uint64_t gpa = gla_to_gpa(vm, rq, gla + rq->insn_avail);
+        if (gpa == ~0ull || vm_gpa_read(vm->id, gpa, &rq->insn[rq->insn_avail], 1))
+            break;
+        rq->insn_avail++;
+    }
+}

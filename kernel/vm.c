@@ -1,0 +1,172 @@
+/* VM creation from the config, VM stop and statistics. */
+#include <stdio.h>
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <nethv/vm.h>
+#include <nethv/vmm_if.h>
+#include <nethv/guest_load.h>
+#include <nethv/spinlock.h>
+#include <arch/smp.h>
+
+struct vm vms[VM_MAX];
+unsigned nvms;
+/* initial register state per vCPU 0, applied on its host CPU at first run */
+struct guest_boot_state vm_boot_state[VM_MAX];
+
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+{
+    for (uint32_t i = 0; i < bi->nmod; i++)
+        if (!strcmp(bi->mod[i].name, name))
+            return &bi->mod[i];
+    return NULL;
+}
+
+static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
+{
+    for (unsigned i = 0; i < c->nregions; i++) {
+        uint64_t size = ALIGN_UP(c->region[i].size, PAGE_SIZE);
+        uint64_t hpa = page_alloc(size / PAGE_SIZE, 2 * MIB, 0);
+        if (!hpa) {
+            *why = "not enough contiguous host memory for a RAM region";
+            return -1;
+        }
+        vm->ram[vm->nram++] = (struct vm_ram){ c->region[i].gpa, hpa, size };
+        if (vcpu_backend->vm_map(&vm->hw, c->region[i].gpa, hpa, size, S2_RWX)) {
+            *why = "second-level page tables: out of memory";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_guest(struct vm *vm, const struct config_vm *c, const struct boot_info *bi,
+                      const char **why)
+{
+    const struct boot_module *k = find_module(bi, c->kernel);
+    const struct boot_module *initrd = c->initrd[0] ? find_module(bi, c->initrd) : NULL;
+    if (!k) {
+        *why = "kernel module not among the boot modules";
+        return -1;
+    }
+    if (c->initrd[0] && !initrd) {
+        *why = "initrd module not among the boot modules";
+        return -1;
+    }
+    switch (c->type) {
+    case CONFIG_VM_MULTIBOOT:
+    case CONFIG_VM_TEST:
+        return guest_load_multiboot(vm, k, initrd, c->bootargs, &vm_boot_state[vm->id], why);
+    default:
+        *why = "Linux guests are not supported yet";
+        return -1;
+    }
+}
+
+static int create_one(const struct config_vm *c, const struct boot_info *bi, const char **why)
+{
+    struct vm *vm = &vms[nvms];
+    memset(vm, 0, sizeof(*vm));
+    vm->id = nvms;
+    strncpy(vm->name, c->name, sizeof(vm->name) - 1);
+    for (unsigned i = 0; i < c->vcpus; i++) {
+        unsigned cpu = c->cpu[c->vcpus == 1 ? 0 : i];
+        if (cpu >= cpus_online_count) {
+            *why = "a vCPU is pinned to a CPU that is not online";
+            return -1;
+        }
+    }
+    if (vcpu_backend->vm_init(&vm->hw)) {
+        *why = "backend could not set up the VM";
+        return -1;
+    }
+    if (alloc_ram(vm, c, why) || load_guest(vm, c, bi, why))
+        return -1;
+    vm->nvcpus = c->vcpus;
+    for (unsigned i = 0; i < c->vcpus; i++) {
+        struct vcpu *v = &vm->vcpu[i];
+        v->vm = vm;
+        v->index = i;
+        v->host_cpu = c->cpu[c->vcpus == 1 ? 0 : i];
+        v->hw.host_cpu = v->host_cpu;
+        v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+    }
+    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory };
+    vm->monitor = vmm_create(&a);
+    if (!vm->monitor) {
+        *why = "monitor could not be created";
+        return -1;
+    }
+    vm->state = VM_RUNNING;
+    nvms++;
+    return 0;
+}
+
+void vms_create(const struct nethv_config *cfg, const struct boot_info *bi)
+{
+    if (!cfg->nvms)
+        return;
+    if (!vcpu_backend) {
+        printk("vm: no hardware virtualization backend: %u VM(s) not started\n", cfg->nvms);
+        return;
+    }
+    for (unsigned i = 0; i < cfg->nvms; i++) {
+        const char *why = "";
+        if (create_one(&cfg->vm[i], bi, &why)) {
+            printk("vm %s: not started: %s\n", cfg->vm[i].name, why);
+            continue;
+        }
+        const struct vm *vm = &vms[nvms - 1];
+        printk("vm %s: created: %u vCPU(s), %llu MiB at host %#llx\n", vm->name, vm->nvcpus,
+               (unsigned long long)(vm->ram[0].size >> 20), (unsigned long long)vm->ram[0].hpa);
+    }
+}
+
+static spinlock_t stop_lock = SPINLOCK_INIT;
+
+void vm_stop(struct vm *vm, int code, const char *why)
+{
+    uint64_t f = spin_lock_irqsave(&stop_lock);
+    if (vm->state == VM_STOPPED) {
+        spin_unlock_irqrestore(&stop_lock, f);
+        return;
+    }
+    vm->exit_code = code;
+    __atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_SEQ_CST);
+    spin_unlock_irqrestore(&stop_lock, f);
+    printk("vm %s: stopped: %s (code %d)\n", vm->name, why, code);
+    vm_print_stats(vm);
+    /* vCPUs on other CPUs notice at their next exit; kick them now */
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vcpu_post_irq(&vm->vcpu[i].hw, 0);
+}
+
+void vm_print_stats(const struct vm *vm)
+{
+    char line[256];
+    for (int by = 0; by < BY__COUNT; by++) {
+        int n = snprintf(line, sizeof(line), "vm %s: exits by %s:", vm->name,
+                         by == BY_KERNEL ? "kernel" : "monitor");
+        uint64_t total = 0;
+        for (int r = 0; r < VCPU_EXIT__COUNT && n < (int)sizeof(line) - 32; r++) {
+            uint64_t c = __atomic_load_n(&vm->exits[r][by], __ATOMIC_RELAXED);
+            if (c)
+                n += snprintf(line + n, sizeof(line) - n, " %s=%llu", vcpu_exit_name(r),
+                              (unsigned long long)c);
+            total += c;
+        }
+        printk("%s%s total=%llu\n", line, total ? "" : " none", (unsigned long long)total);
+    }
+}
+
+void vm_console_line(unsigned vm_id, const char *line)
+{
+    if (vm_id < nvms)
+        printk("[%s] %s\n", vms[vm_id].name, line);
+}
+
+void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector)
+{
+    if (vm_id < nvms && vcpu < vms[vm_id].nvcpus)
+        vcpu_post_irq(&vms[vm_id].vcpu[vcpu].hw, vector);
+}

@@ -1,0 +1,40 @@
+# Shared by the *-guests.sh tests (sourced after lib.sh): build the ISO with
+# every test guest, and check what each guest and the hypervisor printed.
+
+
+guests_iso() {
+    mods="$BUILD/config/guest-tests.dtb:config.dtb"
+    for g in "$BUILD"/guest/*.elf; do mods="$mods $g"; done
+    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff" $mods || fail "mkiso"
+}
+
+# check_guests LOG: one PASS/FAIL line per guest test; non-zero if any failed.
+check_guests() {
+    clean="$LOG.txt"
+    tr -d '\r' < "$1" > "$clean"
+    bad=0
+    t() {   # t NAME CONDITION-DESCRIPTION GREP-PATTERN...
+        n=$1; shift; d=$1; shift
+        for pat in "$@"; do
+            if ! grep -Eq "$pat" "$clean"; then
+                echo "FAIL: $TEST/$n: $d (no line matching '$pat'; log: $LOG)"
+                bad=1
+                return
+            fi
+        done
+        echo "PASS: $TEST/$n"
+    }
+    for g in cpuid io mmio vmcall exception; do
+        t "$g" "guest result" "^\[$g\] PASS: $g" "^vm $g: stopped: guest requested exit \(code 0\)"
+    done
+    t hlt_timer "HLT + injected timer" "^\[hlt\] PASS: hlt_timer" "^vm hlt: stopped: guest requested exit \(code 0\)"
+    t isolation "two VMs isolated" "^\[iso-a\] PASS: isolation" "^\[iso-b\] PASS: isolation" \
+        "^vm iso-a: stopped: .*\(code 0\)" "^vm iso-b: stopped: .*\(code 0\)"
+    t triple_fault "VM stopped with a dump, other VMs run on" "^vm crash: stopped: triple-fault" \
+        "^\[survivor\] PASS: survivor" "^vm survivor: stopped: guest requested exit \(code 0\)"
+    t exit_counters "kernel/monitor exit counters" "^vm vmcall: exits by kernel: .*hypercall=1000[3-9]" \
+        "^vm io: exits by monitor: .*io=10[0-9][0-9]"
+    t all_stopped "hypervisor survives and powers off" "^nethv: all VMs stopped" "^nethv: power off \(code 0\)"
+    if grep -q "PANIC" "$clean"; then echo "FAIL: $TEST/host: hypervisor panic"; bad=1; fi
+    return $bad
+}

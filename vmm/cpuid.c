@@ -1,0 +1,67 @@
+/*
+ * CPUID policy: the host's values, minus what nethv does not virtualize
+ * (VMX, SVM, XSAVE/AVX, MONITOR, PMU, x2APIC until the LAPIC model has it),
+ * plus the hypervisor bit and leaf 0x40000000 ("nethvnethvnv").
+ */
+#include <string.h>
+#include <arch/x86.h>
+#include <arch/regs.h>
+#include "vmm.h"
+
+#define CPUID1_ECX_MONITOR      (1u << 3)
+#define CPUID1_ECX_PDCM         (1u << 15)
+#define CPUID1_ECX_AVX          (1u << 28)
+#define CPUID1_ECX_OSXSAVE      (1u << 27)
+#define CPUID7_EBX_AVX2         (1u << 5)
+#define CPUID7_EBX_ERMS         (1u << 9)       /* hidden: Bochs mis-emulates fast strings */
+#define CPUID7_EBX_AVX512F      (1u << 16)
+#define CPUID7_EDX_FSRM         (1u << 4)
+#define CPUID_HV_LEAF           0x40000000u
+
+void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
+{
+    uint32_t leaf = (uint32_t)rq->regs.gpr.rax, sub = (uint32_t)rq->regs.gpr.rcx;
+    struct cpuid_regs r;
+
+    if (leaf == CPUID_HV_LEAF) {
+        r.eax = CPUID_HV_LEAF;
+        memcpy(&r.ebx, "nethvnethvnv", 4);
+        memcpy(&r.ecx, "nethvnethvnv" + 4, 4);
+        memcpy(&r.edx, "nethvnethvnv" + 8, 4);
+    } else if (leaf > CPUID_HV_LEAF && leaf < 0x40010000u) {
+        r = (struct cpuid_regs){ 0, 0, 0, 0 };
+    } else {
+        r = cpuid(leaf, sub);
+        switch (leaf) {
+        case 1:
+            r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_MONITOR | CPUID1_ECX_PDCM | CPUID1_ECX_X2APIC |
+                       CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_TSC_DEADLINE);
+            r.ecx |= CPUID1_ECX_HYPERVISOR;
+            /* initial APIC id = vCPU index; logical count = vCPUs */
+            r.ebx = (r.ebx & 0x0000ffffu) | ((uint32_t)m->vcpus << 16) | ((uint32_t)rq->vcpu << 24);
+            break;
+        case 7:
+            if (sub == 0) {
+                r.ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512F | CPUID7_EBX_ERMS);
+                r.ecx = 0;
+                r.edx &= ~CPUID7_EDX_FSRM;
+            }
+            break;
+        case 0xd:                   /* XSAVE hidden */
+            r = (struct cpuid_regs){ 0, 0, 0, 0 };
+            break;
+        case 0x80000001:
+            r.ecx &= ~CPUIDX1_ECX_SVM;
+            break;
+        default:
+            break;
+        }
+    }
+    rp->regs = rq->regs;
+    rp->regs.gpr.rax = r.eax;
+    rp->regs.gpr.rbx = r.ebx;
+    rp->regs.gpr.rcx = r.ecx;
+    rp->regs.gpr.rdx = r.edx;
+    rp->regs_dirty = true;
+    rp->advance_rip = rq->exit.insn_len ? rq->exit.insn_len : 2;
+}

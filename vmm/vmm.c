@@ -1,0 +1,86 @@
+/*
+ * The per-VM monitor: CPU and device emulation behind the kernel's narrow
+ * interface (include/nethv/vmm_if.h).  It never touches packets.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include "vmm.h"
+
+struct vmm *vmm_create(const struct vmm_create_args *a)
+{
+    uint64_t pa = page_alloc(ALIGN_UP(sizeof(struct vmm), PAGE_SIZE) / PAGE_SIZE, PAGE_SIZE, 0);
+    if (!pa)
+        return NULL;
+    struct vmm *m = phys_to_virt(pa);
+    m->vm_id = a->vm_id;
+    strncpy(m->name, a->name, sizeof(m->name) - 1);
+    m->vcpus = a->vcpus;
+    m->ram_bytes = a->ram_bytes;
+    m->lock = (spinlock_t)SPINLOCK_INIT;
+    return m;
+}
+
+void vmm_inject_exception(struct vmm_reply *rp, uint8_t vector, bool has_error, uint32_t error)
+{
+    rp->inject = true;
+    rp->event = (struct vcpu_event){ VCPU_EVENT_EXCEPTION, vector, has_error, error };
+}
+
+static void io_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
+{
+    rp->advance_rip = rq->exit.insn_len;
+    if (rq->exit.io.string) {
+        /* no device here takes string I/O yet: a guest error, not a host one */
+        snprintf(rp->why, sizeof(rp->why), "string I/O to port %#x not emulated", rq->exit.io.port);
+        rp->action = VMM_FAULT_VM;
+        return;
+    }
+    if (testdev_io(m, rq, rp))
+        return;
+    /* unclaimed port: reads float high, writes are dropped (as on a PC bus) */
+    m->unhandled_io++;
+    if (rq->exit.io.in) {
+        rp->regs = rq->regs;
+        uint64_t mask = rq->exit.io.size == 4 ? 0xffffffffull : (1ull << (8 * rq->exit.io.size)) - 1;
+        rp->regs.gpr.rax = (rp->regs.gpr.rax & ~mask) | mask;
+        if (rq->exit.io.size == 4)
+            rp->regs.gpr.rax &= 0xffffffffull;
+        rp->regs_dirty = true;
+    }
+}
+
+void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
+{
+    rp->action = VMM_RESUME;
+    switch (rq->exit.reason) {
+    case VCPU_EXIT_IO:
+        io_exit(m, rq, rp);
+        break;
+    case VCPU_EXIT_CPUID:
+        vmm_cpuid(m, rq, rp);
+        break;
+    case VCPU_EXIT_MSR_READ:
+    case VCPU_EXIT_MSR_WRITE:
+        vmm_msr(m, rq, rp);
+        break;
+    case VCPU_EXIT_MMIO:
+        vmm_mmio(m, rq, rp);
+        break;
+    case VCPU_EXIT_EXCEPTION:
+        /* intercepted only to observe it: give it back to the guest */
+        vmm_inject_exception(rp, rq->exit.exc.vector, rq->exit.exc.has_error, rq->exit.exc.error);
+        break;
+    case VCPU_EXIT_VMINSN:
+    case VCPU_EXIT_XSETBV:      /* XSAVE is hidden by the CPUID policy */
+    case VCPU_EXIT_INVD:
+        vmm_inject_exception(rp, EXC_UD, false, 0);
+        break;
+    default:
+        snprintf(rp->why, sizeof(rp->why), "no emulation for %s exits",
+                 vcpu_exit_name(rq->exit.reason));
+        rp->action = VMM_FAULT_VM;
+        break;
+    }
+}
