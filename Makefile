@@ -41,6 +41,10 @@ KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c vmm/*
 KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
 
+# a failed recipe must not leave a target that looks up to date (e.g. a
+# .dtb that nethv-cfgcheck rejected)
+.DELETE_ON_ERROR:
+
 .PHONY: all kernel efi iso configs guests run run-uefi check test-host fuzz-build bench fuzz debug clean deps
 all: kernel efi iso configs guests
 

@@ -1,0 +1,150 @@
+/*
+ * The nethv configuration: a flattened device tree (DTB) parsed into a
+ * plain struct with fixed-size arrays.  Schema (config/default.dts is the
+ * reference example; every number is a 32-bit cell, sizes are <hi lo>):
+ *
+ *   / { compatible = "nethv,config-1";              required
+ *     nethv {                                        optional
+ *       console-vm = "a";         VM that gets console input (default: first)
+ *       exit = "halt";            after the last VM stops: halt|reboot|debug-exit
+ *     };
+ *     vms {                                          required, >= 1 VM
+ *       a {                       VM name = node name (before any '@'), or
+ *                                 the `name` property: [a-z0-9_-], 1..15 chars
+ *         memory = <0x0 0x10000000>;  bytes, > 0, multiple of 2 MiB
+ *         vcpus = <1>;                1..CONFIG_MAX_VCPUS
+ *         cpus = <0>;                 host CPU per vCPU; 1 entry = all vCPUs
+ *         kernel = "vmlinuz";         boot module name
+ *         initrd = "initrd.img";      optional boot module name
+ *         bootargs = "console=ttyS0"; optional
+ *         type = "linux";             optional: linux (default)|multiboot|test
+ *         memory-map = <gpa-hi gpa-lo size-hi size-lo ...>;  optional; 4 KiB
+ *                     aligned, no overlap, sizes sum to `memory`.
+ *                     Default: one region at GPA 0.
+ *       };
+ *     };
+ *     net {                                          optional
+ *       port0 { type = "vm"; vm = "a"; mac = [52 54 00 00 00 0a];
+ *               vlan = <0>; };      vlan optional, 0..4094, 0 = untagged
+ *       uplink { type = "uplink"; nic = "auto"; };  e1000|e1000e|virtio-net|auto
+ *     };
+ *   };
+ *
+ * Unknown nodes and properties are errors (they are usually typos), and so
+ * are duplicate nodes, properties, names and MACs.
+ * The same source builds for the kernel (NETHV_KERNEL) and the host
+ * (NETHV_HOST): no allocation, no stdio, only string.h and libfdt.
+ */
+#ifndef NETHV_CONFIG_H
+#define NETHV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_COMPATIBLE     "nethv,config-1"
+#define CONFIG_MAX_VMS        16
+#define CONFIG_MAX_PORTS      32
+#define CONFIG_MAX_UPLINKS    1     /* no spanning tree: more would loop */
+#define CONFIG_MAX_VCPUS      8
+#define CONFIG_MAX_HOST_CPUS  256   /* host CPU numbers are < this */
+#define CONFIG_MAX_REGIONS    8     /* memory-map entries per VM */
+#define CONFIG_NAME_MAX       15    /* VM and port names, without the NUL */
+#define CONFIG_MODULE_MAX     63    /* boot module names (BOOT_MOD_NAME - 1) */
+#define CONFIG_BOOTARGS_MAX   511   /* guest command line (BOOT_CMDLINE - 1) */
+#define CONFIG_DTB_MAX        (1u << 20)
+#define CONFIG_MEM_ALIGN      (2ull << 20)          /* `memory` granularity */
+#define CONFIG_REGION_ALIGN   4096ull               /* memory-map granularity */
+#define CONFIG_MAX_GPA        (1ull << 40)          /* guest RAM ends below */
+#define CONFIG_VLAN_MAX       4094
+
+enum config_vm_type   { CONFIG_VM_LINUX, CONFIG_VM_MULTIBOOT, CONFIG_VM_TEST };
+enum config_port_type { CONFIG_PORT_VM, CONFIG_PORT_UPLINK };
+enum config_nic       { CONFIG_NIC_AUTO, CONFIG_NIC_E1000, CONFIG_NIC_E1000E,
+                        CONFIG_NIC_VIRTIO_NET };
+enum config_exit      { CONFIG_EXIT_HALT, CONFIG_EXIT_REBOOT,
+                        CONFIG_EXIT_DEBUG };   /* debug: isa-debug-exit (QEMU) */
+
+struct config_region {
+    uint64_t gpa;
+    uint64_t size;
+};
+
+struct config_vm {
+    char     name[CONFIG_NAME_MAX + 1];
+    enum config_vm_type type;
+    uint64_t memory;                            /* bytes, sum of region[] */
+    uint32_t vcpus;
+    uint32_t cpu[CONFIG_MAX_VCPUS];             /* host CPU of each vCPU */
+    uint32_t nregions;
+    struct config_region region[CONFIG_MAX_REGIONS];   /* sorted by gpa */
+    char     kernel[CONFIG_MODULE_MAX + 1];
+    char     initrd[CONFIG_MODULE_MAX + 1];     /* "" = none */
+    char     bootargs[CONFIG_BOOTARGS_MAX + 1]; /* "" = none */
+};
+
+struct config_port {
+    char     name[CONFIG_NAME_MAX + 1];         /* node name */
+    enum config_port_type type;
+    uint32_t vm;                                /* VM ports: index in vm[] */
+    uint16_t vlan;                              /* VM ports: 0 = untagged */
+    uint8_t  mac[6];                            /* VM ports */
+    enum config_nic nic;                        /* uplink ports */
+};
+
+struct nethv_config {
+    uint32_t nvms;
+    uint32_t nports;
+    uint32_t console_vm;                        /* index in vm[] */
+    enum config_exit exit;
+    struct config_vm   vm[CONFIG_MAX_VMS];
+    struct config_port port[CONFIG_MAX_PORTS];
+};
+
+/* Error codes (returned negated). */
+enum config_errcode {
+    CONFIG_EBLOB = 1,   /* not a valid/complete DTB */
+    CONFIG_EMISSING,    /* required node or property missing */
+    CONFIG_EFORMAT,     /* property of the wrong length or type */
+    CONFIG_EVALUE,      /* value out of range or not allowed */
+    CONFIG_EUNKNOWN,    /* unknown node or property */
+    CONFIG_EDUP,        /* duplicate name or MAC */
+    CONFIG_EREF,        /* reference to an undefined VM */
+    CONFIG_EOVERLAP,    /* overlapping memory regions */
+    CONFIG_ELIMIT,      /* too many of something */
+};
+
+#define CONFIG_ERR_NODE 64
+#define CONFIG_ERR_PROP 32
+#define CONFIG_ERR_MSG  128
+
+struct config_error {
+    int  code;                      /* enum config_errcode, 0 = no error */
+    char node[CONFIG_ERR_NODE];     /* e.g. "/vms/a"; "" = the blob itself */
+    char prop[CONFIG_ERR_PROP];     /* e.g. "memory"; "" = the node itself */
+    char msg[CONFIG_ERR_MSG];
+};
+
+/*
+ * Parse and check a DTB of `len` bytes: 8-byte aligned, version 17 (what dtc
+ * writes), totalsize <= len <= CONFIG_DTB_MAX; any byte string is safe to
+ * pass.  Returns 0 and fills *out, or -CONFIG_E* and fills *err (if err is
+ * not NULL); *out is then unspecified.  Pure function of its inputs: any
+ * CPU, no locks, no allocation, ~1.5 KiB of stack.
+ */
+int config_parse(const void *dtb, size_t len, struct nethv_config *out,
+                 struct config_error *err);
+
+/*
+ * Print a line for the globals, then one per VM and one per port, each
+ * starting with "config: ".  pr is printk-like and only ever called as
+ * pr("%s\n", line).  Uses < 1 KiB of stack.
+ */
+typedef void (*config_printf_fn)(const char *fmt, ...);
+void config_print(const struct nethv_config *cfg, config_printf_fn pr);
+
+/* Names of enum values, as written in the DTS. */
+const char *config_vm_type_name(enum config_vm_type t);
+const char *config_nic_name(enum config_nic n);
+const char *config_exit_name(enum config_exit e);
+
+#endif
