@@ -13,7 +13,8 @@
 
 void fpu_init_cpu(void)
 {
-    write_cr0((read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
+    /* caches on (some firmware leaves CD/NW set), FPU native, no emulation */
+    write_cr0((read_cr0() & ~(CR0_EM | CR0_TS | CR0_CD | CR0_NW)) | CR0_MP | CR0_NE);
     uint64_t cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT;
     if (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE) {
         write_cr4(cr4 | CR4_OSXSAVE);

@@ -24,8 +24,9 @@ check_guests() {
         done
         echo "PASS: $TEST/$n"
     }
-    for g in cpuid io mmio vmcall exception; do
-        t "$g" "guest result" "^\[$g\] PASS: $g" "^vm $g: stopped: guest requested exit \(code 0\)"
+    for vt in cpuid:cpuid io:io mmio:mmio vmcall:vmcall exc:exception; do
+        vm=${vt%%:*}; g=${vt#*:}
+        t "$g" "guest result" "^\[$vm\] PASS: $g" "^vm $vm: stopped: guest requested exit \(code 0\)"
     done
     t hlt_timer "HLT + injected timer" "^\[hlt\] PASS: hlt_timer" "^vm hlt: stopped: guest requested exit \(code 0\)"
     t isolation "two VMs isolated" "^\[iso-a\] PASS: isolation" "^\[iso-b\] PASS: isolation" \

@@ -11,8 +11,11 @@
 #define CR0_MP          (1ull << 1)
 #define CR0_EM          (1ull << 2)
 #define CR0_TS          (1ull << 3)
+#define CR0_ET          (1ull << 4)
 #define CR0_NE          (1ull << 5)
 #define CR0_WP          (1ull << 16)
+#define CR0_NW          (1ull << 29)
+#define CR0_CD          (1ull << 30)
 #define CR0_PG          (1ull << 31)
 
 /* CR4 (SDM 3A 2.5) */
@@ -22,10 +25,13 @@
 #define CR4_OSXMMEXCPT  (1ull << 10)
 #define CR4_VMXE        (1ull << 13)
 #define CR4_FSGSBASE    (1ull << 16)
+#define CR4_PCIDE       (1ull << 17)
 #define CR4_OSXSAVE     (1ull << 18)
 
 /* RFLAGS */
+#define RFLAGS_FIXED1   (1ull << 1)     /* reserved, always 1 */
 #define RFLAGS_IF       (1ull << 9)
+#define RFLAGS_VM       (1ull << 17)
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_IA32_APIC_BASE      0x0000001b
@@ -33,6 +39,10 @@
 #define  APIC_BASE_EXTD         (1ull << 10)    /* x2APIC mode */
 #define  APIC_BASE_EN           (1ull << 11)
 #define MSR_IA32_FEATURE_CONTROL 0x0000003a
+#define MSR_IA32_SYSENTER_CS    0x00000174
+#define MSR_IA32_SYSENTER_ESP   0x00000175
+#define MSR_IA32_SYSENTER_EIP   0x00000176
+#define MSR_IA32_DEBUGCTL       0x000001d9
 #define MSR_IA32_TSC_DEADLINE   0x000006e0
 #define MSR_IA32_PAT            0x00000277
 #define MSR_EFER                0xc0000080
@@ -41,9 +51,14 @@
 #define  EFER_LMA               (1ull << 10)
 #define  EFER_NXE               (1ull << 11)
 #define  EFER_SVME              (1ull << 12)
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_CSTAR               0xc0000083
+#define MSR_SFMASK              0xc0000084
 #define MSR_FS_BASE             0xc0000100
 #define MSR_GS_BASE             0xc0000101
 #define MSR_KERNEL_GS_BASE      0xc0000102
+#define MSR_TSC_AUX             0xc0000103
 #define MSR_X2APIC_BASE         0x00000800      /* x2APIC register r is MSR 0x800 + (r >> 4) */
 
 /* CPUID feature bits */

@@ -1,0 +1,114 @@
+/*
+ * VMX world switch.  int vmx_enter(struct vcpu_hw *v, bool launched):
+ * saves the host's callee-saved registers, records the stack in HOST_RSP,
+ * loads the guest GPRs from v->gpr (offset 0 of struct vcpu_hw, the order
+ * of struct vcpu_gprs) and runs VMLAUNCH or VMRESUME.
+ *   returns 0 after a VM exit (guest GPRs saved back to v->gpr),
+ *           1 on VMfailValid (ZF=1: error in the VMCS), 2 on VMfailInvalid (CF=1).
+ * At a VM exit the CPU resumes at vmx_exit_stub (HOST_RIP) with RSP =
+ * HOST_RSP, IF=0 and all GPRs but RSP still the guest's (SDM 3C 27.5).
+ * Caller: interrupts disabled, guest FPU state loaded.
+ */
+
+#define HOST_RSP 0x6c14             /* VMCS field encoding, SDM 3D B.4.4 */
+
+/* offsets in struct vcpu_gprs */
+#define G_RAX 0
+#define G_RBX 8
+#define G_RCX 16
+#define G_RDX 24
+#define G_RSI 32
+#define G_RDI 40
+#define G_RBP 48
+#define G_R8  56
+#define G_R9  64
+#define G_R10 72
+#define G_R11 80
+#define G_R12 88
+#define G_R13 96
+#define G_R14 104
+#define G_R15 112
+
+    .text
+    .globl vmx_enter
+    .type vmx_enter, @function
+vmx_enter:
+    push    %rbp
+    mov     %rsp, %rbp
+    push    %rbx
+    push    %r12
+    push    %r13
+    push    %r14
+    push    %r15
+    push    %rdi                    /* the vCPU, found by the exit path at 0(%rsp) */
+    mov     $HOST_RSP, %eax
+    vmwrite %rsp, %rax
+    jbe     .Lfail                  /* CF or ZF: same codes as a failed entry */
+
+    test    %esi, %esi              /* flags survive the MOVs below */
+    mov     G_RAX(%rdi), %rax
+    mov     G_RBX(%rdi), %rbx
+    mov     G_RCX(%rdi), %rcx
+    mov     G_RDX(%rdi), %rdx
+    mov     G_RSI(%rdi), %rsi
+    mov     G_RBP(%rdi), %rbp
+    mov     G_R8(%rdi), %r8
+    mov     G_R9(%rdi), %r9
+    mov     G_R10(%rdi), %r10
+    mov     G_R11(%rdi), %r11
+    mov     G_R12(%rdi), %r12
+    mov     G_R13(%rdi), %r13
+    mov     G_R14(%rdi), %r14
+    mov     G_R15(%rdi), %r15
+    mov     G_RDI(%rdi), %rdi
+    jnz     1f
+    vmlaunch
+    jmp     .Lfail
+1:  vmresume
+    /* falls through only if the entry failed as an instruction */
+.Lfail:
+    mov     $2, %eax                /* VMfailInvalid: CF=1 */
+    jc      2f
+    mov     $1, %eax                /* VMfailValid: ZF=1 */
+2:  pop     %rdi
+    pop     %r15
+    pop     %r14
+    pop     %r13
+    pop     %r12
+    pop     %rbx
+    pop     %rbp
+    ret
+    .size vmx_enter, . - vmx_enter
+
+    .globl vmx_exit_stub
+    .type vmx_exit_stub, @function
+vmx_exit_stub:
+    push    %rdi                    /* guest RDI */
+    mov     8(%rsp), %rdi           /* the vCPU */
+    mov     %rax, G_RAX(%rdi)
+    mov     %rbx, G_RBX(%rdi)
+    mov     %rcx, G_RCX(%rdi)
+    mov     %rdx, G_RDX(%rdi)
+    mov     %rsi, G_RSI(%rdi)
+    mov     %rbp, G_RBP(%rdi)
+    mov     %r8, G_R8(%rdi)
+    mov     %r9, G_R9(%rdi)
+    mov     %r10, G_R10(%rdi)
+    mov     %r11, G_R11(%rdi)
+    mov     %r12, G_R12(%rdi)
+    mov     %r13, G_R13(%rdi)
+    mov     %r14, G_R14(%rdi)
+    mov     %r15, G_R15(%rdi)
+    popq    G_RDI(%rdi)
+    add     $8, %rsp                /* the vCPU pointer */
+    pop     %r15
+    pop     %r14
+    pop     %r13
+    pop     %r12
+    pop     %rbx
+    pop     %rbp
+    xor     %eax, %eax
+    ret
+    .size vmx_exit_stub, . - vmx_exit_stub
+
+    .section .note.GNU-stack, "", @progbits
