@@ -10,13 +10,7 @@ for model in tigerlake ryzen; do
     iso=$LOGDIR/$TEST.iso
     rc=$LOGDIR/$TEST.bochsrc
     guests_iso "$iso"
-    bochs_rc "$rc" $model 2 256
-    cat >> "$rc" <<EOB
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-ata0-master: type=cdrom, path=$iso, status=inserted
-boot: cdrom
-com1: enabled=1, mode=file, dev=$LOG.com1
-EOB
+    bochs_rc_iso "$rc" $model 2 256 "$iso"
     echo c | SDL_VIDEODRIVER=dummy timeout 300 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
     [ $? -ne 124 ] || { echo "FAIL: $TEST: Bochs still running after 300 s (log: $LOG)"; bad=1; continue; }
     check_guests "$LOG" || bad=1

@@ -6,13 +6,7 @@ LOG=$LOGDIR/$TEST.log
 iso=$LOGDIR/$TEST.iso
 rc=$LOGDIR/$TEST.bochsrc
 scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb:config.dtb" || fail "mkiso"
-bochs_rc "$rc" tigerlake 2 256
-cat >> "$rc" <<EOB
-romimage: file=/usr/share/bochs/BIOS-bochs-latest
-ata0-master: type=cdrom, path=$iso, status=inserted
-boot: cdrom
-com1: enabled=1, mode=file, dev=$LOG.com1
-EOB
+bochs_rc_iso "$rc" tigerlake 2 256 "$iso"
 bochs_run "$rc" 120
 check_boot "$LOG" 2
 pass

@@ -45,3 +45,15 @@ panic: action=fatal
 error: action=report
 EOB
 }
+
+# bochs_rc_iso OUT CPU_MODEL CPUS MEGS ISO: a bochsrc booting ISO from the
+# Bochs BIOS (GRUB, Multiboot2), COM1 to $LOG.com1.
+bochs_rc_iso() {
+    bochs_rc "$1" "$2" "$3" "$4"
+    cat >> "$1" <<EOB
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+ata0-master: type=cdrom, path=$5, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=$LOG.com1
+EOB
+}
