@@ -91,7 +91,8 @@ static int create_one(const struct config_vm *c, const struct boot_info *bi, con
         v->hw.host_cpu = v->host_cpu;
         v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
     }
-    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory };
+    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory,
+        c->type == CONFIG_VM_LINUX ? VMM_PLATFORM_PC : VMM_PLATFORM_TEST };
     vm->monitor = vmm_create(&a);
     if (!vm->monitor) {
         *why = "monitor could not be created";

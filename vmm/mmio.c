@@ -12,7 +12,7 @@ enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m);
 
 static void device_access(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val)
 {
-    if (testdev_mmio(m, gpa, write, size, val))
+    if (testdev_mmio(m, gpa, write, size, val) || vmm_dev_mmio(m, gpa, write, size, val))
         return;
     /* no device: reads float high, writes vanish (counted) */
     m->unhandled_mmio++;

@@ -19,6 +19,11 @@ struct vmm *vmm_create(const struct vmm_create_args *a)
     m->vcpus = a->vcpus;
     m->ram_bytes = a->ram_bytes;
     m->lock = (spinlock_t)SPINLOCK_INIT;
+    if (a->platform == VMM_PLATFORM_PC && vmm_platform_pc_init(m, a)) {
+        printk("vmm %s: PC platform set-up failed\n", m->name);
+        page_free(pa, ALIGN_UP(sizeof(struct vmm), PAGE_SIZE) / PAGE_SIZE);
+        return NULL;
+    }
     return m;
 }
 
@@ -39,6 +44,16 @@ static void io_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_repl
     }
     if (testdev_io(m, rq, rp))
         return;
+    uint32_t val = (uint32_t)rq->regs.gpr.rax;
+    if (vmm_dev_io(m, rq->exit.io.port, !rq->exit.io.in, rq->exit.io.size, &val)) {
+        if (rq->exit.io.in) {
+            uint64_t mask = rq->exit.io.size == 4 ? 0xffffffffull : (1ull << (8 * rq->exit.io.size)) - 1;
+            rp->regs = rq->regs;
+            rp->regs.gpr.rax = rq->exit.io.size == 4 ? val : (rq->regs.gpr.rax & ~mask) | (val & mask);
+            rp->regs_dirty = true;
+        }
+        return;
+    }
     /* unclaimed port: reads float high, writes are dropped (as on a PC bus) */
     m->unhandled_io++;
     if (rq->exit.io.in) {

@@ -5,6 +5,34 @@
 #include <nethv/spinlock.h>
 
 #define VMM_NAME_MAX 16
+#define VMM_MAX_DEVS 32
+#define VMM_MAX_MSRS 16
+#define VMM_ARENA    (64 * 1024)
+
+struct vmm;
+
+/*
+ * A device model: a port range and/or an MMIO range of guest-physical
+ * space.  Handlers run with m->lock held; `state` is the device's own
+ * (allocated with vmm_alloc: no global device state).  I/O size 1, 2, 4;
+ * MMIO size 1, 2, 4, 8.  Reads fill *val; writes take it.
+ */
+struct vmm_dev {
+    const char *name;
+    uint16_t port_base, port_count;     /* port_count 0: no ports */
+    uint64_t mmio_base, mmio_size;      /* mmio_size 0: no MMIO */
+    void (*io)(struct vmm *m, void *state, uint16_t port, bool write, unsigned size, uint32_t *val);
+    void (*mmio)(struct vmm *m, void *state, uint64_t gpa, bool write, unsigned size, uint64_t *val);
+    void *state;
+};
+
+/* An MSR range emulated by a device (e.g. the x2APIC). 0, or -1 to raise #GP. */
+struct vmm_msr {
+    uint32_t first, count;
+    int (*rdmsr)(struct vmm *m, void *state, unsigned vcpu, uint32_t msr, uint64_t *val);
+    int (*wrmsr)(struct vmm *m, void *state, unsigned vcpu, uint32_t msr, uint64_t val);
+    void *state;
+};
 
 struct vmm {
     unsigned vm_id;
@@ -18,9 +46,26 @@ struct vmm {
     /* test MMIO device */
     uint32_t testdev_scratch;
     uint32_t testdev_accesses;
+    /* device models, registered at creation */
+    unsigned ndevs, nmsrs;
+    struct vmm_dev devs[VMM_MAX_DEVS];
+    struct vmm_msr msrs[VMM_MAX_MSRS];
+    size_t arena_used;
+    uint8_t arena[VMM_ARENA] __attribute__((aligned(64)));
     /* counters */
     uint64_t unhandled_io, unhandled_mmio, unhandled_msr;
 };
+
+/* The PC platform's devices (vmm/platform.c); 0 or -1. */
+int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a);
+
+/* Zeroed memory owned by this monitor instance (device state); NULL when full. */
+void *vmm_alloc(struct vmm *m, size_t size);
+int vmm_add_device(struct vmm *m, const struct vmm_dev *d);
+int vmm_add_msrs(struct vmm *m, const struct vmm_msr *r);
+/* Dispatch to the registered devices; false when no device claims it. */
+bool vmm_dev_io(struct vmm *m, uint16_t port, bool write, unsigned size, uint32_t *val);
+bool vmm_dev_mmio(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val);
 
 /* Each device model: returns true when it claimed the access. */
 bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);

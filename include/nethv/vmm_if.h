@@ -62,11 +62,16 @@ void vm_console_line(unsigned vm_id, const char *line);
 
 /* ---- monitor entry points (vmm/) ------------------------------------------ */
 struct vmm;
+enum vmm_platform {
+    VMM_PLATFORM_TEST,          /* bare-metal test guests: test devices only */
+    VMM_PLATFORM_PC,            /* a PC for stock OSes: UART, APICs, PCI, ACPI ... */
+};
 struct vmm_create_args {
     unsigned vm_id;
     const char *name;
     unsigned vcpus;
-    uint64_t ram_bytes;
+    uint64_t ram_bytes;         /* RAM from GPA 0 (the loader's layout) */
+    enum vmm_platform platform;
 };
 struct vmm *vmm_create(const struct vmm_create_args *a);
 void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
