@@ -124,6 +124,22 @@ static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e)
     return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
 }
 
+/* Test VMs ring each other: exercises posting an interrupt to a vCPU that
+ * runs (or sleeps) on another CPU, the datapath's delivery primitive. */
+static uint64_t doorbell(struct vcpu *v, uint64_t name_gpa, uint8_t vector)
+{
+    char name[CONFIG_NAME_MAX + 1];
+    if (vm_gpa_read(v->vm->id, name_gpa, name, sizeof(name)) || vector < 32)
+        return HC_INVALID;
+    name[CONFIG_NAME_MAX] = 0;
+    for (unsigned i = 0; i < nvms; i++)
+        if (!strcmp(vms[i].name, name) && vms[i].state == VM_RUNNING && vms[i].monitor_is_test) {
+            vcpu_post_irq(&vms[i].vcpu[0].hw, vector);
+            return 0;
+        }
+    return HC_INVALID;
+}
+
 static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vcpu_regs r;
@@ -140,6 +156,9 @@ static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
         break;
     case HC_VCPU_ID:
         r.gpr.rax = v->index;
+        break;
+    case HC_DOORBELL:
+        r.gpr.rax = doorbell(v, r.gpr.rbx, (uint8_t)r.gpr.rcx);
         break;
     default:
         r.gpr.rax = HC_INVALID;

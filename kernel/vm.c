@@ -94,6 +94,7 @@ static int create_one(const struct config_vm *c, const struct boot_info *bi, con
     struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory,
         c->type == CONFIG_VM_LINUX ? VMM_PLATFORM_PC : VMM_PLATFORM_TEST };
     vm->monitor = vmm_create(&a);
+    vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
     if (!vm->monitor) {
         *why = "monitor could not be created";
         return -1;

@@ -39,7 +39,10 @@ const struct vcpu_backend *vcpu_select_backend(void)
 void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector)
 {
     __atomic_fetch_or(&v->pending_irr[vector >> 6], 1ull << (vector & 63), __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&v->running, __ATOMIC_SEQ_CST) && v->host_cpu != this_cpu()->cpu) {
+    /* Another CPU owns it: kick that CPU, whether the vCPU is in guest mode
+     * (forces an exit) or halted (wakes the idle CPU now, not at its next
+     * tick).  A kick to a CPU busy with another vCPU costs it one exit. */
+    if (v->host_cpu != this_cpu()->cpu) {
         __atomic_fetch_add(&v->kicks, 1, __ATOMIC_RELAXED);
         lapic_send_ipi(percpu_area[v->host_cpu].apic_id, VEC_IPI_KICK);
     }

@@ -12,6 +12,9 @@
 #define HC_TIMER_ONESHOT    1   /* RBX = delay in us, RCX = vector: one external
                                    interrupt with that vector after the delay */
 #define HC_VCPU_ID          2   /* returns the vCPU index */
+#define HC_DOORBELL         3   /* test VMs only: RBX = GPA of the peer VM's name
+                                   (NUL-terminated), RCX = vector: raise that
+                                   interrupt in the peer's vCPU 0 from this CPU */
 #define HC_INVALID          (-1ull)     /* result of an unknown hypercall */
 
 /* Debug console: bytes written here appear on the hypervisor console as

@@ -49,6 +49,7 @@ struct vm {
     unsigned nvcpus;
     struct vcpu vcpu[VM_MAX_VCPUS];
     struct vmm *monitor;
+    bool monitor_is_test;       /* test platform: bare-metal test guest */
     /* exits per normalized reason and per handler; relaxed atomics */
     uint64_t exits[VCPU_EXIT__COUNT][BY__COUNT];
     char console_buf[128];

@@ -33,6 +33,8 @@ check_guests() {
         "^vm iso-a: stopped: .*\(code 0\)" "^vm iso-b: stopped: .*\(code 0\)"
     t triple_fault "VM stopped with a dump, other VMs run on" "^vm crash: stopped: triple-fault" \
         "^\[survivor\] PASS: survivor" "^vm survivor: stopped: guest requested exit \(code 0\)"
+    t doorbell "cross-CPU interrupt posting" "^\[ping\] PASS: doorbell" "^\[pong\] PASS: doorbell"
+    t fpu "guest SSE state across exits" "^\[fpu\] PASS: fpu" "^vm fpu: stopped: guest requested exit \(code 0\)"
     t exit_counters "kernel/monitor exit counters" "^vm vmcall: exits by kernel: .*hypercall=1000[3-9]" \
         "^vm io: exits by monitor: .*io=10[0-9][0-9]"
     t all_stopped "hypervisor survives and powers off" "^nethv: all VMs stopped" "^nethv: power off \(code 0\)"
