@@ -136,6 +136,13 @@ check: deps
 	$(MAKE) all test-host fuzz-build
 	BUILD=$(BUILD) tests/run-all
 
+# ---- benchmarks (tests/bench/; Linux guest images cached in $(BUILD)/images) --------
+$(BUILD)/images/linux/vmlinuz: guest/build-linux-image.sh
+	guest/build-linux-image.sh $(BUILD)/images/linux
+
+bench: deps all
+	BUILD=$(BUILD) tests/bench/cpu-exits.sh
+
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/guest $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
 

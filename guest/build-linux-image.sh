@@ -1,0 +1,306 @@
+#!/bin/sh
+# build-linux-image.sh [--module NAME]... [--file SRC:DEST]... [--vmlinux] OUTDIR
+#
+# A Linux guest for nethv's tests and benchmarks, from Debian packages:
+#   OUTDIR/vmlinuz     the bzImage of the kernel linux-image-amd64 depends on
+#   OUTDIR/initrd.img  gzip'd newc cpio: busybox-static, a small /init, the
+#                      virtio-net (+ deps) and e1000 modules of that kernel
+#
+# The packages are fetched with `apt-get download` (not installed) and unpacked
+# with `dpkg-deb -x` into a cache shared by every image (NETHV_DEB_CACHE,
+# default OUTDIR/../debs).  OUTDIR/.stamp records the package versions, the
+# options, and hashes of this script and of the extra files: when it matches,
+# nothing is rebuilt.
+#
+# Options (for images built on top of the base one, e.g. the KVM benchmark):
+#   --module NAME     also ship module NAME and what it depends on (not loaded
+#                     at boot: hooks load it with `loadmod NAME [PARAMS]`)
+#   --file SRC:DEST   copy SRC into the image as DEST (e.g. a hook
+#                     /etc/nethv.d/50-x.sh, or a static binary /bin/x)
+#   --vmlinux         also write OUTDIR/vmlinux: the uncompressed kernel ELF
+#                     from the bzImage (boots through its PVH entry, e.g. with
+#                     guest/kvmbench/pvhboot.c, without the XZ decompression
+#                     that takes most of a Linux boot under Bochs)
+#
+# /init mounts proc, sys and devtmpfs, prints "nethv-guest: init", the CPU
+# count, MemTotal and the firmware e820 map, loads the network modules (not
+# with `nethv.nomodules` on the kernel command line: seconds under Bochs), runs
+# every /etc/nethv.d/*.sh (sourced in a subshell: `loadmod` is available),
+# then powers off if the kernel command line has `nethv.poweroff`, else
+# starts a shell on the console.
+set -eu
+
+usage() { echo "usage: $0 [--module NAME]... [--file SRC:DEST]... [--vmlinux] OUTDIR" >&2; exit 2; }
+log() { echo "linux-image: $*" >&2; }
+
+extra_mods=""
+extra_files=""
+want_vmlinux=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --module) [ $# -ge 2 ] || usage; extra_mods="$extra_mods $2"; shift 2 ;;
+    --file)   [ $# -ge 2 ] || usage
+              case $2 in *:/*) ;; *) echo "$0: --file wants SRC:/ABS/DEST" >&2; exit 2 ;; esac
+              [ -f "${2%%:*}" ] || { echo "$0: no such file: ${2%%:*}" >&2; exit 2; }
+              src=$(cd "$(dirname "${2%%:*}")" && pwd)/$(basename "${2%%:*}")
+              extra_files="$extra_files $src:${2#*:}"; shift 2 ;;
+    --vmlinux) want_vmlinux=1; shift ;;
+    -*) usage ;;
+    *) break ;;
+    esac
+done
+[ $# -eq 1 ] || usage
+OUT=$1
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+CACHE=${NETHV_DEB_CACHE:-$(dirname "$OUT")/debs}
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+
+# Modules loaded by /init (their dependencies come along):
+# virtio_pci needs virtio_pci_modern_dev + virtio_pci_legacy_dev, virtio_net
+# needs net_failover + failover, all need virtio + virtio_ring.
+BOOT_MODS="virtio_pci virtio_net e1000"
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+
+# ---- host tools: check, then install what is missing ------------------------
+need=""
+command -v cpio >/dev/null 2>&1 || need="$need cpio"
+command -v gzip >/dev/null 2>&1 || need="$need gzip"
+command -v xz >/dev/null 2>&1 || need="$need xz-utils"
+command -v apt-get >/dev/null 2>&1 || { echo "$0: needs a Debian host (apt-get)" >&2; exit 1; }
+if [ -n "$need" ]; then
+    log "installing:$need"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+# ---- which packages (from the local apt lists; update them once if absent) --
+resolve() {   # one apt-cache call (about a second: this host keeps no pkgcache.bin)
+    info=$(apt-cache show --no-all-versions linux-image-amd64 busybox-static 2>/dev/null |
+           awk '/^Package: /{p=$2} /^Version: /{v[p]=$2}
+                /^Depends: / && p == "linux-image-amd64" {d=$0}
+                END { print d; print v["busybox-static"] }')
+    dep=$(echo "$info" | head -1)
+    bver=$(echo "$info" | sed -n 2p)
+    kpkg=$(echo "$dep" | grep -o 'linux-image-[0-9][^ ,]*-amd64' | head -1)
+    kver=$(echo "$dep" | sed -n "s/.*$kpkg (= \([^)]*\)).*/\1/p")
+    [ -n "$kpkg" ] && [ -n "$bver" ] || return 1
+    [ -n "$kver" ] || kver=$(apt-cache policy "$kpkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+    [ -n "$kver" ] && [ "$kver" != "(none)" ]
+}
+if ! resolve; then
+    log "apt lists lack linux-image-amd64/busybox-static: apt-get update"
+    $SUDO apt-get update -qq
+    resolve || { echo "$0: cannot resolve linux-image-amd64 / busybox-static in apt" >&2; exit 1; }
+fi
+
+hash_of() { sha256sum "$@" | cut -c1-16; }
+stamp="kernel=$kpkg $kver busybox-static=$bver script=$(hash_of "$0")"
+stamp="$stamp modules=$(echo $extra_mods) vmlinux=$want_vmlinux"
+for f in $extra_files; do
+    stamp="$stamp file=${f#*:}:$(hash_of "${f%%:*}")"
+done
+if [ -f "$OUT/.stamp" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
+   { [ $want_vmlinux = 0 ] || [ -f "$OUT/vmlinux" ]; } &&
+   [ "$(cat "$OUT/.stamp")" = "$stamp" ]; then
+    log "$OUT up to date ($kpkg $kver)"
+    touch "$OUT/vmlinuz" "$OUT/initrd.img"     # for make's timestamps
+    exit 0
+fi
+
+# ---- download (cached) and unpack (cached) ------------------------------------
+# one builder at a time per cache (images may be built in parallel)
+exec 9> "$CACHE/.lock"
+flock 9
+# fetch PKG VERSION: prints the path of the cached .deb
+fetch() {
+    for d in "$CACHE/$1"_*.deb; do
+        [ -f "$d" ] && [ "$(dpkg-deb -f "$d" Version)" = "$2" ] && { echo "$d"; return 0; }
+    done
+    log "apt-get download $1=$2"
+    (cd "$CACHE" && apt-get download -o APT::Sandbox::User=root -q "$1=$2" >&2) || return 1
+    for d in "$CACHE/$1"_*.deb; do
+        [ -f "$d" ] && [ "$(dpkg-deb -f "$d" Version)" = "$2" ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+# unpack DEB DIR
+unpack() {
+    [ -f "$2/.unpacked" ] && return 0
+    log "dpkg-deb -x $(basename "$1")"
+    rm -rf "$2" "$2.tmp"
+    dpkg-deb -x "$1" "$2.tmp"
+    touch "$2.tmp/.unpacked"
+    mv "$2.tmp" "$2"
+}
+kdeb=$(fetch "$kpkg" "$kver") || { echo "$0: could not download $kpkg=$kver" >&2; exit 1; }
+bdeb=$(fetch busybox-static "$bver") || { echo "$0: could not download busybox-static=$bver" >&2; exit 1; }
+KDIR=$CACHE/$kpkg-$kver
+BDIR=$CACHE/busybox-static-$(echo "$bver" | tr ':' '_')
+unpack "$kdeb" "$KDIR"
+unpack "$bdeb" "$BDIR"
+
+# drop what older package versions left in the cache
+for d in "$CACHE"/linux-image-*; do
+    case $d in "$KDIR"|"$kdeb") ;; *) [ -e "$d" ] && { log "pruning $(basename "$d")"; rm -rf "$d"; } ;; esac
+done
+for d in "$CACHE"/busybox-static*; do
+    case $d in "$BDIR"|"$bdeb") ;; *) [ -e "$d" ] && { log "pruning $(basename "$d")"; rm -rf "$d"; } ;; esac
+done
+
+set -- "$KDIR"/boot/vmlinuz-*
+[ -f "$1" ] || { echo "$0: no vmlinuz in $kdeb" >&2; exit 1; }
+VMLINUZ=$1
+UNAME=${VMLINUZ##*/vmlinuz-}
+MODDIR=$KDIR/lib/modules/$UNAME
+[ -d "$MODDIR/kernel" ] || { echo "$0: no modules for $UNAME in $kdeb" >&2; exit 1; }
+BUSYBOX=$BDIR/bin/busybox
+[ -x "$BUSYBOX" ] || { echo "$0: no bin/busybox in $bdeb" >&2; exit 1; }
+
+# ---- staging tree -----------------------------------------------------------------
+ST=$OUT/.staging
+rm -rf "$ST"
+mkdir -p "$ST"
+cd "$ST"
+mkdir -p bin sbin usr/bin usr/sbin dev proc sys tmp run root etc/nethv.d "lib/modules/$UNAME"
+cp "$BUSYBOX" bin/busybox
+set -f      # applet names include "[" and "[["
+for a in $(bin/busybox --list-full); do
+    [ -e "$a" ] || [ -L "$a" ] || ln -s /bin/busybox "$a"
+done
+set +f
+[ -L bin/sh ] || ln -s /bin/busybox bin/sh
+
+# Modules: names use '_' (file names may use '-'); "depends=" comes from each
+# module's .modinfo; modules built into the kernel are skipped.
+find "$MODDIR/kernel" -name '*.ko' | sed "s|^$MODDIR/||" |
+    awk '{ n = $0; sub(/.*\//, "", n); sub(/\.ko$/, "", n); gsub(/-/, "_", n); print n, $0 }' > "$OUT/.modindex"
+builtin() { tr - _ < "$MODDIR/modules.builtin" | grep -q "/$1\.ko$"; }
+: > etc/nethv-modules
+todo=$(echo $BOOT_MODS $extra_mods | tr - _)
+done_mods=" "
+while :; do
+    set -- $todo
+    [ $# -gt 0 ] || break
+    m=$1; shift; todo=$*
+    case $done_mods in *" $m "*) continue ;; esac
+    done_mods="$done_mods$m "
+    path=$(awk -v n="$m" '$1 == n { print $2; exit }' "$OUT/.modindex")
+    if [ -z "$path" ]; then
+        builtin "$m" && continue
+        echo "$0: module $m not in $kpkg" >&2; exit 1
+    fi
+    deps=$(tr '\0' '\n' < "$MODDIR/$path" | sed -n 's/^depends=//p' | head -1 | tr - _)
+    echo "$m $path ${deps:--}" >> etc/nethv-modules
+    mkdir -p "lib/modules/$UNAME/${path%/*}"
+    cp "$MODDIR/$path" "lib/modules/$UNAME/$path"
+    todo="$todo $(echo "$deps" | tr , ' ')"
+done
+rm -f "$OUT/.modindex"
+echo $BOOT_MODS > etc/nethv-boot-modules
+
+cat > etc/nethv-lib.sh <<'EOF'
+# Helpers for /init and the hooks in /etc/nethv.d (sourced).
+# loadmod NAME [PARAMS...]: insmod NAME after its dependencies (once).
+loadmod() {
+    local n p d dep
+    n=$(echo "$1" | tr - _)
+    shift
+    grep -q "^$n " /proc/modules && return 0
+    p=$(awk -v n="$n" '$1 == n { print $2 }' /etc/nethv-modules)
+    d=$(awk -v n="$n" '$1 == n { print $3 }' /etc/nethv-modules)
+    [ -n "$p" ] || { echo "nethv-guest: no module $n"; return 1; }
+    for dep in $(echo "$d" | tr , ' '); do
+        [ "$dep" = - ] || loadmod "$dep" || return 1
+    done
+    insmod "/lib/modules/$(uname -r)/$p" "$@"
+}
+EOF
+
+mkdir -p etc/udhcpc
+cat > etc/udhcpc/default.script <<'EOF'
+#!/bin/sh
+# udhcpc hook: configure the interface from the lease (udhcpc -i eth0)
+case $1 in
+deconfig)
+    ip addr flush dev "$interface"
+    ip link set "$interface" up ;;
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -z "$router" ] || ip route replace default via "${router%% *}" dev "$interface"
+    [ -z "$dns" ] || for d in $dns; do echo "nameserver $d"; done > /etc/resolv.conf ;;
+esac
+exit 0
+EOF
+chmod 755 etc/udhcpc/default.script
+
+cat > init <<'EOF'
+#!/bin/sh
+# nethv guest /init (generated by guest/build-linux-image.sh)
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t devtmpfs devtmpfs /dev
+exec 0</dev/console 1>/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+. /etc/nethv-lib.sh
+echo "nethv-guest: init"
+echo "nethv-guest: kernel $(uname -r), cmdline: $(cat /proc/cmdline)"
+echo "nethv-guest: nproc $(nproc)"
+echo "nethv-guest: $(grep '^MemTotal:' /proc/meminfo | tr -s ' ')"
+dmesg | grep -i 'e820: \[mem' | sed 's/^\[[ 0-9.]*\] */nethv-guest: /'
+if ! grep -qw nethv.nomodules /proc/cmdline; then
+    for m in $(cat /etc/nethv-boot-modules); do
+        loadmod "$m" || echo "nethv-guest: insmod $m failed"
+    done
+fi
+hostname nethv-guest
+ip link set lo up 2>/dev/null
+for h in /etc/nethv.d/*.sh; do
+    [ -f "$h" ] || continue
+    echo "nethv-guest: hook $h"
+    ( . "$h" )
+done
+if grep -qw nethv.poweroff /proc/cmdline; then
+    echo "nethv-guest: poweroff"
+    sync
+    sleep 1
+    poweroff -f
+fi
+echo "nethv-guest: shell"
+exec setsid cttyhack sh
+EOF
+chmod 755 init
+
+for f in $extra_files; do
+    src=${f%%:*}; dst=${f#*:}
+    mkdir -p "$ST$(dirname "$dst")"
+    cp "$src" "$ST$dst"
+done
+
+# ---- outputs ------------------------------------------------------------------------
+find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n > "$OUT/initrd.img.tmp"
+mv "$OUT/initrd.img.tmp" "$OUT/initrd.img"
+cp "$VMLINUZ" "$OUT/vmlinuz.tmp"
+mv "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+rm -f "$OUT/vmlinux"
+if [ $want_vmlinux = 1 ]; then
+    # the bzImage's payload (setup header: setup_sects at 0x1f1, payload_offset
+    # and payload_length at 0x248) is an XZ stream holding vmlinux
+    hdr() { od -An -tu"$2" -j "$1" -N "$2" "$VMLINUZ" | tr -d ' '; }
+    sects=$(hdr $((0x1f1)) 1); [ "$sects" -ne 0 ] || sects=4
+    poff=$(hdr $((0x248)) 4); plen=$(hdr $((0x24c)) 4)
+    tail -c +$(( (sects + 1) * 512 + poff + 1 )) "$VMLINUZ" | head -c "$plen" |
+        xz -dc --single-stream > "$OUT/vmlinux.tmp" ||
+        { echo "$0: cannot extract vmlinux (is the bzImage XZ-compressed?)" >&2; exit 1; }
+    mv "$OUT/vmlinux.tmp" "$OUT/vmlinux"
+fi
+cd "$OUT"
+rm -rf "$ST"
+echo "$stamp" > .stamp
+log "$OUT: vmlinuz ($kpkg $kver), initrd.img $(du -k initrd.img | cut -f1) KiB"

@@ -1,0 +1,25 @@
+# /etc/nethv.d/50-kvmbench.sh in the kvmbench initramfs (sourced by /init in a
+# subshell, after the network modules): load Linux KVM for this CPU's
+# virtualization extension and run kvmbench.  Sizes from the kernel command
+# line: kvmbench.io=N kvmbench.hc=N (defaults 20000 each).
+io=20000
+hc=20000
+for a in $(cat /proc/cmdline); do
+    case $a in
+    kvmbench.io=*) io=${a#*=} ;;
+    kvmbench.hc=*) hc=${a#*=} ;;
+    esac
+done
+if grep -qw svm /proc/cpuinfo; then
+    loadmod kvm_amd || echo "kvmbench: error: insmod kvm_amd failed"
+elif grep -qw vmx /proc/cpuinfo; then
+    loadmod kvm_intel || echo "kvmbench: error: insmod kvm_intel failed"
+else
+    echo "kvmbench: error: the CPU has neither VMX nor SVM"
+fi
+if [ -c /dev/kvm ]; then
+    /bin/kvmbench "$io" "$hc"
+    echo "kvmbench: exit status $?"
+else
+    echo "kvmbench: error: no /dev/kvm"
+fi
