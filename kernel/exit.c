@@ -9,6 +9,7 @@
 #include <nethv/vm.h>
 #include <nethv/vmm_if.h>
 #include <nethv/guestabi.h>
+#include <nethv/vlapic.h>
 #include <arch/regs.h>
 #include <arch/time.h>
 #include <arch/x86.h>
@@ -87,6 +88,12 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
         rq.regs.rip += rp.advance_rip;
         vcpu_backend->set_regs(&v->hw, &rq.regs);
     }
+    if (rp.set_efer) {          /* the backends keep LMA consistent with LME and CR0.PG */
+        struct vcpu_sregs s;
+        vcpu_backend->get_sregs(&v->hw, &s);
+        s.efer = rp.efer;
+        vcpu_backend->set_sregs(&v->hw, &s);
+    }
     if (rp.inject)
         vcpu_backend->inject(&v->hw, &rp.event);
     switch (rp.action) {
@@ -121,6 +128,8 @@ static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e)
 {
     unsigned len = insn_len(v, e);
     advance_rip(v, len ? len : 1);     /* HLT is one byte */
+    if (v->vapic)
+        return vlapic_has_deliverable(v) ? EXIT_RESUME : EXIT_HALT;
     return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
 }
 

@@ -22,9 +22,11 @@ void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
     return NULL;
 }
 
+/* Also the VM being created (id == nvms, RAM allocated): its monitor writes
+ * firmware tables (ACPI) into guest RAM from vmm_create. */
 static struct vm *vm_by_id(unsigned id)
 {
-    return id < nvms ? &vms[id] : NULL;
+    return id < nvms || (id == nvms && id < VM_MAX && vms[id].nram) ? &vms[id] : NULL;
 }
 
 /* Copy in page-sized pieces: RAM regions need not be contiguous in host memory. */

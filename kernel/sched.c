@@ -3,12 +3,25 @@
  * round-robin with a time slice of one host timer tick when more than one is
  * runnable.  A halted vCPU sleeps until an interrupt is posted to it or its
  * one-shot timer expires; a CPU with nothing runnable halts until the next
- * host interrupt (timer tick or kick IPI).
+ * host interrupt (timer tick or kick IPI), or polls when a LAPIC timer is
+ * due sooner.
+ *
+ * Interrupt delivery at each guest entry: test VMs (no LAPIC) get posted
+ * vectors injected directly; PC-platform vCPUs go through their virtual
+ * LAPIC (kernel/vlapic.c): posted vectors -> IRR, arbitration against PPR,
+ * IRR -> ISR on injection, an interrupt window only for a deliverable one.
+ * The LAPIC timer is the per-vCPU timer_deadline/period/vector, programmed
+ * by the monitor (vm_vcpu_timer); VMX's preemption timer makes the running
+ * guest exit at the next deadline on its CPU.  APs start on SIPI
+ * (vm_vcpu_start -> start_ap on their own CPU).
  */
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/vm.h>
 #include <nethv/guest_load.h>
+#include <nethv/vlapic.h>
+#include <arch/time.h>
+#include <arch/smp.h>
 #include <arch/cpu.h>
 #include <arch/lapic.h>
 #include <arch/regs.h>
@@ -34,17 +47,94 @@ static bool first_run(struct vcpu *v)
     return true;
 }
 
-/* Move timer expiries into posted interrupts; wake halted vCPUs. */
+/* SIPI (vm_vcpu_start): real mode at vector << 12, as after INIT (SDM 3A 9.1.1). */
+static void start_ap(struct vcpu *v)
+{
+    struct vcpu_sregs s;
+    struct vcpu_regs r;
+    struct vcpu_seg data = { 0, 0x93, 0xffff, 0 };
+
+    memset(&s, 0, sizeof(s));
+    memset(&r, 0, sizeof(r));
+    s.cs = (struct vcpu_seg){ (uint16_t)(v->start_vector << 8), 0x9b, 0xffff,
+                              (uint64_t)v->start_vector << 12 };
+    s.ds = s.es = s.fs = s.gs = s.ss = data;
+    s.tr = (struct vcpu_seg){ 0, 0x8b, 0xffff, 0 };
+    s.ldtr = (struct vcpu_seg){ 0, 0x82, 0xffff, 0 };
+    s.gdt.limit = s.idt.limit = 0xffff;
+    s.cr0 = CR0_ET;
+    r.rflags = 2;
+    vcpu_backend->set_sregs(&v->hw, &s);
+    vcpu_backend->set_regs(&v->hw, &r);
+    v->start_pending = false;
+    v->state = VCPU_RUNNABLE;
+}
+
+/* Move timer expiries into posted interrupts; start APs; wake halted
+ * vCPUs (with a LAPIC: only for an interrupt it would deliver now). */
 static void wake_check(struct vcpu *v)
 {
-    if (v->timer_deadline && rdtsc() >= v->timer_deadline) {
-        v->timer_deadline = 0;
-        vcpu_post_irq(&v->hw, v->timer_vector);
+    uint64_t now = rdtsc();
+    if (v->timer_deadline && now >= v->timer_deadline) {
+        if (v->timer_period) {
+            v->timer_deadline += v->timer_period;
+            if (v->timer_deadline <= now)       /* missed periods coalesce */
+                v->timer_deadline = now + v->timer_period;
+        } else {
+            v->timer_deadline = 0;
+        }
+        if (v->timer_vector >= 16 || !v->vapic)
+            vcpu_post_irq(&v->hw, v->timer_vector);
     }
-    if (v->state == VCPU_HALTED && vcpu_has_posted_irq(&v->hw))
+    if (v->state == VCPU_WAIT_SIPI && __atomic_load_n(&v->start_pending, __ATOMIC_ACQUIRE))
+        start_ap(v);
+    if (v->state == VCPU_HALTED &&
+        (v->vapic ? vlapic_has_deliverable(v) : vcpu_has_posted_irq(&v->hw)))
         v->state = VCPU_RUNNABLE;
 }
 
+/* The earliest LAPIC timer deadline that will post an interrupt among the
+ * vCPUs of this CPU, or 0 (masked timers keep time at the next look). */
+static uint64_t next_deadline(struct vcpu *q)
+{
+    uint64_t next = 0;
+    for (struct vcpu *v = q; v; v = v->next_on_cpu)
+        if (v->vapic && v->timer_deadline && v->timer_vector >= 16 &&
+            (!next || v->timer_deadline < next))
+            next = v->timer_deadline;
+    return next;
+}
+
+/* VMX: the preemption timer makes a running guest exit at the next LAPIC
+ * timer deadline on this CPU, its own or a halted neighbour's (otherwise
+ * the next host tick would be the resolution).  SVM has none: host tick. */
+static void arm_guest_timer(struct vcpu *v)
+{
+    uint64_t next = next_deadline(runq[this_cpu()->cpu]), now = rdtsc();
+    uint64_t ticks = !next ? 0 : next > now ? next - now : 1;
+    if (ticks || v->timer_hw_armed)
+        vcpu_backend->set_preempt_timer(&v->hw, ticks);
+    v->timer_hw_armed = ticks != 0;
+}
+
+/* Another vCPU of this CPU has become due (timer expired, or an interrupt
+ * posted while it sleeps): end the running one's slice so it runs now. */
+static bool others_due(struct vcpu *self)
+{
+    uint64_t now = rdtsc();
+    for (struct vcpu *v = runq[self->host_cpu]; v; v = v->next_on_cpu) {
+        if (v == self || v->state == VCPU_STOPPED)
+            continue;
+        if (v->timer_deadline && now >= v->timer_deadline)
+            return true;
+        if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
+            (vcpu_has_posted_irq(&v->hw) || v->start_pending))
+            return true;
+    }
+    return false;
+}
+
+/* Test VMs (no LAPIC): posted vectors are injected directly, highest first. */
 static void deliver_posted(struct vcpu *v)
 {
     if (!vcpu_has_posted_irq(&v->hw))
@@ -72,7 +162,11 @@ static void run_slice(struct vcpu *v, bool others_waiting)
             break;
         }
         wake_check(v);
-        deliver_posted(v);
+        if (v->vapic)
+            vlapic_inject(v);
+        else
+            deliver_posted(v);
+        arm_guest_timer(v);
         memset(&e, 0, sizeof(e));
         if (vcpu_backend->run(&v->hw, &e)) {
             e.reason = VCPU_EXIT_ENTRY_FAILED;
@@ -82,7 +176,32 @@ static void run_slice(struct vcpu *v, bool others_waiting)
         v->state = exit_dispatch(v, &e);
         if (others_waiting && this_cpu()->timer_ticks != tick0)
             break;
+        if (others_due(v))
+            break;
     }
+}
+
+/*
+ * A halted vCPU's LAPIC timer due before the next host tick: poll for it
+ * (and for kicks) instead of sleeping a whole tick, so guest timers keep
+ * their resolution.  TODO: a one-shot host LAPIC timer instead of polling.
+ */
+static bool timer_due_soon(struct vcpu *q)
+{
+    uint64_t next = next_deadline(q), now = rdtsc();
+    if (!next)
+        return false;
+    if (next <= now)
+        return true;
+    if (next - now > tsc_hz / TICK_HZ)
+        return false;           /* the tick comes first */
+    while (rdtsc() < next) {
+        for (struct vcpu *v = q; v; v = v->next_on_cpu)
+            if (vcpu_has_posted_irq(&v->hw) || v->start_pending)
+                return true;
+        cpu_relax();
+    }
+    return true;
 }
 
 static bool all_stopped(void)
@@ -144,8 +263,10 @@ void vcpu_scheduler(void)
                     mine_alive = true;
             if (!mine_alive)
                 break;
-            irq_enable_and_halt();      /* tick or kick */
-            irq_disable();
+            if (!timer_due_soon(runq[cpu])) {
+                irq_enable_and_halt();  /* tick or kick */
+                irq_disable();
+            }
         }
     }
 }

@@ -7,7 +7,10 @@
 #include <nethv/vmm_if.h>
 #include <nethv/guest_load.h>
 #include <nethv/spinlock.h>
+#include <nethv/vlapic.h>
 #include <arch/smp.h>
+#include <arch/time.h>
+#include <arch/x86.h>
 
 struct vm vms[VM_MAX];
 unsigned nvms;
@@ -57,8 +60,10 @@ static int load_guest(struct vm *vm, const struct config_vm *c, const struct boo
     case CONFIG_VM_MULTIBOOT:
     case CONFIG_VM_TEST:
         return guest_load_multiboot(vm, k, initrd, c->bootargs, &vm_boot_state[vm->id], why);
+    case CONFIG_VM_LINUX:
+        return guest_load_linux(vm, k, initrd, c->bootargs, &vm_boot_state[vm->id], why);
     default:
-        *why = "Linux guests are not supported yet";
+        *why = "unknown guest type";
         return -1;
     }
 }
@@ -83,6 +88,8 @@ static int create_one(const struct config_vm *c, const struct boot_info *bi, con
     if (alloc_ram(vm, c, why) || load_guest(vm, c, bi, why))
         return -1;
     vm->nvcpus = c->vcpus;
+    /* "test": bare-metal test devices only; "multiboot" and "linux": a PC */
+    enum vmm_platform platform = c->type == CONFIG_VM_TEST ? VMM_PLATFORM_TEST : VMM_PLATFORM_PC;
     for (unsigned i = 0; i < c->vcpus; i++) {
         struct vcpu *v = &vm->vcpu[i];
         v->vm = vm;
@@ -90,9 +97,17 @@ static int create_one(const struct config_vm *c, const struct boot_info *bi, con
         v->host_cpu = c->cpu[c->vcpus == 1 ? 0 : i];
         v->hw.host_cpu = v->host_cpu;
         v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+        if (platform == VMM_PLATFORM_PC) {
+            uint64_t pa = page_alloc(1, PAGE_SIZE, 0);
+            if (!pa) {
+                *why = "no memory for a virtual-APIC page";
+                return -1;
+            }
+            v->vapic = phys_to_virt(pa);
+            vlapic_reset(v->vapic, i);
+        }
     }
-    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory,
-        c->type == CONFIG_VM_LINUX ? VMM_PLATFORM_PC : VMM_PLATFORM_TEST };
+    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory, platform };
     vm->monitor = vmm_create(&a);
     vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
     if (!vm->monitor) {
@@ -171,4 +186,51 @@ void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector)
 {
     if (vm_id < nvms && vcpu < vms[vm_id].nvcpus)
         vcpu_post_irq(&vms[vm_id].vcpu[vcpu].hw, vector);
+}
+
+/* A vCPU of a running VM or of the one being created (its monitor's init
+ * asks for the APIC pages from vmm_create). */
+static struct vcpu *vcpu_by_id(unsigned vm_id, unsigned vcpu)
+{
+    return vm_id <= nvms && vm_id < VM_MAX && vcpu < vms[vm_id].nvcpus ? &vms[vm_id].vcpu[vcpu] : NULL;
+}
+
+uint8_t *vm_vapic_page(unsigned vm_id, unsigned vcpu)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    return v ? v->vapic : NULL;
+}
+
+/* The owner CPU applies the real-mode state (sched.c: wake_check); the
+ * kick makes it look now rather than at its next tick. */
+void vm_vcpu_start(unsigned vm_id, unsigned vcpu, uint8_t sipi_vector)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    if (!v || v->state != VCPU_WAIT_SIPI || v->start_pending)
+        return;                 /* SIPI to a running CPU is ignored (SDM 3A 8.4.4) */
+    v->start_vector = sipi_vector;
+    __atomic_store_n(&v->start_pending, true, __ATOMIC_RELEASE);
+    vcpu_post_irq(&v->hw, 0);
+}
+
+void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t deadline, uint64_t period, uint8_t vector)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    if (!v)
+        return;
+    v->timer_vector = vector;
+    v->timer_period = period;
+    /* guest TSC = host TSC + offset (two's complement) */
+    v->timer_deadline = deadline ? (deadline - v->hw.tsc_offset ? deadline - v->hw.tsc_offset : 1) : 0;
+}
+
+uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    return rdtsc() + (v ? v->hw.tsc_offset : 0);
+}
+
+uint64_t vm_tsc_khz(void)
+{
+    return tsc_hz / 1000;
 }

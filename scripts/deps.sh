@@ -4,7 +4,7 @@ set -eu
 PKGS="build-essential make gcc binutils git python3 qemu-system-x86 ovmf gnu-efi
 libfdt-dev device-tree-compiler bochs bochsbios vgabios bochs-sdl bochs-term
 grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools dosfstools fdisk
-newlib-source libcmocka-dev clang lld"
+newlib-source libcmocka-dev clang lld cpio busybox-static"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

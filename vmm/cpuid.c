@@ -1,12 +1,16 @@
 /*
  * CPUID policy: the host's values, minus what nethv does not virtualize
- * (VMX, SVM, XSAVE/AVX, MONITOR, PMU, x2APIC until the LAPIC model has it),
- * plus the hypervisor bit and leaf 0x40000000 ("nethvnethvnv").
+ * (VMX, SVM, XSAVE/AVX, MONITOR, PMU; x2APIC and TSC-deadline unless the
+ * VM has the LAPIC model), plus the hypervisor bit and leaf 0x40000000
+ * ("nethvnethvnv").  With the LAPIC model, the TSC and APIC timer rates:
+ * leaf 0x40000010 (EAX TSC kHz, EBX APIC timer kHz), leaf 0x15 (crystal =
+ * APIC timer clock, TSC/crystal = EBX/EAX) and leaf 0x16 (MHz).
  */
 #include <string.h>
 #include <arch/x86.h>
 #include <arch/regs.h>
 #include "vmm.h"
+#include "lapic.h"
 
 #define CPUID1_ECX_MONITOR      (1u << 3)
 #define CPUID1_ECX_PDCM         (1u << 15)
@@ -17,6 +21,7 @@
 #define CPUID7_EBX_AVX512F      (1u << 16)
 #define CPUID7_EDX_FSRM         (1u << 4)
 #define CPUID_HV_LEAF           0x40000000u
+#define CPUID_HV_TIMING         0x40000010u
 
 void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
 {
@@ -24,10 +29,12 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
     struct cpuid_regs r;
 
     if (leaf == CPUID_HV_LEAF) {
-        r.eax = CPUID_HV_LEAF;
+        r.eax = m->lapic ? CPUID_HV_TIMING : CPUID_HV_LEAF;
         memcpy(&r.ebx, "nethvnethvnv", 4);
         memcpy(&r.ecx, "nethvnethvnv" + 4, 4);
         memcpy(&r.edx, "nethvnethvnv" + 8, 4);
+    } else if (leaf == CPUID_HV_TIMING && m->lapic) {
+        r = (struct cpuid_regs){ (uint32_t)vm_tsc_khz(), (uint32_t)vmm_lapic_timer_khz(m), 0, 0 };
     } else if (leaf > CPUID_HV_LEAF && leaf < 0x40010000u) {
         r = (struct cpuid_regs){ 0, 0, 0, 0 };
     } else {
@@ -37,6 +44,8 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
             r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_MONITOR | CPUID1_ECX_PDCM | CPUID1_ECX_X2APIC |
                        CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_TSC_DEADLINE);
             r.ecx |= CPUID1_ECX_HYPERVISOR;
+            if (m->lapic)
+                r.ecx |= CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
             /* initial APIC id = vCPU index; logical count = vCPUs */
             r.ebx = (r.ebx & 0x0000ffffu) | ((uint32_t)m->vcpus << 16) | ((uint32_t)rq->vcpu << 24);
             break;
@@ -46,6 +55,16 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
                 r.ecx = 0;
                 r.edx &= ~CPUID7_EDX_FSRM;
             }
+            break;
+        case 0x15:                  /* the APIC timer clock as the crystal */
+            if (m->lapic)
+                r = (struct cpuid_regs){ 1, (uint32_t)m->lapic->tsc_per_count,
+                                         (uint32_t)(vmm_lapic_timer_khz(m) * 1000), 0 };
+            break;
+        case 0x16:
+            if (m->lapic)
+                r = (struct cpuid_regs){ (uint32_t)(vm_tsc_khz() / 1000), (uint32_t)(vm_tsc_khz() / 1000),
+                                         (uint32_t)(vmm_lapic_timer_khz(m) / 1000), 0 };
             break;
         case 0xd:                   /* XSAVE hidden */
             r = (struct cpuid_regs){ 0, 0, 0, 0 };

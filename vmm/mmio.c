@@ -7,11 +7,17 @@
 #include <stdio.h>
 #include <arch/decode.h>
 #include "vmm.h"
+#include "lapic.h"
 
 enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m);
 
-static void device_access(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val)
+static void device_access(struct vmm *m, unsigned vcpu, uint64_t gpa, bool write, unsigned size,
+                          uint64_t *val)
 {
+    if (m->lapic && gpa - LAPIC_MMIO_BASE < LAPIC_MMIO_SIZE) {     /* per vCPU: not a vmm_dev */
+        vmm_lapic_mmio(m, vcpu, gpa, write, size, val);
+        return;
+    }
     if (testdev_mmio(m, gpa, write, size, val) || vmm_dev_mmio(m, gpa, write, size, val))
         return;
     /* no device: reads float high, writes vanish (counted) */
@@ -36,10 +42,10 @@ void vmm_mmio(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
     rp->regs = rq->regs;
     uint64_t old = 0;
     if (in.mmio.read)
-        device_access(m, gpa, false, in.mmio.size, &old);
+        device_access(m, rq->vcpu, gpa, false, in.mmio.size, &old);
     if (in.mmio.write) {
         uint64_t v = insn_mmio_store_value(&in, &rp->regs, old);
-        device_access(m, gpa, true, in.mmio.size, &v);
+        device_access(m, rq->vcpu, gpa, true, in.mmio.size, &v);
     }
     insn_mmio_apply(&in, &rp->regs, old);
     rp->regs_dirty = true;

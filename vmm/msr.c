@@ -10,6 +10,9 @@ void vmm_msr(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
     uint32_t msr = rq->exit.msr.index;
     bool write = rq->exit.reason == VCPU_EXIT_MSR_WRITE;
 
+    if (vmm_msr_efer(rq, rp))
+        return;
+
     for (unsigned i = 0; i < m->nmsrs; i++) {
         const struct vmm_msr *r = &m->msrs[i];
         if (msr < r->first || msr - r->first >= r->count)

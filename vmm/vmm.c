@@ -33,6 +33,24 @@ void vmm_inject_exception(struct vmm_reply *rp, uint8_t vector, bool has_error, 
     rp->event = (struct vcpu_event){ VCPU_EVENT_EXCEPTION, vector, has_error, error };
 }
 
+/* A device asked for power-off or reset (vmm/pm.c, vmm/legacy.c): stop the VM. */
+static void io_stop_check(struct vmm *m, struct vmm_reply *rp)
+{
+    const char *msg;
+    if (m->power_off_requested) {
+        msg = "guest powered off (ACPI S5)";
+        rp->exit_code = 0;
+    } else if (m->reset_requested) {
+        msg = "guest requested reset";
+        rp->exit_code = 1;
+    } else {
+        return;
+    }
+    rp->action = VMM_STOP_VM;
+    snprintf(rp->why, sizeof(rp->why), "%s", msg);
+    vm_console_line(m->vm_id, msg);
+}
+
 static void io_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
 {
     rp->advance_rip = rq->exit.insn_len;
@@ -52,6 +70,7 @@ static void io_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_repl
             rp->regs.gpr.rax = rq->exit.io.size == 4 ? val : (rq->regs.gpr.rax & ~mask) | (val & mask);
             rp->regs_dirty = true;
         }
+        io_stop_check(m, rp);
         return;
     }
     /* unclaimed port: reads float high, writes are dropped (as on a PC bus) */

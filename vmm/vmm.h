@@ -54,10 +54,33 @@ struct vmm {
     uint8_t arena[VMM_ARENA] __attribute__((aligned(64)));
     /* counters */
     uint64_t unhandled_io, unhandled_mmio, unhandled_msr;
+    /*
+     * Legacy PC devices (uart.c rtc.c pit.c pic.c pci.c pm.c legacy.c).
+     * raise_irq: drive guest interrupt line `gsi` (ISA IRQ n = GSI n) to
+     * `level`; installed by the IOAPIC/PIC router, NULL drops interrupts.
+     * Called with m->lock held (from device handlers or vmm_uart_input), on
+     * the CPU of whichever vCPU exited; devices call it only when their line
+     * changes.  The router must not take m->lock itself.
+     */
+    void (*raise_irq)(struct vmm *m, unsigned gsi, bool level);
+    struct vmm_uart *uart;      /* COM1, for vmm_uart_input */
+    struct vmm_pci *pci;        /* PCI host bridge and functions (pci.h) */
+    int power_off_requested;    /* set by PM1_CNT SLP_EN + S5: io_exit stops the VM, code 0 */
+    int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit stops the VM, code 1 */
+    /* interrupt controllers (lapic.c, ioapic.c) */
+    struct vmm_lapic *lapic;    /* local APICs: NULL on the test platform */
+    struct vmm_ioapic *ioapic;
+    uint64_t lapic_dropped_ipis;        /* NMI/SMI/ExtINT IPIs: not modelled */
 };
 
 /* The PC platform's devices (vmm/platform.c); 0 or -1. */
 int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a);
+
+/* PC platform pieces (vmm/msr_pc.c, vmm/acpi_tables.c); 0 or -1. */
+int vmm_msr_pc_init(struct vmm *m);
+int vmm_acpi_tables_init(struct vmm *m, const struct vmm_create_args *a);
+/* WRMSR/RDMSR EFER (every platform): true when handled. */
+bool vmm_msr_efer(const struct vmm_request *rq, struct vmm_reply *rp);
 
 /* Zeroed memory owned by this monitor instance (device state); NULL when full. */
 void *vmm_alloc(struct vmm *m, size_t size);
@@ -66,6 +89,17 @@ int vmm_add_msrs(struct vmm *m, const struct vmm_msr *r);
 /* Dispatch to the registered devices; false when no device claims it. */
 bool vmm_dev_io(struct vmm *m, uint16_t port, bool write, unsigned size, uint32_t *val);
 bool vmm_dev_mmio(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val);
+
+/* Legacy PC device models: each registers its ranges (0, or -1 when full). */
+int vmm_uart_init(struct vmm *m, const struct vmm_create_args *a);
+int vmm_rtc_init(struct vmm *m, const struct vmm_create_args *a);
+int vmm_pit_init(struct vmm *m, const struct vmm_create_args *a);
+int vmm_pic_init(struct vmm *m, const struct vmm_create_args *a);
+int vmm_pci_init(struct vmm *m, const struct vmm_create_args *a);
+int vmm_pm_init(struct vmm *m, const struct vmm_create_args *a);
+int vmm_legacy_init(struct vmm *m, const struct vmm_create_args *a);
+/* Console input for the VM's COM1 (any CPU; takes m->lock, irqs off). */
+void vmm_uart_input(struct vmm *m, char c);
 
 /* Each device model: returns true when it claimed the access. */
 bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);

@@ -13,6 +13,11 @@ struct guest_boot_state {
 int guest_load_multiboot(struct vm *vm, const struct boot_module *kernel,
                          const struct boot_module *mod, const char *cmdline,
                          struct guest_boot_state *st, const char **why);
+/* Linux/x86 boot protocol >= 2.12, 64-bit entry; the PC layout of
+ * nethv/guest_layout.h (the monitor adds the ACPI tables).  0 or -1 with *why. */
+int guest_load_linux(struct vm *vm, const struct boot_module *kernel,
+                     const struct boot_module *initrd, const char *cmdline,
+                     struct guest_boot_state *st, const char **why);
 /* Flat 32-bit protected mode, paging off (the Multiboot1 machine state). */
 void guest_state_prot32(struct guest_boot_state *st, uint64_t entry);
 #endif

@@ -29,8 +29,17 @@ struct vcpu {
     unsigned index;
     unsigned host_cpu;
     volatile enum vcpu_state state;
-    uint64_t timer_deadline;    /* TSC; 0 = none (HC_TIMER_ONESHOT) */
-    uint8_t timer_vector;
+    uint64_t timer_deadline;    /* host TSC; 0 = none (HC_TIMER_ONESHOT, LAPIC timer) */
+    uint64_t timer_period;      /* TSC ticks; 0 = one-shot (LAPIC periodic mode) */
+    uint8_t timer_vector;       /* < 16: expire silently (LVT masked) */
+    /* virtual local APIC (PC platform; NULL for test VMs, which get posted
+     * vectors injected directly): architectural register page, see vlapic.h */
+    uint8_t *vapic;
+    /* INIT-SIPI-SIPI from another vCPU (vm_vcpu_start): set by any CPU,
+     * consumed by the owner CPU's run loop */
+    volatile bool start_pending;
+    uint8_t start_vector;
+    bool timer_hw_armed;        /* preemption timer set for timer_deadline */
     struct vcpu *next_on_cpu;   /* run queue of host_cpu */
 };
 

@@ -47,6 +47,8 @@ struct vmm_reply {
     unsigned advance_rip;           /* add to RIP (instruction length) */
     bool inject;                    /* deliver `event` at the next entry */
     struct vcpu_event event;
+    bool set_efer;                  /* load `efer` into the guest (WRMSR EFER) */
+    uint64_t efer;
     int exit_code;                  /* VMM_STOP_VM */
     char why[64];                   /* VMM_FAULT_VM */
 };
@@ -57,6 +59,19 @@ int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len);
 int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len);
 /* Post an interrupt vector to one of the VM's vCPUs (no exit needed). */
 void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector);
+/* The vCPU's virtual-APIC page (4 KiB, xAPIC layout, nethv/vlapic.h) or
+ * NULL; the monitor emulates register accesses of that vCPU's own exits on
+ * it (its CPU), never another vCPU's: those go through vm_post_irq. */
+uint8_t *vm_vapic_page(unsigned vm_id, unsigned vcpu);
+/* SIPI: start a vCPU waiting for SIPI in real mode at sipi_vector << 12. */
+void vm_vcpu_start(unsigned vm_id, unsigned vcpu, uint8_t sipi_vector);
+/* LAPIC timer service, the calling vCPU's own CPU: post `vector` when the
+ * guest TSC reaches `deadline` (0 = cancel), then every `period` TSC ticks
+ * if non-zero; vector < 16 keeps time without posting (LVT masked). */
+void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t deadline, uint64_t period, uint8_t vector);
+/* The vCPU's TSC now (host TSC + its offset), and the TSC rate in kHz. */
+uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu);
+uint64_t vm_tsc_khz(void);
 /* Print one line to the hypervisor console. */
 void vm_console_line(unsigned vm_id, const char *line);
 

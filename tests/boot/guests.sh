@@ -34,6 +34,8 @@ check_guests() {
     t triple_fault "VM stopped with a dump, other VMs run on" "^vm crash: stopped: triple-fault" \
         "^\[survivor\] PASS: survivor" "^vm survivor: stopped: guest requested exit \(code 0\)"
     t doorbell "cross-CPU interrupt posting" "^\[ping\] PASS: doorbell" "^\[pong\] PASS: doorbell"
+    t lapic "virtual LAPIC: IPIs, TPR, timer modes, SIPI" "^\[lapic\] PASS: lapic" \
+        "^vm lapic: stopped: guest requested exit \(code 0\)"
     t fpu "guest SSE state across exits" "^\[fpu\] PASS: fpu" "^vm fpu: stopped: guest requested exit \(code 0\)"
     t exit_counters "kernel/monitor exit counters" "^vm vmcall: exits by kernel: .*hypercall=1000[3-9]" \
         "^vm io: exits by monitor: .*io=10[0-9][0-9]"

@@ -1,0 +1,46 @@
+#!/bin/sh
+# Debian's Linux kernel + a busybox initrd (guest/build-linux-image.sh) as a
+# PC-platform VM under nethv on QEMU TCG (SVM with NPT): the guest reaches
+# /init, prints its CPU count and memory, and powers off through ACPI.
+# Two results: qemu-linux/1vcpu (config/linux1.dts) and qemu-linux/2vcpu
+# (config/linux2.dts, SMP bring-up).  Images are cached in $BUILD/images
+# (the first run downloads two Debian packages).
+TEST=qemu-linux
+. "$(dirname "$0")/lib.sh"
+LOG=$LOGDIR/$TEST.log
+IMG=$BUILD/images
+guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
+
+# run_case NAME SCENARIO VCPUS: one "PASS: qemu-linux/NAME" or "FAIL: ..." line
+run_case() (
+    TEST=qemu-linux/$1
+    LOG=$LOGDIR/qemu-linux-$1.log
+    iso=$LOGDIR/qemu-linux-$1.iso
+    [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/$2.dtb:config.dtb" \
+        "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
+    timeout 180 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
+        -display none -monitor none -serial "file:$LOG" \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
+    rc=$?
+    clean="$LOG.txt"
+    tr -d '\r' < "$LOG" > "$clean"
+    last() { tail -n 3 "$clean" | tr '\n' '|'; }
+    [ $rc -ne 124 ] || fail "QEMU still running after 180 s; last lines: $(last)"
+    grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    grep -q "^vm a: created" "$clean" || fail "VM not created: $(grep -m1 '^vm a:' "$clean")"
+    grep -q "^\[a\] " "$clean" || fail "no guest console output; last lines: $(last)"
+    grep -q "^\[a\] nethv-guest: init" "$clean" ||
+        fail "guest did not reach /init; last guest line: $(grep '^\[a\] ' "$clean" | tail -1)"
+    grep -Eq "^\[a\] nethv-guest: nproc $3$" "$clean" ||
+        fail "expected nproc $3, got: $(grep -m1 'nethv-guest: nproc' "$clean")"
+    grep -Eq "^\[a\] nethv-guest: MemTotal: [0-9]+ kB" "$clean" || fail "no memory line from /init"
+    grep -Eq "^vm a: stopped: .*\(code 0\)" "$clean" ||
+        fail "no clean ACPI power-off: $(grep -m1 '^vm a: stopped' "$clean")"
+    pass
+)
+
+st=0
+run_case 1vcpu linux1 1 || st=1
+run_case 2vcpu linux2 2 || st=1
+exit $st
