@@ -45,7 +45,7 @@ KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%
 # .dtb that nethv-cfgcheck rejected)
 .DELETE_ON_ERROR:
 
-.PHONY: all kernel efi iso configs guests run run-uefi check test-host fuzz-build bench fuzz debug clean deps
+.PHONY: all kernel efi iso configs guests images run run-uefi check test-host fuzz-build bench fuzz debug clean deps
 all: kernel efi iso configs guests
 
 deps:
@@ -96,16 +96,31 @@ iso: $(BUILD)/nethv-$(SCENARIO).iso
 $(BUILD)/nethv-%.iso: $(BUILD)/nethv.elf $(BUILD)/config/%.dtb scripts/mkiso.sh
 	scripts/mkiso.sh $@ $(BUILD)/nethv.elf "$(CMDLINE)" $(BUILD)/config/$*.dtb:config.dtb
 
-# ---- running ----------------------------------------------------------------------
-QEMU_RUN := qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
-            -device isa-debug-exit,iobase=0xf4,iosize=4 -display none -serial mon:stdio
-run: deps all
-	$(QEMU_RUN) -cdrom $(BUILD)/nethv-$(SCENARIO).iso
+# ---- Linux guest images (Debian's kernel + busybox initramfs, cached) -------------
+IMAGES   := $(BUILD)/images
+images: $(IMAGES)/vmlinuz
+$(IMAGES)/vmlinuz: guest/build-linux-image.sh
+	guest/build-linux-image.sh $(IMAGES)
 
-debug: deps all
+# the ISO `make run` boots: the scenario's config plus the guest images
+$(BUILD)/run-$(SCENARIO).iso: $(BUILD)/nethv.elf $(BUILD)/config/$(SCENARIO).dtb $(IMAGES)/vmlinuz scripts/mkiso.sh
+	scripts/mkiso.sh $@ $(BUILD)/nethv.elf "$(CMDLINE)" $(BUILD)/config/$(SCENARIO).dtb:config.dtb \
+	    $(IMAGES)/vmlinuz $(IMAGES)/initrd.img
+
+# ---- running ----------------------------------------------------------------------
+# ACCEL=kvm uses nested virtualization on hosts that offer it
+ACCEL    ?= tcg
+QEMU_CPU := $(if $(filter kvm,$(ACCEL)),-cpu host,-cpu max)
+QEMU_RUN := qemu-system-x86_64 -accel $(ACCEL) $(QEMU_CPU) -smp 2 -m 2G -no-reboot \
+            -device isa-debug-exit,iobase=0xf4,iosize=4 -display none -serial mon:stdio
+run: deps all $(BUILD)/run-$(SCENARIO).iso
+	@echo "nethv: console keys: Ctrl-T s = VM statistics, Ctrl-T n = next VM's console; Ctrl-A x quits QEMU"
+	$(QEMU_RUN) -cdrom $(BUILD)/run-$(SCENARIO).iso
+
+debug: deps all $(BUILD)/run-$(SCENARIO).iso
 	@echo "gdb: target remote :1234 (symbols: $(BUILD)/nethv.elf); see $(BUILD)/gdbinit"
 	@printf 'file %s\ntarget remote :1234\n' $(BUILD)/nethv.elf > $(BUILD)/gdbinit
-	$(QEMU_RUN) -s -S -cdrom $(BUILD)/nethv-$(SCENARIO).iso
+	$(QEMU_RUN) -s -S -cdrom $(BUILD)/run-$(SCENARIO).iso
 
 run-uefi: deps all
 	scripts/mkesp.sh $(BUILD)/esp-$(SCENARIO) "$(CMDLINE)" $(BUILD)/config/$(SCENARIO).dtb:config.dtb
@@ -136,9 +151,7 @@ check: deps
 	$(MAKE) all test-host fuzz-build
 	BUILD=$(BUILD) tests/run-all
 
-# ---- benchmarks (tests/bench/; Linux guest images cached in $(BUILD)/images) --------
-$(BUILD)/images/linux/vmlinuz: guest/build-linux-image.sh
-	guest/build-linux-image.sh $(BUILD)/images/linux
+# ---- benchmarks (tests/bench/) ------------------------------------------------------
 
 bench: deps all
 	BUILD=$(BUILD) tests/bench/cpu-exits.sh

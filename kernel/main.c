@@ -20,6 +20,10 @@ void console_init(void);
 void cmdline_set(const char *s);
 void config_load(const struct boot_info *bi);
 extern const struct nethv_config *nethv_config;
+extern volatile bool console_pending;
+void console_input_poll(void);
+void console_service(void);
+void console_input_init(const struct nethv_config *cfg);
 
 void svm_selftest(void) __attribute__((weak));
 void vmx_selftest(void) __attribute__((weak));
@@ -28,6 +32,8 @@ void vmx_selftest(void) __attribute__((weak));
 static void timer_tick(struct trap_frame *tf)
 {
     this_cpu()->timer_ticks++;
+    if (this_cpu()->cpu == 0)
+        console_input_poll();
 }
 
 static void kick(struct trap_frame *tf)
@@ -92,8 +98,16 @@ void kernel_main(const struct boot_info *bi)
     if (nethv_config->nvms && vcpu_select_backend()) {
         vms_create(nethv_config, bi);
         if (nvms) {
+            console_input_init(nethv_config);
             smp_run_on_aps(vcpu_scheduler);
             vcpu_scheduler();
+            /* CPU 0 may have no vCPUs of its own: keep serving the console */
+            while (!vms_all_stopped()) {
+                if (console_pending)
+                    console_service();
+                irq_enable_and_halt();
+                irq_disable();
+            }
             smp_wait_aps();
             printk("nethv: all VMs stopped\n");
         }

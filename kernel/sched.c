@@ -29,6 +29,8 @@
 
 extern struct guest_boot_state vm_boot_state[VM_MAX];
 enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e);
+extern volatile bool console_pending;
+void console_service(void);
 
 static struct vcpu *runq[MAX_CPUS];
 static bool cpu_ready[MAX_CPUS];
@@ -174,6 +176,8 @@ static void run_slice(struct vcpu *v, bool others_waiting)
                 e.fail.what = "backend run() failed";
         }
         v->state = exit_dispatch(v, &e);
+        if (console_pending && this_cpu()->cpu == 0)
+            console_service();
         if (others_waiting && this_cpu()->timer_ticks != tick0)
             break;
         if (others_due(v))
@@ -204,7 +208,7 @@ static bool timer_due_soon(struct vcpu *q)
     return true;
 }
 
-static bool all_stopped(void)
+bool vms_all_stopped(void)
 {
     for (unsigned i = 0; i < nvms; i++)
         if (vms[i].state != VM_STOPPED)
@@ -242,7 +246,7 @@ void vcpu_scheduler(void)
             v->state = VCPU_STOPPED;
     cpu_ready[cpu] = true;
 
-    while (!all_stopped()) {
+    while (!vms_all_stopped()) {
         bool ran = false;
         unsigned runnable = 0;
         for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu) {
@@ -267,6 +271,8 @@ void vcpu_scheduler(void)
                 irq_enable_and_halt();  /* tick or kick */
                 irq_disable();
             }
+            if (console_pending && cpu == 0)
+                console_service();
         }
     }
 }

@@ -273,16 +273,23 @@ static void uart_io(struct vmm *m, void *state, uint16_t port, bool write, unsig
     uart_update_irq(m, u);
 }
 
-void vmm_uart_input(struct vmm *m, char c)
+bool vmm_uart_input(struct vmm *m, char c)
 {
     struct vmm_uart *u = m->uart;
+    bool taken = true;
     if (!u)
-        return;
+        return true;                    /* no UART: the byte is dropped */
     uint64_t f = spin_lock_irqsave(&m->lock);
-    if (!(u->mcr & MCR_LOOP))           /* in loopback the line is disconnected */
+    /* someone is typing: show a pending partial line (a shell prompt) now */
+    if (u->line_len)
+        uart_flush_line(m, u);
+    if (u->rx_count == UART_FIFO_SIZE)
+        taken = false;                  /* caller keeps it: no overrun */
+    else if (!(u->mcr & MCR_LOOP))      /* in loopback the line is disconnected */
         uart_rx_push(u, (uint8_t)c);
     uart_update_irq(m, u);
     spin_unlock_irqrestore(&m->lock, f);
+    return taken;
 }
 
 int vmm_uart_init(struct vmm *m, const struct vmm_create_args *a)

@@ -99,7 +99,9 @@ int vmm_pci_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_pm_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_legacy_init(struct vmm *m, const struct vmm_create_args *a);
 /* Console input for the VM's COM1 (any CPU; takes m->lock, irqs off). */
-void vmm_uart_input(struct vmm *m, char c);
+/* Feed a console byte to the guest's UART; false when its FIFO is full
+ * (the caller keeps the byte and retries later). */
+bool vmm_uart_input(struct vmm *m, char c);
 
 /* Each device model: returns true when it claimed the access. */
 bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);

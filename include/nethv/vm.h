@@ -75,6 +75,7 @@ void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm_stop(struct vm *vm, int code, const char *why);
+bool vms_all_stopped(void);
 void vm_print_stats(const struct vm *vm);
 
 #endif

@@ -5,6 +5,7 @@
 guests_iso() {
     mods="$BUILD/config/guest-tests.dtb:config.dtb"
     for g in "$BUILD"/guest/*.elf; do mods="$mods $g"; done
+    mods="$mods guest/tests/mbinfo-module.txt"     # the "mbinfo" VM's Multiboot module
     scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff" $mods || fail "mkiso"
 }
 
@@ -37,6 +38,9 @@ check_guests() {
     t lapic "virtual LAPIC: IPIs, TPR, timer modes, SIPI" "^\[lapic\] PASS: lapic" \
         "^vm lapic: stopped: guest requested exit \(code 0\)"
     t fpu "guest SSE state across exits" "^\[fpu\] PASS: fpu" "^vm fpu: stopped: guest requested exit \(code 0\)"
+    t mbinfo "Multiboot1 info: command line, one module" "^\[mbinfo\] cmdline: mbinfo-module.txt nethv multiboot module 42$" \
+        "^\[mbinfo\] module mbinfo-module.txt: nethv multiboot module 42$" "^\[mbinfo\] PASS: mbinfo" \
+        "^vm mbinfo: stopped: guest requested exit \(code 0\)"
     t exit_counters "kernel/monitor exit counters" "^vm vmcall: exits by kernel: .*hypercall=1000[3-9]" \
         "^vm io: exits by monitor: .*io=10[0-9][0-9]"
     t all_stopped "hypervisor survives and powers off" "^nethv: all VMs stopped" "^nethv: power off \(code 0\)"

@@ -2,8 +2,9 @@
 # Debian's Linux kernel + a busybox initrd (guest/build-linux-image.sh) as a
 # PC-platform VM under nethv on QEMU TCG (SVM with NPT): the guest reaches
 # /init, prints its CPU count and memory, and powers off through ACPI.
-# Two results: qemu-linux/1vcpu (config/linux1.dts) and qemu-linux/2vcpu
-# (config/linux2.dts, SMP bring-up).  Images are cached in $BUILD/images
+# Three results: qemu-linux/1vcpu (config/linux1.dts), qemu-linux/2vcpu
+# (config/linux2.dts, SMP bring-up) and qemu-linux/pair (config/linux-pair.dts:
+# two Linux VMs at once, "a" with 1 vCPU and "b" with 2, sharing host CPU 0).  Images are cached in $BUILD/images
 # (the first run downloads two Debian packages).
 TEST=qemu-linux
 . "$(dirname "$0")/lib.sh"
@@ -40,7 +41,43 @@ run_case() (
     pass
 )
 
+# run_pair: qemu-linux/pair, config/linux-pair.dts: VMs "a" (1 vCPU on CPU 0)
+# and "b" (2 vCPUs on CPUs 1 and 0) boot at once; each reaches /init on its
+# own console, both power off through ACPI, then the hypervisor powers off.
+run_pair() (
+    TEST=qemu-linux/pair
+    LOG=$LOGDIR/qemu-linux-pair.log
+    iso=$LOGDIR/qemu-linux-pair.iso
+    [ -f "$BUILD/config/linux-pair.dtb" ] || fail "no $BUILD/config/linux-pair.dtb (make configs)"
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/linux-pair.dtb:config.dtb" \
+        "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
+    timeout 300 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
+        -display none -monitor none -serial "file:$LOG" \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
+    rc=$?
+    clean="$LOG.txt"
+    tr -d '\r' < "$LOG" > "$clean"
+    last() { tail -n 3 "$clean" | tr '\n' '|'; }
+    [ $rc -ne 124 ] || fail "QEMU still running after 300 s; last lines: $(last)"
+    grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    for vm in a b; do
+        n=1; [ $vm = b ] && n=2
+        grep -q "^vm $vm: created" "$clean" || fail "VM $vm not created: $(grep -m1 "^vm $vm:" "$clean")"
+        grep -q "^\[$vm\] nethv-guest: init" "$clean" ||
+            fail "VM $vm did not reach /init; last line of $vm: $(grep "^\[$vm\] " "$clean" | tail -1)"
+        grep -Eq "^\[$vm\] nethv-guest: nproc $n$" "$clean" ||
+            fail "VM $vm: expected nproc $n, got: $(grep -m1 "^\[$vm\] nethv-guest: nproc" "$clean")"
+        grep -Eq "^\[$vm\] nethv-guest: MemTotal: [0-9]+ kB" "$clean" || fail "VM $vm: no memory line from /init"
+        grep -Eq "^vm $vm: stopped: .*\(code 0\)" "$clean" ||
+            fail "VM $vm: no clean ACPI power-off: $(grep -m1 "^vm $vm: stopped" "$clean")"
+    done
+    grep -q "^nethv: all VMs stopped" "$clean" || fail "hypervisor did not see both VMs stop; last lines: $(last)"
+    grep -q "^nethv: power off (code 0)" "$clean" || fail "no hypervisor power-off; last lines: $(last)"
+    pass
+)
+
 st=0
 run_case 1vcpu linux1 1 || st=1
 run_case 2vcpu linux2 2 || st=1
+run_pair || st=1
 exit $st

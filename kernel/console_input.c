@@ -1,0 +1,87 @@
+/*
+ * Console input: keys typed on the hypervisor console (COM1) go to one
+ * VM's UART; Ctrl-T starts a hypervisor command:
+ *   Ctrl-T s   print every VM's exit statistics
+ *   Ctrl-T n   switch console input to the next VM
+ *   Ctrl-T Ctrl-T   send a literal Ctrl-T to the VM
+ * Polled from CPU 0's timer tick; what prints runs later from
+ * console_service() on CPU 0 outside interrupt context.
+ */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/vm.h>
+#include <nethv/config.h>
+#include <arch/uart.h>
+
+#define CONSOLE_ESCAPE 0x14     /* Ctrl-T */
+
+bool vmm_uart_input(struct vmm *m, char c);
+void console_input_poll(void);
+void console_service(void);
+void console_input_init(const struct nethv_config *cfg);
+
+#define INPUT_RING 256
+
+static bool escape;
+static char ring[INPUT_RING];   /* typed ahead of the guest's UART FIFO */
+static unsigned ring_head, ring_len;
+static unsigned input_vm;
+volatile bool console_pending;
+static volatile bool want_stats, want_switch;
+
+void console_input_init(const struct nethv_config *cfg)
+{
+    const char *name = cfg->nvms ? cfg->vm[cfg->console_vm].name : "";
+    for (unsigned i = 0; i < nvms; i++)
+        if (!strcmp(vms[i].name, name))
+            input_vm = i;
+}
+
+void console_input_poll(void)
+{
+    int c;
+    while ((c = uart_getc(COM1_PORT)) >= 0) {
+        if (escape) {
+            escape = false;
+            if (c == 's') {
+                want_stats = true;
+                console_pending = true;
+                continue;
+            }
+            if (c == 'n') {
+                want_switch = true;
+                console_pending = true;
+                continue;
+            }
+            if (c != CONSOLE_ESCAPE)
+                continue;
+        } else if (c == CONSOLE_ESCAPE) {
+            escape = true;
+            continue;
+        }
+        if (ring_len < INPUT_RING)
+            ring[(ring_head + ring_len++) % INPUT_RING] = (char)c;
+    }
+    while (ring_len && input_vm < nvms && vms[input_vm].state == VM_RUNNING &&
+           vmm_uart_input(vms[input_vm].monitor, ring[ring_head])) {
+        ring_head = (ring_head + 1) % INPUT_RING;
+        ring_len--;
+    }
+}
+
+void console_service(void)
+{
+    console_pending = false;
+    if (want_stats) {
+        want_stats = false;
+        for (unsigned i = 0; i < nvms; i++) {
+            printk("vm %s: %s\n", vms[i].name, vms[i].state == VM_RUNNING ? "running" : "stopped");
+            vm_print_stats(&vms[i]);
+        }
+    }
+    if (want_switch && nvms) {
+        want_switch = false;
+        input_vm = (input_vm + 1) % nvms;
+        printk("nethv: console input now goes to VM %s\n", vms[input_vm].name);
+    }
+}
