@@ -11,7 +11,11 @@ for model in tigerlake ryzen; do
     rc=$LOGDIR/$TEST.bochsrc
     guests_iso "$iso"
     bochs_rc_iso "$rc" $model 2 256 "$iso"
-    echo c | SDL_VIDEODRIVER=dummy timeout 300 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
+    # Bochs 2.7's SVM model raises a PANIC on a guest triple fault before it
+    # takes the (intercepted) SHUTDOWN exit: report it and continue, so the
+    # hypervisor sees the exit as on hardware.
+    [ $model = ryzen ] && sed -i 's/^panic: action=fatal/panic: action=report/' "$rc"
+    printf 'c\nc\nc\nc\n' | SDL_VIDEODRIVER=dummy timeout 300 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
     [ $? -ne 124 ] || { echo "FAIL: $TEST: Bochs still running after 300 s (log: $LOG)"; bad=1; continue; }
     check_guests "$LOG" || bad=1
 done
