@@ -48,8 +48,12 @@ uint32_t svm_asid_alloc(void)
 
 static uint8_t tlb_control_for(struct vcpu_hw *v, unsigned cpu)
 {
+    /* Without FlushByAsid (QEMU TCG) ASID tagging is not trusted either:
+     * a CPU switching between vCPUs flushes, or global guest mappings (two
+     * Linux VMs map the same kernel addresses) leak across VMs. */
+    bool switched = last_vcpu[cpu] != v;
     bool flush = v->flush_on_entry || !v->launched ||
-                 (asid_shared && last_vcpu[cpu] != v);
+                 (switched && (asid_shared || !svm_has_flush_by_asid()));
     if (!flush)
         return SVM_TLB_NOTHING;
     /* QEMU TCG has no FlushByAsid: flush everything there */
