@@ -12,23 +12,30 @@ LOG=$LOGDIR/$TEST.log
 IMG=$BUILD/images
 guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
 
-# run_case NAME SCENARIO VCPUS: one "PASS: qemu-linux/NAME" or "FAIL: ..." line
-run_case() (
+# boot_scenario NAME SCENARIO TIMEOUT: sets TEST/LOG, boots nethv with the
+# Linux images and the scenario's config under QEMU TCG, leaves the cleaned
+# log in $clean; fails on a timeout or a hypervisor panic.
+boot_scenario() {
     TEST=qemu-linux/$1
     LOG=$LOGDIR/qemu-linux-$1.log
     iso=$LOGDIR/qemu-linux-$1.iso
     [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
     scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/$2.dtb:config.dtb" \
         "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-    timeout 180 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
+    timeout "$3" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
         -display none -monitor none -serial "file:$LOG" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
     rc=$?
     clean="$LOG.txt"
     tr -d '\r' < "$LOG" > "$clean"
-    last() { tail -n 3 "$clean" | tr '\n' '|'; }
-    [ $rc -ne 124 ] || fail "QEMU still running after 180 s; last lines: $(last)"
+    [ $rc -ne 124 ] || fail "QEMU still running after $3 s; last lines: $(last)"
     grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+}
+last() { tail -n 3 "$clean" | tr '\n' '|'; }
+
+# run_case NAME SCENARIO VCPUS: one "PASS: qemu-linux/NAME" or "FAIL: ..." line
+run_case() (
+    boot_scenario "$1" "$2" 180
     grep -q "^vm a: created" "$clean" || fail "VM not created: $(grep -m1 '^vm a:' "$clean")"
     grep -q "^\[a\] " "$clean" || fail "no guest console output; last lines: $(last)"
     grep -q "^\[a\] nethv-guest: init" "$clean" ||
@@ -45,21 +52,7 @@ run_case() (
 # and "b" (2 vCPUs on CPUs 1 and 0) boot at once; each reaches /init on its
 # own console, both power off through ACPI, then the hypervisor powers off.
 run_pair() (
-    TEST=qemu-linux/pair
-    LOG=$LOGDIR/qemu-linux-pair.log
-    iso=$LOGDIR/qemu-linux-pair.iso
-    [ -f "$BUILD/config/linux-pair.dtb" ] || fail "no $BUILD/config/linux-pair.dtb (make configs)"
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/linux-pair.dtb:config.dtb" \
-        "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-    timeout 300 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
-        -display none -monitor none -serial "file:$LOG" \
-        -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
-    rc=$?
-    clean="$LOG.txt"
-    tr -d '\r' < "$LOG" > "$clean"
-    last() { tail -n 3 "$clean" | tr '\n' '|'; }
-    [ $rc -ne 124 ] || fail "QEMU still running after 300 s; last lines: $(last)"
-    grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    boot_scenario pair linux-pair 300
     for vm in a b; do
         n=1; [ $vm = b ] && n=2
         grep -q "^vm $vm: created" "$clean" || fail "VM $vm not created: $(grep -m1 "^vm $vm:" "$clean")"
