@@ -12,18 +12,10 @@ const struct nethv_config *nethv_config;
 
 void config_load(const struct boot_info *bi);
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-    for (uint32_t i = 0; i < bi->nmod; i++)
-        if (!strcmp(bi->mod[i].name, name))
-            return &bi->mod[i];
-    return NULL;
-}
-
 void config_load(const struct boot_info *bi)
 {
     struct config_error err;
-    const struct boot_module *m = find_module(bi, CONFIG_MODULE);
+    const struct boot_module *m = bootinfo_find_module(bi, CONFIG_MODULE);
 
     if (!m)
         panic("config: no boot module named \"" CONFIG_MODULE "\" (%u modules given)", bi->nmod);
@@ -37,9 +29,9 @@ void config_load(const struct boot_info *bi)
     config_print(&config, printk);
     for (uint32_t i = 0; i < config.nvms; i++) {
         const struct config_vm *vm = &config.vm[i];
-        if (!find_module(bi, vm->kernel))
+        if (!bootinfo_find_module(bi, vm->kernel))
             printk("config: note: VM %s: kernel module \"%s\" was not loaded\n", vm->name, vm->kernel);
-        if (vm->initrd[0] && !find_module(bi, vm->initrd))
+        if (vm->initrd[0] && !bootinfo_find_module(bi, vm->initrd))
             printk("config: note: VM %s: initrd module \"%s\" was not loaded\n", vm->name, vm->initrd);
     }
     nethv_config = &config;

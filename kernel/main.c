@@ -113,9 +113,7 @@ void kernel_main(const struct boot_info *bi)
         }
     }
 
-    char v[16];
-    const char *e = cmdline_get("exit", v, sizeof(v));
-    if (e && !strcmp(e, "poweroff"))
+    if (power_off_requested())
         power_off(0);
     irq_enable();
     for (;;)

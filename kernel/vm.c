@@ -17,14 +17,6 @@ unsigned nvms;
 /* initial register state per vCPU 0, applied on its host CPU at first run */
 struct guest_boot_state vm_boot_state[VM_MAX];
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-    for (uint32_t i = 0; i < bi->nmod; i++)
-        if (!strcmp(bi->mod[i].name, name))
-            return &bi->mod[i];
-    return NULL;
-}
-
 static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
 {
     for (unsigned i = 0; i < c->nregions; i++) {
@@ -46,8 +38,8 @@ static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
 static int load_guest(struct vm *vm, const struct config_vm *c, const struct boot_info *bi,
                       const char **why)
 {
-    const struct boot_module *k = find_module(bi, c->kernel);
-    const struct boot_module *initrd = c->initrd[0] ? find_module(bi, c->initrd) : NULL;
+    const struct boot_module *k = bootinfo_find_module(bi, c->kernel);
+    const struct boot_module *initrd = c->initrd[0] ? bootinfo_find_module(bi, c->initrd) : NULL;
     if (!k) {
         *why = "kernel module not among the boot modules";
         return -1;

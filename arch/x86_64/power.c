@@ -28,11 +28,16 @@ void power_off(int code)
         halt();
 }
 
-void power_fail_stop(void)
+bool power_off_requested(void)
 {
     char v[16];
     const char *e = cmdline_get("exit", v, sizeof(v));
-    if (e && (!strcmp(e, "poweroff")))
+    return e && !strcmp(e, "poweroff");
+}
+
+void power_fail_stop(void)
+{
+    if (power_off_requested())
         power_off(1);
     printk("nethv: halted\n");
     for (;;)

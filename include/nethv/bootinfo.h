@@ -61,4 +61,9 @@ struct boot_info {
     char     loader[BOOT_LOADER_NAME];  /* informational: who loaded us */
 };
 
+#ifndef __ASSEMBLY__
+/* The boot module named `name`, or NULL (kernel/bootinfo.c). */
+const struct boot_module *bootinfo_find_module(const struct boot_info *bi, const char *name);
+#endif
+
 #endif
