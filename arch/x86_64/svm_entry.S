@@ -19,6 +19,7 @@
  * guest's: nothing here touches %gs/%fs, and GIF=0 keeps NMIs out.
  */
 #include <arch/svm.h>
+#include <arch/vcpu_gprs.h>
 
     .text
     .globl  svm_vmrun
@@ -39,20 +40,20 @@ svm_vmrun:
     vmsave  %rax                    /* host state VMRUN does not save */
     mov     %rsi, %rax              /* VMCB PA: VMLOAD/VMRUN/VMSAVE operand */
 
-    mov     SVM_GPR_RBX(%rdi), %rbx
-    mov     SVM_GPR_RCX(%rdi), %rcx
-    mov     SVM_GPR_RDX(%rdi), %rdx
-    mov     SVM_GPR_RSI(%rdi), %rsi
-    mov     SVM_GPR_RBP(%rdi), %rbp
-    mov     SVM_GPR_R8(%rdi), %r8
-    mov     SVM_GPR_R9(%rdi), %r9
-    mov     SVM_GPR_R10(%rdi), %r10
-    mov     SVM_GPR_R11(%rdi), %r11
-    mov     SVM_GPR_R12(%rdi), %r12
-    mov     SVM_GPR_R13(%rdi), %r13
-    mov     SVM_GPR_R14(%rdi), %r14
-    mov     SVM_GPR_R15(%rdi), %r15
-    mov     SVM_GPR_RDI(%rdi), %rdi
+    mov     VCPU_GPR_RBX(%rdi), %rbx
+    mov     VCPU_GPR_RCX(%rdi), %rcx
+    mov     VCPU_GPR_RDX(%rdi), %rdx
+    mov     VCPU_GPR_RSI(%rdi), %rsi
+    mov     VCPU_GPR_RBP(%rdi), %rbp
+    mov     VCPU_GPR_R8(%rdi), %r8
+    mov     VCPU_GPR_R9(%rdi), %r9
+    mov     VCPU_GPR_R10(%rdi), %r10
+    mov     VCPU_GPR_R11(%rdi), %r11
+    mov     VCPU_GPR_R12(%rdi), %r12
+    mov     VCPU_GPR_R13(%rdi), %r13
+    mov     VCPU_GPR_R14(%rdi), %r14
+    mov     VCPU_GPR_R15(%rdi), %r15
+    mov     VCPU_GPR_RDI(%rdi), %rdi
 
     sti
     vmload  %rax
@@ -61,20 +62,20 @@ svm_vmrun:
 
     push    %rdi
     mov     16(%rsp), %rdi          /* v */
-    mov     %rbx, SVM_GPR_RBX(%rdi)
-    mov     %rcx, SVM_GPR_RCX(%rdi)
-    mov     %rdx, SVM_GPR_RDX(%rdi)
-    mov     %rsi, SVM_GPR_RSI(%rdi)
-    mov     %rbp, SVM_GPR_RBP(%rdi)
-    mov     %r8, SVM_GPR_R8(%rdi)
-    mov     %r9, SVM_GPR_R9(%rdi)
-    mov     %r10, SVM_GPR_R10(%rdi)
-    mov     %r11, SVM_GPR_R11(%rdi)
-    mov     %r12, SVM_GPR_R12(%rdi)
-    mov     %r13, SVM_GPR_R13(%rdi)
-    mov     %r14, SVM_GPR_R14(%rdi)
-    mov     %r15, SVM_GPR_R15(%rdi)
-    popq    SVM_GPR_RDI(%rdi)
+    mov     %rbx, VCPU_GPR_RBX(%rdi)
+    mov     %rcx, VCPU_GPR_RCX(%rdi)
+    mov     %rdx, VCPU_GPR_RDX(%rdi)
+    mov     %rsi, VCPU_GPR_RSI(%rdi)
+    mov     %rbp, VCPU_GPR_RBP(%rdi)
+    mov     %r8, VCPU_GPR_R8(%rdi)
+    mov     %r9, VCPU_GPR_R9(%rdi)
+    mov     %r10, VCPU_GPR_R10(%rdi)
+    mov     %r11, VCPU_GPR_R11(%rdi)
+    mov     %r12, VCPU_GPR_R12(%rdi)
+    mov     %r13, VCPU_GPR_R13(%rdi)
+    mov     %r14, VCPU_GPR_R14(%rdi)
+    mov     %r15, VCPU_GPR_R15(%rdi)
+    popq    VCPU_GPR_RDI(%rdi)
 
     pop     %rax                    /* host area */
     vmload  %rax

@@ -13,16 +13,6 @@
 #include <arch/x86.h>
 
 _Static_assert(offsetof(struct vcpu_hw, gpr) == 0, "svm_entry.S: gpr at offset 0");
-_Static_assert(offsetof(struct vcpu_gprs, rax) == SVM_GPR_RAX, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, rbx) == SVM_GPR_RBX, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, rcx) == SVM_GPR_RCX, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, rdx) == SVM_GPR_RDX, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, rsi) == SVM_GPR_RSI, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, rdi) == SVM_GPR_RDI, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, rbp) == SVM_GPR_RBP, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, r8) == SVM_GPR_R8, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, r12) == SVM_GPR_R12, "gpr offsets");
-_Static_assert(offsetof(struct vcpu_gprs, r15) == SVM_GPR_R15, "gpr offsets");
 
 /* ---- ASIDs (15.16 "TLB Control") ----
  * Each vCPU gets its own ASID from 1..nasids-1 for its lifetime.  While the

@@ -12,22 +12,7 @@
 
 #define HOST_RSP 0x6c14             /* VMCS field encoding, SDM 3D B.4.4 */
 
-/* offsets in struct vcpu_gprs */
-#define G_RAX 0
-#define G_RBX 8
-#define G_RCX 16
-#define G_RDX 24
-#define G_RSI 32
-#define G_RDI 40
-#define G_RBP 48
-#define G_R8  56
-#define G_R9  64
-#define G_R10 72
-#define G_R11 80
-#define G_R12 88
-#define G_R13 96
-#define G_R14 104
-#define G_R15 112
+#include <arch/vcpu_gprs.h>
 
     .text
     .globl vmx_enter
@@ -46,21 +31,21 @@ vmx_enter:
     jbe     .Lfail                  /* CF or ZF: same codes as a failed entry */
 
     test    %esi, %esi              /* flags survive the MOVs below */
-    mov     G_RAX(%rdi), %rax
-    mov     G_RBX(%rdi), %rbx
-    mov     G_RCX(%rdi), %rcx
-    mov     G_RDX(%rdi), %rdx
-    mov     G_RSI(%rdi), %rsi
-    mov     G_RBP(%rdi), %rbp
-    mov     G_R8(%rdi), %r8
-    mov     G_R9(%rdi), %r9
-    mov     G_R10(%rdi), %r10
-    mov     G_R11(%rdi), %r11
-    mov     G_R12(%rdi), %r12
-    mov     G_R13(%rdi), %r13
-    mov     G_R14(%rdi), %r14
-    mov     G_R15(%rdi), %r15
-    mov     G_RDI(%rdi), %rdi
+    mov     VCPU_GPR_RAX(%rdi), %rax
+    mov     VCPU_GPR_RBX(%rdi), %rbx
+    mov     VCPU_GPR_RCX(%rdi), %rcx
+    mov     VCPU_GPR_RDX(%rdi), %rdx
+    mov     VCPU_GPR_RSI(%rdi), %rsi
+    mov     VCPU_GPR_RBP(%rdi), %rbp
+    mov     VCPU_GPR_R8(%rdi), %r8
+    mov     VCPU_GPR_R9(%rdi), %r9
+    mov     VCPU_GPR_R10(%rdi), %r10
+    mov     VCPU_GPR_R11(%rdi), %r11
+    mov     VCPU_GPR_R12(%rdi), %r12
+    mov     VCPU_GPR_R13(%rdi), %r13
+    mov     VCPU_GPR_R14(%rdi), %r14
+    mov     VCPU_GPR_R15(%rdi), %r15
+    mov     VCPU_GPR_RDI(%rdi), %rdi
     jnz     1f
     vmlaunch
     jmp     .Lfail
@@ -85,21 +70,21 @@ vmx_enter:
 vmx_exit_stub:
     push    %rdi                    /* guest RDI */
     mov     8(%rsp), %rdi           /* the vCPU */
-    mov     %rax, G_RAX(%rdi)
-    mov     %rbx, G_RBX(%rdi)
-    mov     %rcx, G_RCX(%rdi)
-    mov     %rdx, G_RDX(%rdi)
-    mov     %rsi, G_RSI(%rdi)
-    mov     %rbp, G_RBP(%rdi)
-    mov     %r8, G_R8(%rdi)
-    mov     %r9, G_R9(%rdi)
-    mov     %r10, G_R10(%rdi)
-    mov     %r11, G_R11(%rdi)
-    mov     %r12, G_R12(%rdi)
-    mov     %r13, G_R13(%rdi)
-    mov     %r14, G_R14(%rdi)
-    mov     %r15, G_R15(%rdi)
-    popq    G_RDI(%rdi)
+    mov     %rax, VCPU_GPR_RAX(%rdi)
+    mov     %rbx, VCPU_GPR_RBX(%rdi)
+    mov     %rcx, VCPU_GPR_RCX(%rdi)
+    mov     %rdx, VCPU_GPR_RDX(%rdi)
+    mov     %rsi, VCPU_GPR_RSI(%rdi)
+    mov     %rbp, VCPU_GPR_RBP(%rdi)
+    mov     %r8, VCPU_GPR_R8(%rdi)
+    mov     %r9, VCPU_GPR_R9(%rdi)
+    mov     %r10, VCPU_GPR_R10(%rdi)
+    mov     %r11, VCPU_GPR_R11(%rdi)
+    mov     %r12, VCPU_GPR_R12(%rdi)
+    mov     %r13, VCPU_GPR_R13(%rdi)
+    mov     %r14, VCPU_GPR_R14(%rdi)
+    mov     %r15, VCPU_GPR_R15(%rdi)
+    popq    VCPU_GPR_RDI(%rdi)
     add     $8, %rsp                /* the vCPU pointer */
     pop     %r15
     pop     %r14

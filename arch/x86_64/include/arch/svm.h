@@ -11,23 +11,6 @@
 #ifndef ARCH_SVM_H
 #define ARCH_SVM_H
 
-/* struct vcpu_gprs offsets used by svm_entry.S (checked in svm_run.c) */
-#define SVM_GPR_RAX 0x00
-#define SVM_GPR_RBX 0x08
-#define SVM_GPR_RCX 0x10
-#define SVM_GPR_RDX 0x18
-#define SVM_GPR_RSI 0x20
-#define SVM_GPR_RDI 0x28
-#define SVM_GPR_RBP 0x30
-#define SVM_GPR_R8  0x38
-#define SVM_GPR_R9  0x40
-#define SVM_GPR_R10 0x48
-#define SVM_GPR_R11 0x50
-#define SVM_GPR_R12 0x58
-#define SVM_GPR_R13 0x60
-#define SVM_GPR_R14 0x68
-#define SVM_GPR_R15 0x70
-
 #ifndef __ASSEMBLY__
 #include <stdint.h>
 #include <stdbool.h>

@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <arch/vcpu_gprs.h>
 #include <nethv/spinlock.h>
 
 /* ---- guest state ------------------------------------------------------- */
@@ -22,6 +24,22 @@
 struct vcpu_gprs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 };
+
+_Static_assert(offsetof(struct vcpu_gprs, rax) == VCPU_GPR_RAX, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, rbx) == VCPU_GPR_RBX, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, rcx) == VCPU_GPR_RCX, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, rdx) == VCPU_GPR_RDX, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, rsi) == VCPU_GPR_RSI, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, rdi) == VCPU_GPR_RDI, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, rbp) == VCPU_GPR_RBP, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r8) == VCPU_GPR_R8, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r9) == VCPU_GPR_R9, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r10) == VCPU_GPR_R10, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r11) == VCPU_GPR_R11, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r12) == VCPU_GPR_R12, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r13) == VCPU_GPR_R13, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r14) == VCPU_GPR_R14, "entry stubs: gpr offset");
+_Static_assert(offsetof(struct vcpu_gprs, r15) == VCPU_GPR_R15, "entry stubs: gpr offset");
 
 struct vcpu_regs {
     struct vcpu_gprs gpr;
