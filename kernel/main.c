@@ -5,6 +5,7 @@
 #include <nethv/power.h>
 #include <nethv/acpi_glue.h>
 #include <nethv/vm.h>
+#include <nethv/net.h>
 #include <arch/vcpu.h>
 #include <arch/cpu.h>
 #include <arch/lapic.h>
@@ -95,6 +96,7 @@ void kernel_main(const struct boot_info *bi)
     if (cmdline_has("selftest=vmx") && vmx_selftest)
         vmx_selftest();
 
+    net_init(nethv_config);
     if (nethv_config->nvms && vcpu_select_backend()) {
         vms_create(nethv_config, bi);
         if (nvms) {

@@ -60,11 +60,14 @@ static int load_guest(struct vm *vm, const struct config_vm *c, const struct boo
     }
 }
 
-static int create_one(const struct config_vm *c, const struct boot_info *bi, const char **why)
+static int create_one(const struct nethv_config *cfg, unsigned ci, const struct boot_info *bi,
+                      const char **why)
 {
+    const struct config_vm *c = &cfg->vm[ci];
     struct vm *vm = &vms[nvms];
     memset(vm, 0, sizeof(*vm));
     vm->id = nvms;
+    vm->cfg_index = ci;
     strncpy(vm->name, c->name, sizeof(vm->name) - 1);
     for (unsigned i = 0; i < c->vcpus; i++) {
         unsigned cpu = c->cpu[c->vcpus == 1 ? 0 : i];
@@ -99,7 +102,12 @@ static int create_one(const struct config_vm *c, const struct boot_info *bi, con
             vlapic_reset(v->vapic, i);
         }
     }
-    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory, platform };
+    unsigned net_ports = 0;
+    for (unsigned i = 0; i < cfg->nports; i++)
+        if (cfg->port[i].type == CONFIG_PORT_VM && cfg->port[i].vm == ci)
+            net_ports++;
+    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory, platform,
+                                 net_ports > VMM_NET_MAX_PORTS ? VMM_NET_MAX_PORTS : net_ports };
     vm->monitor = vmm_create(&a);
     vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
     if (!vm->monitor) {
@@ -121,7 +129,7 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi)
     }
     for (unsigned i = 0; i < cfg->nvms; i++) {
         const char *why = "";
-        if (create_one(&cfg->vm[i], bi, &why)) {
+        if (create_one(cfg, i, bi, &why)) {
             printk("vm %s: not started: %s\n", cfg->vm[i].name, why);
             continue;
         }

@@ -49,6 +49,7 @@ struct vm_ram {
 
 struct vm {
     unsigned id;
+    unsigned cfg_index;         /* index in nethv_config.vm[] (ports name VMs by it) */
     char name[CONFIG_NAME_MAX + 1];
     volatile enum vm_state state;
     int exit_code;

@@ -75,6 +75,43 @@ uint64_t vm_tsc_khz(void);
 /* Print one line to the hypervisor console. */
 void vm_console_line(unsigned vm_id, const char *line);
 
+/* ---- virtio-net data plane (kernel/vnet.c) --------------------------------
+ * The monitor runs the virtio-pci control plane (config space, feature
+ * negotiation, queue set-up, status, reset, MSI-X table); the kernel runs
+ * the data plane.  Port n is the VM's n-th net port of the config. */
+#define VMM_NET_MAX_PORTS   4
+#define VMM_NET_QUEUES      2           /* 0: receiveq1, 1: transmitq1 */
+struct vmm_net_queue {
+    uint16_t size;                      /* 0: queue disabled */
+    uint64_t desc, avail, used;         /* guest-physical ring addresses */
+};
+struct vmm_net_msi {
+    uint64_t addr;
+    uint32_t data;
+    bool masked;                        /* vector masked, or no vector (NO_VECTOR) */
+};
+/* DRIVER_OK: hand the negotiated features and both queues to the kernel.
+ * 0, or -1 if a queue does not lie in the VM's RAM (the monitor then sets
+ * DEVICE_NEEDS_RESET). */
+int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
+                 const struct vmm_net_queue q[VMM_NET_QUEUES]);
+/* Device reset (status 0) or FEATURES_OK cleared: the kernel stops using
+ * the queues before this returns. */
+void vm_net_stop(unsigned vm_id, unsigned port);
+/* MSI-X route of a queue's interrupt, whenever the guest changes the table
+ * entry, its mask, the function mask, or the queue's vector.  Unmasking
+ * delivers an interrupt that was held while masked; *pending says whether
+ * one is held now (for the PBA). */
+void vm_net_set_msi(unsigned vm_id, unsigned port, unsigned queue, const struct vmm_net_msi *msi);
+bool vm_net_msi_pending(unsigned vm_id, unsigned port, unsigned queue);
+/* The notify area (the notify capability's window in a memory BAR), after
+ * every BAR move: guest writes to [gpa, gpa + VMM_NET_QUEUES * stride)
+ * exit to the kernel's fast path, never to the monitor.  gpa 0 = none. */
+void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t stride);
+/* The port's MAC from the config (the device config space `mac`) and link
+ * state (`status`); false if the VM has no such port. */
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up);
+
 /* ---- monitor entry points (vmm/) ------------------------------------------ */
 struct vmm;
 enum vmm_platform {
@@ -87,6 +124,7 @@ struct vmm_create_args {
     unsigned vcpus;
     uint64_t ram_bytes;         /* RAM from GPA 0 (the loader's layout) */
     enum vmm_platform platform;
+    unsigned net_ports;         /* virtio-net devices (config ports of this VM) */
 };
 struct vmm *vmm_create(const struct vmm_create_args *a);
 void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);

@@ -1,0 +1,52 @@
+/*
+ * Frames in flight through the kernel datapath (switch, virtio-net ports,
+ * uplink NIC drivers).  Host-testable: no arch headers.
+ *
+ * Ownership rule: a batch handed to switch_input() or to a port's xmit()
+ * is borrowed for the duration of the call.  The callee copies what it
+ * keeps (a guest RX buffer, a NIC TX DMA buffer); the caller recycles the
+ * buffers as soon as the call returns.  The only in-place change allowed is
+ * completing a partial checksum (pkt_csum_complete), which is valid for
+ * every later receiver of the same frame.
+ */
+#ifndef NETHV_PKT_H
+#define NETHV_PKT_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#define ETH_ALEN        6
+#define ETH_HLEN        14
+#define ETH_VLAN_HLEN   4
+#define ETH_DATA_MAX    1500
+#define ETH_FRAME_MAX   (ETH_HLEN + ETH_DATA_MAX)           /* 1514, no FCS */
+#define PKT_FRAME_MAX   (ETH_FRAME_MAX + ETH_VLAN_HLEN)     /* 1518: one 802.1Q tag */
+#define PKT_BUF_SIZE    2048                                /* a frame buffer */
+#define PKT_BATCH       32                                  /* frames per batch */
+
+#define ETH_P_IP        0x0800
+#define ETH_P_ARP       0x0806
+#define ETH_P_8021Q     0x8100
+#define ETH_P_IPV6      0x86dd
+
+/* csum_flags */
+#define PKT_CSUM_PARTIAL 0x01   /* virtio NEEDS_CSUM: the 16-bit ones'-complement
+                                 * sum from csum_start to the end goes at
+                                 * csum_start + csum_offset (seeded with the
+                                 * pseudo-header sum already stored there) */
+#define PKT_CSUM_VALID   0x02   /* virtio DATA_VALID: checksums known good */
+
+struct pkt {
+    uint8_t *data;              /* Ethernet frame, no FCS */
+    uint32_t len;
+    uint16_t in_port;           /* switch port id it entered by */
+    uint8_t csum_flags;
+    uint16_t csum_start, csum_offset;
+};
+
+/* Complete a PKT_CSUM_PARTIAL frame in software and clear the flag;
+ * false if csum_start/offset do not lie inside the frame (the caller drops
+ * it as malformed).  kernel/pkt.c. */
+bool pkt_csum_complete(struct pkt *p);
+
+#endif

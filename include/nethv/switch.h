@@ -1,0 +1,84 @@
+/*
+ * The kernel's learning Ethernet switch (kernel/switch.c).  Host-testable:
+ * no arch headers; time comes in as an argument.
+ *
+ * Ports are the uplink NIC(s) and each VM's virtio-net device, created from
+ * the config (struct config_port).  A port's xmit() delivers a batch out of
+ * the switch (into the guest's RX ring, or onto the wire) and reports how
+ * many frames it could not take by cause through sw_port_drop().
+ *
+ * - Learning: source MAC -> ingress port, with ageing (SW_AGE_MS); the MAC
+ *   of each VM port is also a static entry from the config.
+ * - Flooding: broadcast, multicast and unknown unicast go to every other
+ *   port of the same VLAN.
+ * - VLANs: a VM port has an access VLAN (0 = untagged); the uplink is a
+ *   trunk: frames of VLAN n leave it tagged n, untagged ones untagged.
+ * - Checksums: PKT_CSUM_PARTIAL frames pass through to ports with
+ *   `partial_csum_ok`; for the others (the wire, guests without
+ *   GUEST_CSUM) the switch completes the checksum first.
+ * - Runt (< ETH_HLEN) and oversize (> ETH_FRAME_MAX, + 4 with a tag) frames
+ *   are dropped and counted at the ingress port.
+ * - Concurrency: switch_input may run on several CPUs at once; the MAC
+ *   table is updated with atomics, each port's xmit serializes itself,
+ *   counters are relaxed atomics.
+ */
+#ifndef NETHV_SWITCH_H
+#define NETHV_SWITCH_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <nethv/pkt.h>
+
+#define SW_MAX_PORTS    32
+#define SW_AGE_MS       300000u         /* 802.1D default ageing time, 300 s */
+
+enum sw_drop {
+    SW_DROP_NO_BUF,         /* destination had no RX buffer (guest ring empty / NIC ring full) */
+    SW_DROP_MALFORMED,      /* runt, bad checksum offsets, bad descriptor chain */
+    SW_DROP_OVERSIZE,       /* longer than the port takes */
+    SW_DROP_DOWN,           /* destination not ready (driver not up, queue broken, link down) */
+    SW_DROP__COUNT
+};
+
+struct sw_port_stats {
+    uint64_t rx_frames, rx_bytes;       /* into the switch from this port */
+    uint64_t tx_frames, tx_bytes;       /* out of the switch through this port */
+    uint64_t drops[SW_DROP__COUNT];
+};
+
+struct sw_port;
+/* Deliver `n` frames out of port p; returns how many were delivered (the
+ * rest counted with sw_port_drop by the port). */
+typedef unsigned sw_xmit_fn(struct sw_port *p, struct pkt *const *pkts, unsigned n);
+
+struct sw_port {
+    char name[16];
+    uint16_t id;                /* set by switch_add_port */
+    uint16_t vlan;              /* VM ports: access VLAN, 0 = none */
+    bool uplink;                /* trunk port (the NIC) */
+    bool partial_csum_ok;       /* takes PKT_CSUM_PARTIAL frames (guest negotiated GUEST_CSUM) */
+    bool has_mac;
+    uint8_t mac[ETH_ALEN];      /* VM ports: static MAC table entry */
+    sw_xmit_fn *xmit;
+    void *priv;
+    struct sw_port_stats st;
+};
+
+void switch_init(void);
+/* Register a port (its fields set); its id, or -1 when full. */
+int switch_add_port(struct sw_port *p);
+/* Forward a batch received on port `in` (its rx counters are updated
+ * here); `now_ms` is a monotonic time in milliseconds for ageing.  The
+ * frames are borrowed (nethv/pkt.h). */
+void switch_input(struct sw_port *in, struct pkt *const *pkts, unsigned n, uint64_t now_ms);
+/* Count n frames dropped at port p for cause c (any CPU). */
+void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n);
+/* Port by id (NULL if none) and the number of ports. */
+struct sw_port *switch_port(unsigned id);
+unsigned switch_nports(void);
+/* Where a MAC was learned: port id, or -1 (unknown or aged out). */
+int switch_lookup(const uint8_t mac[ETH_ALEN], uint16_t vlan, uint64_t now_ms);
+/* Print per-port counters and the MAC table through pr (printf-like). */
+void switch_print(void (*pr)(const char *fmt, ...), uint64_t now_ms);
+
+#endif

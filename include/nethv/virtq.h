@@ -1,0 +1,88 @@
+/*
+ * Device side of a virtio 1.x split virtqueue, as the kernel datapath uses
+ * it for virtio-net (kernel/virtq.c).  Host-testable: guest memory is a
+ * `struct gmem` (GPA ranges -> host pointers), no arch headers.
+ *
+ * Every guest-controlled value (ring indices, descriptors, the avail ring
+ * entries) is read once into a local copy and checked before use:
+ * descriptor chains are bounded by the queue size (no loops), every
+ * buffer lies inside one RAM range of the VM (overflow-safe), write-only
+ * vs read-only flags are honoured, INDIRECT is refused unless negotiated.
+ * A violation puts the queue in the broken state (virtq.broken, with a
+ * reason); a broken queue does nothing until it is set up again.  Runt or
+ * oversize TX frames are completed with length 0 and reported as dropped,
+ * without breaking the queue.
+ *
+ * Concurrency: one CPU at a time per queue (the caller's lock); the guest
+ * runs concurrently and may rewrite anything at any moment.
+ * Ordering: used entries are written before the release store of used->idx
+ * (virtio 1.x, 2.6.13 "Supplying Buffers to The Device" / 2.6.8).
+ */
+#ifndef NETHV_VIRTQ_H
+#define NETHV_VIRTQ_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <nethv/virtio.h>
+
+#define GMEM_MAX_RANGES 8
+
+struct gmem {
+    unsigned n;
+    struct { uint64_t gpa, size; uint8_t *hva; } r[GMEM_MAX_RANGES];
+};
+
+/* Host pointer for [gpa, gpa+len) if it lies entirely inside one range;
+ * NULL otherwise (also for len 0 at a bad gpa, and on overflow). */
+void *gmem_ptr(const struct gmem *m, uint64_t gpa, uint64_t len);
+
+struct virtq {
+    const struct gmem *mem;
+    uint16_t size;                      /* power of two, <= VIRTQ_MAX_SIZE */
+    struct vring_desc *desc;            /* host pointers, checked at setup */
+    struct vring_avail *avail;
+    struct vring_used *used;
+    uint16_t last_avail;                /* next avail entry the device takes */
+    uint16_t used_idx;                  /* next used entry the device writes */
+    uint16_t signalled_used;            /* used_idx at the last interrupt (EVENT_IDX) */
+    bool signalled_valid;
+    bool event_idx, mrg_rxbuf, indirect;
+    bool broken;
+    char broken_why[64];
+    uint64_t frames, bytes;             /* moved through this queue */
+};
+
+enum virtq_status {
+    VIRTQ_OK = 0,
+    VIRTQ_EMPTY = -1,                   /* no buffer available (RX: frame not delivered) */
+    VIRTQ_BROKEN = -2,                  /* queue broken (now or before) */
+    VIRTQ_DROPPED = -3,                 /* TX: chain consumed, frame bad (runt/oversize) */
+};
+
+/* Check the three ring areas (alignment, inside RAM) and reset the indices;
+ * features are the negotiated ones (EVENT_IDX, MRG_RXBUF, INDIRECT_DESC). 0 or -1
+ * (then q->broken is set with the reason). */
+int virtq_setup(struct virtq *q, const struct gmem *m, uint16_t size, uint64_t desc_gpa,
+                uint64_t avail_gpa, uint64_t used_gpa, uint64_t features);
+
+/* RX: copy the virtio-net header and one frame into the next available
+ * buffer(s) (several with MRG_RXBUF, num_buffers set), write the used
+ * entries; not yet published. */
+enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, const void *frame,
+                               uint32_t len);
+/* TX: take the next chain, copy its header into *h and the frame into buf
+ * (cap bytes), set *len, and complete the chain (used entry, length 0).
+ * Frames shorter than ETH_HLEN or longer than cap: VIRTQ_DROPPED. */
+enum virtq_status virtq_tx_get(struct virtq *q, struct virtio_net_hdr *h, void *buf, uint32_t cap,
+                               uint32_t *len);
+/* Publish the used entries written so far (release store of used->idx);
+ * true if the driver wants an interrupt for them (VRING_AVAIL_F_NO_INTERRUPT,
+ * or used_event with EVENT_IDX, virtio 1.x 2.6.7.2). */
+bool virtq_publish(struct virtq *q);
+/* TX side with EVENT_IDX: ask for a notification at the next new buffer
+ * (avail_event = last_avail) and report whether buffers arrived
+ * meanwhile (the caller then drains again).  Without EVENT_IDX: clears
+ * VRING_USED_F_NO_NOTIFY and re-checks the same way. */
+bool virtq_enable_notify(struct virtq *q);
+
+#endif
