@@ -19,6 +19,8 @@ unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq);
 
 enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
 typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
+/* kernel/vnet.c: true if the exit was a notify write it handled (RIP advanced) */
+bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e);
 
 static void advance_rip(struct vcpu *v, unsigned len)
 {
@@ -111,6 +113,18 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
         vm_stop(v->vm, -1, rp.why[0] ? rp.why : "monitor fault");
         return EXIT_STOP;
     }
+}
+
+/* MMIO: a write to a virtio-net notify area is the datapath's TX doorbell,
+ * handled here (kernel/vnet.c) and never seen by the monitor; everything
+ * else goes to the monitor's device models. */
+static enum exit_result mmio(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
+{
+    if (vnet_notify_exit(v, e)) {
+        *by = BY_KERNEL;
+        return EXIT_RESUME;
+    }
+    return to_monitor(v, e);
 }
 
 static enum exit_result nothing(struct vcpu *v, struct vcpu_exit *e)
@@ -209,7 +223,7 @@ static const struct {
     [VCPU_EXIT_UNKNOWN]      = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_CPUID]        = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_IO]           = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_MMIO]         = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* mmio(): either */
     [VCPU_EXIT_MSR_READ]     = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_MSR_WRITE]    = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_EXCEPTION]    = { to_monitor,  BY_MONITOR },
@@ -225,10 +239,21 @@ static const struct {
 enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e);
 enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
 {
-    unsigned r = (unsigned)e->reason < VCPU_EXIT__COUNT && exit_table[e->reason].fn
-        ? (unsigned)e->reason : VCPU_EXIT_UNKNOWN;
-    __atomic_fetch_add(&v->vm->exits[r][exit_table[r].by], 1, __ATOMIC_RELAXED);
-    switch (exit_table[r].fn(v, e)) {
+    enum exit_result res;
+    enum exit_handler by;
+    unsigned r = (unsigned)e->reason;
+
+    if (r == VCPU_EXIT_MMIO) {
+        by = BY_MONITOR;
+        res = mmio(v, e, &by);
+    } else {
+        if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
+            r = VCPU_EXIT_UNKNOWN;
+        by = exit_table[r].by;
+        res = exit_table[r].fn(v, e);
+    }
+    __atomic_fetch_add(&v->vm->exits[r][by], 1, __ATOMIC_RELAXED);
+    switch (res) {
     case EXIT_HALT:
         return VCPU_HALTED;
     case EXIT_STOP:

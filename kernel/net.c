@@ -5,6 +5,7 @@
 #include <nethv/kernel.h>
 #include <nethv/net.h>
 #include <nethv/netdev.h>
+#include <nethv/vm.h>
 
 struct netdev *netdev_probe(enum config_nic want) __attribute__((weak));
 
@@ -23,4 +24,11 @@ void net_init(const struct nethv_config *cfg)
             printk("net: port %s: no usable %s NIC; the uplink stays down\n", p->name,
                    config_nic_name(p->nic));
     }
+}
+
+/* Placeholder until kernel/vnet.c lands: no VM has a notify area. */
+bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e) __attribute__((weak));
+bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e)
+{
+    return false;
 }
