@@ -58,8 +58,9 @@ static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_r
 }
 
 /* The instruction length when the backend could not give one (SVM without
- * NRIP-save): decode the bytes at CS:RIP. */
-static unsigned insn_len(struct vcpu *v, const struct vcpu_exit *e)
+ * NRIP-save, EPT/NPT violations): decode the bytes at CS:RIP; 0 if they
+ * cannot be read or decoded. */
+unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e)
 {
     if (e->insn_len)
         return e->insn_len;
@@ -140,7 +141,7 @@ static enum exit_result irq_window(struct vcpu *v, struct vcpu_exit *e)
 
 static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e)
 {
-    unsigned len = insn_len(v, e);
+    unsigned len = vcpu_insn_len(v, e);
     advance_rip(v, len ? len : 1);     /* HLT is one byte */
     if (v->vapic)
         return vlapic_has_deliverable(v) ? EXIT_RESUME : EXIT_HALT;
@@ -166,7 +167,7 @@ static uint64_t doorbell(struct vcpu *v, uint64_t name_gpa, uint8_t vector)
 static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vcpu_regs r;
-    unsigned len = insn_len(v, e);
+    unsigned len = vcpu_insn_len(v, e);
     vcpu_backend->get_regs(&v->hw, &r);
     switch (r.gpr.rax) {
     case HC_NULL:

@@ -76,6 +76,9 @@ void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm_stop(struct vm *vm, int code, const char *why);
+/* Length of the instruction that caused exit e (owner CPU): the backend's,
+ * else decoded from guest memory; 0 if unknown (kernel/exit.c). */
+unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e);
 bool vms_all_stopped(void);
 void vm_print_stats(const struct vm *vm);
 
