@@ -153,8 +153,16 @@ check: deps
 
 # ---- benchmarks (tests/bench/) ------------------------------------------------------
 
+# the switch + virtio RX fill datapath on the host, -O2, no sanitizers
+$(BUILD)/bench/datapath: tests/bench/datapath.c kernel/switch.c kernel/pkt.c kernel/virtq.c \
+                         include/nethv/switch.h include/nethv/pkt.h include/nethv/virtq.h include/nethv/virtio.h
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=gnu11 -O2 -g $(HWARN) -Iinclude -DNETHV_HOST=1 -o $@ tests/bench/datapath.c \
+	    kernel/switch.c kernel/pkt.c kernel/virtq.c -lpthread
+
 bench: deps all
 	BUILD=$(BUILD) tests/bench/cpu-exits.sh
+	$(MAKE) --no-print-directory $(BUILD)/bench/datapath && BUILD=$(BUILD) tests/bench/datapath.sh
 
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/guest $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs

@@ -25,7 +25,9 @@
 # /init mounts proc, sys and devtmpfs, prints "nethv-guest: init", the CPU
 # count, MemTotal and the firmware e820 map, loads the network modules (not
 # with `nethv.nomodules` on the kernel command line: seconds under Bochs), runs
-# every /etc/nethv.d/*.sh (sourced in a subshell: `loadmod` is available),
+# every /etc/nethv.d/*.sh (sourced in a subshell: `loadmod` is available;
+# 10-net.sh sets up eth0 from `nethv.ip=`/`nethv.dhcp`, pings `nethv.ping=`
+# and stays up `nethv.wait=` seconds, see below),
 # then powers off if the kernel command line has `nethv.poweroff`, else
 # starts a shell on the console.
 set -eu
@@ -238,6 +240,67 @@ esac
 exit 0
 EOF
 chmod 755 etc/udhcpc/default.script
+
+# The network hook: does nothing unless the kernel command line asks.
+cat > etc/nethv.d/10-net.sh <<'EOF'
+# Network set-up and checks from the kernel command line (sourced by /init):
+#   nethv.ip=ADDR/LEN   address on eth0, link up
+#   nethv.dhcp          udhcpc on eth0 instead
+#   nethv.ping=PEER     wait up to nethv.pingwait=S seconds (default 20) for
+#                       PEER to answer, then ping it 5 times and report
+#   nethv.wait=N        stay up N more seconds (the peer may still ping us)
+# Ends with eth0's packet counters.  Every line starts "nethv-guest: ".
+net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20
+for w in $(cat /proc/cmdline); do
+    case $w in
+    nethv.ip=*) net_ip=${w#nethv.ip=} ;;
+    nethv.dhcp) net_dhcp=1 ;;
+    nethv.ping=*) net_ping=${w#nethv.ping=} ;;
+    nethv.wait=*) net_wait=${w#nethv.wait=} ;;
+    nethv.pingwait=*) net_pingwait=${w#nethv.pingwait=} ;;
+    esac
+done
+net_stat() { cat "/sys/class/net/eth0/statistics/$1" 2>/dev/null || echo '?'; }
+net_up() {
+    i=0
+    while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
+    [ -e /sys/class/net/eth0 ] || { echo "nethv-guest: no eth0 (is there a virtio-net device?)"; return 1; }
+    if [ -n "$net_dhcp" ]; then
+        ip link set eth0 up
+        udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc/default.script >/dev/null 2>&1 ||
+            { echo "nethv-guest: dhcp on eth0: no lease"; return 1; }
+    else
+        ip addr add "$net_ip" dev eth0 && ip link set eth0 up ||
+            { echo "nethv-guest: eth0: cannot set $net_ip"; return 1; }
+    fi
+    echo "nethv-guest: eth0 up, $(ip -o -4 addr show dev eth0 | awk '{ print $4 }'), mac $(cat /sys/class/net/eth0/address)"
+}
+net_ping() {
+    t0=$(date +%s)
+    until ping -c 1 -W 1 "$net_ping" >/dev/null 2>&1; do
+        if [ $(( $(date +%s) - t0 )) -ge "$net_pingwait" ]; then
+            echo "nethv-guest: ping $net_ping: FAILED: no answer within $net_pingwait s"
+            return 1
+        fi
+    done
+    out=$(ping -c 5 -W 2 "$net_ping" 2>&1)
+    got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+    avg=$(echo "$out" | sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p')
+    if [ "$got" = 5 ]; then
+        echo "nethv-guest: ping $net_ping: 5/5 received, avg $avg ms"
+    else
+        echo "nethv-guest: ping $net_ping: FAILED: ${got:-0}/5 received"
+    fi
+}
+if [ -n "$net_ip$net_dhcp" ] && net_up; then
+    [ -z "$net_ping" ] || net_ping
+    if [ "$net_wait" -gt 0 ] 2>/dev/null; then
+        echo "nethv-guest: staying up $net_wait s"
+        sleep "$net_wait"
+    fi
+    echo "nethv-guest: eth0 rx_packets $(net_stat rx_packets) tx_packets $(net_stat tx_packets)"
+fi
+EOF
 
 cat > init <<'EOF'
 #!/bin/sh

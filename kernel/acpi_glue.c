@@ -60,3 +60,9 @@ void acpi_power_off(void)
     if (acpi_ok)
         acpi_poweroff(&acpi, &ops);
 }
+
+unsigned acpi_mcfg_segments(const struct acpi_mcfg_seg **segs)
+{
+    *segs = acpi.mcfg;
+    return acpi_ok ? acpi.nmcfg : 0;
+}

@@ -1,7 +1,8 @@
 /*
  * Console input: keys typed on the hypervisor console (COM1) go to one
  * VM's UART; Ctrl-T starts a hypervisor command:
- *   Ctrl-T s   print every VM's exit statistics
+ *   Ctrl-T s   print every VM's exit and virtio-net statistics, the switch's
+ *              ports and MAC table
  *   Ctrl-T n   switch console input to the next VM
  *   Ctrl-T Ctrl-T   send a literal Ctrl-T to the VM
  * Polled from CPU 0's timer tick; what prints runs later from
@@ -11,6 +12,7 @@
 #include <nethv/kernel.h>
 #include <nethv/vm.h>
 #include <nethv/config.h>
+#include <nethv/net.h>
 #include <arch/uart.h>
 
 #define CONSOLE_ESCAPE 0x14     /* Ctrl-T */
@@ -77,7 +79,9 @@ void console_service(void)
         for (unsigned i = 0; i < nvms; i++) {
             printk("vm %s: %s\n", vms[i].name, vms[i].state == VM_RUNNING ? "running" : "stopped");
             vm_print_stats(&vms[i]);
+            vnet_print_stats(&vms[i]);
         }
+        net_print_stats();
     }
     if (want_switch && nvms) {
         want_switch = false;

@@ -19,6 +19,7 @@ int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a)
         vmm_pit_init(m, a) ||
         vmm_pic_init(m, a) ||
         vmm_pci_init(m, a) ||
+        vmm_virtio_net_init(m, a) ||   /* after the host bridge */
         vmm_pm_init(m, a) ||
         vmm_legacy_init(m, a))
         return -1;

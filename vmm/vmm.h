@@ -98,6 +98,8 @@ int vmm_pic_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_pci_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_pm_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_legacy_init(struct vmm *m, const struct vmm_create_args *a);
+/* virtio-net functions, one per net port, at PCI slots 3, 4, ... (vmm/virtio_net.c) */
+int vmm_virtio_net_init(struct vmm *m, const struct vmm_create_args *a);
 /* Console input for the VM's COM1 (any CPU; takes m->lock, irqs off). */
 /* Feed a console byte to the guest's UART; false when its FIFO is full
  * (the caller keeps the byte and retries later). */

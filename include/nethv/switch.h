@@ -8,11 +8,21 @@
  * many frames it could not take by cause through sw_port_drop().
  *
  * - Learning: source MAC -> ingress port, with ageing (SW_AGE_MS); the MAC
- *   of each VM port is also a static entry from the config.
+ *   of each VM port is also a static entry from the config.  A frame from
+ *   another port whose source is a static MAC (same VLAN) is dropped at
+ *   ingress (SW_DROP_SPOOF); group source MACs are malformed.
  * - Flooding: broadcast, multicast and unknown unicast go to every other
  *   port of the same VLAN.
  * - VLANs: a VM port has an access VLAN (0 = untagged); the uplink is a
  *   trunk: frames of VLAN n leave it tagged n, untagged ones untagged.
+ *   Tagged frames from a VM port are dropped (malformed); a tag arriving on
+ *   the trunk is removed towards VM ports (VID 0 = VLAN 0).  Pushing or
+ *   popping a tag copies the frame; untagged forwarding never copies.
+ * - No hairpin: a frame never leaves by its ingress port; a frame with no
+ *   other port to go to is counted as SW_DROP_NO_DEST at ingress.
+ * - Batches: frames are grouped by destination port, one xmit() call per
+ *   port and batch, batch order kept within each call.  xmit() returning k
+ *   means the first k frames were taken (tx counters count those).
  * - Checksums: PKT_CSUM_PARTIAL frames pass through to ports with
  *   `partial_csum_ok`; for the others (the wire, guests without
  *   GUEST_CSUM) the switch completes the checksum first.
@@ -37,8 +47,13 @@ enum sw_drop {
     SW_DROP_MALFORMED,      /* runt, bad checksum offsets, bad descriptor chain */
     SW_DROP_OVERSIZE,       /* longer than the port takes */
     SW_DROP_DOWN,           /* destination not ready (driver not up, queue broken, link down) */
+    SW_DROP_SPOOF,          /* source MAC is another port's static MAC (ingress) */
+    SW_DROP_NO_DEST,        /* nowhere to go: learned on the ingress port itself
+                             * (no hairpin) or no other port in the VLAN */
     SW_DROP__COUNT
 };
+/* Short name of a drop cause ("no_buf", ...) for statistics. */
+const char *sw_drop_name(enum sw_drop c);
 
 struct sw_port_stats {
     uint64_t rx_frames, rx_bytes;       /* into the switch from this port */

@@ -115,6 +115,7 @@ static inline int vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_
 #define VIRTIO_PCI_CAP_PCI_CFG          5
 /* struct virtio_pci_cap (4.1.4), a vendor-specific capability */
 #define VIRTIO_PCI_CAP_LEN              16  /* cap_vndr, cap_next, cap_len, cfg_type, bar, id, pad[2], offset, length */
+#define VIRTIO_PCI_CAP_CAP_LEN          2   /* u8 cap_len */
 #define VIRTIO_PCI_CAP_CFG_TYPE         3
 #define VIRTIO_PCI_CAP_BAR              4
 #define VIRTIO_PCI_CAP_OFFSET           8

@@ -44,7 +44,8 @@ struct virtq {
     struct vring_used *used;
     uint16_t last_avail;                /* next avail entry the device takes */
     uint16_t used_idx;                  /* next used entry the device writes */
-    uint16_t signalled_used;            /* used_idx at the last interrupt (EVENT_IDX) */
+    uint16_t signalled_used;            /* used_idx at the last publish (interrupt window start) */
+    uint16_t avail_cache;               /* avail->idx as last read (checked), saves guest reads */
     bool signalled_valid;
     bool event_idx, mrg_rxbuf, indirect;
     bool broken;
@@ -56,7 +57,9 @@ enum virtq_status {
     VIRTQ_OK = 0,
     VIRTQ_EMPTY = -1,                   /* no buffer available (RX: frame not delivered) */
     VIRTQ_BROKEN = -2,                  /* queue broken (now or before) */
-    VIRTQ_DROPPED = -3,                 /* TX: chain consumed, frame bad (runt/oversize) */
+    VIRTQ_DROPPED = -3,                 /* TX: chain consumed, frame bad (runt/oversize);
+                                         * RX: frame too big for the next chain (no MRG_RXBUF),
+                                         * chain left in place for the next frame */
 };
 
 /* Check the three ring areas (alignment, inside RAM) and reset the indices;
@@ -67,7 +70,11 @@ int virtq_setup(struct virtq *q, const struct gmem *m, uint16_t size, uint64_t d
 
 /* RX: copy the virtio-net header and one frame into the next available
  * buffer(s) (several with MRG_RXBUF, num_buffers set), write the used
- * entries; not yet published. */
+ * entries; not yet published.  h->num_buffers is ignored (set by the queue).
+ * Without MRG_RXBUF, a frame that does not fit the next chain (header +
+ * frame) is not delivered and the chain is not consumed: VIRTQ_DROPPED.
+ * With MRG_RXBUF, if the available chains run out mid-frame nothing is
+ * consumed (VIRTQ_EMPTY): a partial frame never becomes visible. */
 enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, const void *frame,
                                uint32_t len);
 /* TX: take the next chain, copy its header into *h and the frame into buf
@@ -84,5 +91,8 @@ bool virtq_publish(struct virtq *q);
  * meanwhile (the caller then drains again).  Without EVENT_IDX: clears
  * VRING_USED_F_NO_NOTIFY and re-checks the same way. */
 bool virtq_enable_notify(struct virtq *q);
+/* TX side, while draining: without EVENT_IDX set VRING_USED_F_NO_NOTIFY;
+ * with EVENT_IDX nothing to do (avail_event is simply left behind). */
+void virtq_disable_notify(struct virtq *q);
 
 #endif

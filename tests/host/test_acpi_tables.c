@@ -79,7 +79,7 @@ static void build_and_parse(unsigned vcpus)
     memset(guest, 0, sizeof(guest));
     memset(&m, 0, sizeof(m));
     m.vcpus = vcpus;
-    struct vmm_create_args a = { 0, "t", vcpus, 256u << 20, VMM_PLATFORM_PC };
+    struct vmm_create_args a = { 0, "t", vcpus, 256u << 20, VMM_PLATFORM_PC, 0 };
     assert_int_equal(vmm_acpi_tables_init(&m, &a), 0);
     assert_int_equal(acpi_parse(guest + GUEST_ACPI_BASE, 36, fake_map, &info, NULL), ACPI_OK);
     unmap_all();
@@ -152,7 +152,7 @@ static void test_too_many_vcpus(void **state)
 {
     static struct vmm m;
     memset(&m, 0, sizeof(m));
-    struct vmm_create_args a = { 0, "t", 17, 256u << 20, VMM_PLATFORM_PC };
+    struct vmm_create_args a = { 0, "t", 17, 256u << 20, VMM_PLATFORM_PC, 0 };
     assert_int_equal(vmm_acpi_tables_init(&m, &a), -1);
 }
 

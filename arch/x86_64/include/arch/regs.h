@@ -94,6 +94,8 @@
 /* Interrupt vectors */
 #define VEC_PIC_BASE    0x20    /* masked legacy PIC: 0x20-0x2f, ignored */
 #define VEC_TIMER       0x30
+#define VEC_HOSTDEV_FIRST 0x40  /* host devices (NIC MSI/MSI-X): pci_irq_alloc */
+#define VEC_HOSTDEV_LAST  0x4f
 #define VEC_IPI_KICK    0xf0
 #define VEC_SPURIOUS    0xff
 

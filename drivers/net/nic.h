@@ -1,0 +1,42 @@
+/*
+ * Inside drivers/net: what netdev.c (probe, self-test) needs of each
+ * driver.  Each start function takes a function found by the PCI scan,
+ * resets and starts the NIC (RX and TX rings live; e1000 receive filter:
+ * own MAC and broadcast until set_rx_mode) and returns its netdev, or NULL with a console line saying
+ * why.  BSP, boot, interrupts off.  One instance per driver (the uplink).
+ */
+#ifndef DRIVERS_NET_NIC_H
+#define DRIVERS_NET_NIC_H
+
+#include <nethv/netdev.h>
+#include <nethv/hostpci.h>
+
+struct netdev *e1000_start(const struct pci_dev *pd);        /* 82540EM and 82574L */
+struct netdev *virtio_net_start(const struct pci_dev *pd);
+
+/* Every driver's device structure starts with this. */
+struct nic {
+    struct netdev nd;
+    const char *irq_mode;       /* "msi", "msix" or "polled" */
+};
+
+static inline const char *netdev_irq_mode(const struct netdev *nd)
+{
+    return ((const struct nic *)nd)->irq_mode;
+}
+
+/* Hand a batch to the owner; frames no owner claimed yet (rx == NULL)
+ * are counted as dropped. */
+static inline void netdev_deliver(struct netdev *nd, struct pkt *const *pkts, unsigned n)
+{
+    if (!n)
+        return;
+    if (nd->rx) {
+        nd->rx_frames += n;
+        nd->rx(nd, pkts, n);
+    } else {
+        nd->rx_dropped += n;
+    }
+}
+
+#endif

@@ -1,0 +1,594 @@
+/*
+ * The kernel's learning Ethernet switch (nethv/switch.h).  Host-testable:
+ * only libc and nethv headers, __atomic builtins, time passed in.
+ *
+ * MAC table: SW_BUCKETS buckets of SW_WAYS entries, one cache line each,
+ * keyed by (MAC, VLAN) (independent learning per VLAN).  A lookup is one
+ * hash and one cache line.  Each entry is two 64-bit words:
+ *
+ *   key: MAC (bits 0-47) | VLAN (48-59) | KEY_VALID (63); 0 = empty,
+ *        KEY_BUSY = being rewritten (matches no lookup)
+ *   val: port (0-7) | VAL_STATIC (8) | time in ms (16-63, wraps)
+ *
+ * Concurrency (switch_input on several CPUs, no lock):
+ * - A writer that takes a slot for a new key claims it by CAS of the key
+ *   it saw to KEY_BUSY (one writer wins), stores val, then publishes the
+ *   key with a release store.  A refresh of an existing entry (new port or
+ *   time) is a CAS on val, so it cannot overwrite a claimer's val.
+ * - A reader loads key (acquire), val (acquire), key again: if the key
+ *   changed meanwhile the pair is not used.  The port read is still
+ *   bounds-checked against the registered ports before use.
+ * - Static entries (VM port MACs) are written before traffic and never
+ *   evicted or refreshed.  Learning refreshes an entry at most once per
+ *   SW_REFRESH_MS, so steady traffic does not write shared lines.
+ * Counters are relaxed atomic adds, one per batch and cause, not per frame.
+ *
+ * Policies:
+ * - A frame whose source MAC is the static MAC of another port (same VLAN)
+ *   is dropped at ingress (SW_DROP_SPOOF): a VM's address cannot be taken
+ *   over by learning from another port.
+ * - Group source MACs are invalid (IEEE 802.3): dropped as malformed.
+ * - VM ports are access ports: a tagged frame from a VM is dropped as
+ *   malformed (it would otherwise hop VLANs on the trunk).  The uplink is a
+ *   trunk: a tagged frame belongs to its VID (VID 0, priority tag, is
+ *   VLAN 0); untagged frames to VLAN 0.  Towards a VM the tag is popped;
+ *   from a VM of VLAN n > 0 towards the uplink one is pushed.  Both need a
+ *   copy (frames are borrowed): into a scratch area taken from a small
+ *   pool by atomic exchange (per batch), or one frame at a time on the
+ *   stack when the pool is exhausted.  Untagged forwarding never copies.
+ * - PKT_CSUM_PARTIAL frames must have csum_start past the L2 header and
+ *   the field inside the frame, else they are malformed.  Towards a port
+ *   without partial_csum_ok they are completed in place first.
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <nethv/switch.h>
+
+#define SW_BUCKETS      2048            /* power of two; x SW_WAYS = 8192 entries */
+#define SW_WAYS         4
+#define SW_REFRESH_MS   1000u           /* rewrite a live entry's time at most this often */
+#define SW_VLANS        4096
+#define SW_SCRATCH      4               /* scratch areas for tag push/pop */
+#define SW_SCRATCH_BUF  1536            /* >= PKT_FRAME_MAX */
+
+#define KEY_VALID       (1ull << 63)
+#define KEY_BUSY        (1ull << 62)
+#define VAL_STATIC      (1ull << 8)
+#define VAL_PORT_MASK   0xffull
+#define TIME_BITS       48
+#define TIME_MASK       ((1ull << TIME_BITS) - 1)
+
+_Static_assert(SW_MAX_PORTS <= 32, "port sets are 32-bit masks");
+_Static_assert(SW_SCRATCH_BUF >= PKT_FRAME_MAX, "scratch frame too small");
+
+struct sw_entry {
+    uint64_t key, val;
+};
+struct sw_bucket {
+    struct sw_entry e[SW_WAYS];
+} __attribute__((aligned(64)));
+
+struct sw_scratch {
+    uint32_t busy;
+    struct pkt pk[PKT_BATCH];
+    uint8_t buf[PKT_BATCH][SW_SCRATCH_BUF] __attribute__((aligned(64)));
+};
+
+static struct sw_bucket sw_table[SW_BUCKETS];
+static struct sw_port *sw_ports[SW_MAX_PORTS];
+static unsigned sw_nports;              /* published with a release store */
+static uint32_t sw_vlan_ports[SW_VLANS]; /* VM (access) ports of each VLAN */
+static uint32_t sw_uplinks;             /* trunk ports */
+static struct sw_scratch sw_scratch[SW_SCRATCH];
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static inline uint16_t rd_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint64_t mac_key(const uint8_t *mac, uint16_t vlan)
+{
+    uint32_t lo;
+    uint16_t hi;
+    /* two loads combined in registers (a 6-byte copy into a 64-bit local
+     * then read whole stalls on store forwarding) */
+    memcpy(&lo, mac, 4);
+    memcpy(&hi, mac + 4, 2);
+    return lo | (uint64_t)hi << 32 | (uint64_t)(vlan & 0xfff) << 48 | KEY_VALID;
+}
+
+static inline struct sw_bucket *key_bucket(uint64_t key)
+{
+    uint64_t h = (key & ~KEY_VALID) * 0x9e3779b97f4a7c15ull;
+    return &sw_table[h >> (64 - 11)];
+}
+_Static_assert(SW_BUCKETS == 1 << 11, "key_bucket takes 11 bits");
+
+static inline uint64_t mk_val(unsigned port, uint64_t now_ms, bool is_static)
+{
+    return (uint64_t)port | (is_static ? VAL_STATIC : 0) | (now_ms & TIME_MASK) << 16;
+}
+
+/* ms since the entry's time; 0 if the time lies ahead (another CPU's clock
+ * read a little later), wrap-safe over 48 bits */
+static inline uint64_t val_age(uint64_t val, uint64_t now_ms)
+{
+    uint64_t age = ((now_ms & TIME_MASK) - (val >> 16)) & TIME_MASK;
+    return age >= (1ull << (TIME_BITS - 1)) ? 0 : age;
+}
+
+static inline bool val_alive(uint64_t val, uint64_t now_ms)
+{
+    return (val & VAL_STATIC) || val_age(val, now_ms) < SW_AGE_MS;
+}
+
+static inline void stat_add(uint64_t *c, uint64_t v)
+{
+    if (v)
+        __atomic_fetch_add(c, v, __ATOMIC_RELAXED);
+}
+
+static inline unsigned nports_now(void)
+{
+    return __atomic_load_n(&sw_nports, __ATOMIC_ACQUIRE);
+}
+
+const char *sw_drop_name(enum sw_drop c)
+{
+    static const char *const names[SW_DROP__COUNT] = {
+        [SW_DROP_NO_BUF] = "no_buf",   [SW_DROP_MALFORMED] = "malformed",
+        [SW_DROP_OVERSIZE] = "oversize", [SW_DROP_DOWN] = "down",
+        [SW_DROP_SPOOF] = "spoof",     [SW_DROP_NO_DEST] = "no_dest",
+    };
+    return (unsigned)c < SW_DROP__COUNT ? names[c] : "?";
+}
+
+/* ---- MAC table ---------------------------------------------------------------- */
+
+/* Consistent (key, val) read of entry e if it holds key; false otherwise. */
+static inline bool entry_read(struct sw_entry *e, uint64_t key, uint64_t *val)
+{
+    if (__atomic_load_n(&e->key, __ATOMIC_ACQUIRE) != key)
+        return false;
+    /* acquire: the second key load below stays after this one */
+    *val = __atomic_load_n(&e->val, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&e->key, __ATOMIC_RELAXED) == key;
+}
+
+/* Port of a live entry for key, or -1. */
+static inline int table_lookup(uint64_t key, uint64_t now_ms)
+{
+    struct sw_bucket *b = key_bucket(key);
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        uint64_t v;
+        if (entry_read(&b->e[w], key, &v))
+            return val_alive(v, now_ms) ? (int)(v & VAL_PORT_MASK) : -1;
+    }
+    return -1;
+}
+
+/* Put key -> val into a free, dead or the oldest learned slot of its
+ * bucket; false if every slot is static or a racing writer won. */
+static bool table_insert(struct sw_bucket *b, uint64_t key, uint64_t val, uint64_t now_ms)
+{
+    int victim = -1;
+    uint64_t victim_key = 0, oldest = 0;
+
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        uint64_t k = __atomic_load_n(&b->e[w].key, __ATOMIC_ACQUIRE);
+        if (k == KEY_BUSY)
+            continue;
+        if (k == 0) {
+            victim = (int)w;
+            victim_key = 0;
+            break;
+        }
+        uint64_t v = __atomic_load_n(&b->e[w].val, __ATOMIC_RELAXED);
+        if (v & VAL_STATIC)
+            continue;
+        uint64_t age = val_alive(v, now_ms) ? val_age(v, now_ms) : UINT64_MAX;
+        if (victim < 0 || age > oldest) {
+            victim = (int)w;
+            victim_key = k;
+            oldest = age;
+        }
+    }
+    if (victim < 0)
+        return false;
+    struct sw_entry *e = &b->e[victim];
+    if (!__atomic_compare_exchange_n(&e->key, &victim_key, KEY_BUSY, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED))
+        return false;
+    /* release: readers that see the new val also see KEY_BUSY (not the old key) */
+    __atomic_store_n(&e->val, val, __ATOMIC_RELEASE);
+    /* release: the val above is visible before the key that names it */
+    __atomic_store_n(&e->key, key, __ATOMIC_RELEASE);
+    return true;
+}
+
+enum learn_result { LEARN_OK, LEARN_SPOOF };
+
+/* Learn key on port (ingress): refresh or move a learned entry, insert a
+ * new one; a static entry of another port means a spoofed source. */
+static enum learn_result table_learn(uint64_t key, unsigned port, uint64_t now_ms)
+{
+    struct sw_bucket *b = key_bucket(key);
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        struct sw_entry *e = &b->e[w];
+        uint64_t v;
+        if (!entry_read(e, key, &v))
+            continue;
+        if (v & VAL_STATIC)
+            return (v & VAL_PORT_MASK) == port ? LEARN_OK : LEARN_SPOOF;
+        if ((v & VAL_PORT_MASK) != port || val_age(v, now_ms) >= SW_REFRESH_MS) {
+            /* a failed CAS means another CPU rewrote it just now: theirs stands */
+            __atomic_compare_exchange_n(&e->val, &v, mk_val(port, now_ms, false), false,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+        }
+        return LEARN_OK;
+    }
+    table_insert(b, key, mk_val(port, now_ms, false), now_ms);
+    return LEARN_OK;
+}
+
+/* Make key a static entry of port (a learned entry for it is taken
+ * over); false if it is another port's static MAC or the bucket is full
+ * of static entries. */
+static bool table_set_static(uint64_t key, unsigned port)
+{
+    struct sw_bucket *b = key_bucket(key);
+    uint64_t val = mk_val(port, 0, true);
+    int first = -1;
+
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        uint64_t v;
+        if (entry_read(&b->e[w], key, &v) && (v & VAL_STATIC))
+            return false;
+    }
+    /* the first learned copy becomes static, racing duplicates are removed
+     * (lookups must not find a learned entry before the static one) */
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        struct sw_entry *e = &b->e[w];
+        uint64_t k = key;
+        if (!__atomic_compare_exchange_n(&e->key, &k, KEY_BUSY, false, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_RELAXED))
+            continue;
+        if (first < 0) {
+            first = (int)w;
+            __atomic_store_n(&e->val, val, __ATOMIC_RELEASE);
+            __atomic_store_n(&e->key, key, __ATOMIC_RELEASE);
+        } else {
+            __atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
+        }
+    }
+    return first >= 0 || table_insert(b, key, val, 0);
+}
+
+/* ---- ports -------------------------------------------------------------------- */
+
+void switch_init(void)
+{
+    memset(sw_table, 0, sizeof(sw_table));
+    memset(sw_ports, 0, sizeof(sw_ports));
+    memset(sw_vlan_ports, 0, sizeof(sw_vlan_ports));
+    memset(sw_scratch, 0, sizeof(sw_scratch));
+    sw_uplinks = 0;
+    __atomic_store_n(&sw_nports, 0, __ATOMIC_RELEASE);
+}
+
+/* Called before traffic flows through the new port (boot, or VM creation
+ * with the port not yet reachable); one CPU at a time. */
+int switch_add_port(struct sw_port *p)
+{
+    unsigned id = sw_nports;
+    if (id >= SW_MAX_PORTS || !p->xmit || p->vlan >= SW_VLANS)
+        return -1;
+    p->id = (uint16_t)id;
+    if (p->has_mac) {
+        if ((p->mac[0] & 1) || !table_set_static(mac_key(p->mac, p->uplink ? 0 : p->vlan), id))
+            return -1;
+    }
+    sw_ports[id] = p;
+    if (p->uplink)
+        __atomic_fetch_or(&sw_uplinks, 1u << id, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_or(&sw_vlan_ports[p->vlan], 1u << id, __ATOMIC_RELAXED);
+    /* release: the port and its masks are visible before the new count */
+    __atomic_store_n(&sw_nports, id + 1, __ATOMIC_RELEASE);
+    return (int)id;
+}
+
+struct sw_port *switch_port(unsigned id)
+{
+    return id < nports_now() ? sw_ports[id] : NULL;
+}
+
+unsigned switch_nports(void)
+{
+    return nports_now();
+}
+
+void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n)
+{
+    if ((unsigned)c < SW_DROP__COUNT)
+        stat_add(&p->st.drops[c], n);
+}
+
+int switch_lookup(const uint8_t mac[ETH_ALEN], uint16_t vlan, uint64_t now_ms)
+{
+    int port = table_lookup(mac_key(mac, vlan), now_ms);
+    return port >= 0 && (unsigned)port < nports_now() ? port : -1;
+}
+
+/* ---- forwarding ------------------------------------------------------------- */
+
+/* What pass 1 found out about one frame of a batch. */
+struct sw_frame {
+    uint32_t dst;                       /* port mask, 0 = dropped */
+    bool tagged;                        /* carries an 802.1Q tag (uplink ingress only) */
+};
+
+/* Deliver pk[0..n) through port d and count what it took. */
+static void port_xmit(struct sw_port *d, struct pkt *const *pk, unsigned n)
+{
+    unsigned sent = d->xmit(d, pk, n);
+    if (sent > n)
+        sent = n;
+    uint64_t bytes = 0;
+    for (unsigned i = 0; i < sent; i++)     /* the port took the first `sent` */
+        bytes += pk[i]->len;
+    stat_add(&d->st.tx_frames, sent);
+    stat_add(&d->st.tx_bytes, bytes);
+}
+
+/* Copy frame s into buf with a tag of vlan pushed (push) or its tag
+ * popped (!push), describing the copy in *c. */
+static void tag_copy(struct pkt *c, uint8_t *buf, const struct pkt *s, bool push, uint16_t vlan)
+{
+    *c = *s;
+    c->data = buf;
+    memcpy(buf, s->data, 2 * ETH_ALEN);
+    if (push) {
+        buf[12] = ETH_P_8021Q >> 8;
+        buf[13] = ETH_P_8021Q & 0xff;
+        buf[14] = (uint8_t)(vlan >> 8);
+        buf[15] = (uint8_t)vlan;
+        memcpy(buf + 16, s->data + 12, s->len - 12);
+        c->len = s->len + ETH_VLAN_HLEN;
+        if (c->csum_flags & PKT_CSUM_PARTIAL)
+            c->csum_start += ETH_VLAN_HLEN;
+    } else {
+        memcpy(buf + 12, s->data + 16, s->len - 16);
+        c->len = s->len - ETH_VLAN_HLEN;
+        if (c->csum_flags & PKT_CSUM_PARTIAL)
+            c->csum_start -= ETH_VLAN_HLEN;     /* >= ETH_HLEN: checked at ingress */
+    }
+}
+
+static struct sw_scratch *scratch_get(void)
+{
+    for (unsigned i = 0; i < SW_SCRATCH; i++)
+        if (!__atomic_exchange_n(&sw_scratch[i].busy, 1, __ATOMIC_ACQUIRE))
+            return &sw_scratch[i];
+    return NULL;
+}
+
+static void scratch_put(struct sw_scratch *s)
+{
+    /* release: our copies are done before another CPU reuses the area */
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* No scratch area free: tag one frame at a time on the stack. */
+static __attribute__((noinline)) void xmit_tag_slow(struct sw_port *d, struct pkt *const *pk,
+                                                   unsigned n, const bool *retag, bool push,
+                                                   uint16_t vlan)
+{
+    uint8_t buf[PKT_FRAME_MAX] __attribute__((aligned(16)));
+    for (unsigned i = 0; i < n; i++) {
+        struct pkt c, *cp = &c;
+        if (!retag[i]) {
+            port_xmit(d, &pk[i], 1);
+            continue;
+        }
+        tag_copy(&c, buf, pk[i], push, vlan);
+        port_xmit(d, &cp, 1);
+    }
+}
+
+/* Pass 2 for one destination port: gather its frames in batch order,
+ * complete checksums it cannot take, retag copies, one xmit call. */
+static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *const *pkts,
+                          const struct sw_frame *f, unsigned n, struct sw_scratch **scr)
+{
+    struct pkt *pk[PKT_BATCH];
+    bool retag[PKT_BATCH];
+    uint32_t bit = 1u << d->id;
+    bool push = !in->uplink && d->uplink && in->vlan;   /* access VLAN n -> trunk */
+    bool pop = in->uplink && !d->uplink;                /* trunk -> access: drop any tag */
+    unsigned k = 0, ntag = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (!(f[i].dst & bit))
+            continue;
+        struct pkt *p = pkts[i];
+        if ((p->csum_flags & PKT_CSUM_PARTIAL) && !d->partial_csum_ok)
+            pkt_csum_complete(p);       /* valid for every later receiver too */
+        retag[k] = push || (pop && f[i].tagged);
+        ntag += retag[k];
+        pk[k++] = p;
+    }
+    if (!ntag) {
+        port_xmit(d, pk, k);
+        return;
+    }
+    if (!*scr)
+        *scr = scratch_get();
+    if (!*scr) {
+        xmit_tag_slow(d, pk, k, retag, push, in->vlan);
+        return;
+    }
+    for (unsigned j = 0; j < k; j++) {
+        if (!retag[j])
+            continue;
+        struct pkt *c = &(*scr)->pk[j];
+        tag_copy(c, (*scr)->buf[j], pk[j], push, in->vlan);
+        pk[j] = c;
+    }
+    port_xmit(d, pk, k);
+}
+
+/* Pass 1 for one frame: validate, learn, find destinations (0 = drop,
+ * counted in drops[]). */
+static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_frame *f,
+                                uint64_t now_ms, unsigned nports, uint64_t *drops,
+                                uint64_t *last_src)
+{
+    uint32_t len = p->len;
+    const uint8_t *d = p->data;
+    unsigned l2 = ETH_HLEN;
+    uint16_t vlan;
+
+    f->tagged = false;
+    if (len < ETH_HLEN) {
+        drops[SW_DROP_MALFORMED]++;     /* runt */
+        return 0;
+    }
+    if (rd_be16(d + 12) == ETH_P_8021Q) {
+        if (!in->uplink || len < ETH_HLEN + ETH_VLAN_HLEN) {
+            drops[SW_DROP_MALFORMED]++; /* tag from an access port, or runt */
+            return 0;
+        }
+        if (len > ETH_FRAME_MAX + ETH_VLAN_HLEN) {
+            drops[SW_DROP_OVERSIZE]++;
+            return 0;
+        }
+        f->tagged = true;
+        l2 += ETH_VLAN_HLEN;
+        vlan = rd_be16(d + 14) & 0xfff;
+    } else {
+        if (len > ETH_FRAME_MAX) {
+            drops[SW_DROP_OVERSIZE]++;
+            return 0;
+        }
+        vlan = in->uplink ? 0 : in->vlan;
+    }
+    if (d[6] & 1) {
+        drops[SW_DROP_MALFORMED]++;     /* group source address */
+        return 0;
+    }
+    if ((p->csum_flags & PKT_CSUM_PARTIAL) &&
+        (p->csum_start < l2 || (uint32_t)p->csum_start + p->csum_offset + 2 > len)) {
+        drops[SW_DROP_MALFORMED]++;
+        return 0;
+    }
+    p->in_port = in->id;
+
+    uint64_t src = mac_key(d + ETH_ALEN, vlan);
+    if (src != *last_src) {             /* bursts from one source: learn once */
+        if (table_learn(src, in->id, now_ms) == LEARN_SPOOF) {
+            drops[SW_DROP_SPOOF]++;
+            return 0;
+        }
+        *last_src = src;
+    }
+
+    uint32_t dst;
+    int port;
+    if (!(d[0] & 1) && (port = table_lookup(mac_key(d, vlan), now_ms)) >= 0) {
+        dst = (unsigned)port < nports ? 1u << port : 0;
+    } else {
+        /* broadcast, multicast, unknown unicast: the VLAN's ports and trunks */
+        dst = __atomic_load_n(&sw_vlan_ports[vlan], __ATOMIC_RELAXED) |
+              __atomic_load_n(&sw_uplinks, __ATOMIC_RELAXED);
+    }
+    dst &= ~(1u << in->id);             /* never back out of the ingress port */
+    if (!dst)
+        drops[SW_DROP_NO_DEST]++;
+    return dst;
+}
+
+static void switch_batch(struct sw_port *in, struct pkt *const *pkts, unsigned n,
+                         uint64_t now_ms, unsigned nports)
+{
+    struct sw_frame f[PKT_BATCH];
+    uint64_t drops[SW_DROP__COUNT] = { 0 };
+    uint64_t bytes = 0, last_src = 0;
+    uint32_t all = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        bytes += pkts[i]->len;
+        f[i].dst = classify(in, pkts[i], &f[i], now_ms, nports, drops, &last_src);
+        all |= f[i].dst;
+    }
+    stat_add(&in->st.rx_frames, n);
+    stat_add(&in->st.rx_bytes, bytes);
+    for (unsigned c = 0; c < SW_DROP__COUNT; c++)
+        stat_add(&in->st.drops[c], drops[c]);
+
+    struct sw_scratch *scr = NULL;
+    while (all) {
+        unsigned id = (unsigned)__builtin_ctz(all);
+        all &= all - 1;
+        struct sw_port *d = sw_ports[id];
+        if (d)
+            forward_group(in, d, pkts, f, n, &scr);
+    }
+    if (scr)
+        scratch_put(scr);
+}
+
+void switch_input(struct sw_port *in, struct pkt *const *pkts, unsigned n, uint64_t now_ms)
+{
+    unsigned nports = nports_now();
+    if (in->id >= nports || sw_ports[in->id] != in)
+        return;                         /* not a registered port */
+    while (n) {
+        unsigned m = n < PKT_BATCH ? n : PKT_BATCH;
+        switch_batch(in, pkts, m, now_ms, nports);
+        pkts += m;
+        n -= m;
+    }
+}
+
+/* ---- statistics ------------------------------------------------------------- */
+
+static unsigned long long ld(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+void switch_print(void (*pr)(const char *fmt, ...), uint64_t now_ms)
+{
+    unsigned nports = nports_now();
+    for (unsigned i = 0; i < nports; i++) {
+        const struct sw_port *p = sw_ports[i];
+        pr("port %u %s%s vlan %u: rx %llu frames %llu bytes, tx %llu frames %llu bytes\n", i,
+           p->name, p->uplink ? " (uplink)" : "", p->vlan, ld(&p->st.rx_frames),
+           ld(&p->st.rx_bytes), ld(&p->st.tx_frames), ld(&p->st.tx_bytes));
+        for (unsigned c = 0; c < SW_DROP__COUNT; c++)
+            if (ld(&p->st.drops[c]))
+                pr("  drop %s: %llu\n", sw_drop_name((enum sw_drop)c), ld(&p->st.drops[c]));
+    }
+    pr("MAC table:\n");
+    for (unsigned b = 0; b < SW_BUCKETS; b++) {
+        for (unsigned w = 0; w < SW_WAYS; w++) {
+            struct sw_entry *e = &sw_table[b].e[w];
+            uint64_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE), v;
+            if (!(k & KEY_VALID) || !entry_read(e, k, &v) || !val_alive(v, now_ms))
+                continue;
+            unsigned port = (unsigned)(v & VAL_PORT_MASK);
+            pr("  %02x:%02x:%02x:%02x:%02x:%02x vlan %u -> port %u %s, %s\n",
+               (unsigned)(k & 0xff), (unsigned)(k >> 8 & 0xff), (unsigned)(k >> 16 & 0xff),
+               (unsigned)(k >> 24 & 0xff), (unsigned)(k >> 32 & 0xff), (unsigned)(k >> 40 & 0xff),
+               (unsigned)(k >> 48 & 0xfff), port,
+               port < nports && sw_ports[port] ? sw_ports[port]->name : "?",
+               (v & VAL_STATIC) ? "static" : "learned");
+            if (!(v & VAL_STATIC))
+                pr("    age %llu ms\n", (unsigned long long)val_age(v, now_ms));
+        }
+    }
+}

@@ -1,0 +1,473 @@
+/*
+ * The kernel half of each VM's virtio-net device: its data plane.
+ *
+ * The VM's monitor (vmm/virtio_net.c) runs the virtio-pci control plane and
+ * tells us, through the vm_net_* calls of nethv/vmm_if.h, where the two
+ * queues are, which features were negotiated, where the notify window is
+ * and how each queue's MSI-X vector is routed.  From then on frames move
+ * without the monitor:
+ *
+ *   RX (switch -> guest): the switch calls the port's xmit (vnet_xmit) on
+ *      any CPU; it fills the guest's receiveq, publishes once per batch and
+ *      raises the queue's MSI straight into the guest's virtual LAPIC.
+ *   TX (guest -> switch): a guest write to the notify window exits to the
+ *      kernel (kernel/exit.c -> vnet_notify_exit); we advance RIP, drain the
+ *      transmitq into a per-CPU batch and hand it to switch_input.
+ *
+ * Locks, always taken in this order: tx_lock (TX path, start/stop), then
+ * rx_lock (RX path, start/stop), then msi_lock (interrupt route).  A TX
+ * drain holds its port's tx_lock while the switch delivers into other
+ * ports (their rx_lock); no path holds two tx_locks or waits for a tx_lock
+ * while holding an rx_lock.  All are irqsave: an uplink NIC interrupt may
+ * deliver into a guest on any CPU.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <nethv/net.h>
+#include <nethv/pkt.h>
+#include <nethv/spinlock.h>
+#include <nethv/switch.h>
+#include <nethv/virtio.h>
+#include <nethv/virtq.h>
+#include <nethv/vlapic.h>
+#include <nethv/vm.h>
+#include <nethv/vmm_if.h>
+#include <arch/cpu.h>
+#include <arch/vcpu.h>
+
+enum { VQ_RX = 0, VQ_TX = 1 };
+static const char *const vq_name[VMM_NET_QUEUES] = { "RX", "TX" };
+
+struct vnet {
+    struct sw_port port;                /* port.priv = this */
+    unsigned cfg_vm;                    /* index in nethv_config.vm[] */
+    struct vm *vm;                      /* set by the monitor's first vm_net_* call */
+    struct gmem mem;                    /* the VM's RAM, for both queues */
+    spinlock_t tx_lock, rx_lock, msi_lock;
+    struct virtq q[VMM_NET_QUEUES];     /* q[VQ_RX] under rx_lock, q[VQ_TX] under tx_lock */
+    bool up[VMM_NET_QUEUES];            /* queue in use: under its lock */
+    bool guest_csum;                    /* VIRTIO_NET_F_GUEST_CSUM negotiated (rx_lock) */
+    bool broken_said[VMM_NET_QUEUES];   /* the console line was printed */
+    /* notify window: written by the monitor (any vCPU's CPU), read on every
+     * MMIO exit of this VM; relaxed atomics (it moves only with the BAR) */
+    uint64_t notify_gpa;
+    uint32_t notify_stride;
+    struct vmm_net_msi msi[VMM_NET_QUEUES];   /* under msi_lock */
+    bool msi_pending[VMM_NET_QUEUES];         /* raised while masked (PBA bit) */
+    /* cumulative over device resets; rx_* under rx_lock, tx_* under
+     * tx_lock, the rest relaxed atomics: read racily by the stats print */
+    uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+    uint64_t notifies, irqs[VMM_NET_QUEUES];
+};
+
+static struct vnet vnets[CONFIG_MAX_PORTS];
+static unsigned nvnets;
+/* the n-th VM port of config VM i (its virtio-net device n) */
+static struct vnet *vm_ports[CONFIG_MAX_VMS][VMM_NET_MAX_PORTS];
+static unsigned vm_nports[CONFIG_MAX_VMS];
+/* per-CPU TX batch: PKT_BATCH buffers of PKT_BUF_SIZE, used under a tx_lock
+ * with interrupts off */
+#define TX_BATCH_PAGES (PKT_BATCH * PKT_BUF_SIZE / PAGE_SIZE)
+static uint8_t *tx_bufs[MAX_CPUS];
+
+static void stat_inc(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t stat_ld(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+/* The VM's port n, for the vm_net_* calls: vm_id may be the VM its
+ * monitor is being created for (vm_id == nvms). */
+static struct vnet *vnet_of(unsigned vm_id, unsigned port)
+{
+    if (vm_id >= VM_MAX || vm_id > nvms)
+        return NULL;
+    unsigned ci = vms[vm_id].cfg_index;
+    if (ci >= CONFIG_MAX_VMS || port >= vm_nports[ci])
+        return NULL;
+    struct vnet *vn = vm_ports[ci][port];
+    /* the VM outlives its ports' use: any of its calls may set it */
+    __atomic_store_n(&vn->vm, &vms[vm_id], __ATOMIC_RELAXED);
+    return vn;
+}
+
+/* ---- interrupts ---------------------------------------------------------------- */
+
+/* Raise queue qi's MSI, or hold it while the vector is masked; the
+ * queue's lock held (so vm_net_stop also waits for this). */
+static void vnet_raise(struct vnet *vn, unsigned qi)
+{
+    uint64_t f = spin_lock_irqsave(&vn->msi_lock);
+    if (vn->msi[qi].masked || !vn->vm) {
+        vn->msi_pending[qi] = true;
+    } else {
+        vlapic_deliver_msi(vn->vm, vn->msi[qi].addr, vn->msi[qi].data);
+        stat_inc(&vn->irqs[qi], 1);
+    }
+    spin_unlock_irqrestore(&vn->msi_lock, f);
+}
+
+void vm_net_set_msi(unsigned vm_id, unsigned port, unsigned queue, const struct vmm_net_msi *msi)
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn || queue >= VMM_NET_QUEUES)
+        return;
+    uint64_t f = spin_lock_irqsave(&vn->msi_lock);
+    vn->msi[queue] = *msi;
+    if (!msi->masked && vn->msi_pending[queue] && vn->vm) {
+        vn->msi_pending[queue] = false;
+        vlapic_deliver_msi(vn->vm, msi->addr, msi->data);
+        stat_inc(&vn->irqs[queue], 1);
+    }
+    spin_unlock_irqrestore(&vn->msi_lock, f);
+}
+
+bool vm_net_msi_pending(unsigned vm_id, unsigned port, unsigned queue)
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn || queue >= VMM_NET_QUEUES)
+        return false;
+    return __atomic_load_n(&vn->msi_pending[queue], __ATOMIC_RELAXED);
+}
+
+/* ---- start / stop ----------------------------------------------------------------- */
+
+/* A queue went broken (its lock held): down, and one console line. */
+static void vnet_broke(struct vnet *vn, unsigned qi)
+{
+    vn->up[qi] = false;
+    if (!vn->broken_said[qi]) {
+        vn->broken_said[qi] = true;
+        printk("vnet %s: vm %s: %s queue broken (%s); port down until the driver resets it\n",
+               vn->port.name, vn->vm ? vn->vm->name : "?", vq_name[qi],
+               vn->q[qi].broken_why[0] ? vn->q[qi].broken_why : "no reason given");
+    }
+}
+
+int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
+                 const struct vmm_net_queue q[VMM_NET_QUEUES])
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn)
+        return -1;
+    struct vm *vm = &vms[vm_id];
+    int rc = 0;
+
+    uint64_t f = spin_lock_irqsave(&vn->tx_lock);
+    spin_lock(&vn->rx_lock);
+    vn->up[VQ_RX] = vn->up[VQ_TX] = false;
+    vn->vm = vm;
+    memset(&vn->mem, 0, sizeof(vn->mem));
+    for (unsigned i = 0; i < vm->nram && i < GMEM_MAX_RANGES; i++) {
+        vn->mem.r[i].gpa = vm->ram[i].gpa;
+        vn->mem.r[i].size = vm->ram[i].size;
+        vn->mem.r[i].hva = phys_to_virt(vm->ram[i].hpa);
+        vn->mem.n = i + 1;
+    }
+    for (unsigned qi = 0; qi < VMM_NET_QUEUES; qi++) {
+        vn->broken_said[qi] = false;
+        if (!q[qi].size) {              /* the driver did not enable it */
+            memset(&vn->q[qi], 0, sizeof(vn->q[qi]));
+            continue;
+        }
+        if (virtq_setup(&vn->q[qi], &vn->mem, q[qi].size, q[qi].desc, q[qi].avail, q[qi].used,
+                        features)) {
+            printk("vnet %s: vm %s: %s queue set-up refused: %s\n", vn->port.name, vm->name,
+                   vq_name[qi], vn->q[qi].broken_why);
+            rc = -1;
+        }
+    }
+    if (!rc) {
+        vn->guest_csum = features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
+        __atomic_store_n(&vn->port.partial_csum_ok, vn->guest_csum, __ATOMIC_RELAXED);
+        vn->up[VQ_RX] = q[VQ_RX].size != 0;
+        vn->up[VQ_TX] = q[VQ_TX].size != 0;
+    }
+    spin_unlock(&vn->rx_lock);
+    spin_unlock_irqrestore(&vn->tx_lock, f);
+    return rc;
+}
+
+void vm_net_stop(unsigned vm_id, unsigned port)
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn)
+        return;
+    /* holding both locks: no CPU is inside this port's RX or TX path */
+    uint64_t f = spin_lock_irqsave(&vn->tx_lock);
+    spin_lock(&vn->rx_lock);
+    vn->up[VQ_RX] = vn->up[VQ_TX] = false;
+    vn->guest_csum = false;
+    __atomic_store_n(&vn->port.partial_csum_ok, false, __ATOMIC_RELAXED);
+    spin_lock(&vn->msi_lock);
+    vn->msi_pending[VQ_RX] = vn->msi_pending[VQ_TX] = false;
+    spin_unlock(&vn->msi_lock);
+    spin_unlock(&vn->rx_lock);
+    spin_unlock_irqrestore(&vn->tx_lock, f);
+}
+
+void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t stride)
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn)
+        return;
+    __atomic_store_n(&vn->notify_gpa, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&vn->notify_stride, stride, __ATOMIC_RELEASE);
+    __atomic_store_n(&vn->notify_gpa, gpa, __ATOMIC_RELEASE);
+}
+
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up)
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn)
+        return false;
+    memcpy(mac, vn->port.mac, ETH_ALEN);
+    *link_up = true;                    /* the switch is always there */
+    return true;
+}
+
+/* ---- RX: switch -> guest ----------------------------------------------------------- */
+
+/* The port's xmit: any CPU, any context. */
+static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n)
+{
+    struct vnet *vn = p->priv;
+    struct virtq *q = &vn->q[VQ_RX];
+    unsigned done = 0, drops[SW_DROP__COUNT] = { 0 };
+
+    uint64_t f = spin_lock_irqsave(&vn->rx_lock);
+    if (vn->up[VQ_RX] && vn->vm->state != VM_RUNNING)
+        vn->up[VQ_RX] = false;          /* the guest is gone: stop writing its RAM */
+    for (unsigned i = 0; i < n; i++) {
+        struct pkt *k = pkts[i];
+        struct virtio_net_hdr h = { .gso_type = VIRTIO_NET_HDR_GSO_NONE };
+        if (!vn->up[VQ_RX]) {
+            drops[SW_DROP_DOWN] += n - i;
+            break;
+        }
+        if (k->csum_flags & PKT_CSUM_PARTIAL) {
+            if (vn->guest_csum) {
+                h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+                h.csum_start = k->csum_start;
+                h.csum_offset = k->csum_offset;
+            } else if (!pkt_csum_complete(k)) {
+                drops[SW_DROP_MALFORMED]++;
+                continue;
+            }
+        } else if ((k->csum_flags & PKT_CSUM_VALID) && vn->guest_csum) {
+            h.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+        }
+        switch (virtq_rx_put(q, &h, k->data, k->len)) {
+        case VIRTQ_OK:
+            done++;
+            vn->rx_frames++;
+            vn->rx_bytes += k->len;
+            break;
+        case VIRTQ_EMPTY:
+            drops[SW_DROP_NO_BUF]++;
+            break;
+        case VIRTQ_DROPPED:                 /* larger than the guest's buffers */
+            drops[SW_DROP_OVERSIZE]++;
+            break;
+        case VIRTQ_BROKEN:
+        default:
+            vnet_broke(vn, VQ_RX);
+            i--;                            /* counted as down above */
+            break;
+        }
+    }
+    if (done && virtq_publish(q))
+        vnet_raise(vn, VQ_RX);
+    spin_unlock_irqrestore(&vn->rx_lock, f);
+
+    for (unsigned c = 0; c < SW_DROP__COUNT; c++)
+        if (drops[c])
+            sw_port_drop(p, (enum sw_drop)c, drops[c]);
+    return done;
+}
+
+/* ---- TX: guest -> switch ------------------------------------------------------------ */
+
+static uint8_t *cpu_tx_bufs(void)
+{
+    unsigned cpu = this_cpu()->cpu;
+    if (cpu >= MAX_CPUS)
+        return NULL;
+    if (!tx_bufs[cpu]) {
+        uint64_t pa = page_alloc(TX_BATCH_PAGES, PAGE_SIZE, 0);
+        tx_bufs[cpu] = pa ? phys_to_virt(pa) : NULL;
+    }
+    return tx_bufs[cpu];
+}
+
+/* Drain the guest's transmitq into the switch; the notifying vCPU's CPU. */
+static void vnet_tx_drain(struct vnet *vn)
+{
+    struct virtq *q = &vn->q[VQ_TX];
+    struct pkt pk[PKT_BATCH];
+    struct pkt *batch[PKT_BATCH];
+    unsigned bad = 0;
+    bool irq = false;
+
+    uint64_t f = spin_lock_irqsave(&vn->tx_lock);
+    uint8_t *bufs = cpu_tx_bufs();
+    if (!bufs || !vn->up[VQ_TX] || vn->vm->state != VM_RUNNING) {
+        spin_unlock_irqrestore(&vn->tx_lock, f);
+        return;
+    }
+    virtq_disable_notify(q);            /* we are looking: no kicks meanwhile */
+    for (;;) {
+        unsigned n = 0;
+        bool more = true;
+        while (n < PKT_BATCH) {
+            struct virtio_net_hdr h;
+            uint32_t len;
+            uint8_t *buf = bufs + n * PKT_BUF_SIZE;
+            enum virtq_status st = virtq_tx_get(q, &h, buf, PKT_BUF_SIZE, &len);
+            if (st == VIRTQ_DROPPED) {  /* runt or oversize: completed, not sent */
+                bad++;
+                continue;
+            }
+            if (st != VIRTQ_OK) {
+                if (st == VIRTQ_BROKEN)
+                    vnet_broke(vn, VQ_TX);
+                more = false;
+                break;
+            }
+            if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {    /* no TSO offered */
+                bad++;
+                continue;
+            }
+            pk[n] = (struct pkt){ .data = buf, .len = len, .in_port = vn->port.id };
+            if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+                pk[n].csum_flags = PKT_CSUM_PARTIAL;
+                pk[n].csum_start = h.csum_start;
+                pk[n].csum_offset = h.csum_offset;
+            } else if (h.flags & VIRTIO_NET_HDR_F_DATA_VALID) {
+                pk[n].csum_flags = PKT_CSUM_VALID;
+            }
+            batch[n] = &pk[n];
+            vn->tx_frames++;
+            vn->tx_bytes += len;
+            n++;
+        }
+        if (n)
+            switch_input(&vn->port, batch, n, net_now_ms());
+        /* Linux frees transmitted skbs on the TX interrupt */
+        if (virtq_publish(q))
+            irq = true;
+        if (more)
+            continue;
+        if (!vn->up[VQ_TX] || !virtq_enable_notify(q))
+            break;
+        virtq_disable_notify(q);        /* buffers arrived meanwhile: drain them too */
+    }
+    if (irq)
+        vnet_raise(vn, VQ_TX);
+    spin_unlock_irqrestore(&vn->tx_lock, f);
+    if (bad)            /* virtq does not say which: runts do not come from sane drivers */
+        sw_port_drop(&vn->port, SW_DROP_OVERSIZE, bad);
+}
+
+/* kernel/exit.c, for every MMIO exit, on the exiting vCPU's CPU: a write to
+ * one of this VM's notify windows is a doorbell handled here. */
+bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e)
+{
+    unsigned ci = v->vm->cfg_index;
+    if (ci >= CONFIG_MAX_VMS)
+        return false;
+    for (unsigned i = 0; i < vm_nports[ci]; i++) {
+        struct vnet *vn = vm_ports[ci][i];
+        uint64_t base = __atomic_load_n(&vn->notify_gpa, __ATOMIC_ACQUIRE);
+        uint32_t stride = __atomic_load_n(&vn->notify_stride, __ATOMIC_RELAXED);
+        /* stride 0: every queue notifies at `base` (a 16-bit write) */
+        uint64_t span = stride ? (uint64_t)stride * VMM_NET_QUEUES : 2;
+        if (!base || e->gpa < base || e->gpa - base >= span)
+            continue;
+        if (!e->mmio.write)
+            return false;               /* a read: the monitor answers 0 */
+        unsigned len = vcpu_insn_len(v, e);
+        if (!len)
+            return false;               /* cannot step over it: let the monitor try */
+        struct vcpu_regs r;
+        vcpu_backend->get_regs(&v->hw, &r);
+        r.rip += len;
+        vcpu_backend->set_regs(&v->hw, &r);
+        stat_inc(&vn->notifies, 1);
+        unsigned queue = stride ? (unsigned)((e->gpa - base) / stride) : VQ_TX;
+        if (queue == VQ_TX)
+            vnet_tx_drain(vn);
+        /* VQ_RX: the guest added receive buffers; nothing is held back */
+        return true;
+    }
+    return false;
+}
+
+/* ---- set-up and statistics ---------------------------------------------------------- */
+
+void vnet_init(const struct nethv_config *cfg)
+{
+    for (unsigned i = 0; i < cfg->nports; i++) {
+        const struct config_port *cp = &cfg->port[i];
+        if (cp->type != CONFIG_PORT_VM || cp->vm >= CONFIG_MAX_VMS)
+            continue;
+        if (vm_nports[cp->vm] >= VMM_NET_MAX_PORTS) {
+            printk("net: port %s: VM %s has %u virtio-net ports already; not created\n",
+                   cp->name, cfg->vm[cp->vm].name, VMM_NET_MAX_PORTS);
+            continue;
+        }
+        struct vnet *vn = &vnets[nvnets];
+        memset(vn, 0, sizeof(*vn));
+        vn->cfg_vm = cp->vm;
+        strncpy(vn->port.name, cp->name, sizeof(vn->port.name) - 1);
+        vn->port.vlan = cp->vlan;
+        vn->port.has_mac = true;
+        memcpy(vn->port.mac, cp->mac, ETH_ALEN);
+        vn->port.xmit = vnet_xmit;
+        vn->port.priv = vn;
+        for (unsigned qi = 0; qi < VMM_NET_QUEUES; qi++)
+            vn->msi[qi].masked = true;
+        if (switch_add_port(&vn->port) < 0) {
+            printk("net: port %s: the switch refused it (full, or a bad MAC/VLAN)\n", cp->name);
+            continue;
+        }
+        vm_ports[cp->vm][vm_nports[cp->vm]++] = vn;
+        nvnets++;
+        const uint8_t *m = cp->mac;
+        printk("net: port %s: VM %s virtio-net %u, mac %02x:%02x:%02x:%02x:%02x:%02x, vlan %u\n",
+               cp->name, cfg->vm[cp->vm].name, vm_nports[cp->vm] - 1, m[0], m[1], m[2], m[3],
+               m[4], m[5], cp->vlan);
+    }
+    /* the BSP's TX batch now; the other CPUs' at their first drain */
+    cpu_tx_bufs();
+}
+
+void vnet_print_stats(const struct vm *vm)
+{
+    unsigned ci = vm->cfg_index;
+    if (ci >= CONFIG_MAX_VMS)
+        return;
+    for (unsigned i = 0; i < vm_nports[ci]; i++) {
+        struct vnet *vn = vm_ports[ci][i];
+        char drops[128];
+        int n = 0;
+        for (unsigned c = 0; c < SW_DROP__COUNT && n < (int)sizeof(drops); c++)
+            n += snprintf(drops + n, sizeof(drops) - n, " %s %llu", sw_drop_name((enum sw_drop)c),
+                          (unsigned long long)stat_ld(&vn->port.st.drops[c]));
+        printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
+               "kernel notifies %llu, interrupts rxq %llu txq %llu, drops%s\n",
+               vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
+               (unsigned long long)stat_ld(&vn->rx_bytes),
+               (unsigned long long)stat_ld(&vn->tx_frames),
+               (unsigned long long)stat_ld(&vn->tx_bytes),
+               (unsigned long long)stat_ld(&vn->notifies),
+               (unsigned long long)stat_ld(&vn->irqs[VQ_RX]),
+               (unsigned long long)stat_ld(&vn->irqs[VQ_TX]), drops);
+    }
+}

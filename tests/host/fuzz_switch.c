@@ -1,0 +1,243 @@
+/*
+ * libFuzzer target for the switch (kernel/switch.c) and checksum
+ * completion (kernel/pkt.c), unity build.
+ *
+ * Build: `make fuzz-build` (build/fuzz/fuzz_switch), ASan + UBSan.
+ * Run:   build/fuzz/fuzz_switch -max_total_time=60 build/fuzz/fuzz_switch.corpus
+ *
+ * Six ports (two trunks, four access ports in VLANs 0, 10, 10, 20, three
+ * with static MACs).  The input is a sequence of batches: ingress port,
+ * time step, then per frame a destination and source MAC from a small set
+ * (so learning, spoofing, hairpins and floods all happen), an optional tag,
+ * a length (runts to oversize) and checksum offload fields.  Each frame
+ * lives in its own exact-size heap block, so ASan catches any read past
+ * its length.  The fake ports check what they are given: batch size,
+ * lengths, no hairpin, tags as the VLAN rules say, partial checksums only
+ * where accepted; after each batch the counters must add up and every
+ * completed checksum must verify.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kernel/switch.c"
+#include "../../kernel/pkt.c"
+
+#define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
+#define NPORTS 6
+#define MAXN 40                         /* more than PKT_BATCH: the split too */
+
+struct in {
+    const uint8_t *p;
+    size_t n;
+};
+
+static unsigned get8(struct in *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+static unsigned get16(struct in *in)
+{
+    return get8(in) | get8(in) << 8;
+}
+
+static struct sw_port port[NPORTS];
+static unsigned limit[NPORTS];          /* frames a port takes per call */
+static uint64_t seen, taken;            /* frames given to / taken by xmit */
+static const struct sw_port *cur_in;
+
+static const uint8_t macs[][6] = {
+    { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
+    { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
+    { 0x52, 0x54, 0, 0, 0, 0x02 },      /* port 2's static MAC */
+    { 0x52, 0x54, 0, 0, 0, 0x03 },      /* port 3 */
+    { 0x52, 0x54, 0, 0, 0, 0x04 },      /* port 4 */
+    { 0x02, 0, 0, 0, 0, 0x10 },
+    { 0x02, 0, 0, 0, 0, 0x11 },
+    { 0x02, 0, 0, 0, 0, 0x12 },
+    { 0x00, 0, 0, 0, 0, 0x00 },
+};
+static const uint16_t vids[] = { 0, 10, 20, 99, 4095 };
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static unsigned fx(struct sw_port *p, struct pkt *const *pkts, unsigned n)
+{
+    CHECK(n >= 1 && n <= PKT_BATCH);
+    CHECK(p != cur_in);                 /* never back out of the ingress port */
+    for (unsigned i = 0; i < n; i++) {
+        const struct pkt *k = pkts[i];
+        CHECK(k->len >= ETH_HLEN && k->len <= PKT_FRAME_MAX);
+        CHECK(k->in_port == cur_in->id);
+        volatile uint8_t touch = k->data[k->len - 1];   /* readable to the end */
+        (void)touch;
+        bool tagged = be16(k->data + 12) == ETH_P_8021Q;
+        if (!p->uplink)
+            CHECK(k->len <= ETH_FRAME_MAX + (tagged ? ETH_VLAN_HLEN : 0));
+        if (p->uplink && !cur_in->uplink) {
+            /* from an access port: tagged exactly when its VLAN is not 0 */
+            CHECK(tagged == (cur_in->vlan != 0));
+            if (tagged)
+                CHECK((be16(k->data + 14) & 0xfff) == cur_in->vlan);
+        }
+        if (k->csum_flags & PKT_CSUM_PARTIAL) {
+            CHECK(p->partial_csum_ok);
+            CHECK(k->csum_start >= ETH_HLEN);
+            CHECK((uint32_t)k->csum_start + k->csum_offset + 2 <= k->len);
+        }
+    }
+    unsigned t = n < limit[p->id] ? n : limit[p->id];
+    if (t < n)
+        sw_port_drop(p, SW_DROP_NO_BUF, n - t);
+    seen += n;
+    taken += t;
+    return t;
+}
+
+/* ones'-complement sum over [start, len) plus the pseudo-header seed
+ * (what a receiver adds) folds to 0xffff */
+static bool csum_verifies(const uint8_t *d, uint32_t start, uint32_t len, uint16_t seed)
+{
+    uint32_t s = seed;
+    for (uint32_t i = start; i < len; i++)
+        s += ((i - start) & 1) ? d[i] : (uint32_t)d[i] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return s == 0xffff;
+}
+
+static uint64_t sum_st(size_t off)
+{
+    uint64_t s = 0;
+    for (unsigned i = 0; i < NPORTS; i++)
+        s += *(uint64_t *)((char *)&port[i].st + off);
+    return s;
+}
+
+static uint64_t sum_drops(enum sw_drop c)
+{
+    return sum_st(offsetof(struct sw_port_stats, drops) + sizeof(uint64_t) * c);
+}
+
+static void pr_sink(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct in in = { data, size };
+    unsigned cfg = get8(&in);
+
+    switch_init();
+    memset(port, 0, sizeof(port));
+    for (unsigned i = 0; i < NPORTS; i++) {
+        struct sw_port *p = &port[i];
+        snprintf(p->name, sizeof(p->name), "p%u", i);
+        p->uplink = i < 2;
+        p->vlan = (uint16_t)(i == 3 || i == 4 ? 10 : i == 5 ? 20 : 0);
+        p->partial_csum_ok = cfg >> i & 1;
+        p->xmit = fx;
+        if (i >= 2 && i <= 4) {
+            p->has_mac = true;
+            memcpy(p->mac, macs[i], 6);
+        }
+        CHECK(switch_add_port(p) == (int)i);
+        limit[i] = (cfg & 0x40) && i == 3 ? 2 : PKT_BATCH;
+    }
+    uint64_t now = (cfg & 0x80) ? (1ull << 48) - 5000 : 0;     /* time wrap too */
+
+    while (in.n) {
+        unsigned op = get8(&in);
+        struct sw_port *ip = &port[op % NPORTS];
+        unsigned n = 1 + get8(&in) % MAXN;
+        now += (op >> 3) * (op >> 3) * 1000ull;   /* up to ~ SW_AGE_MS in one step */
+
+        struct pkt pk[MAXN], *v[MAXN];
+        uint8_t *buf[MAXN];
+        int32_t seed[MAXN];             /* field before completion, -1: not checkable */
+        for (unsigned i = 0; i < n; i++) {
+            unsigned dsel = get8(&in), ssel = get8(&in), tag = get8(&in);
+            uint32_t len = get16(&in) % (PKT_FRAME_MAX + 8);
+            unsigned cf = get8(&in);
+            uint8_t tmp[PKT_FRAME_MAX + 8];
+            memset(tmp, (int)(cf * 37 + i), sizeof(tmp));
+            memcpy(tmp, macs[dsel % 9], 6);
+            memcpy(tmp + 6, macs[ssel % 9], 6);
+            if (tag & 1) {
+                tmp[12] = 0x81;
+                tmp[13] = 0x00;
+                tmp[14] = (uint8_t)(tag >> 5);          /* PCP bits vary */
+                tmp[15] = (uint8_t)vids[(tag >> 1) % 5];
+                tmp[14] |= (uint8_t)(vids[(tag >> 1) % 5] >> 8);
+            } else {
+                tmp[12] = 0x08;
+                tmp[13] = 0x00;
+            }
+            buf[i] = malloc(len ? len : 1);
+            CHECK(buf[i]);
+            memcpy(buf[i], tmp, len);
+            pk[i] = (struct pkt){ .data = buf[i], .len = len };
+            if (cf & 1) {
+                pk[i].csum_flags = PKT_CSUM_PARTIAL;
+                pk[i].csum_start = (uint16_t)(cf & 2 ? get16(&in) : 14 + get8(&in));
+                pk[i].csum_offset = (uint16_t)(cf & 4 ? get16(&in) : get8(&in) % 20);
+            }
+            uint32_t field = (uint32_t)pk[i].csum_start + pk[i].csum_offset;
+            seed[i] = (cf & 1) && !(pk[i].csum_offset & 1) && field + 2 <= len
+                          ? be16(buf[i] + field) : -1;
+            v[i] = &pk[i];
+        }
+
+        uint64_t rx0 = sum_st(offsetof(struct sw_port_stats, rx_frames));
+        uint64_t tx0 = sum_st(offsetof(struct sw_port_stats, tx_frames));
+        uint64_t nb0 = sum_drops(SW_DROP_NO_BUF), seen0 = seen, taken0 = taken;
+        uint64_t ind0 = 0;
+        for (unsigned c = 0; c < SW_DROP__COUNT; c++)
+            if (c != SW_DROP_NO_BUF)
+                ind0 += ip->st.drops[c];
+
+        cur_in = ip;
+        bool exhaust = (op & 6) == 6;   /* scratch pool taken: the stack fallback */
+        for (unsigned i = 0; exhaust && i < SW_SCRATCH; i++)
+            sw_scratch[i].busy = 1;
+        switch_input(ip, v, n, now);
+        for (unsigned i = 0; exhaust && i < SW_SCRATCH; i++)
+            sw_scratch[i].busy = 0;
+
+        uint64_t ind = 0;
+        for (unsigned c = 0; c < SW_DROP__COUNT; c++)
+            if (c != SW_DROP_NO_BUF)
+                ind += ip->st.drops[c];
+        CHECK(sum_st(offsetof(struct sw_port_stats, rx_frames)) - rx0 == n);
+        CHECK(sum_st(offsetof(struct sw_port_stats, tx_frames)) - tx0 == taken - taken0);
+        CHECK(sum_drops(SW_DROP_NO_BUF) - nb0 == (seen - seen0) - (taken - taken0));
+        CHECK(ind - ind0 <= n);
+        CHECK(seen - seen0 >= n - (ind - ind0));        /* every survivor went somewhere */
+        for (unsigned i = 0; i < n; i++) {
+            /* completed in place: the checksum verifies */
+            if (seed[i] >= 0 && !(pk[i].csum_flags & PKT_CSUM_PARTIAL))
+                CHECK(csum_verifies(buf[i], pk[i].csum_start, pk[i].len, (uint16_t)seed[i]));
+            free(buf[i]);
+        }
+        if ((op & 0x30) == 0x30)
+            switch_print(pr_sink, now);
+        /* table entries stay in range */
+        for (unsigned i = 0; i < 8; i++)
+            CHECK(switch_lookup(macs[i], vids[i % 5], now) < NPORTS);
+    }
+    return 0;
+}

@@ -1,0 +1,771 @@
+/*
+ * Host tests for the monitor's virtio-net control plane (vmm/virtio_net.c)
+ * on the real PCI framework (vmm/pci.c) and device registry
+ * (vmm/devices.c): the tests drive the device as Linux's virtio_pci_modern
+ * does -- find the capabilities, negotiate, set up queues and MSI-X, go
+ * DRIVER_OK -- through config space (ECAM) and the BAR window.
+ *
+ * Fakes: the kernel's vm_net_* data-plane calls record what they were
+ * given; the lock functions are no-ops; the console collects lines.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <nethv/spinlock.h>
+#define spin_lock_irqsave(l) ((void)(l), 0ull)
+#define spin_unlock_irqrestore(l, f) ((void)(l), (void)(f))
+
+#include "../../vmm/devices.c"
+#include "../../vmm/vmm.c"
+#include "../../vmm/pci.c"
+#include "../../vmm/virtio_net.c"
+
+/* ---- fakes -------------------------------------------------------------------------- */
+static char lines[16][200];
+static unsigned nlines;
+void vm_console_line(unsigned vm_id, const char *line)
+{
+    if (nlines < 16)
+        snprintf(lines[nlines++], sizeof(lines[0]), "%s", line);
+}
+void printk(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+uint64_t page_alloc(uint64_t npages, uint64_t align, uint64_t limit)
+{
+    void *p = aligned_alloc(align, npages * PAGE_SIZE);
+    memset(p, 0, npages * PAGE_SIZE);
+    return (uint64_t)(uintptr_t)p;
+}
+void page_free(uint64_t phys, uint64_t npages) { free((void *)(uintptr_t)phys); }
+bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) { return false; }
+void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
+void vmm_msr(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
+void vmm_mmio(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
+const char *vcpu_exit_name(enum vcpu_exit_reason r) { return "?"; }
+int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a)
+{
+    return vmm_pci_init(m, a) || vmm_virtio_net_init(m, a) ? -1 : 0;
+}
+
+/* the kernel's data plane, recorded */
+static struct {
+    unsigned starts, stops, msis, notifies;
+    int start_rc;
+    unsigned start_port, stop_port, notify_port;
+    uint64_t features;
+    struct vmm_net_queue q[VMM_NET_QUEUES];
+    struct vmm_net_msi msi[VMM_NET_MAX_PORTS][VMM_NET_QUEUES];
+    unsigned msi_calls[VMM_NET_MAX_PORTS][VMM_NET_QUEUES];
+    bool pending[VMM_NET_QUEUES];
+    uint64_t notify_gpa[VMM_NET_MAX_PORTS];
+    uint32_t notify_stride;
+    bool link_up;
+} k;
+
+int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
+                 const struct vmm_net_queue q[VMM_NET_QUEUES])
+{
+    k.starts++;
+    k.start_port = port;
+    k.features = features;
+    memcpy(k.q, q, sizeof(k.q));
+    return k.start_rc;
+}
+void vm_net_stop(unsigned vm_id, unsigned port)
+{
+    k.stops++;
+    k.stop_port = port;
+}
+void vm_net_set_msi(unsigned vm_id, unsigned port, unsigned queue, const struct vmm_net_msi *msi)
+{
+    assert_true(port < VMM_NET_MAX_PORTS && queue < VMM_NET_QUEUES);
+    k.msis++;
+    k.msi[port][queue] = *msi;
+    k.msi_calls[port][queue]++;
+}
+bool vm_net_msi_pending(unsigned vm_id, unsigned port, unsigned queue)
+{
+    return k.pending[queue];
+}
+void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t stride)
+{
+    assert_true(port < VMM_NET_MAX_PORTS);
+    k.notifies++;
+    k.notify_port = port;
+    k.notify_gpa[port] = gpa;
+    k.notify_stride = stride;
+}
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up)
+{
+    const uint8_t m[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + port) };
+    memcpy(mac, m, 6);
+    *link_up = k.link_up;
+    return true;
+}
+
+/* ---- a driver's view -------------------------------------------------------------------- */
+#define SLOT 3
+#define FEATURES_LINUX (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |   \
+                        VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
+                        VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |  \
+                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+
+struct drv {
+    struct vmm *m;
+    unsigned dev;
+    uint64_t bar;
+    unsigned cap[6];                    /* config offset of each virtio cap type */
+    uint32_t off[6], len[6];
+    unsigned msix;
+    uint32_t mult;
+};
+
+static uint32_t cfg_rd(struct drv *d, unsigned reg, unsigned size)
+{
+    uint64_t v = 0;
+    assert_true(vmm_dev_mmio(d->m, VMM_ECAM_BASE + ((uint64_t)d->dev << 15 | reg), false, size, &v));
+    return (uint32_t)v;
+}
+static void cfg_wr(struct drv *d, unsigned reg, unsigned size, uint32_t val)
+{
+    uint64_t v = val;
+    assert_true(vmm_dev_mmio(d->m, VMM_ECAM_BASE + ((uint64_t)d->dev << 15 | reg), true, size, &v));
+}
+static uint64_t rd(struct drv *d, uint64_t off, unsigned size)
+{
+    uint64_t v = 0xdeadbeefdeadbeefull;
+    assert_true(vmm_dev_mmio(d->m, d->bar + off, false, size, &v));
+    return v;
+}
+static void wr(struct drv *d, uint64_t off, unsigned size, uint64_t v)
+{
+    assert_true(vmm_dev_mmio(d->m, d->bar + off, true, size, &v));
+}
+#define COMMON(d, f) ((d)->off[VIRTIO_PCI_CAP_COMMON_CFG] + VIRTIO_PCI_COMMON_##f)
+#define DEVCFG(d, f) ((d)->off[VIRTIO_PCI_CAP_DEVICE_CFG] + (f))
+#define TABLE(v, f)  (VNET_MSIX_OFF + 16 * (v) + (f))
+
+/* Walk the capability list as virtio_pci_modern does. */
+static void find_caps(struct drv *d)
+{
+    memset(d->cap, 0, sizeof(d->cap));
+    d->msix = 0;
+    assert_true(cfg_rd(d, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST);
+    unsigned n = 0;
+    for (unsigned c = cfg_rd(d, PCI_CAP_PTR, 1); c; c = cfg_rd(d, c + 1, 1)) {
+        assert_true(c >= 0x40 && c < 0x100 && ++n < 16);
+        if (cfg_rd(d, c, 1) == PCI_CAP_ID_MSIX) {
+            d->msix = c;
+            continue;
+        }
+        assert_int_equal(cfg_rd(d, c, 1), PCI_CAP_ID_VNDR);
+        unsigned type = cfg_rd(d, c + VIRTIO_PCI_CAP_CFG_TYPE, 1);
+        assert_true(type >= 1 && type <= 5);
+        assert_int_equal(d->cap[type], 0);
+        d->cap[type] = c;
+        assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CAP_BAR, 1), 0);
+        d->off[type] = cfg_rd(d, c + VIRTIO_PCI_CAP_OFFSET, 4);
+        d->len[type] = cfg_rd(d, c + VIRTIO_PCI_CAP_LENGTH, 4);
+        assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CAP_CAP_LEN, 1),
+                         type == VIRTIO_PCI_CAP_NOTIFY_CFG || type == VIRTIO_PCI_CAP_PCI_CFG ? 20 : 16);
+    }
+    for (unsigned t = 1; t <= 5; t++)
+        assert_int_not_equal(d->cap[t], 0);
+    assert_int_not_equal(d->msix, 0);
+    d->mult = cfg_rd(d, d->cap[VIRTIO_PCI_CAP_NOTIFY_CFG] + VIRTIO_PCI_NOTIFY_MULT, 4);
+    d->bar = (cfg_rd(d, PCI_BAR0, 4) & ~0xfull) | (uint64_t)cfg_rd(d, PCI_BAR0 + 4, 4) << 32;
+}
+
+static struct vmm *make_vm(unsigned ports)
+{
+    struct vmm_create_args a = { .vm_id = 0, .name = "t", .vcpus = 1, .ram_bytes = 256 * MIB,
+                                 .platform = VMM_PLATFORM_PC, .net_ports = ports };
+    memset(&k, 0, sizeof(k));
+    k.link_up = true;
+    nlines = 0;
+    struct vmm *m = vmm_create(&a);
+    assert_non_null(m);
+    return m;
+}
+
+static struct vmm_vnet *vnet_at(struct vmm *m, unsigned dev)
+{
+    struct vmm_pci_fn *f = pci_find(m, 0, dev << 3);
+    assert_non_null(f);
+    return f->priv;
+}
+
+static int setup(void **state)
+{
+    struct drv *d = calloc(1, sizeof(*d));
+    d->m = make_vm(1);
+    d->dev = SLOT;
+    find_caps(d);
+    *state = d;
+    return 0;
+}
+static int teardown(void **state)
+{
+    struct drv *d = *state;
+    free(d->m);
+    free(d);
+    return 0;
+}
+
+static void negotiate(struct drv *d, uint64_t features)
+{
+    wr(d, COMMON(d, STATUS), 1, 0);
+    wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE);
+    wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    wr(d, COMMON(d, GFSELECT), 4, 0);
+    wr(d, COMMON(d, GF), 4, (uint32_t)features);
+    wr(d, COMMON(d, GFSELECT), 4, 1);
+    wr(d, COMMON(d, GF), 4, (uint32_t)(features >> 32));
+    wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                VIRTIO_STATUS_FEATURES_OK);
+}
+#define S_ALL (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)
+
+/* MSI-X as Linux's PCI core enables it: function masked, program, unmask. */
+static void enable_msix(struct drv *d)
+{
+    cfg_wr(d, d->msix + 2, 2, PCI_MSIX_ENABLE | PCI_MSIX_MASKALL);
+    for (unsigned v = 0; v < 3; v++) {
+        wr(d, TABLE(v, 0), 4, 0xfee00000);
+        wr(d, TABLE(v, 4), 4, 0);
+        wr(d, TABLE(v, 8), 4, 0x40 + v);
+        wr(d, TABLE(v, 12), 4, 0);
+    }
+    cfg_wr(d, d->msix + 2, 2, PCI_MSIX_ENABLE);
+}
+
+static void setup_queue(struct drv *d, unsigned qi, uint16_t size, uint64_t base, uint16_t vec)
+{
+    wr(d, COMMON(d, Q_SELECT), 2, qi);
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 256);
+    wr(d, COMMON(d, Q_SIZE), 2, size);
+    assert_int_equal(rd(d, COMMON(d, Q_NOFF), 2), qi);
+    wr(d, COMMON(d, Q_DESCLO), 4, (uint32_t)base);
+    wr(d, COMMON(d, Q_DESCHI), 4, (uint32_t)(base >> 32));
+    wr(d, COMMON(d, Q_AVAILLO), 4, (uint32_t)(base + 0x1000));
+    wr(d, COMMON(d, Q_AVAILHI), 4, (uint32_t)((base + 0x1000) >> 32));
+    wr(d, COMMON(d, Q_USEDLO), 8, base + 0x2000);             /* one qword, also fine */
+    wr(d, COMMON(d, Q_MSIX), 2, vec);
+    assert_int_equal(rd(d, COMMON(d, Q_MSIX), 2), vec);
+    wr(d, COMMON(d, Q_ENABLE), 2, 1);
+}
+
+/* The whole Linux probe up to DRIVER_OK. */
+static void bring_up(struct drv *d)
+{
+    negotiate(d, FEATURES_LINUX);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL);
+    enable_msix(d);
+    setup_queue(d, 0, 256, 0x100000, 1);
+    setup_queue(d, 1, 128, 0x200000000ull, 2);
+    wr(d, COMMON(d, MSIX), 2, 0);
+    assert_int_equal(rd(d, COMMON(d, MSIX), 2), 0);
+    wr(d, COMMON(d, STATUS), 1, S_ALL | VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+static void test_ids_and_caps(void **state)
+{
+    struct drv *d = *state;
+    assert_int_equal(cfg_rd(d, PCI_VENDOR_ID, 4), 0x10411af4);
+    assert_int_equal(cfg_rd(d, PCI_CLASS_REVISION, 4), 0x02000001);
+    assert_int_equal(cfg_rd(d, PCI_SUBSYS_VENDOR, 2), 0x1af4);
+    assert_true(cfg_rd(d, PCI_SUBSYS_ID, 2) >= 0x40);             /* 4.1.2.1 */
+    assert_int_equal(cfg_rd(d, PCI_INTERRUPT_PIN, 1), 0);          /* no INTx */
+    assert_int_equal(cfg_rd(d, PCI_BAR0, 4) & 0xf, VMM_PCI_BAR_MEM64);
+    assert_int_equal(d->bar & (VNET_BAR_SIZE - 1), 0);
+    assert_true(d->bar >= VMM_PCI_MMIO_BASE);
+    /* sizes and places, as the driver checks them */
+    assert_true(d->len[VIRTIO_PCI_CAP_COMMON_CFG] >= VIRTIO_PCI_COMMON_SIZE);
+    assert_true(d->len[VIRTIO_PCI_CAP_ISR_CFG] >= 1);
+    assert_true(d->len[VIRTIO_PCI_CAP_DEVICE_CFG] >= 8);
+    assert_int_equal(d->mult, 4);
+    assert_true(d->len[VIRTIO_PCI_CAP_NOTIFY_CFG] >= 1 * d->mult + 2);
+    for (unsigned t = 1; t <= 4; t++)
+        assert_true(d->off[t] + d->len[t] <= VNET_BAR_SIZE);
+    /* MSI-X: 3 vectors, table and PBA in BAR 0 */
+    assert_int_equal(cfg_rd(d, d->msix + 2, 2), 2);
+    assert_int_equal(cfg_rd(d, d->msix + 4, 4), VNET_MSIX_OFF);
+    assert_int_equal(cfg_rd(d, d->msix + 8, 4), VNET_PBA_OFF);
+    for (unsigned v = 0; v < 3; v++)
+        assert_int_equal(rd(d, TABLE(v, 12), 4), 1);               /* masked at reset */
+    /* the kernel knows the notify area from the start */
+    assert_int_equal(k.notify_gpa[0], d->bar + d->off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
+    assert_int_equal(k.notify_stride, 4);
+    /* no other slot */
+    d->dev = 4;
+    assert_int_equal(cfg_rd(d, PCI_VENDOR_ID, 4), 0xffffffff);
+}
+
+static void test_probe_and_driver_ok(void **state)
+{
+    struct drv *d = *state;
+    /* reset, then the offer */
+    wr(d, COMMON(d, STATUS), 1, 0);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), 0);
+    assert_int_equal(k.stops, 1);
+    wr(d, COMMON(d, DFSELECT), 4, 0);
+    uint64_t f = rd(d, COMMON(d, DF), 4);
+    wr(d, COMMON(d, DFSELECT), 4, 1);
+    f |= rd(d, COMMON(d, DF), 4) << 32;
+    assert_int_equal(f, FEATURES_LINUX);
+    wr(d, COMMON(d, DFSELECT), 4, 2);
+    assert_int_equal(rd(d, COMMON(d, DF), 4), 0);
+    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 2);
+    /* device config */
+    assert_int_equal(rd(d, DEVCFG(d, 0), 1), 0x52);
+    assert_int_equal(rd(d, DEVCFG(d, 5), 1), 0x56);
+    assert_int_equal(rd(d, DEVCFG(d, 0), 4), 0x12005452);
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), VIRTIO_NET_S_LINK_UP);
+
+    bring_up(d);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL | VIRTIO_STATUS_DRIVER_OK);
+    assert_int_equal(k.starts, 1);
+    assert_int_equal(k.start_port, 0);
+    assert_int_equal(k.features, FEATURES_LINUX);
+    assert_int_equal(k.q[0].size, 256);
+    assert_int_equal(k.q[0].desc, 0x100000);
+    assert_int_equal(k.q[0].avail, 0x101000);
+    assert_int_equal(k.q[0].used, 0x102000);
+    assert_int_equal(k.q[1].size, 128);
+    assert_int_equal(k.q[1].desc, 0x200000000ull);
+    assert_int_equal(k.q[1].avail, 0x200001000ull);
+    assert_int_equal(k.q[1].used, 0x200002000ull);
+    /* routes as programmed: queue 0 -> vector 1, queue 1 -> vector 2 */
+    assert_false(k.msi[0][0].masked);
+    assert_int_equal(k.msi[0][0].addr, 0xfee00000);
+    assert_int_equal(k.msi[0][0].data, 0x41);
+    assert_false(k.msi[0][1].masked);
+    assert_int_equal(k.msi[0][1].data, 0x42);
+    /* the notify doorbells: BAR + notify offset + queue_notify_off * multiplier */
+    assert_int_equal(k.notify_gpa[0], d->bar + d->off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
+
+    /* queue settings after DRIVER_OK are ignored */
+    wr(d, COMMON(d, Q_SELECT), 2, 1);
+    wr(d, COMMON(d, Q_DESCLO), 4, 0x5000);
+    wr(d, COMMON(d, Q_MSIX), 2, 0);
+    assert_int_equal(rd(d, COMMON(d, Q_DESCLO), 4), 0);
+    assert_int_equal(rd(d, COMMON(d, Q_DESCHI), 4), 2);
+    assert_int_equal(rd(d, COMMON(d, Q_MSIX), 2), 2);
+    assert_int_equal(rd(d, COMMON(d, Q_DESCLO), 8), 0x200000000ull);
+    /* driver features are frozen after FEATURES_OK */
+    wr(d, COMMON(d, GFSELECT), 4, 0);
+    wr(d, COMMON(d, GF), 4, 0);
+    assert_int_equal(rd(d, COMMON(d, GF), 4), (uint32_t)FEATURES_LINUX);
+
+    /* reset: the kernel lets go first, then everything is as new */
+    unsigned msis = k.msis, stops = k.stops;
+    wr(d, COMMON(d, STATUS), 1, 0);
+    assert_int_equal(k.stops, stops + 1);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), 0);
+    assert_int_equal(rd(d, COMMON(d, Q_SELECT), 2), 0);
+    for (unsigned qi = 0; qi < 2; qi++) {
+        wr(d, COMMON(d, Q_SELECT), 2, qi);
+        assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 256);
+        assert_int_equal(rd(d, COMMON(d, Q_ENABLE), 2), 0);
+        assert_int_equal(rd(d, COMMON(d, Q_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+        assert_int_equal(rd(d, COMMON(d, Q_USEDLO), 4), 0);
+        assert_true(k.msi[0][qi].masked);
+    }
+    assert_int_equal(k.msis, msis + 2);
+    assert_int_equal(rd(d, COMMON(d, MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+    wr(d, COMMON(d, GFSELECT), 4, 0);
+    assert_int_equal(rd(d, COMMON(d, GF), 4), 0);
+    /* the MSI-X table is PCI state and survives the virtio reset */
+    assert_int_equal(rd(d, TABLE(1, 8), 4), 0x41);
+
+    /* and a second probe works the same */
+    bring_up(d);
+    assert_int_equal(k.starts, 2);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL | VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void test_refused_features(void **state)
+{
+    struct drv *d = *state;
+    /* no VERSION_1: a legacy driver */
+    negotiate(d, VIRTIO_BIT(VIRTIO_NET_F_MAC));
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    /* a feature not offered */
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ));
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+    /* DRIVER_OK regardless: nothing starts, the device needs a reset */
+    wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                VIRTIO_STATUS_DRIVER_OK);
+    assert_int_equal(k.starts, 0);
+    assert_true(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET);
+    /* the smallest acceptable set */
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1));
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL);
+}
+
+static void test_start_refused_needs_reset(void **state)
+{
+    struct drv *d = *state;
+    k.start_rc = -1;
+    bring_up(d);
+    assert_int_equal(k.starts, 1);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1),
+                     S_ALL | VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET);
+    assert_int_equal(nlines, 1);
+    /* the driver cannot clear NEEDS_RESET but by reset */
+    wr(d, COMMON(d, STATUS), 1, S_ALL | VIRTIO_STATUS_DRIVER_OK);
+    assert_true(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_int_equal(k.starts, 1);
+    wr(d, COMMON(d, STATUS), 1, 0);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), 0);
+    k.start_rc = 0;
+    bring_up(d);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL | VIRTIO_STATUS_DRIVER_OK);
+    /* FAILED from the driver: the kernel stops */
+    unsigned stops = k.stops;
+    wr(d, COMMON(d, STATUS), 1, S_ALL | VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FAILED);
+    assert_int_equal(k.stops, stops + 1);
+}
+
+static void test_queue_rules(void **state)
+{
+    struct drv *d = *state;
+    negotiate(d, FEATURES_LINUX);
+    wr(d, COMMON(d, Q_SELECT), 2, 0);
+    wr(d, COMMON(d, Q_SIZE), 2, 100);                           /* not a power of two */
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 256);
+    wr(d, COMMON(d, Q_SIZE), 2, 512);                           /* above the maximum */
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 256);
+    wr(d, COMMON(d, Q_SIZE), 2, 0);
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 256);
+    wr(d, COMMON(d, Q_SIZE), 2, 64);
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 64);
+    wr(d, COMMON(d, Q_MSIX), 2, 3);                             /* no such vector */
+    assert_int_equal(rd(d, COMMON(d, Q_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+    assert_true(k.msi[0][0].masked);
+    wr(d, COMMON(d, MSIX), 2, 7);
+    assert_int_equal(rd(d, COMMON(d, MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+    wr(d, COMMON(d, Q_ENABLE), 2, 0);                           /* never 0 */
+    assert_int_equal(rd(d, COMMON(d, Q_ENABLE), 2), 0);
+    wr(d, COMMON(d, Q_ENABLE), 2, 1);
+    wr(d, COMMON(d, Q_SIZE), 2, 32);                            /* enabled: fixed */
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 64);
+    /* a queue that does not exist */
+    wr(d, COMMON(d, Q_SELECT), 2, 2);
+    assert_int_equal(rd(d, COMMON(d, Q_SELECT), 2), 2);
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 0);
+    wr(d, COMMON(d, Q_SIZE), 2, 16);
+    wr(d, COMMON(d, Q_ENABLE), 2, 1);
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 0);
+    assert_int_equal(rd(d, COMMON(d, Q_ENABLE), 2), 0);
+    /* DRIVER_OK with only queue 0 enabled: queue 1 goes as size 0 */
+    wr(d, COMMON(d, STATUS), 1, S_ALL | VIRTIO_STATUS_DRIVER_OK);
+    assert_int_equal(k.starts, 1);
+    assert_int_equal(k.q[0].size, 64);
+    assert_int_equal(k.q[1].size, 0);
+}
+
+static void test_msix_routes(void **state)
+{
+    struct drv *d = *state;
+    negotiate(d, FEATURES_LINUX);
+    wr(d, COMMON(d, Q_SELECT), 2, 1);
+    unsigned calls = k.msi_calls[0][1];
+    wr(d, COMMON(d, Q_MSIX), 2, 2);
+    assert_int_equal(k.msi_calls[0][1], calls + 1);
+    assert_true(k.msi[0][1].masked);                            /* MSI-X off */
+    cfg_wr(d, d->msix + 2, 2, PCI_MSIX_ENABLE | PCI_MSIX_MASKALL);
+    assert_true(k.msi[0][1].masked);                            /* function masked */
+    wr(d, TABLE(2, 0), 8, 0xfee01000);                         /* address as one qword */
+    wr(d, TABLE(2, 8), 4, 0x4055);
+    assert_int_equal(rd(d, TABLE(2, 0), 8), 0xfee01000);
+    assert_true(k.msi[0][1].masked);                            /* entry still masked */
+    wr(d, TABLE(2, 12), 4, 0);
+    assert_true(k.msi[0][1].masked);                            /* function still masked */
+    calls = k.msi_calls[0][1];
+    cfg_wr(d, d->msix, 4, (uint32_t)PCI_MSIX_ENABLE << 16 | 0xffff);   /* dword write */
+    assert_int_equal(k.msi_calls[0][1], calls + 1);
+    assert_false(k.msi[0][1].masked);
+    assert_int_equal(k.msi[0][1].addr, 0xfee01000);
+    assert_int_equal(k.msi[0][1].data, 0x4055);
+    /* per-vector mask, then unmask: the kernel is told both */
+    wr(d, TABLE(2, 12), 4, 0xffffffff);
+    assert_int_equal(rd(d, TABLE(2, 12), 4), 1);
+    assert_true(k.msi[0][1].masked);
+    wr(d, TABLE(2, 12), 4, 0);
+    assert_false(k.msi[0][1].masked);
+    /* another vector's entry does not touch this queue */
+    calls = k.msi_calls[0][1];
+    wr(d, TABLE(0, 8), 4, 0x30);
+    assert_int_equal(k.msi_calls[0][1], calls);
+    /* PBA: the kernel's pending bit of the queue on that vector */
+    assert_int_equal(rd(d, VNET_PBA_OFF, 8), 0);
+    k.pending[1] = true;
+    assert_int_equal(rd(d, VNET_PBA_OFF, 8), 1u << 2);
+    assert_int_equal(rd(d, VNET_PBA_OFF, 4), 1u << 2);
+    assert_int_equal(rd(d, VNET_PBA_OFF, 1), 1u << 2);
+    assert_int_equal(rd(d, VNET_PBA_OFF + 4, 4), 0);
+    k.pending[0] = true;                                        /* queue 0 has no vector */
+    assert_int_equal(rd(d, VNET_PBA_OFF, 8), 1u << 2);
+    wr(d, VNET_PBA_OFF, 8, ~0ull);                              /* read-only */
+    /* MSI-X disabled again */
+    cfg_wr(d, d->msix + 2, 2, 0);
+    assert_true(k.msi[0][1].masked);
+    /* the vector changed to none */
+    cfg_wr(d, d->msix + 2, 2, PCI_MSIX_ENABLE);
+    assert_false(k.msi[0][1].masked);
+    wr(d, COMMON(d, Q_MSIX), 2, VIRTIO_MSI_NO_VECTOR);
+    assert_true(k.msi[0][1].masked);
+    /* bad table accesses */
+    wr(d, TABLE(3, 0), 4, 0x1234);                              /* past the 3 entries */
+    assert_int_equal(rd(d, TABLE(3, 0), 4), 0);
+    wr(d, TABLE(1, 2), 2, 0x1234);                              /* not a dword */
+    assert_int_equal(rd(d, TABLE(1, 0), 4), 0);
+}
+
+static void test_notify_follows_bar(void **state)
+{
+    struct drv *d = *state;
+    uint64_t notify = d->off[VIRTIO_PCI_CAP_NOTIFY_CFG];
+    /* Linux sizing: decoding off, all ones, restore, decoding on */
+    uint16_t cmd = (uint16_t)cfg_rd(d, PCI_COMMAND, 2);
+    cfg_wr(d, PCI_COMMAND, 2, cmd & ~PCI_COMMAND_MEMORY);
+    assert_int_equal(k.notify_gpa[0], 0);
+    unsigned n = k.notifies;
+    cfg_wr(d, PCI_BAR0, 4, 0xffffffff);
+    cfg_wr(d, PCI_BAR0 + 4, 4, 0xffffffff);
+    assert_int_equal(cfg_rd(d, PCI_BAR0, 4), (uint32_t)~(VNET_BAR_SIZE - 1) | VMM_PCI_BAR_MEM64);
+    cfg_wr(d, PCI_BAR0, 4, (uint32_t)d->bar);
+    cfg_wr(d, PCI_BAR0 + 4, 4, 0);
+    assert_int_equal(k.notifies, n);                            /* nothing while off */
+    cfg_wr(d, PCI_COMMAND, 2, cmd);
+    assert_int_equal(k.notify_gpa[0], d->bar + notify);
+    /* moved within the window */
+    cfg_wr(d, PCI_BAR0, 4, 0xd0000000);
+    assert_int_equal(k.notify_gpa[0], 0xd0000000 + notify);
+    assert_int_equal(k.notify_stride, 4);
+    d->bar = 0xd0000000;
+    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 2);            /* and reachable there */
+    /* the same command value again: no call */
+    n = k.notifies;
+    cfg_wr(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER);
+    assert_int_equal(k.notifies, n);
+    /* above 4 GiB: outside the window, no notify area */
+    cfg_wr(d, PCI_BAR0 + 4, 4, 1);
+    assert_int_equal(k.notify_gpa[0], 0);
+    cfg_wr(d, PCI_BAR0 + 4, 4, 0);
+    assert_int_equal(k.notify_gpa[0], 0xd0000000 + notify);
+}
+
+static void test_notify_in_monitor(void **state)
+{
+    struct drv *d = *state;
+    struct vmm_vnet *v = vnet_at(d->m, SLOT);
+    uint64_t notify = d->off[VIRTIO_PCI_CAP_NOTIFY_CFG];
+    wr(d, notify + 4, 2, 1);
+    assert_int_equal(v->notify_in_monitor, 1);
+    assert_int_equal(nlines, 1);
+    assert_non_null(strstr(lines[0], "notify"));
+    wr(d, notify, 2, 0);
+    assert_int_equal(rd(d, notify, 4), 0);
+    assert_int_equal(v->notify_in_monitor, 3);
+    assert_int_equal(nlines, 1);                                /* said once */
+}
+
+static void test_pci_cfg_window(void **state)
+{
+    struct drv *d = *state;
+    struct vmm_vnet *v = vnet_at(d->m, SLOT);
+    unsigned c = d->cap[VIRTIO_PCI_CAP_PCI_CFG];
+    /* read device_feature[1] through config space */
+    wr(d, COMMON(d, DFSELECT), 4, 1);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_BAR, 1, 0);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_LENGTH, 4, 4);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, COMMON(d, DF));
+    assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CFG_DATA, 4), (uint32_t)(FEATURES_LINUX >> 32));
+    /* write device_status through it, byte wide */
+    cfg_wr(d, c + VIRTIO_PCI_CAP_LENGTH, 4, 1);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, COMMON(d, STATUS));
+    cfg_wr(d, c + VIRTIO_PCI_CFG_DATA, 4, VIRTIO_STATUS_ACKNOWLEDGE);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE);
+    assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CFG_DATA, 4), VIRTIO_STATUS_ACKNOWLEDGE);
+    /* the data follows register writes made through the BAR */
+    wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CFG_DATA, 1),
+                     VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    /* the MAC, 2 bytes at a time */
+    cfg_wr(d, c + VIRTIO_PCI_CAP_LENGTH, 4, 2);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, DEVCFG(d, 4));
+    assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CFG_DATA, 2), 0x5634);
+    /* a notify through the window: counted and dropped, not a monitor notify */
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, d->off[VIRTIO_PCI_CAP_NOTIFY_CFG] + 4);
+    cfg_wr(d, c + VIRTIO_PCI_CFG_DATA, 2, 1);
+    assert_int_equal(v->notify_via_pci_cfg, 1);
+    assert_int_equal(v->notify_in_monitor, 0);
+    assert_int_equal(nlines, 0);
+    /* bad window arguments: ignored */
+    uint64_t bad = v->bad_access;
+    cfg_wr(d, c + VIRTIO_PCI_CAP_LENGTH, 4, 3);
+    cfg_wr(d, c + VIRTIO_PCI_CFG_DATA, 4, 0);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_LENGTH, 4, 4);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, COMMON(d, STATUS) + 2);   /* unaligned */
+    cfg_wr(d, c + VIRTIO_PCI_CFG_DATA, 4, 0);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, 0x10000000);
+    cfg_wr(d, c + VIRTIO_PCI_CFG_DATA, 4, 0);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_BAR, 1, 2);
+    cfg_wr(d, c + VIRTIO_PCI_CAP_OFFSET, 4, COMMON(d, STATUS));
+    cfg_wr(d, c + VIRTIO_PCI_CAP_LENGTH, 4, 1);
+    cfg_wr(d, c + VIRTIO_PCI_CFG_DATA, 4, 0);
+    assert_int_equal(v->bad_access, bad + 4);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    /* the capability's own fields stay read-only */
+    cfg_wr(d, c + VIRTIO_PCI_CAP_CFG_TYPE, 1, 1);
+    assert_int_equal(cfg_rd(d, c + VIRTIO_PCI_CAP_CFG_TYPE, 1), VIRTIO_PCI_CAP_PCI_CFG);
+}
+
+static void test_bad_accesses(void **state)
+{
+    struct drv *d = *state;
+    struct vmm_vnet *v = vnet_at(d->m, SLOT);
+    negotiate(d, FEATURES_LINUX);
+    uint64_t bad = v->bad_access;
+    /* wrong widths: reads 0, writes ignored */
+    assert_int_equal(rd(d, COMMON(d, STATUS), 4), 0);
+    assert_int_equal(rd(d, COMMON(d, DF), 2), 0);
+    assert_int_equal(rd(d, COMMON(d, Q_SIZE), 1), 0);
+    wr(d, COMMON(d, STATUS), 2, 0);
+    wr(d, COMMON(d, STATUS), 4, 0);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL);
+    wr(d, COMMON(d, Q_SIZE) + 1, 1, 0);
+    wr(d, COMMON(d, NUMQ), 2, 9);
+    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 2);
+    /* outside the structures */
+    assert_int_equal(rd(d, VIRTIO_PCI_COMMON_SIZE, 4), 0);
+    assert_int_equal(rd(d, COMMON(d, Q_USEDHI), 8), 0);         /* straddles the end */
+    assert_int_equal(rd(d, DEVCFG(d, 10), 4), 0);
+    assert_int_equal(rd(d, VNET_PART_SIZE - 4, 8), 0);          /* straddles a page */
+    assert_int_equal(rd(d, VNET_PBA_OFF + 0x100, 4), 0);
+    assert_int_equal(rd(d, 0x7ff8, 8), 0);                      /* unused part */
+    wr(d, 0x6000, 4, 1);
+    wr(d, DEVCFG(d, 0), 1, 0);                                  /* read-only MAC */
+    assert_int_equal(rd(d, DEVCFG(d, 0), 1), 0x52);
+    assert_int_equal(rd(d, d->off[VIRTIO_PCI_CAP_ISR_CFG], 1), 0);
+    assert_int_equal(rd(d, d->off[VIRTIO_PCI_CAP_ISR_CFG], 4), 0);
+    assert_true(v->bad_access > bad + 10);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL);
+    assert_int_equal(k.starts, 0);
+}
+
+static void test_device_config_generation(void **state)
+{
+    struct drv *d = *state;
+    uint8_t gen = (uint8_t)rd(d, COMMON(d, CFGGENERATION), 1);
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), VIRTIO_NET_S_LINK_UP);
+    assert_int_equal(rd(d, COMMON(d, CFGGENERATION), 1), gen);
+    k.link_up = false;
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), 0);
+    assert_int_equal(rd(d, COMMON(d, CFGGENERATION), 1), (uint8_t)(gen + 1));
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_MAX_VQ_PAIRS), 2), 1);
+}
+
+static void test_two_ports(void **state)
+{
+    struct drv d0 = { .m = make_vm(2), .dev = SLOT }, d1 = { .m = d0.m, .dev = SLOT + 1 };
+    find_caps(&d0);
+    find_caps(&d1);
+    assert_int_not_equal(d0.bar, d1.bar);
+    assert_int_equal(k.notify_gpa[0], d0.bar + d0.off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
+    assert_int_equal(k.notify_gpa[1], d1.bar + d1.off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
+    assert_int_equal(rd(&d1, DEVCFG(&d1, 5), 1), 0x57);
+    bring_up(&d1);
+    assert_int_equal(k.starts, 1);
+    assert_int_equal(k.start_port, 1);
+    assert_false(k.msi[1][0].masked);
+    assert_int_equal(k.msi_calls[0][0], 0);
+    assert_int_equal(rd(&d0, COMMON(&d0, STATUS), 1), 0);
+    wr(&d1, COMMON(&d1, STATUS), 1, 0);
+    assert_int_equal(k.stop_port, 1);
+    free(d0.m);
+    /* four ports at most: slots 3-6 */
+    struct vmm *m = make_vm(VMM_NET_MAX_PORTS + 3);
+    struct drv d6 = { .m = m, .dev = SLOT + VMM_NET_MAX_PORTS - 1 };
+    find_caps(&d6);
+    d6.dev++;
+    assert_int_equal(cfg_rd(&d6, PCI_VENDOR_ID, 4), 0xffffffff);
+    free(m);
+    /* no ports: no device */
+    m = make_vm(0);
+    d6 = (struct drv){ .m = m, .dev = SLOT };
+    assert_int_equal(cfg_rd(&d6, PCI_VENDOR_ID, 4), 0xffffffff);
+    assert_int_equal(k.notifies, 0);
+    free(m);
+}
+
+/* Random guest accesses to config space and the BAR: no crash, no start
+ * with a bad queue size. */
+static void test_random_accesses(void **state)
+{
+    struct drv *d = *state;
+    uint64_t x = 88172645463325252ull;
+    for (unsigned i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        unsigned size = 1u << (x & 3);
+        bool write = x & 4;
+        uint64_t v = x >> 11;
+        if (x & 8) {
+            unsigned reg = (unsigned)(x >> 16) & 0xff;
+            if (write && reg >= PCI_BAR0 && reg < PCI_BAR0 + 8)
+                continue;                                       /* keep the BAR in place */
+            if (write)
+                cfg_wr(d, reg & ~(size - 1), size > 4 ? 4 : size, (uint32_t)v);
+            else
+                cfg_rd(d, reg & ~(size - 1), size > 4 ? 4 : size);
+        } else {
+            uint64_t off = (x >> 20) % VNET_BAR_SIZE;
+            if (x & 16)
+                off = (off & 0x7000) | (off & 0x3f);            /* mostly near the registers */
+            if (write)
+                wr(d, off, size, v);
+            else
+                rd(d, off, size);
+        }
+    }
+    for (unsigned qi = 0; qi < 2 && k.starts; qi++)
+        assert_true(k.q[qi].size <= 256 && !(k.q[qi].size & (k.q[qi].size - 1)));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ids_and_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_and_driver_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_features, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refused_needs_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_msix_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_follows_bar, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notify_in_monitor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pci_cfg_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_accesses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_config_generation, setup, teardown),
+        cmocka_unit_test(test_two_ports),
+        cmocka_unit_test_setup_teardown(test_random_accesses, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
