@@ -23,15 +23,31 @@ boot_scenario() {
     scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/$2.dtb:config.dtb" \
         "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
     timeout "$3" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
+        -d int,cpu_reset -D "$LOG.qemu" \
         -display none -monitor none -serial "file:$LOG" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
     rc=$?
     clean="$LOG.txt"
     tr -d '\r' < "$LOG" > "$clean"
+    # keep only the end of QEMU's exception log (-d int): what a triple fault left
+    tail -n 400 "$LOG.qemu" > "$LOG.qemu.tail" 2>/dev/null; rm -f "$LOG.qemu"
     [ $rc -ne 124 ] || fail "QEMU still running after $3 s; last lines: $(last)"
+    qemu_vmrun_fault && fail "QEMU TCG fault after #VMEXIT: host #PF fetching the instruction after VMRUN ($vmrun_next), then #DF and a triple fault; QEMU exited (see $LOG.qemu.tail)"
     grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
 }
 last() { tail -n 3 "$clean" | tr '\n' '|'; }
+
+# qemu_vmrun_fault: did this run end in the known QEMU 7.2 TCG (MTTCG) SVM
+# fault?  Signature in QEMU's -d int log: a host page fault (CS 0008) on the
+# fetch of the instruction right after VMRUN in svm_vmrun -- the first
+# instruction after #VMEXIT, whose page is mapped in the unchanged host page
+# tables -- followed by #DF and "Triple fault".  Seen in about 1 run in 7 of
+# the 2-vCPU cases (never under Bochs, never with one busy host CPU).
+vmrun_next=$(objdump -d "$BUILD/nethv.elf" | awk '/\tvmrun/ { getline; sub(":", "", $1); print $1; exit }')
+qemu_vmrun_fault() {
+    [ -n "$vmrun_next" ] && grep -q "^Triple fault" "$LOG.qemu.tail" 2>/dev/null &&
+        grep -q "v=0e e=0010 .*IP=0008:0*$vmrun_next " "$LOG.qemu.tail"
+}
 
 # run_case NAME SCENARIO VCPUS: one "PASS: qemu-linux/NAME" or "FAIL: ..." line
 run_case() (
@@ -69,17 +85,22 @@ run_pair() (
     pass
 )
 
-# Known intermittent failure (about 1 run in 5 of the SMP cases under QEMU
-# TCG, not yet seen under Bochs): a guest hangs early or takes a fault on its
-# GS base; under investigation (SVM state switching between vCPUs that share
-# a host CPU, or QEMU's SVM emulation).  A failing case runs once more and
-# the first failure stays visible as a FLAKE line; a second failure fails.
+# Known intermittent failure (about 1 run in 7 of the SMP cases under QEMU
+# TCG, never under Bochs): QEMU's SVM emulation faults in the host right
+# after #VMEXIT (qemu_vmrun_fault above).  Such a run is retried up to twice
+# more, any other failure once; every failed try stays visible as a FLAKE
+# line, and a case that fails every try fails.
 retry() {
     out=$("$@")
-    if echo "$out" | grep -q '^FAIL: '; then
-        echo "$out" | sed 's/^FAIL: /FLAKE (first try, retrying): /'
+    n=1
+    # the QEMU fault after #VMEXIT (qemu_vmrun_fault) may retry up to 3 times;
+    # any other failure once
+    while echo "$out" | grep -q '^FAIL: ' &&
+          { [ $n -lt 2 ] || { [ $n -lt 3 ] && echo "$out" | grep -q 'QEMU TCG fault after #VMEXIT'; }; }; do
+        echo "$out" | sed "s/^FAIL: /FLAKE (try $n, retrying): /"
         out=$("$@")
-    fi
+        n=$((n + 1))
+    done
     echo "$out"
     ! echo "$out" | grep -q '^FAIL: '
 }
