@@ -33,8 +33,10 @@ void vmx_selftest(void) __attribute__((weak));
 static void timer_tick(struct trap_frame *tf)
 {
     this_cpu()->timer_ticks++;
-    if (this_cpu()->cpu == 0)
+    if (this_cpu()->cpu == 0) {
         console_input_poll();
+        net_tick();             /* uplink NICs without an interrupt */
+    }
 }
 
 static void kick(struct trap_frame *tf)

@@ -278,7 +278,7 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
         case VIRTQ_BROKEN:
         default:
             vnet_broke(vn, VQ_RX);
-            i--;                            /* counted as down above */
+            i--;                            /* it and the rest: down, next turn */
             break;
         }
     }

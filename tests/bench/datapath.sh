@@ -4,13 +4,18 @@
 # (Debian's dpdk-testpmd: vhost-user host side txonly on CPU 0 into a
 # virtio_user guest side rxonly on CPU 1, mergeable RX buffers, 256-entry
 # ring), for 64, 512 and 1500-byte frames, one size after the other in the
-# same run; then the ratios and the memcpy bandwidth of CPU 0.
+# same run; then the ratios and the memcpy bandwidth of CPU 0.  For context
+# also: nethv on one CPU (producer and guest driver on the same CPU, so no
+# cross-CPU handoff), switch_input alone, and the CPU 0 <-> 1 cache line
+# round trip (when other work shares the two CPUs every two-CPU figure,
+# nethv's and DPDK's alike, falls with it).
 # Numbers are printed, never judged.  If DPDK cannot run, says why and
 # still prints nethv's figures.
 #
 # Environment: BUILD (default build), BENCH_SECONDS per size and side
-# (default 3), DPDK=0 to skip the peer.  Needs root for DPDK (packages,
-# hugepages); both are put back as they were afterwards.
+# (default 3), BENCH_SIZES (default "64 512 1500"), DPDK=0 to skip the
+# peer, KEEP=1 to keep testpmd's logs.  Needs root for DPDK (packages,
+# hugepages; the hugepage count and mount are put back afterwards).
 set -u
 BUILD=${BUILD:-build}
 SECS=${BENCH_SECONDS:-3}
@@ -91,15 +96,27 @@ dpdk_prepare() {
     return 0
 }
 
-# wait until file $1 shows pattern $2 (count >= $3), up to $4 seconds
+# wait until file $1 shows pattern $2 (count >= $3), up to $4 seconds,
+# while process $5 lives
 wait_for() {
     local i=0
     while [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+        kill -0 "$5" 2>/dev/null || return 1
         sleep 0.2
         i=$((i + 1))
         [ $i -ge $(($4 * 5)) ] && return 1
     done
     return 0
+}
+
+# stop what dpdk_run started (its processes only, by pid)
+dpdk_kill() {
+    { exec 3>&- 4>&-; } 2>/dev/null
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    sleep 1
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    PIDS=""
+    rm -f "$HUGE"/* 2>/dev/null
 }
 
 # One size: host side txonly on CPU 0, guest side rxonly on CPU 1; prints
@@ -115,8 +132,9 @@ dpdk_run() {
     local pa=$!
     PIDS="$PIDS $pa"
     exec 3>"$TMP/a.in"
-    if ! wait_for "$a" "testpmd> " 1 30; then
+    if ! wait_for "$a" "testpmd> " 1 30 "$pa"; then
         echo "vhost side did not start: $(grep -m1 -iE 'error|fail|cannot' "$a")" >"$TMP/why"
+        dpdk_kill
         return 1
     fi
     dpdk-testpmd --lcores='0@1,1@1' --no-pci --file-prefix=nethv-bench-b --single-file-segments \
@@ -125,8 +143,9 @@ dpdk_run() {
     local pb=$!
     PIDS="$PIDS $pb"
     exec 4>"$TMP/b.in"
-    if ! wait_for "$b" "testpmd> " 1 30; then
+    if ! wait_for "$b" "testpmd> " 1 30 "$pb"; then
         echo "virtio_user side did not start: $(grep -m1 -iE 'error|fail|cannot' "$b")" >"$TMP/why"
+        dpdk_kill
         return 1
     fi
     echo "set fwd rxonly" >&4
@@ -172,24 +191,26 @@ echo "   $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), 
 have_dpdk=0
 if dpdk_prepare; then have_dpdk=1; fi
 
-declare -A NM NG ND NC DM DG
+declare -A NM NG ND NC NGC DM DG
 for s in $SIZES; do
-    read -r _ _ m g d c < <("$BIN" -q -t "$SECS" -z "$s")
-    NM[$s]=$m NG[$s]=$g ND[$s]=$d NC[$s]=$c
+    read -r _ _ m g d c gc < <("$BIN" -q -t "$SECS" -z "$s")
+    NM[$s]=$m NG[$s]=$g ND[$s]=$d NC[$s]=$c NGC[$s]=$gc
     if [ $have_dpdk = 1 ]; then
         # not in $(...): PIDS must stay visible to cleanup
         if dpdk_run "$s" >"$TMP/res"; then
             read -r "DM[$s]" "DG[$s]" <"$TMP/res"
         else
-            DM[$s]="-" DG[$s]="-"
             dpdk_why="size $s: $(cat "$TMP/why" 2>/dev/null)"
+            have_dpdk=0                 # the other sizes would fail the same way
         fi
     fi
 done
 "$BIN" -q -m >"$TMP/memcpy"
 mc1500=$(awk '/^memcpy1500/ {print $2}' "$TMP/memcpy")
 mcbig=$(awk '/^memcpy64M/ {print $2}' "$TMP/memcpy")
+pingpong=$(awk '/^pingpong/ {print $2}' "$TMP/memcpy")
 single=$("$BIN" -q -s -t 1 -z 64)
+swonly=$("$BIN" -q -n -t 1 -z 64)
 
 echo
 printf '%6s | %9s %9s | %9s %9s | %12s %12s\n' "frame" "nethv" "" "DPDK" "" "nethv/DPDK" ""
@@ -202,13 +223,19 @@ for s in $SIZES; do
 done
 echo
 for s in $SIZES; do
-    echo "   nethv $s B: guest ring full for ${ND[$s]}% of offered frames; producer got ${NC[$s]}% of CPU 0"
+    echo "   nethv $s B: guest ring full for ${ND[$s]}% of offered frames; producer got" \
+         "${NC[$s]}% of CPU 0, guest ${NGC[$s]}% of CPU 1"
 done
-read -r _ _ sm _ _ sc <<<"$single"
+read -r _ _ sm _ _ sc _ <<<"$single"
 echo "   nethv 64 B on one CPU (producer polls the guest ring itself): $sm Mpps with" \
      "$sc% of the CPU = $(awk -v m="$sm" -v c="$sc" 'BEGIN { if (c > 0) printf "%.1f", m * 100 / c; else print "?" }') Mpps per busy CPU"
+read -r _ _ wm _ _ wc _ <<<"$swonly"
+echo "   switch_input alone, 64 B (VM port discards): $wm Mpps with $wc% of the CPU ="\
+     "$(awk -v m="$wm" -v c="$wc" 'BEGIN { if (c > 0) printf "%.1f", m * 100 / c; else print "?" }') Mpps per busy CPU"
 echo "   memcpy on CPU 0: $mc1500 Gbit/s in 1500-byte copies (the 1500 B run's working set)," \
      "$mcbig Gbit/s on a 64 MiB copy"
+echo "   CPU 0 <-> CPU 1 cache line round trip: $pingpong ns (idle machine: ~100-200 ns;" \
+     "far more means the CPUs are shared and the two-CPU figures above are cut)"
 if [ $have_dpdk = 0 ] || [ -n "$dpdk_why" ]; then
     echo "   DPDK: ${dpdk_why:-not run}"
 fi
