@@ -6,10 +6,12 @@
  * interrupts off and RSI = the boot_params ("zero page") we fill.  No real
  * mode setup code runs: boot_params carries the e820 map, the command line,
  * the initrd and the ACPI RSDP address (vmm/acpi_tables.c writes the tables
- * at GUEST_ACPI_BASE when the monitor is created).  The loader appends
- * tsc_early_khz=<host TSC rate> to the command line unless it has one.
+ * at GUEST_ACPI_BASE when the monitor is created).  On non-Intel CPUs the
+ * loader appends tsc_early_khz=<host TSC rate> to the command line unless
+ * it has one (see guest_load_linux).
  *
- * Guest layout: include/nethv/guest_layout.h.  BSP, at VM creation.
+ * Guest layout: include/nethv/guest_layout.h.  BSP, at VM creation; the CPU
+ * of vCPU 0 when the VM restarts (kernel/vm.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <nethv/guest_load.h>
 #include <nethv/guest_layout.h>
 #include <arch/time.h>
+#include <arch/x86.h>
 
 /* setup header: offsets into the bzImage (= into boot_params) */
 #define HDR_START           0x1f1   /* setup_sects: first field copied */
@@ -72,6 +75,13 @@ static uint16_t rd16(const uint8_t *p, unsigned off) { uint16_t v; memcpy(&v, p 
 static uint64_t rd64(const uint8_t *p, unsigned off) { uint64_t v; memcpy(&v, p + off, 8); return v; }
 static void wr32(uint8_t *p, unsigned off, uint32_t v) { memcpy(p + off, &v, 4); }
 static void wr64(uint8_t *p, unsigned off, uint64_t v) { memcpy(p + off, &v, 8); }
+
+/* The guest sees the host's CPUID vendor (vmm/cpuid.c). */
+static bool cpu_is_intel(void)
+{
+    struct cpuid_regs r = cpuid(0, 0);
+    return !memcmp(&r.ebx, "Genu", 4) && !memcmp(&r.edx, "ineI", 4) && !memcmp(&r.ecx, "ntel", 4);
+}
 
 static int put(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
 {
@@ -227,11 +237,15 @@ int guest_load_linux(struct vm *vm, const struct boot_module *kernel,
     memset(cl, 0, GUEST_CMDLINE_MAX);
     size_t cl_len = strnlen(cmdline, cl_max);
     memcpy(cl, cmdline, cl_len);
-    /* Tell the guest the TSC rate: on AMD (no CPUID 0x15 for Linux) it
-     * calibrates against the PIT or PM timer, which fails when every port
-     * read is an exit; without a TSC rate its LAPIC timer set-up waits for
-     * PIT ticks.  A rate on the command line wins. */
-    if (!strstr(cl, "tsc_early_khz=") && tsc_hz)
+    /* Tell the guest the TSC rate where CPUID cannot: Linux 6.1 reads it
+     * from leaf 0x15 (vmm/cpuid.c) on Intel only; elsewhere it calibrates
+     * against the PIT and the PM timer, which fails when every port read is
+     * an exit ("Unable to calibrate against PIT", TSC marked unstable, a
+     * 2.5x slower boot under QEMU TCG).  With the rate known Linux needs no
+     * PIT at all (no PIT clockevent, no IO-APIC timer check).  A rate on the
+     * command line wins; tsc_early_khz=0 makes Linux calibrate (and run on
+     * the PIT's IRQ 0 until its LAPIC timer takes over). */
+    if (!strstr(cl, "tsc_early_khz=") && tsc_hz && !cpu_is_intel())
         snprintf(cl + cl_len, cl_max + 1 - cl_len, "%stsc_early_khz=%llu", cl_len ? " " : "",
                  (unsigned long long)(tsc_hz / 1000));
     wr32(bp, HDR_CMD_LINE_PTR, GUEST_CMDLINE);

@@ -12,8 +12,12 @@
  * IRR -> ISR on injection, an interrupt window only for a deliverable one.
  * The LAPIC timer is the per-vCPU timer_deadline/period/vector, programmed
  * by the monitor (vm_vcpu_timer); VMX's preemption timer makes the running
- * guest exit at the next deadline on its CPU.  APs start on SIPI
- * (vm_vcpu_start -> start_ap on their own CPU).
+ * guest exit at the next deadline on its CPU; the monitor's device timers
+ * (vm_dev_timer: the PIT) expire on the CPU of the VM's vCPU 0 the same
+ * way, as calls into the monitor (vmm_timer_expired).  APs start on SIPI
+ * (vm_vcpu_start -> start_ap on their own CPU).  A VM the guest reset
+ * (VM_RESTARTING) has its vCPUs parked here; vCPU 0's CPU then reloads it
+ * (vm_restart_park, kernel/vm.c).
  */
 #include <string.h>
 #include <nethv/kernel.h>
@@ -88,6 +92,8 @@ static void wake_check(struct vcpu *v)
         if (v->timer_vector >= 16 || !v->vapic)
             vcpu_post_irq(&v->hw, v->timer_vector);
     }
+    if (v->index == 0)          /* the VM's device timers (PIT ...) expire here */
+        vm_dev_timers_run(v->vm);
     if (v->state == VCPU_WAIT_SIPI && __atomic_load_n(&v->start_pending, __ATOMIC_ACQUIRE))
         start_ap(v);
     if (v->state == VCPU_HALTED &&
@@ -96,14 +102,21 @@ static void wake_check(struct vcpu *v)
 }
 
 /* The earliest LAPIC timer deadline that will post an interrupt among the
- * vCPUs of this CPU, or 0 (masked timers keep time at the next look). */
+ * vCPUs of this CPU, or 0 (masked timers keep time at the next look); the
+ * device timers of VMs whose vCPU 0 runs here count too. */
 static uint64_t next_deadline(struct vcpu *q)
 {
     uint64_t next = 0;
-    for (struct vcpu *v = q; v; v = v->next_on_cpu)
+    for (struct vcpu *v = q; v; v = v->next_on_cpu) {
+        if (v->vm->state != VM_RUNNING)
+            continue;
         if (v->vapic && v->timer_deadline && v->timer_vector >= 16 &&
             (!next || v->timer_deadline < next))
             next = v->timer_deadline;
+        uint64_t dev = v->index == 0 ? v->vm->dev_timer_next : 0;
+        if (dev && (!next || dev < next))
+            next = dev;
+    }
     return next;
 }
 
@@ -125,9 +138,11 @@ static bool others_due(struct vcpu *self)
 {
     uint64_t now = rdtsc();
     for (struct vcpu *v = runq[self->host_cpu]; v; v = v->next_on_cpu) {
-        if (v == self || v->state == VCPU_STOPPED)
+        if (v == self || v->state == VCPU_STOPPED || v->vm->state != VM_RUNNING)
             continue;
         if (v->timer_deadline && now >= v->timer_deadline)
+            return true;
+        if (v->index == 0 && vm_dev_timer_due(v->vm, now))
             return true;
         if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
             (vcpu_has_posted_irq(&v->hw) || v->start_pending))
@@ -159,9 +174,10 @@ static void run_slice(struct vcpu *v, bool others_waiting)
     struct vcpu_exit e;
 
     while (v->state == VCPU_RUNNABLE) {
-        if (v->vm->state == VM_STOPPED) {
-            v->state = VCPU_STOPPED;
-            break;
+        if (v->vm->state != VM_RUNNING) {
+            if (v->vm->state == VM_STOPPED)
+                v->state = VCPU_STOPPED;
+            break;              /* VM_RESTARTING: parked by the scheduler loop */
         }
         wake_check(v);
         if (v->vapic)
@@ -250,12 +266,16 @@ void vcpu_scheduler(void)
         bool ran = false;
         unsigned runnable = 0;
         for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu) {
+            if (v->vm->state == VM_RESTARTING) {
+                vm_restart_park(v);     /* vCPU 0's CPU reloads the VM */
+                continue;
+            }
             wake_check(v);
-            if (v->state == VCPU_RUNNABLE && v->vm->state != VM_STOPPED)
+            if (v->state == VCPU_RUNNABLE && v->vm->state == VM_RUNNING)
                 runnable++;
         }
         for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu) {
-            if (v->state != VCPU_RUNNABLE || v->vm->state == VM_STOPPED)
+            if (v->state != VCPU_RUNNABLE || v->vm->state != VM_RUNNING)
                 continue;
             run_slice(v, runnable > 1);
             ran = true;

@@ -1,14 +1,16 @@
-/* VM creation from the config, VM stop and statistics. */
+/* VM creation from the config, VM stop and restart, statistics. */
 #include <stdio.h>
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <nethv/vm.h>
+#include <nethv/net.h>
 #include <nethv/vmm_if.h>
 #include <nethv/guest_load.h>
 #include <nethv/spinlock.h>
 #include <nethv/vlapic.h>
 #include <arch/smp.h>
+#include <arch/cpu.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 
@@ -16,6 +18,9 @@ struct vm vms[VM_MAX];
 unsigned nvms;
 /* initial register state per vCPU 0, applied on its host CPU at first run */
 struct guest_boot_state vm_boot_state[VM_MAX];
+/* what the VMs were made from, for restarts (both live as long as the kernel) */
+static const struct nethv_config *vm_cfg;
+static const struct boot_info *vm_bi;
 
 static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
 {
@@ -36,7 +41,7 @@ static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
 }
 
 static int load_guest(struct vm *vm, const struct config_vm *c, const struct boot_info *bi,
-                      const char **why)
+                      const char *cmdline, const char **why)
 {
     const struct boot_module *k = bootinfo_find_module(bi, c->kernel);
     const struct boot_module *initrd = c->initrd[0] ? bootinfo_find_module(bi, c->initrd) : NULL;
@@ -51,13 +56,27 @@ static int load_guest(struct vm *vm, const struct config_vm *c, const struct boo
     switch (c->type) {
     case CONFIG_VM_MULTIBOOT:
     case CONFIG_VM_TEST:
-        return guest_load_multiboot(vm, k, initrd, c->bootargs, &vm_boot_state[vm->id], why);
+        return guest_load_multiboot(vm, k, initrd, cmdline, &vm_boot_state[vm->id], why);
     case CONFIG_VM_LINUX:
-        return guest_load_linux(vm, k, initrd, c->bootargs, &vm_boot_state[vm->id], why);
+        return guest_load_linux(vm, k, initrd, cmdline, &vm_boot_state[vm->id], why);
     default:
         *why = "unknown guest type";
         return -1;
     }
+}
+
+static void monitor_args(const struct nethv_config *cfg, const struct vm *vm,
+                         struct vmm_create_args *a)
+{
+    const struct config_vm *c = &cfg->vm[vm->cfg_index];
+    unsigned net_ports = 0;
+    for (unsigned i = 0; i < cfg->nports; i++)
+        if (cfg->port[i].type == CONFIG_PORT_VM && cfg->port[i].vm == vm->cfg_index)
+            net_ports++;
+    /* "test": bare-metal test devices only; "multiboot" and "linux": a PC */
+    *a = (struct vmm_create_args){ vm->id, vm->name, vm->nvcpus, c->memory,
+                                   c->type == CONFIG_VM_TEST ? VMM_PLATFORM_TEST : VMM_PLATFORM_PC,
+                                   net_ports > VMM_NET_MAX_PORTS ? VMM_NET_MAX_PORTS : net_ports };
 }
 
 static int create_one(const struct nethv_config *cfg, unsigned ci, const struct boot_info *bi,
@@ -80,7 +99,7 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
         *why = "backend could not set up the VM";
         return -1;
     }
-    if (alloc_ram(vm, c, why) || load_guest(vm, c, bi, why))
+    if (alloc_ram(vm, c, why) || load_guest(vm, c, bi, c->bootargs, why))
         return -1;
     vm->nvcpus = c->vcpus;
     /* "test": bare-metal test devices only; "multiboot" and "linux": a PC */
@@ -102,18 +121,15 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
             vlapic_reset(v->vapic, i);
         }
     }
-    unsigned net_ports = 0;
-    for (unsigned i = 0; i < cfg->nports; i++)
-        if (cfg->port[i].type == CONFIG_PORT_VM && cfg->port[i].vm == ci)
-            net_ports++;
-    struct vmm_create_args a = { vm->id, vm->name, vm->nvcpus, c->memory, platform,
-                                 net_ports > VMM_NET_MAX_PORTS ? VMM_NET_MAX_PORTS : net_ports };
+    struct vmm_create_args a;
+    monitor_args(cfg, vm, &a);
     vm->monitor = vmm_create(&a);
     vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
     if (!vm->monitor) {
         *why = "monitor could not be created";
         return -1;
     }
+    vm->boot_count = 1;
     vm->state = VM_RUNNING;
     nvms++;
     return 0;
@@ -121,6 +137,8 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
 
 void vms_create(const struct nethv_config *cfg, const struct boot_info *bi)
 {
+    vm_cfg = cfg;
+    vm_bi = bi;
     if (!cfg->nvms)
         return;
     if (!vcpu_backend) {
@@ -144,18 +162,115 @@ static spinlock_t stop_lock = SPINLOCK_INIT;
 void vm_stop(struct vm *vm, int code, const char *why)
 {
     uint64_t f = spin_lock_irqsave(&stop_lock);
-    if (vm->state == VM_STOPPED) {
+    if (vm->state == VM_STOPPED || (code == VMM_EXIT_RESET && vm->state == VM_RESTARTING)) {
         spin_unlock_irqrestore(&stop_lock, f);
         return;
+    }
+    if (code == VMM_EXIT_RESET && vm->boot_count <= VM_MAX_RESTARTS) {
+        __atomic_store_n(&vm->state, VM_RESTARTING, __ATOMIC_SEQ_CST);
+        spin_unlock_irqrestore(&stop_lock, f);
+        printk("vm %s: reboot requested by the guest; restarting (boot #%u)\n", vm->name,
+               vm->boot_count + 1);
+        for (unsigned i = 0; i < vm->nvcpus; i++)       /* out of guest mode, to park */
+            vcpu_post_irq(&vm->vcpu[i].hw, 0);
+        return;
+    }
+    char msg[80];
+    if (code == VMM_EXIT_RESET) {
+        snprintf(msg, sizeof(msg), "guest reset again after %u restarts", VM_MAX_RESTARTS);
+        why = msg;
     }
     vm->exit_code = code;
     __atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_SEQ_CST);
     spin_unlock_irqrestore(&stop_lock, f);
     printk("vm %s: stopped: %s (code %d)\n", vm->name, why, code);
     vm_print_stats(vm);
+    vnet_print_stats(vm);
     /* vCPUs on other CPUs notice at their next exit; kick them now */
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vcpu_post_irq(&vm->vcpu[i].hw, 0);
+}
+
+/* ---- restart (vm_stop with VMM_EXIT_RESET) ---------------------------------- */
+
+/* vCPU 0's CPU, every vCPU parked: the VM as at creation, with
+ * nethv.boot=N on the command line so the guest can tell its boots apart. */
+static int vm_reload(struct vm *vm, const char **why)
+{
+    const struct config_vm *c = &vm_cfg->vm[vm->cfg_index];
+    static char cmdline[VM_MAX][CONFIG_BOOTARGS_MAX + 32];
+    char *cl = cmdline[vm->id];
+
+    /* the kernel's datapath lets go of the guest's rings before RAM goes */
+    for (unsigned p = 0; p < VMM_NET_MAX_PORTS; p++) {
+        vm_net_stop(vm->id, p);
+        vm_net_set_notify(vm->id, p, 0, 0);
+    }
+    uint64_t f = spin_lock_irqsave(&vm->dev_timer_lock);
+    memset(vm->dev_timer, 0, sizeof(vm->dev_timer));
+    vm->dev_timer_next = 0;
+    spin_unlock_irqrestore(&vm->dev_timer_lock, f);
+    for (unsigned i = 0; i < vm->nram; i++)
+        memset(phys_to_virt(vm->ram[i].hpa), 0, vm->ram[i].size);
+
+    snprintf(cl, sizeof(cmdline[0]), "%s%snethv.boot=%u", c->bootargs, c->bootargs[0] ? " " : "",
+             vm->boot_count + 1);
+    if (load_guest(vm, c, vm_bi, cl, why))
+        return -1;
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
+        struct vcpu *v = &vm->vcpu[i];
+        v->timer_deadline = v->timer_period = 0;
+        v->timer_vector = 0;
+        v->start_pending = false;
+        while (vcpu_take_posted_irq(&v->hw) >= 0)
+            ;
+        if (v->vapic)
+            vlapic_reset(v->vapic, i);
+    }
+    struct vmm_create_args a;
+    monitor_args(vm_cfg, vm, &a);
+    if (vmm_reset(vm->monitor, &a)) {
+        *why = "monitor could not be reset";
+        return -1;
+    }
+    /* vCPU 0 is this CPU's: its boot state now; the APs wait for SIPI
+     * (start_ap sets their whole state on their CPUs) */
+    const struct guest_boot_state *st = &vm_boot_state[vm->id];
+    vcpu_backend->set_sregs(&vm->vcpu[0].hw, &st->sregs);
+    vcpu_backend->set_regs(&vm->vcpu[0].hw, &st->regs);
+    vcpu_backend->set_irq_window(&vm->vcpu[0].hw, false);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        vm->vcpu[i].state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
+    return 0;
+}
+
+void vm_restart_park(struct vcpu *v)
+{
+    struct vm *vm = v->vm;
+    if (v->state != VCPU_PARKED) {
+        v->state = VCPU_PARKED;
+        if (__atomic_add_fetch(&vm->parked, 1, __ATOMIC_SEQ_CST) == vm->nvcpus && v->index != 0)
+            vcpu_post_irq(&vm->vcpu[0].hw, 0);         /* the last one: wake vCPU 0's CPU */
+    }
+    if (v->index != 0 || __atomic_load_n(&vm->parked, __ATOMIC_SEQ_CST) != vm->nvcpus)
+        return;
+    const char *why = "";
+    if (vm_reload(vm, &why)) {
+        vm_stop(vm, -1, why);
+        return;
+    }
+    vm->parked = 0;
+    uint64_t f = spin_lock_irqsave(&stop_lock);
+    bool restarted = vm->state == VM_RESTARTING;
+    if (restarted) {
+        vm->boot_count++;
+        __atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_SEQ_CST);
+    }
+    spin_unlock_irqrestore(&stop_lock, f);
+    if (!restarted)
+        return;                 /* stopped meanwhile */
+    for (unsigned i = 1; i < vm->nvcpus; i++)
+        vcpu_post_irq(&vm->vcpu[i].hw, 0);             /* their CPUs look again */
 }
 
 void vm_print_stats(const struct vm *vm)
@@ -233,4 +348,59 @@ uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu)
 uint64_t vm_tsc_khz(void)
 {
     return tsc_hz / 1000;
+}
+
+/* ---- device timers (vmm_if.h: vm_dev_timer) -------------------------------- */
+
+static void dev_timer_next_update(struct vm *vm)
+{
+    uint64_t next = 0;
+    for (unsigned i = 0; i < VMM_DEV_TIMERS; i++) {
+        uint64_t d = vm->dev_timer[i].deadline;
+        if (d && (!next || d < next))
+            next = d;
+    }
+    __atomic_store_n(&vm->dev_timer_next, next, __ATOMIC_RELEASE);
+}
+
+void vm_dev_timer(unsigned vm_id, unsigned id, uint64_t deadline_tsc, uint64_t period)
+{
+    if (vm_id >= VM_MAX || vm_id > nvms || id >= VMM_DEV_TIMERS)
+        return;
+    struct vm *vm = &vms[vm_id];
+    uint64_t f = spin_lock_irqsave(&vm->dev_timer_lock);
+    vm->dev_timer[id].deadline = deadline_tsc;
+    vm->dev_timer[id].period = deadline_tsc ? period : 0;
+    dev_timer_next_update(vm);
+    spin_unlock_irqrestore(&vm->dev_timer_lock, f);
+    /* vCPU 0's CPU re-arms its preemption timer / sleep bound at its next look */
+    if (deadline_tsc && vm->nvcpus && vm->vcpu[0].host_cpu != this_cpu()->cpu)
+        vcpu_post_irq(&vm->vcpu[0].hw, 0);
+}
+
+void vm_dev_timers_run(struct vm *vm)
+{
+    uint64_t now = rdtsc();
+    unsigned due = 0;
+    if (vm->state != VM_RUNNING || !vm_dev_timer_due(vm, now))
+        return;
+    uint64_t f = spin_lock_irqsave(&vm->dev_timer_lock);
+    for (unsigned i = 0; i < VMM_DEV_TIMERS; i++) {
+        uint64_t d = vm->dev_timer[i].deadline, p = vm->dev_timer[i].period;
+        if (!d || now < d)
+            continue;
+        due |= 1u << i;
+        if (!p)
+            d = 0;
+        else if ((now - d) / p >= VMM_DEV_TIMER_CATCHUP)
+            d = now + p;        /* too far behind: drop the missed periods */
+        else
+            d += p;             /* catch up: the next one may be due already */
+        vm->dev_timer[i].deadline = d;
+    }
+    dev_timer_next_update(vm);
+    spin_unlock_irqrestore(&vm->dev_timer_lock, f);
+    for (unsigned i = 0; i < VMM_DEV_TIMERS; i++)
+        if (due & (1u << i))
+            vmm_timer_expired(vm->monitor, i);
 }

@@ -4,7 +4,9 @@
  * VM has the LAPIC model), plus the hypervisor bit and leaf 0x40000000
  * ("nethvnethvnv").  With the LAPIC model, the TSC and APIC timer rates:
  * leaf 0x40000010 (EAX TSC kHz, EBX APIC timer kHz), leaf 0x15 (crystal =
- * APIC timer clock, TSC/crystal = EBX/EAX) and leaf 0x16 (MHz).
+ * APIC timer clock, TSC/crystal = EBX/EAX) and leaf 0x16 (MHz); leaf 0 then
+ * says 0x16 at least, so that Linux on Intel takes the rates from there
+ * instead of calibrating (basic leaves the host lacks read as zeros).
  */
 #include <string.h>
 #include <arch/x86.h>
@@ -20,6 +22,8 @@
 #define CPUID7_EBX_ERMS         (1u << 9)       /* hidden: Bochs mis-emulates fast strings */
 #define CPUID7_EBX_AVX512F      (1u << 16)
 #define CPUID7_EDX_FSRM         (1u << 4)
+#define CPUID_TSC_LEAF          0x15u
+#define CPUID_FREQ_LEAF         0x16u           /* highest basic leaf we define */
 #define CPUID_HV_LEAF           0x40000000u
 #define CPUID_HV_TIMING         0x40000010u
 
@@ -37,9 +41,15 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
         r = (struct cpuid_regs){ (uint32_t)vm_tsc_khz(), (uint32_t)vmm_lapic_timer_khz(m), 0, 0 };
     } else if (leaf > CPUID_HV_LEAF && leaf < 0x40010000u) {
         r = (struct cpuid_regs){ 0, 0, 0, 0 };
+    } else if (m->lapic && leaf < CPUID_TSC_LEAF && leaf > cpuid(0, 0).eax) {
+        r = (struct cpuid_regs){ 0, 0, 0, 0 };  /* past the host's leaves, below ours */
     } else {
         r = cpuid(leaf, sub);
         switch (leaf) {
+        case 0:
+            if (m->lapic && r.eax < CPUID_FREQ_LEAF)
+                r.eax = CPUID_FREQ_LEAF;
+            break;
         case 1:
             r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_MONITOR | CPUID1_ECX_PDCM | CPUID1_ECX_X2APIC |
                        CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX | CPUID1_ECX_TSC_DEADLINE);
@@ -56,12 +66,12 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
                 r.edx &= ~CPUID7_EDX_FSRM;
             }
             break;
-        case 0x15:                  /* the APIC timer clock as the crystal */
+        case CPUID_TSC_LEAF:        /* the APIC timer clock as the crystal */
             if (m->lapic)
                 r = (struct cpuid_regs){ 1, (uint32_t)m->lapic->tsc_per_count,
                                          (uint32_t)(vmm_lapic_timer_khz(m) * 1000), 0 };
             break;
-        case 0x16:
+        case CPUID_FREQ_LEAF:
             if (m->lapic)
                 r = (struct cpuid_regs){ (uint32_t)(vm_tsc_khz() / 1000), (uint32_t)(vm_tsc_khz() / 1000),
                                          (uint32_t)(vmm_lapic_timer_khz(m) / 1000), 0 };

@@ -43,6 +43,24 @@ int vmm_add_msrs(struct vmm *m, const struct vmm_msr *r)
     return 0;
 }
 
+int vmm_add_timer(struct vmm *m, void (*expired)(struct vmm *m, void *state), void *state)
+{
+    if (m->ntimers == VMM_DEV_TIMERS)
+        return -1;
+    m->timers[m->ntimers] = (struct vmm_timer){ expired, state };
+    return (int)m->ntimers++;
+}
+
+/* The kernel's call for an expired device timer (vmm_if.h), vCPU 0's CPU. */
+void vmm_timer_expired(struct vmm *m, unsigned id)
+{
+    if (!m || id >= m->ntimers || !m->timers[id].expired)
+        return;
+    uint64_t f = spin_lock_irqsave(&m->lock);
+    m->timers[id].expired(m, m->timers[id].state);
+    spin_unlock_irqrestore(&m->lock, f);
+}
+
 bool vmm_dev_io(struct vmm *m, uint16_t port, bool write, unsigned size, uint32_t *val)
 {
     for (unsigned i = 0; i < m->ndevs; i++) {

@@ -9,11 +9,14 @@
  * (channel 2 in mode 0, polling port 0x61 bit 5, or reading the count back)
  * and the mode 2/3 count reads need.
  *
- * Not modelled: IRQ 0 (channel 0 OUT) generation -- the monitor only runs
- * on exits and has no timer of its own; Linux uses the LAPIC timer when the
- * TSC/LAPIC rates are known (boot with no_timer_check if it insists on
- * testing the PIT IRQ).  BCD counting is treated as binary.  Gate low does
- * not freeze a mode 0/4 count; a rising gate edge restarts modes 1, 2, 3, 5.
+ * IRQ 0 (channel 0 OUT's rising edges) comes from the kernel's device timer
+ * service: loading channel 0 arms it (vm_dev_timer) for the terminal count,
+ * periodic in modes 2 and 3; each expiry pulses ISA IRQ 0 through
+ * m->raise_irq (IOAPIC pin 2 by the MADT override).  Linux's check_timer
+ * and its PIT tick before the LAPIC timer take over rely on it.
+ *
+ * Not modelled: BCD counting is treated as binary.  Gate low does not
+ * freeze a mode 0/4 count; a rising gate edge restarts modes 1, 2, 3, 5.
  */
 #include <arch/x86.h>
 #include <arch/time.h>
@@ -70,6 +73,7 @@ struct pit_channel {
 struct vmm_pit {
     struct pit_channel ch[PIT_CHANNELS];
     uint8_t port_b;             /* r/w bits of port 0x61 */
+    int irq0_timer;             /* vm_dev_timer id of channel 0, -1: none */
 };
 
 /* PIT input clocks since `since` (split to avoid 64-bit overflow). */
@@ -191,7 +195,8 @@ static uint8_t pit_read_counter(struct pit_channel *c)
     return out;
 }
 
-static void pit_write_counter(struct pit_channel *c, uint8_t v)
+/* A data byte for counter c; true when it completed a count (now loaded). */
+static bool pit_write_counter(struct pit_channel *c, uint8_t v)
 {
     if (c->rw == CW_RW_LSB) {
         pit_load(c, v);
@@ -200,10 +205,41 @@ static void pit_write_counter(struct pit_channel *c, uint8_t v)
     } else if (!c->write_msb_next) {
         c->write_lsb = v;
         c->write_msb_next = true;
+        return false;
     } else {
         pit_load(c, c->write_lsb | (uint32_t)v << 8);
         c->write_msb_next = false;
     }
+    return true;
+}
+
+/* IRQ 0: the kernel's timer for channel 0's next OUT rising edge (the
+ * terminal count; every period in modes 2 and 3), none while unloaded. */
+static void pit_irq0_arm(struct vmm *m, struct vmm_pit *p)
+{
+    const struct pit_channel *c = &p->ch[0];
+    if (p->irq0_timer < 0)
+        return;
+    if (!c->loaded) {
+        vm_dev_timer(m->vm_id, (unsigned)p->irq0_timer, 0, 0);
+        return;
+    }
+    uint64_t hz = tsc_hz ? tsc_hz : 1;
+    uint64_t ticks = (c->reload * hz + PIT_HZ / 2) / PIT_HZ;   /* reload <= 2^16: no overflow */
+    uint64_t deadline = c->load_tsc + (ticks ? ticks : 1);
+    bool periodic = c->mode == 2 || c->mode == 3;
+    vm_dev_timer(m->vm_id, (unsigned)p->irq0_timer, deadline ? deadline : 1,
+                 periodic && ticks ? ticks : 0);
+}
+
+/* The kernel's timer expired (m->lock held): an edge on ISA IRQ 0. */
+static void pit_irq0_expired(struct vmm *m, void *state)
+{
+    struct vmm_pit *p = state;
+    if (!p->ch[0].loaded || !m->raise_irq)
+        return;                 /* reprogrammed meanwhile */
+    m->raise_irq(m, 0, true);
+    m->raise_irq(m, 0, false);
 }
 
 static void pit_io(struct vmm *m, void *state, uint16_t port, bool write, unsigned size, uint32_t *val)
@@ -211,16 +247,22 @@ static void pit_io(struct vmm *m, void *state, uint16_t port, bool write, unsign
     struct vmm_pit *p = state;
     unsigned reg = port - PIT_BASE;
     if (reg == PIT_CONTROL) {
-        if (write)
-            pit_control(p, (uint8_t)*val);
-        else
+        if (!write) {
             *val = 0xff;        /* the control word register is write-only */
+            return;
+        }
+        uint8_t cw = (uint8_t)*val;
+        pit_control(p, cw);
+        if (cw >> CW_SC_SHIFT == 0 && ((cw >> CW_RW_SHIFT) & 3) != CW_RW_LATCH)
+            pit_irq0_arm(m, p);         /* a new mode stops channel 0 */
         return;
     }
-    if (write)
-        pit_write_counter(&p->ch[reg], (uint8_t)*val);
-    else
+    if (!write) {
         *val = pit_read_counter(&p->ch[reg]);
+        return;
+    }
+    if (pit_write_counter(&p->ch[reg], (uint8_t)*val) && reg == 0)
+        pit_irq0_arm(m, p);
 }
 
 static void port_b_io(struct vmm *m, void *state, uint16_t port, bool write, unsigned size, uint32_t *val)
@@ -247,6 +289,7 @@ int vmm_pit_init(struct vmm *m, const struct vmm_create_args *a)
         return -1;
     for (unsigned i = 0; i < PIT_CHANNELS; i++)
         p->ch[i].gate = i != PIT_CH_SPEAKER;    /* channels 0, 1: gate tied high */
+    p->irq0_timer = vmm_add_timer(m, pit_irq0_expired, p);
     struct vmm_dev pit = {
         .name = "pit-8254", .port_base = PIT_BASE, .port_count = PIT_PORTS,
         .io = pit_io, .state = p,

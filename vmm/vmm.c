@@ -2,11 +2,29 @@
  * The per-VM monitor: CPU and device emulation behind the kernel's narrow
  * interface (include/nethv/vmm_if.h).  It never touches packets.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include "vmm.h"
+
+/* Everything after the lock from `a`: device models registered afresh. */
+static int vmm_init(struct vmm *m, const struct vmm_create_args *a)
+{
+    size_t keep = offsetof(struct vmm, lock) + sizeof(m->lock);
+    memset((char *)m + keep, 0, sizeof(*m) - keep);
+    m->vm_id = a->vm_id;
+    memset(m->name, 0, sizeof(m->name));
+    strncpy(m->name, a->name, sizeof(m->name) - 1);
+    m->vcpus = a->vcpus;
+    m->ram_bytes = a->ram_bytes;
+    if (a->platform == VMM_PLATFORM_PC && vmm_platform_pc_init(m, a)) {
+        printk("vmm %s: PC platform set-up failed\n", m->name);
+        return -1;
+    }
+    return 0;
+}
 
 struct vmm *vmm_create(const struct vmm_create_args *a)
 {
@@ -14,17 +32,22 @@ struct vmm *vmm_create(const struct vmm_create_args *a)
     if (!pa)
         return NULL;
     struct vmm *m = phys_to_virt(pa);
-    m->vm_id = a->vm_id;
-    strncpy(m->name, a->name, sizeof(m->name) - 1);
-    m->vcpus = a->vcpus;
-    m->ram_bytes = a->ram_bytes;
     m->lock = (spinlock_t)SPINLOCK_INIT;
-    if (a->platform == VMM_PLATFORM_PC && vmm_platform_pc_init(m, a)) {
-        printk("vmm %s: PC platform set-up failed\n", m->name);
+    if (vmm_init(m, a)) {
         page_free(pa, ALIGN_UP(sizeof(struct vmm), PAGE_SIZE) / PAGE_SIZE);
         return NULL;
     }
     return m;
+}
+
+/* In place (the console's input path may hold m): same set-up as at
+ * creation, which worked then and allocates nothing outside m. */
+int vmm_reset(struct vmm *m, const struct vmm_create_args *a)
+{
+    uint64_t f = spin_lock_irqsave(&m->lock);
+    int rc = vmm_init(m, a);
+    spin_unlock_irqrestore(&m->lock, f);
+    return rc;
 }
 
 void vmm_inject_exception(struct vmm_reply *rp, uint8_t vector, bool has_error, uint32_t error)
@@ -33,7 +56,8 @@ void vmm_inject_exception(struct vmm_reply *rp, uint8_t vector, bool has_error, 
     rp->event = (struct vcpu_event){ VCPU_EVENT_EXCEPTION, vector, has_error, error };
 }
 
-/* A device asked for power-off or reset (vmm/pm.c, vmm/legacy.c): stop the VM. */
+/* A device asked for power-off or reset (vmm/pm.c, vmm/legacy.c): stop the
+ * VM; the kernel restarts it after a reset (VMM_EXIT_RESET). */
 static void io_stop_check(struct vmm *m, struct vmm_reply *rp)
 {
     const char *msg;
@@ -42,7 +66,7 @@ static void io_stop_check(struct vmm *m, struct vmm_reply *rp)
         rp->exit_code = 0;
     } else if (m->reset_requested) {
         msg = "guest requested reset";
-        rp->exit_code = 1;
+        rp->exit_code = VMM_EXIT_RESET;
     } else {
         return;
     }

@@ -66,11 +66,17 @@ struct vmm {
     struct vmm_uart *uart;      /* COM1, for vmm_uart_input */
     struct vmm_pci *pci;        /* PCI host bridge and functions (pci.h) */
     int power_off_requested;    /* set by PM1_CNT SLP_EN + S5: io_exit stops the VM, code 0 */
-    int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit stops the VM, code 1 */
+    int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit stops the VM, VMM_EXIT_RESET */
     /* interrupt controllers (lapic.c, ioapic.c) */
     struct vmm_lapic *lapic;    /* local APICs: NULL on the test platform */
     struct vmm_ioapic *ioapic;
     uint64_t lapic_dropped_ipis;        /* NMI/SMI/ExtINT IPIs: not modelled */
+    /* device timers (vm_dev_timer ids): expired() runs with m->lock held */
+    unsigned ntimers;
+    struct vmm_timer {
+        void (*expired)(struct vmm *m, void *state);
+        void *state;
+    } timers[VMM_DEV_TIMERS];
 };
 
 /* The PC platform's devices (vmm/platform.c); 0 or -1. */
@@ -86,6 +92,8 @@ bool vmm_msr_efer(const struct vmm_request *rq, struct vmm_reply *rp);
 void *vmm_alloc(struct vmm *m, size_t size);
 int vmm_add_device(struct vmm *m, const struct vmm_dev *d);
 int vmm_add_msrs(struct vmm *m, const struct vmm_msr *r);
+/* A device timer for vm_dev_timer: its id, or -1 when all are taken. */
+int vmm_add_timer(struct vmm *m, void (*expired)(struct vmm *m, void *state), void *state);
 /* Dispatch to the registered devices; false when no device claims it. */
 bool vmm_dev_io(struct vmm *m, uint16_t port, bool write, unsigned size, uint32_t *val);
 bool vmm_dev_mmio(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val);

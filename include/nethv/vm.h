@@ -11,14 +11,21 @@
 #include <stdbool.h>
 #include <nethv/config.h>
 #include <nethv/bootinfo.h>
+#include <nethv/spinlock.h>
+#include <nethv/vmm_if.h>
 #include <arch/vcpu.h>
 
 #define VM_MAX          CONFIG_MAX_VMS
 #define VM_MAX_VCPUS    CONFIG_MAX_VCPUS
 #define VM_MAX_RAM      CONFIG_MAX_REGIONS
 
-enum vcpu_state { VCPU_RUNNABLE, VCPU_HALTED, VCPU_WAIT_SIPI, VCPU_STOPPED };
-enum vm_state { VM_RUNNING, VM_STOPPED };
+/* VCPU_PARKED: its VM restarts; the vCPU waits (not run) until vm_restart_park
+ * on vCPU 0's CPU has reloaded the VM and given it a new state. */
+enum vcpu_state { VCPU_RUNNABLE, VCPU_HALTED, VCPU_WAIT_SIPI, VCPU_STOPPED, VCPU_PARKED };
+/* VM_RESTARTING: the guest reset the machine (VMM_EXIT_RESET); its vCPUs
+ * park on their CPUs, then vCPU 0's CPU reloads it and sets VM_RUNNING. */
+enum vm_state { VM_RUNNING, VM_STOPPED, VM_RESTARTING };
+#define VM_MAX_RESTARTS 16
 enum exit_handler { BY_KERNEL, BY_MONITOR, BY__COUNT };
 
 struct vm;
@@ -64,6 +71,14 @@ struct vm {
     uint64_t exits[VCPU_EXIT__COUNT][BY__COUNT];
     char console_buf[128];
     unsigned console_len;
+    /* device timers (vm_dev_timer): set by any CPU under dev_timer_lock,
+     * expired on vCPU 0's CPU (vm_dev_timers_run); dev_timer_next is the
+     * earliest deadline (host TSC, 0 = none), read without the lock */
+    spinlock_t dev_timer_lock;
+    struct { uint64_t deadline, period; } dev_timer[VMM_DEV_TIMERS];
+    volatile uint64_t dev_timer_next;
+    unsigned boot_count;        /* 1 at creation, +1 per restart */
+    volatile unsigned parked;   /* vCPUs parked for the restart (atomic) */
 };
 
 extern struct vm vms[VM_MAX];
@@ -75,11 +90,23 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi);
 void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
+/* Stop the VM (any CPU); code VMM_EXIT_RESET restarts it instead (at most
+ * VM_MAX_RESTARTS times): VM_RESTARTING, every vCPU kicked. */
 void vm_stop(struct vm *vm, int code, const char *why);
+/* The owner CPU of v, its VM restarting: park v; on vCPU 0's CPU, once all
+ * are parked, reload the VM and set it running again. */
+void vm_restart_park(struct vcpu *v);
 /* Length of the instruction that caused exit e (owner CPU): the backend's,
  * else decoded from guest memory; 0 if unknown (kernel/exit.c). */
 unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e);
 bool vms_all_stopped(void);
+/* vCPU 0's CPU, between guest runs: expire the VM's due device timers. */
+void vm_dev_timers_run(struct vm *vm);
+static inline bool vm_dev_timer_due(const struct vm *vm, uint64_t now)
+{
+    uint64_t next = vm->dev_timer_next;
+    return next && now >= next;
+}
 void vm_print_stats(const struct vm *vm);
 
 #endif

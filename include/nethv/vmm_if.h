@@ -49,9 +49,15 @@ struct vmm_reply {
     struct vcpu_event event;
     bool set_efer;                  /* load `efer` into the guest (WRMSR EFER) */
     uint64_t efer;
-    int exit_code;                  /* VMM_STOP_VM */
+    int exit_code;                  /* VMM_STOP_VM: 0 power-off, VMM_EXIT_RESET ... */
     char why[64];                   /* VMM_FAULT_VM */
 };
+
+/* VMM_STOP_VM exit codes: 0 = the guest powered off; VMM_EXIT_RESET = it
+ * reset the machine: the kernel restarts the VM (images reloaded, RAM
+ * cleared, vmm_reset, vCPU 0 at its boot state, APs waiting for SIPI), at
+ * most VM_MAX_RESTARTS times, then stops it. */
+#define VMM_EXIT_RESET  1
 
 /* ---- kernel services for monitors (checked; any CPU) ---------------------- */
 /* 0 on success; -1 if any byte of [gpa, gpa+len) is not this VM's RAM. */
@@ -74,6 +80,17 @@ uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu);
 uint64_t vm_tsc_khz(void);
 /* Print one line to the hypervisor console. */
 void vm_console_line(unsigned vm_id, const char *line);
+/* Device timers (the PIT's channel 0 ...), any CPU: timer `id` (<
+ * VMM_DEV_TIMERS) expires when the host TSC (rdtsc(): the clock the device
+ * models count with) reaches `deadline_tsc` (0 = cancel), then every
+ * `period` TSC ticks if non-zero.  Each expiry is one call of
+ * vmm_timer_expired(m, id) on the CPU of the VM's vCPU 0, between two of
+ * its guest runs (a halted vCPU 0 is looked at too), no kernel lock held.
+ * A periodic timer that fell behind catches up one expiry per look, up to
+ * VMM_DEV_TIMER_CATCHUP periods; beyond that the missed ones are dropped. */
+#define VMM_DEV_TIMERS          4
+#define VMM_DEV_TIMER_CATCHUP   16
+void vm_dev_timer(unsigned vm_id, unsigned id, uint64_t deadline_tsc, uint64_t period);
 
 /* ---- virtio-net data plane (kernel/vnet.c) --------------------------------
  * The monitor runs the virtio-pci control plane (config space, feature
@@ -128,5 +145,12 @@ struct vmm_create_args {
 };
 struct vmm *vmm_create(const struct vmm_create_args *a);
 void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
+/* The VM restarts (VMM_EXIT_RESET): every device back to its power-on
+ * state, the firmware tables rewritten into the cleared RAM.  Called on the
+ * CPU of vCPU 0 while no vCPU of the VM runs; takes m->lock.  0, or -1
+ * (the kernel then stops the VM). */
+int vmm_reset(struct vmm *m, const struct vmm_create_args *a);
+/* A device timer armed with vm_dev_timer expired (see there); takes m->lock. */
+void vmm_timer_expired(struct vmm *m, unsigned id);
 
 #endif

@@ -67,6 +67,17 @@ int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a)
            vmm_pci_init(m, a) || vmm_pm_init(m, a) || vmm_legacy_init(m, a) ? -1 : 0;
 }
 
+/* the kernel's device timer service: the last vm_dev_timer call */
+static unsigned timer_calls, timer_id;
+static uint64_t timer_deadline, timer_period;
+void vm_dev_timer(unsigned vm_id, unsigned id, uint64_t deadline_tsc, uint64_t period)
+{
+    timer_calls++;
+    timer_id = id;
+    timer_deadline = deadline_tsc;
+    timer_period = period;
+}
+
 static unsigned irq_calls, irq_gsi;
 static bool irq_level;
 static void fake_raise_irq(struct vmm *m, unsigned gsi, bool level)
@@ -332,6 +343,48 @@ static void test_pit_channel0_modes_and_readback(void **state)
     outb_(m, 0x43, 0xc0 | RB_NO_COUNT | RB_CNT0);
     assert_int_equal(inb_(m, 0x40), ST_OUT | CW_RW_LSB << CW_RW_SHIFT | 3 << CW_MODE_SHIFT);
     assert_int_equal(inb_(m, 0x40), 80);            /* status consumed: count again */
+}
+
+/* IRQ 0: loading channel 0 arms the kernel's timer; each expiry is an edge on ISA IRQ 0. */
+static void test_pit_irq0_timer(void **state)
+{
+    struct vmm *m = *state;
+    timer_calls = 0;
+    /* Linux's periodic PIT tick: mode 2, LATCH 4773 (250 Hz) */
+    outb_(m, 0x43, 0x34);
+    assert_int_equal(timer_calls, 1);               /* new mode: stopped */
+    assert_int_equal(timer_deadline, 0);
+    outb_(m, 0x40, 4773 & 0xff);
+    assert_int_equal(timer_calls, 1);               /* half a count: nothing yet */
+    outb_(m, 0x40, 4773 >> 8);
+    assert_int_equal(timer_calls, 2);
+    uint64_t ticks = (4773ull * 1000000000 + PIT_HZ / 2) / PIT_HZ;    /* 1 GHz TSC */
+    assert_int_equal(timer_deadline, fake_tsc + ticks);
+    assert_int_equal(timer_period, ticks);
+    irq_calls = 0;
+    vmm_timer_expired(m, timer_id);
+    assert_int_equal(irq_calls, 2);                 /* up, then down: one edge */
+    assert_int_equal(irq_gsi, 0);
+    assert_false(irq_level);
+    /* one-shot (mode 4, as Linux's oneshot PIT): no period */
+    outb_(m, 0x43, 0x38);
+    outb_(m, 0x40, 100);
+    outb_(m, 0x40, 0);
+    assert_int_equal(timer_period, 0);
+    assert_int_equal(timer_deadline, fake_tsc + (100ull * 1000000000 + PIT_HZ / 2) / PIT_HZ);
+    /* channel 2 (calibration) and latches leave the timer alone */
+    unsigned n = timer_calls;
+    outb_(m, 0x43, 0xb0);
+    outb_(m, 0x42, 0xff);
+    outb_(m, 0x42, 0xff);
+    outb_(m, 0x43, 0x00);
+    assert_int_equal(timer_calls, n);
+    /* shut down (mode 0, no count): an expiry that raced with it raises nothing */
+    outb_(m, 0x43, 0x30);
+    assert_int_equal(timer_deadline, 0);
+    irq_calls = 0;
+    vmm_timer_expired(m, timer_id);
+    assert_int_equal(irq_calls, 0);
 }
 
 /* ---- PIC ------------------------------------------------------------------------------- */
@@ -648,6 +701,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rtc_memory_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pit_channel2_gate_timing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pit_channel0_modes_and_readback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pit_irq0_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pic_init_and_imr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pci_mechanism1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pci_ecam, setup, teardown),
