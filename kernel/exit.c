@@ -234,6 +234,7 @@ static const struct {
     [VCPU_EXIT_CR_ACCESS]    = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_INVD]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_VMINSN]       = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_APIC_EOI]     = { to_monitor,  BY_MONITOR },     /* IOAPIC: level-triggered EOI */
 };
 
 /* Handle one exit on the vCPU's CPU; returns the vCPU's next state. */

@@ -103,6 +103,20 @@ int vlapic_eoi(uint8_t *page, bool *level)
     return vec;
 }
 
+uint16_t vlapic_intr_status(const uint8_t *page)
+{
+    int isr = vlapic_highest(page, APIC_ISR);
+    int irr = (vlapic_reg(page, APIC_SVR) & APIC_SVR_ENABLE) ? vlapic_highest(page, APIC_IRR) : -1;
+    return (uint16_t)((isr < 0 ? 0u : (unsigned)isr << 8) | (irr < 0 ? 0u : (unsigned)irr));
+}
+
+void vlapic_eoi_exit_set(const uint8_t *page, uint64_t out[4])
+{
+    for (unsigned i = 0; i < 4; i++)
+        out[i] = vlapic_reg(page, APIC_TMR + 2 * i * 16) |
+                 (uint64_t)vlapic_reg(page, APIC_TMR + (2 * i + 1) * 16) << 32;
+}
+
 bool vlapic_match_dest(const uint8_t *page, unsigned apic_id, uint8_t dest, bool logical)
 {
     if (dest == 0xff)
@@ -144,6 +158,7 @@ uint32_t vlapic_msi_route(uint8_t *const pages[], unsigned n, const struct msi_m
 
 #ifndef NETHV_HOST
 #include <nethv/vm.h>
+#include <nethv/mem.h>
 
 void vlapic_sync_posted(struct vcpu *v)
 {
@@ -163,9 +178,31 @@ bool vlapic_has_deliverable(struct vcpu *v)
     return vlapic_pending(v->vapic) >= 0;
 }
 
+/* The page goes to the backend once, on the vCPU's CPU after vcpu_init. */
+static void vlapic_attach(struct vcpu *v)
+{
+    uint64_t pa = virt_to_phys(v->vapic);
+    if (vcpu_backend->set_vapic)
+        vcpu_backend->set_vapic(&v->hw, pa);
+    v->hw.vapic_pa = pa;
+}
+
 void vlapic_inject(struct vcpu *v)
 {
+    if (!v->hw.vapic_pa)
+        vlapic_attach(v);
+    /* posted vectors first, then TMR: a poster sets TMR before posting */
     vlapic_sync_posted(v);
+    if (v->hw.vid) {            /* the CPU delivers (SDM 3C 29.2.1) */
+        uint64_t eoi_exit[4];
+        vlapic_eoi_exit_set(v->vapic, eoi_exit);
+        vcpu_backend->set_apic_state(&v->hw, vlapic_intr_status(v->vapic), eoi_exit);
+        return;
+    }
+    if (vcpu_backend->set_apic_state) {     /* VMX TPR shadow: exit when CR8 unblocks */
+        static const uint64_t none[4];
+        vcpu_backend->set_apic_state(&v->hw, vlapic_intr_status(v->vapic), none);
+    }
     int vec = vlapic_pending(v->vapic);
     if (vec < 0)
         return;

@@ -8,6 +8,7 @@
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include "vmm.h"
+#include "ioapic.h"
 
 /* Everything after the lock from `a`: device models registered afresh. */
 static int vmm_init(struct vmm *m, const struct vmm_create_args *a)
@@ -130,6 +131,13 @@ void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_rep
         /* intercepted only to observe it: give it back to the guest */
         vmm_inject_exception(rp, rq->exit.exc.vector, rq->exit.exc.has_error, rq->exit.exc.error);
         break;
+    case VCPU_EXIT_APIC_EOI: {  /* the CPU did the LAPIC's part of this EOI (ISR, PPR) */
+        uint64_t f = spin_lock_irqsave(&m->lock);
+        if (m->ioapic)
+            vmm_ioapic_eoi(m, rq->exit.eoi.vector);
+        spin_unlock_irqrestore(&m->lock, f);
+        break;
+    }
     case VCPU_EXIT_VMINSN:
     case VCPU_EXIT_XSETBV:      /* XSAVE is hidden by the CPUID policy */
     case VCPU_EXIT_INVD:

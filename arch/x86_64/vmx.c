@@ -130,7 +130,7 @@ static void setup_controls(struct vcpu_hw *v)
     vmcs_write64(EPT_POINTER, vmx_eptp(v->vm));
     if (p->proc2 & PROC2_VPID)
         vmcs_write16(VPID, v->tag);
-    if (p->proc & PROC_TPR_SHADOW) {    /* guest CR8 -> VTPR in this page, no exits */
+    if (p->proc & PROC_TPR_SHADOW) {    /* guest CR8 -> VTPR, no exits (29.3) */
         vmcs_write64(VIRTUAL_APIC_ADDR, v->ctl_pa + 2 * PAGE_SIZE);
         vmcs_write32(TPR_THRESHOLD, 0);
     }
@@ -141,6 +141,66 @@ static void setup_controls(struct vcpu_hw *v)
 }
 
 static void vmx_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s);
+
+/* The kernel's virtual-APIC page becomes the VMCS's (TPR shadow: guest
+ * CR8 is its TPR at 0x80) and, with VID, the CPU delivers from its IRR
+ * (SDM 3C 29.2) and virtualizes x2APIC TPR/EOI/SELF-IPI writes (29.5).
+ * The VM's MSR bitmap lets those through for all of its vCPUs (the
+ * control is per vCPU, the bitmap per VM: every vCPU here gets the same
+ * controls).  Deviation: with "virtualize x2APIC mode" a guest whose
+ * APIC is still in xAPIC mode gets those MSRs virtualized instead of #GP. */
+static void vmx_set_vapic(struct vcpu_hw *v, uint64_t pa)
+{
+    struct vmx_vcpu *p = vmx_priv(v);
+    if (!vmx_load(v) || !(p->proc & PROC_TPR_SHADOW) || (pa & (PAGE_SIZE - 1)))
+        return;
+    v->vapic_pa = pa;
+    vmcs_write64(VIRTUAL_APIC_ADDR, pa);
+    vmcs_write32(TPR_THRESHOLD, 0);
+    if (!vmx_has_apicv())
+        return;
+    uint32_t apicv = vmx_caps.proc2_apicv;
+    p->proc2 |= apicv;
+    vmcs_write32(PROC_BASED_CONTROLS2, p->proc2);
+    vmcs_write16(GUEST_INTR_STATUS, 0);
+    for (unsigned i = 0; i < 4; i++) {
+        p->eoi_exit[i] = 0;
+        vmcs_write64(EOI_EXIT_BITMAP0 + 2 * i, 0);
+    }
+    if (apicv & PROC2_VIRT_X2APIC) {
+        vmx_msr_intercept(v->vm, X2APIC_MSR_TPR, false, false);
+        vmx_msr_intercept(v->vm, X2APIC_MSR_EOI, true, false);      /* RDMSR: #GP by the monitor */
+        vmx_msr_intercept(v->vm, X2APIC_MSR_SELF_IPI, true, false);
+        if (apicv & PROC2_APIC_REG_VIRT)
+            for (uint32_t m = X2APIC_MSR_ISR0; m <= X2APIC_MSR_IRR7; m++)
+                vmx_msr_intercept(v->vm, m, false, true);
+    }
+    v->vid = true;
+}
+
+/* Before each entry.  With VID: the guest interrupt status (RVI, SVI) the
+ * CPU evaluates at entry (26.3.2.5, 29.2.1) and the EOI-exit bitmap.
+ * Without: a "TPR below threshold" exit (29.1.2) once the guest's CR8
+ * write lets the highest pending vector through (RVI here = highest IRR,
+ * held back by VTPR); the threshold may not exceed VTPR[7:4] (26.2.1.1). */
+static void vmx_set_apic_state(struct vcpu_hw *v, uint16_t intr_status, const uint64_t eoi_exit[4])
+{
+    struct vmx_vcpu *p = vmx_priv(v);
+    if (!vmx_load(v) || !v->vapic_pa || !(p->proc & PROC_TPR_SHADOW))
+        return;
+    if (!v->vid) {
+        uint32_t vtpr = *(volatile uint32_t *)phys_to_virt(v->vapic_pa + 0x80);
+        uint32_t irr_class = (intr_status & 0xff) >> 4, tpr_class = (vtpr & 0xff) >> 4;
+        vmcs_write32(TPR_THRESHOLD, irr_class && irr_class <= tpr_class ? irr_class : 0);
+        return;
+    }
+    vmcs_write16(GUEST_INTR_STATUS, intr_status);
+    for (unsigned i = 0; i < 4; i++)
+        if (p->eoi_exit[i] != eoi_exit[i]) {
+            p->eoi_exit[i] = eoi_exit[i];
+            vmcs_write64(EOI_EXIT_BITMAP0 + 2 * i, eoi_exit[i]);
+        }
+}
 
 /* The architectural reset state (SDM 3A 9.1.1) until the caller sets one. */
 static void setup_guest_reset_state(struct vcpu_hw *v)
@@ -206,6 +266,7 @@ static int vmx_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
     v->host_cpu = this_cpu()->cpu;
     v->launched = false;
     v->irq_window = false;
+    v->vid = false;
     v->tsc_offset = 0;
     init_fpu_area(fpu);
     vmx_priv(v)->guest_xcr0 = 1;        /* x87 only, the reset value */
@@ -219,6 +280,8 @@ static int vmx_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
         return -1;
     setup_host_state();
     setup_controls(v);
+    if (v->vapic_pa)
+        vmx_set_vapic(v, v->vapic_pa);
     setup_guest_reset_state(v);
     vmx_flush_tags(v);          /* stale translations of a reused EPTP/VPID */
     return 0;
@@ -508,4 +571,6 @@ const struct vcpu_backend vmx_backend = {
     .dump = vmx_dump,
     .io_passthrough = vmx_io_passthrough,
     .msr_passthrough = vmx_msr_passthrough,
+    .set_vapic = vmx_set_vapic,
+    .set_apic_state = vmx_set_apic_state,
 };

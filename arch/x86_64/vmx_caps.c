@@ -87,6 +87,15 @@ static int discover(void)
                           PROC2_EPT | PROC2_UNRESTRICTED, "secondary", &c->proc2_may1, &ok);
         c->ept_vpid = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
     }
+    /* APIC virtualization for vCPUs with the kernel's virtual-APIC page:
+     * VID needs the TPR shadow and external-interrupt exiting, and so do
+     * APIC-register virtualization and virtualize x2APIC mode (26.2.1.1);
+     * no "virtualize APIC accesses" (xAPIC MMIO still exits to the monitor:
+     * its writes would need APIC-write exits the monitor cannot take yet). */
+    if ((c->proc & PROC_TPR_SHADOW) && (c->pin & PIN_EXTINT_EXIT) &&
+        (c->proc2_may1 & PROC2_VIRT_INTR_DELIVERY))
+        c->proc2_apicv = c->proc2_may1 & (PROC2_VIRT_INTR_DELIVERY | PROC2_APIC_REG_VIRT |
+                                          PROC2_VIRT_X2APIC);
     c->exit = adjust(tru ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
                      EXIT_HOST_64 | EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
                      EXIT_SAVE_EFER | EXIT_LOAD_EFER,
@@ -219,5 +228,15 @@ int vmx_cpu_enable(void)
     pc->on = true;
     pc->current = NULL;
     printk("vmx: cpu %u: VMX root operation\n", cpu);
+    if (vmx_has_apicv())
+        printk("vmx: cpu %u: interrupts by virtual-interrupt delivery (%s, %s, %s)\n", cpu,
+               vmx_caps.proc2_apicv & PROC2_APIC_REG_VIRT ? "APIC-register virtualization"
+                                                         : "no APIC-register virtualization",
+               vmx_caps.proc2_apicv & PROC2_VIRT_X2APIC ? "x2APIC EOI/TPR/self-IPI virtualized"
+                                                       : "no x2APIC virtualization",
+               vmx_has_posted() ? "posted interrupts unused" : "no posted interrupts");
+    else
+        printk("vmx: cpu %u: interrupts by event injection and interrupt-window exits "
+               "(no virtual-interrupt delivery)\n", cpu);
     return 0;
 }

@@ -399,6 +399,11 @@ void vmx_dump(struct vcpu_hw *v)
            (unsigned long long)vmcs_readnat(GUEST_IDTR_BASE), vmcs_read32(GUEST_IDTR_LIMIT),
            vmcs_read32(GUEST_INTERRUPTIBILITY), vmcs_read32(GUEST_ACTIVITY_STATE),
            vmcs_read32(ENTRY_INTR_INFO), vmcs_read32(IDT_VECTORING_INFO));
+    if (v->vid) {
+        uint16_t st = vmcs_read16(GUEST_INTR_STATUS);
+        printk("  virtual-interrupt delivery: page %#llx RVI %#x SVI %#x\n",
+               (unsigned long long)v->vapic_pa, st & 0xff, st >> 8);
+    }
     printk("  exits:");
     for (unsigned r = 0; r < EXIT__COUNT; r++)
         if (p->hw_exits[r])

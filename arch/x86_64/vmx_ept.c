@@ -154,3 +154,20 @@ void vmx_msr_passthrough(struct vm_hw *vm, uint32_t msr, bool pass)
             bm[off + w + idx / 8] |= bit;
     }
 }
+
+void vmx_msr_intercept(struct vm_hw *vm, uint32_t msr, bool rd, bool wr)
+{
+    uint8_t *bm = phys_to_virt(vm->msr_bitmap);
+    if (msr > 0x1fff) {
+        printk("vmx: MSR %#x: no bitmap bit here\n", msr);
+        return;
+    }
+    uint8_t bit = (uint8_t)(1u << (msr & 7));
+    for (unsigned w = 0; w <= 2048; w += 2048) {    /* read bitmap, then write bitmap */
+        uint8_t *b = &bm[w + msr / 8];
+        if (w ? wr : rd)
+            __atomic_fetch_or(b, bit, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_and(b, (uint8_t)~bit, __ATOMIC_RELAXED);
+    }
+}

@@ -228,6 +228,7 @@ static bool has_qual(uint32_t r)
     case EXIT_HLT: case EXIT_VMCALL: case EXIT_RDMSR: case EXIT_WRMSR: case EXIT_MWAIT:
     case EXIT_PAUSE: case EXIT_PREEMPT_TIMER: case EXIT_XSETBV: case EXIT_RDTSC:
     case EXIT_RDTSCP: case EXIT_INVD: case EXIT_WBINVD: case EXIT_TRIPLE_FAULT:
+    case EXIT_TPR_BELOW:
         return false;
     default:
         return true;
@@ -330,6 +331,13 @@ static bool decode_exit(struct vcpu_hw *v, struct vmx_vcpu *p, struct vcpu_exit 
         e->sipi.vector = (uint8_t)q;
         break;
     case EXIT_INTR_WINDOW:   e->reason = VCPU_EXIT_INTR_WINDOW; break;
+    case EXIT_TPR_BELOW:    /* the guest's CR8 write let a held vector through */
+        e->reason = VCPU_EXIT_INTR_WINDOW;
+        break;
+    case EXIT_VIRT_EOI:     /* VISR/SVI/VPPR already updated by the CPU (29.1.4) */
+        e->reason = VCPU_EXIT_APIC_EOI;
+        e->eoi.vector = VEOIQ_VECTOR(q);
+        break;
     case EXIT_PREEMPT_TIMER: e->reason = VCPU_EXIT_PREEMPT; break;
     case EXIT_CPUID:
         e->reason = VCPU_EXIT_CPUID;

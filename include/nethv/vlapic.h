@@ -6,8 +6,11 @@
  * 0x100-0x170, TMR 0x180-0x1f0, IRR 0x200-0x270, each 256-bit register as
  * eight 32-bit words 16 bytes apart.  The kernel allocates it (struct
  * vcpu.vapic) and shares it with the VM's monitor (vm_vapic_page), which
- * emulates register accesses on it; the same layout is what VMX's
- * virtual-APIC page wants, so virtual-interrupt delivery can take over later.
+ * emulates register accesses on it; the same page is VMX's virtual-APIC
+ * page (TPR shadow: guest CR8 writes land at 0x80), and where the CPU has
+ * virtual-interrupt delivery (struct vcpu_hw.vid) the CPU itself moves
+ * vectors IRR -> ISR on delivery and clears ISR on a virtualized x2APIC EOI,
+ * on the vCPU's CPU while it is in guest mode.
  *
  * Who writes what: IRR, ISR and PPR change only on the vCPU's own CPU (the
  * run loop moves posted vectors in and accepts them; the monitor, running
@@ -100,6 +103,14 @@ void vlapic_accept(uint8_t *page, unsigned vec);
  * it was level-triggered (for the IOAPIC's EOI broadcast). */
 int vlapic_eoi(uint8_t *page, bool *level);
 
+/* Hardware delivery (VMX VID, SDM 3C 29.1.1, 29.2.1): the guest interrupt
+ * status the CPU evaluates at entry, SVI (highest ISR vector) << 8 | RVI
+ * (highest IRR vector; 0 while the APIC is software-disabled: held). */
+uint16_t vlapic_intr_status(const uint8_t *page);
+/* The vectors whose EOI the IOAPIC must see (level-triggered: TMR), as
+ * VMX's EOI-exit bitmap: bit n of out[n / 64] = vector n. */
+void vlapic_eoi_exit_set(const uint8_t *page, uint64_t out[4]);
+
 /* Does this APIC (page, its APIC ID) accept destination `dest` in physical
  * or logical (flat / cluster per DFR) mode?  0xff is broadcast. */
 bool vlapic_match_dest(const uint8_t *page, unsigned apic_id, uint8_t dest, bool logical);
@@ -114,7 +125,11 @@ struct vm;
 /* Owner CPU: move posted vectors (pending_irr) into the page's IRR. */
 void vlapic_sync_posted(struct vcpu *v);
 /* Owner CPU, before guest entry: inject the winner or open an interrupt
- * window when one is deliverable but the guest cannot take it now. */
+ * window when one is deliverable but the guest cannot take it now; with
+ * hardware delivery (vcpu_hw.vid) only hand the CPU the interrupt status
+ * (vlapic_intr_status) and EOI-exit set.  The first call on a vCPU gives
+ * the page to the backend (vcpu_backend->set_vapic) unless vcpu_hw.vapic_pa
+ * was set before vcpu_init. */
 void vlapic_inject(struct vcpu *v);
 /* Owner CPU: is there an interrupt that should wake a halted vCPU? */
 bool vlapic_has_deliverable(struct vcpu *v);

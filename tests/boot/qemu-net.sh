@@ -20,6 +20,8 @@
 # ring and back.  One result per NIC model:
 #   qemu-net/uplink-e1000e (MSI), qemu-net/uplink-virtio-net (MSI-X),
 #   qemu-net/uplink-e1000 (polled from the host timer tick: net_tick)
+#
+# qemu-net/default: `make run`'s scenario, see default_scenario below.
 TEST=qemu-net
 . "$(dirname "$0")/lib.sh"
 LOG=$LOGDIR/qemu-net.log
@@ -160,6 +162,42 @@ uplink() (
     pass
 )
 
+# default_scenario: `make run`'s config/default.dts with QEMU's user network
+# behind an e1000e uplink: VM a gets 10.0.2.15 by DHCP through the switch and
+# the NIC, b is static 10.0.2.20; each pings the gateway and the other, then
+# both sit at their shell (no power-off: QEMU is stopped once all four ping
+# results are in, or after 360 s).
+default_scenario() (
+    TEST=qemu-net/default
+    LOG=$LOGDIR/qemu-net-default.log
+    clean=$LOG.txt
+    iso=$LOGDIR/qemu-net-default.iso
+    [ -f "$BUILD/config/default.dtb" ] || fail "no $BUILD/config/default.dtb (make configs)"
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "" "$BUILD/config/default.dtb:config.dtb" \
+        "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
+    qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot -display none -monitor none \
+        -serial "file:$LOG" -nic user,model=e1000e -cdrom "$iso" -boot d 2>"$LOG.stderr" &
+    qp=$!
+    waited=0
+    while [ $waited -lt 360 ] && kill -0 $qp 2>/dev/null; do
+        [ "$(tr -d '\r' < "$LOG" | grep -c 'nethv-guest: ping .*: \(5/5 received\|FAILED\)')" -ge 4 ] && break
+        sleep 2
+        waited=$((waited + 2))
+    done
+    kill $qp 2>/dev/null
+    wait $qp 2>/dev/null
+    tr -d '\r' < "$LOG" > "$clean"
+    grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    for want in "a] nethv-guest: eth0 up, 10\.0\.2\.15/" "b] nethv-guest: eth0 up, 10\.0\.2\.20/" \
+                "a] nethv-guest: ping 10\.0\.2\.2: 5/5" "a] nethv-guest: ping 10\.0\.2\.20: 5/5" \
+                "b] nethv-guest: ping 10\.0\.2\.15: 5/5" "b] nethv-guest: ping 10\.0\.2\.2: 5/5"; do
+        grep -q "^\[$want" "$clean" ||
+            fail "no '[$want' after $waited s: $(grep 'nethv-guest: \(ping\|eth0 up\|dhcp\)' "$clean" | tr '\n' '|')"
+    done
+    grep -q "notify reached the monitor" "$clean" && fail "$(grep -m1 "notify reached the monitor" "$clean")"
+    pass
+)
+
 rm -f "$LOGDIR"/qemu-net-*.iso        # built once per run, from this $BUILD
 st=0
 LOG=$LOGDIR/qemu-net-pair.log clean=$LOGDIR/qemu-net-pair.log.txt
@@ -175,4 +213,5 @@ fi
 uplink e1000e e1000e || st=1
 uplink virtio-net virtio-net-pci,disable-legacy=on || st=1
 uplink e1000 e1000 || st=1
+default_scenario || st=1
 exit $st

@@ -157,6 +157,36 @@ static void test_disabled_and_illegal(void **s)
     assert_int_equal(vmm_lapic_read(&M, 1, APIC_ISR + 0x40, false), 1);      /* 0x80 in word 4 */
 }
 
+/* Hardware delivery (VMX VID): the interrupt status and EOI-exit set the
+ * kernel hands the CPU at each entry, as the CPU itself would keep them. */
+static void test_intr_status_eoi_exit(void **s)
+{
+    uint8_t *p = pages[2];
+    uint64_t eoi[4];
+    assert_int_equal(vlapic_intr_status(p), 0);
+    vlapic_set_irr(p, 0x31);
+    vlapic_set_irr(p, 0x45);
+    assert_int_equal(vlapic_intr_status(p), 0x45);          /* RVI = highest IRR, SVI 0 */
+    assert_int_equal(take(2), 0x45);                        /* what the CPU's delivery does */
+    assert_int_equal(vlapic_intr_status(p), 0x4531);        /* SVI 0x45, RVI 0x31 */
+    vmm_lapic_write(&M, 2, APIC_TPR, 0xf0, false);          /* TPR is not RVI's business */
+    assert_int_equal(vlapic_intr_status(p), 0x4531);
+    vmm_lapic_write(&M, 2, APIC_SVR, 0xff, false);          /* disabled: nothing requested */
+    assert_int_equal(vlapic_intr_status(p), 0x4500);
+    vmm_lapic_write(&M, 2, APIC_SVR, 0x1ff, false);
+    vlapic_set_tmr(p, 0x31, true);
+    vlapic_set_tmr(p, 0xc0, true);
+    vlapic_set_tmr(p, 0x3f, true);
+    vlapic_set_tmr(p, 0x3f, false);
+    vlapic_eoi_exit_set(p, eoi);
+    assert_true(eoi[0] == 1ull << 0x31);
+    assert_true(eoi[1] == 0 && eoi[2] == 0);
+    assert_true(eoi[3] == 1ull << (0xc0 - 0xc0));
+    vlapic_set_tmr(p, 0xff, true);
+    vlapic_eoi_exit_set(p, eoi);
+    assert_true(eoi[3] == (1ull | 1ull << 63));
+}
+
 /* ---- timer ---------------------------------------------------------------------- */
 static void test_timer_oneshot_periodic(void **s)
 {
@@ -417,6 +447,7 @@ int main(void)
         cmocka_unit_test_setup(test_priority_classes, setup),
         cmocka_unit_test_setup(test_tpr_masking, setup),
         cmocka_unit_test_setup(test_disabled_and_illegal, setup),
+        cmocka_unit_test_setup(test_intr_status_eoi_exit, setup),
         cmocka_unit_test_setup(test_timer_oneshot_periodic, setup),
         cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
         cmocka_unit_test_setup(test_icr_decode, setup),

@@ -89,6 +89,9 @@ enum vcpu_exit_reason {
     VCPU_EXIT_CR_ACCESS,
     VCPU_EXIT_INVD,
     VCPU_EXIT_VMINSN,           /* guest tried VMX/SVM instructions */
+    VCPU_EXIT_APIC_EOI,         /* the CPU completed a guest EOI of a vector in the
+                                   EOI-exit set (level-triggered: the IOAPIC must
+                                   see it); ISR already updated, RIP past it */
     VCPU_EXIT_ENTRY_FAILED,     /* invalid guest state or failed entry */
     VCPU_EXIT_UNKNOWN,          /* anything else: stop the VM with a dump */
     VCPU_EXIT__COUNT
@@ -110,6 +113,7 @@ struct vcpu_exit {
         struct { bool read, write, fetch; } mmio;
         struct { uint8_t vector; bool has_error; uint32_t error; } exc;
         struct { uint8_t vector; } sipi;
+        struct { uint8_t vector; } eoi;             /* APIC_EOI */
         struct { const char *what; uint64_t error; } fail;  /* ENTRY_FAILED */
     };
 };
@@ -152,6 +156,14 @@ struct vcpu_hw {
     bool flush_on_entry;        /* SVM without flush-by-ASID: flush all */
     bool irq_window;            /* interrupt-window exiting requested */
     uint64_t tsc_offset;
+    /* The vCPU's virtual-APIC page (kernel/vlapic.c, xAPIC layout), 0 = none;
+     * given to the backend by set_vapic().  vid: set by the backend when the
+     * CPU itself delivers interrupts from that page's IRR (VMX virtual-
+     * interrupt delivery); the kernel then only keeps the page's IRR and
+     * the backend's interrupt status current (set_apic_state) and never
+     * injects external interrupts or opens interrupt windows. */
+    uint64_t vapic_pa;
+    bool vid;
     /* cross-CPU interrupt posting (vcpu_post_irq) */
     volatile uint64_t pending_irr[4];   /* vectors 0-255 posted, not yet injected */
     volatile bool running;      /* in guest mode on host_cpu now */
@@ -183,6 +195,15 @@ struct vcpu_backend {
     /* I/O and MSR interception: intercept all by default; pass through these. */
     void (*io_passthrough)(struct vm_hw *vm, uint16_t port, bool pass);
     void (*msr_passthrough)(struct vm_hw *vm, uint32_t msr, bool pass);
+    /* Optional (NULL: the backend has no APIC virtualization).  Owner CPU,
+     * after vcpu_init: use the page at `pa` (struct vcpu_hw.vapic_pa) as
+     * the vCPU's hardware-visible virtual APIC; sets v->vid if the CPU
+     * delivers interrupts from it. */
+    void (*set_vapic)(struct vcpu_hw *v, uint64_t pa);
+    /* With v->vid, before each entry: the highest in-service vector << 8 |
+     * the highest requested vector the CPU may deliver (0: none), and the
+     * vectors whose EOI must exit (VCPU_EXIT_APIC_EOI), bit n = vector n. */
+    void (*set_apic_state)(struct vcpu_hw *v, uint16_t intr_status, const uint64_t eoi_exit[4]);
 };
 
 extern const struct vcpu_backend *vcpu_backend;

@@ -90,7 +90,7 @@ enum vmcs_field {
     GUEST_GS_SEL                = 0x080a,
     GUEST_LDTR_SEL              = 0x080c,
     GUEST_TR_SEL                = 0x080e,
-    GUEST_INTR_STATUS           = 0x0810,
+    GUEST_INTR_STATUS           = 0x0810,   /* 24.4.2: RVI bits 7:0, SVI bits 15:8 (VID) */
     GUEST_PML_INDEX             = 0x0812,
     /* B.1.3 16-bit host-state fields */
     HOST_ES_SEL                 = 0x0c00,
@@ -111,12 +111,12 @@ enum vmcs_field {
     EXECUTIVE_VMCS_PTR          = 0x200c,
     PML_ADDR                    = 0x200e,
     TSC_OFFSET                  = 0x2010,
-    VIRTUAL_APIC_ADDR           = 0x2012,
-    APIC_ACCESS_ADDR            = 0x2014,
+    VIRTUAL_APIC_ADDR           = 0x2012,   /* 24.6.8: the virtual-APIC page (TPR shadow, VID) */
+    APIC_ACCESS_ADDR            = 0x2014,   /* 24.6.8: "virtualize APIC accesses" */
     POSTED_INTR_DESC_ADDR       = 0x2016,
     VM_FUNCTION_CONTROLS        = 0x2018,
     EPT_POINTER                 = 0x201a,
-    EOI_EXIT_BITMAP0            = 0x201c,
+    EOI_EXIT_BITMAP0            = 0x201c,   /* 24.6.8: vectors 0-63 whose EOI exits (29.1.4) */
     EOI_EXIT_BITMAP1            = 0x201e,
     EOI_EXIT_BITMAP2            = 0x2020,
     EOI_EXIT_BITMAP3            = 0x2022,
@@ -162,7 +162,7 @@ enum vmcs_field {
     ENTRY_INTR_INFO             = 0x4016,
     ENTRY_EXCEPTION_ERROR       = 0x4018,
     ENTRY_INSTRUCTION_LEN       = 0x401a,
-    TPR_THRESHOLD               = 0x401c,
+    TPR_THRESHOLD               = 0x401c,   /* 24.6.8: bits 3:0, "TPR below threshold" exits (29.1.2) */
     PROC_BASED_CONTROLS2        = 0x401e,
     PLE_GAP                     = 0x4020,
     PLE_WINDOW                  = 0x4022,
@@ -279,6 +279,11 @@ enum vmx_exit_reason {
     EXIT_BUS_LOCK = 74, EXIT_NOTIFY = 75,
     EXIT__COUNT
 };
+/* The APIC-virtualization exits (SDM 3C ch. 29): TPR below threshold (43,
+ * trap-like, 29.1.2, without VID only); APIC access (44, fault-like, 29.4);
+ * virtualized EOI (45, trap-like, 29.1.4: EOI virtualization of a vector
+ * set in the EOI-exit bitmap, exit qualification bits 7:0 = the vector);
+ * APIC write (56, trap-like, 29.4.3.3: qualification = page offset). */
 #define EXIT_REASON_BASIC(r)    ((r) & 0xffffu)
 #define EXIT_REASON_ENTRY_FAIL  (1u << 31)
 
@@ -313,16 +318,16 @@ enum vmx_exit_reason {
 #define PROC_PAUSE_EXIT         (1u << 30)
 #define PROC_SECONDARY          (1u << 31)
 /* secondary processor-based (24.6.2) */
-#define PROC2_VIRT_APIC_ACCESS  (1u << 0)
+#define PROC2_VIRT_APIC_ACCESS  (1u << 0)       /* APIC-access page (29.4) */
 #define PROC2_EPT               (1u << 1)
 #define PROC2_DESC_TABLE_EXIT   (1u << 2)
 #define PROC2_RDTSCP            (1u << 3)
-#define PROC2_VIRT_X2APIC       (1u << 4)
+#define PROC2_VIRT_X2APIC       (1u << 4)       /* x2APIC MSRs 0x800-0x8ff on the virtual-APIC page (29.5) */
 #define PROC2_VPID              (1u << 5)
 #define PROC2_WBINVD_EXIT       (1u << 6)
 #define PROC2_UNRESTRICTED      (1u << 7)
-#define PROC2_APIC_REG_VIRT     (1u << 8)
-#define PROC2_VIRT_INTR_DELIVERY (1u << 9)
+#define PROC2_APIC_REG_VIRT     (1u << 8)       /* APIC register reads from the virtual-APIC page (29.4.2, 29.5) */
+#define PROC2_VIRT_INTR_DELIVERY (1u << 9)      /* the CPU evaluates and delivers virtual interrupts (29.2) */
 #define PROC2_PAUSE_LOOP_EXIT   (1u << 10)
 #define PROC2_RDRAND_EXIT       (1u << 11)
 #define PROC2_INVPCID           (1u << 12)
@@ -353,6 +358,20 @@ enum vmx_exit_reason {
 #define ENTRY_LOAD_PERF_GLOBAL  (1u << 13)
 #define ENTRY_LOAD_PAT          (1u << 14)
 #define ENTRY_LOAD_EFER         (1u << 15)
+
+/* Exit qualification of a virtualized-EOI exit (27.2.1): the vector. */
+#define VEOIQ_VECTOR(q)         ((uint8_t)(q))
+
+/* x2APIC MSRs the CPU virtualizes with "virtualize x2APIC mode" (29.5) when
+ * the MSR bitmap lets them through: TPR (reads and writes), EOI and SELF
+ * IPI writes (with VID); with APIC-register virtualization also reads of
+ * the other registers, here only ISR/TMR/IRR (0x810-0x827), whose page
+ * image is what the monitor would return. */
+#define X2APIC_MSR_TPR          0x808u
+#define X2APIC_MSR_EOI          0x80bu
+#define X2APIC_MSR_ISR0         0x810u
+#define X2APIC_MSR_IRR7         0x827u
+#define X2APIC_MSR_SELF_IPI     0x83fu
 
 /* ---- event information (24.8.3, 24.9.2) ------------------------------------ */
 #define INTR_INFO_VECTOR(i)     ((i) & 0xffu)
@@ -446,6 +465,9 @@ struct vmx_caps {
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
     uint32_t pin_may1, proc_may1, proc2_may1, exit_may1, entry_may1;  /* allowed 1-settings */
     uint32_t pin, proc, proc2, exit, entry;    /* the controls every VMCS starts with */
+    uint32_t proc2_apicv;                       /* added for a vCPU with a virtual-APIC
+                                                   page: VID [+ APIC-register virt.]
+                                                   [+ virtualize x2APIC mode], or 0 */
     uint64_t cr0_mask, cr4_mask;                /* host-owned guest CR bits (24.6.6) */
     uint64_t cr0_force1, cr4_force1;            /* ... and the ones kept set */
     uint64_t host_xcr0;                        /* 0 without CR4.OSXSAVE: FXSAVE */
@@ -459,6 +481,9 @@ static inline bool vmx_has_preempt_timer(void) { return vmx_caps.pin_may1 & PIN_
 static inline bool vmx_has_vid(void)       { return vmx_caps.proc2_may1 & PROC2_VIRT_INTR_DELIVERY; }
 static inline bool vmx_has_posted(void)    { return vmx_caps.pin_may1 & PIN_POSTED_INTR; }
 static inline bool vmx_has_tpr_shadow(void) { return vmx_caps.proc & PROC_TPR_SHADOW; }
+/* Virtual-interrupt delivery usable: needs the TPR shadow and external-
+ * interrupt exiting (SDM 3C 26.2.1.1). */
+static inline bool vmx_has_apicv(void)     { return vmx_caps.proc2_apicv & PROC2_VIRT_INTR_DELIVERY; }
 static inline bool vmx_has_ept_ad(void)    { return vmx_caps.ept_vpid & EPT_CAP_AD; }
 
 /* Backend-private per-vCPU state: the page after the VMCS (vcpu_hw.ctl). */
@@ -476,6 +501,7 @@ struct vmx_vcpu {
     uint32_t last_reason;                       /* for dump() and inject() */
     uint64_t last_qual;
     uint32_t last_insn_len, last_intr_info;
+    uint64_t eoi_exit[4];                       /* EOI_EXIT_BITMAP0-3 as in the VMCS */
     uint64_t internal_exits;                    /* handled inside the backend */
     uint64_t hw_exits[EXIT__COUNT];             /* per basic exit reason */
 };
@@ -486,7 +512,8 @@ static inline struct vmx_vcpu *vmx_priv(struct vcpu_hw *v)
 }
 #define VMX_VPIDS_PER_VM 64 /* vCPU index < this; VPID = VM tag + index */
 #define RFLAGS_VALID    0x3f7fd5ull     /* RFLAGS bits that are not reserved */
-#define VMX_VCPU_PAGES 3    /* VMCS, struct vmx_vcpu, virtual-APIC page */
+#define VMX_VCPU_PAGES 3    /* VMCS, struct vmx_vcpu, TPR-shadow page of a vCPU
+                               without the kernel's virtual-APIC page (vapic_pa) */
 
 /* ---- VMX instructions ------------------------------------------------------- */
 static inline bool vmx_vmread(uint64_t field, uint64_t *val)
@@ -582,6 +609,9 @@ int vmx_vm_init(struct vm_hw *vm);                          /* vmx_ept.c */
 int vmx_vm_map(struct vm_hw *vm, uint64_t gpa, uint64_t hpa, uint64_t len, unsigned prot);
 void vmx_io_passthrough(struct vm_hw *vm, uint16_t port, bool pass);
 void vmx_msr_passthrough(struct vm_hw *vm, uint32_t msr, bool pass);
+/* Exit on RDMSR (rd) / WRMSR (wr) of one MSR of 0-0x1fff; atomic: vCPUs of
+ * the VM on other CPUs may call it at the same time. */
+void vmx_msr_intercept(struct vm_hw *vm, uint32_t msr, bool rd, bool wr);
 uint64_t vmx_eptp(const struct vm_hw *vm);
 uint64_t vmx_gpa_to_hpa(const struct vm_hw *vm, uint64_t gpa);
 void vmx_flush_tags(struct vcpu_hw *v);
