@@ -180,7 +180,7 @@ default_scenario() (
     qp=$!
     waited=0
     while [ $waited -lt 360 ] && kill -0 $qp 2>/dev/null; do
-        [ "$(tr -d '\r' < "$LOG" | grep -c 'nethv-guest: ping .*: \(5/5 received\|FAILED\)')" -ge 4 ] && break
+        [ "$(tr -d '\r' 2>/dev/null < "$LOG" | grep -c 'nethv-guest: ping .*: \(5/5 received\|FAILED\)')" -ge 4 ] && break
         sleep 2
         waited=$((waited + 2))
     done

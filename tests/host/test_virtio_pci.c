@@ -23,6 +23,8 @@
 
 #include "../../vmm/devices.c"
 #include "../../vmm/vmm.c"
+/* vmm.c forwards level-triggered EOIs to the IOAPIC model: not under test here */
+void vmm_ioapic_eoi(struct vmm *m, uint8_t vector) { (void)m; (void)vector; }
 #include "../../vmm/pci.c"
 #include "../../vmm/virtio_net.c"
 

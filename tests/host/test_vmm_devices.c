@@ -26,6 +26,8 @@ uint64_t tsc_hz = 1000000000ull;        /* 1 GHz: 1 ns per tick */
 
 #include "../../vmm/devices.c"
 #include "../../vmm/vmm.c"
+/* vmm.c forwards level-triggered EOIs to the IOAPIC model: not under test here */
+void vmm_ioapic_eoi(struct vmm *m, uint8_t vector) { (void)m; (void)vector; }
 #include "../../vmm/uart.c"
 #include "../../vmm/rtc.c"
 #include "../../vmm/pit.c"
