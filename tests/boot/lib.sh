@@ -8,6 +8,17 @@ mkdir -p "$LOGDIR"
 pass() { echo "PASS: $TEST"; exit 0; }
 fail() { echo "FAIL: $TEST: $* (log: $LOG)"; exit 1; }
 
+# expect_poweroff VM...: in $clean, each VM stopped through ACPI (code 0),
+# then the hypervisor saw all VMs stop and powered off (uses the caller's last()).
+expect_poweroff() {
+    for vm in "$@"; do
+        grep -Eq "^vm $vm: stopped: .*\(code 0\)" "$clean" ||
+            fail "VM $vm: no clean ACPI power-off: $(grep -m1 "^vm $vm: stopped" "$clean")"
+    done
+    grep -q "^nethv: all VMs stopped" "$clean" || fail "hypervisor did not see all VMs stop; last lines: $(last)"
+    grep -q "^nethv: power off (code 0)" "$clean" || fail "no hypervisor power-off; last lines: $(last)"
+}
+
 # check_boot LOG CPUS: the markers every boot test expects from the kernel.
 check_boot() {
     clean="$LOG.txt"

@@ -23,38 +23,11 @@
 
 #include "../../vmm/devices.c"
 #include "../../vmm/vmm.c"
-/* vmm.c forwards level-triggered EOIs to the IOAPIC model: not under test here */
-void vmm_ioapic_eoi(struct vmm *m, uint8_t vector) { (void)m; (void)vector; }
 #include "../../vmm/pci.c"
 #include "../../vmm/virtio_net.c"
 
 /* ---- fakes -------------------------------------------------------------------------- */
-static char lines[16][200];
-static unsigned nlines;
-void vm_console_line(unsigned vm_id, const char *line)
-{
-    if (nlines < 16)
-        snprintf(lines[nlines++], sizeof(lines[0]), "%s", line);
-}
-void printk(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-}
-uint64_t page_alloc(uint64_t npages, uint64_t align, uint64_t limit)
-{
-    void *p = aligned_alloc(align, npages * PAGE_SIZE);
-    memset(p, 0, npages * PAGE_SIZE);
-    return (uint64_t)(uintptr_t)p;
-}
-void page_free(uint64_t phys, uint64_t npages) { free((void *)(uintptr_t)phys); }
-bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) { return false; }
-void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
-void vmm_msr(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
-void vmm_mmio(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
-const char *vcpu_exit_name(enum vcpu_exit_reason r) { return "?"; }
+#include "vmm_fakes.h"
 int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a)
 {
     return vmm_pci_init(m, a) || vmm_virtio_net_init(m, a) ? -1 : 0;
