@@ -112,7 +112,8 @@ $(BUILD)/run-$(SCENARIO).iso: $(BUILD)/nethv.elf $(BUILD)/config/$(SCENARIO).dtb
 ACCEL    ?= tcg
 QEMU_CPU := $(if $(filter kvm,$(ACCEL)),-cpu host,-cpu max)
 QEMU_RUN := qemu-system-x86_64 -accel $(ACCEL) $(QEMU_CPU) -smp 2 -m 2G -no-reboot \
-            -device isa-debug-exit,iobase=0xf4,iosize=4 -display none -serial mon:stdio
+            -nic user,model=e1000e -device isa-debug-exit,iobase=0xf4,iosize=4 \
+            -display none -serial mon:stdio
 run: deps all $(BUILD)/run-$(SCENARIO).iso
 	@echo "nethv: console keys: Ctrl-T s = VM statistics, Ctrl-T n = next VM's console; Ctrl-A x quits QEMU"
 	$(QEMU_RUN) -cdrom $(BUILD)/run-$(SCENARIO).iso
@@ -161,7 +162,8 @@ $(BUILD)/bench/datapath: tests/bench/datapath.c kernel/switch.c kernel/pkt.c ker
 	    kernel/switch.c kernel/pkt.c kernel/virtq.c -lpthread
 
 bench: deps all
-	BUILD=$(BUILD) tests/bench/cpu-exits.sh
+	-BUILD=$(BUILD) tests/bench/cpu-exits.sh
+	-BUILD=$(BUILD) tests/bench/boot-time.sh
 	$(MAKE) --no-print-directory $(BUILD)/bench/datapath && BUILD=$(BUILD) tests/bench/datapath.sh
 
 clean:
