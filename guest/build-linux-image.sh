@@ -28,7 +28,8 @@
 # every /etc/nethv.d/*.sh (sourced in a subshell: `loadmod` is available;
 # 10-net.sh sets up eth0 from `nethv.ip=`/`nethv.dhcp`, pings `nethv.ping=`
 # and stays up `nethv.wait=` seconds, see below),
-# then powers off if the kernel command line has `nethv.poweroff`, else
+# reboots if the kernel command line has `nethv.reboot` but no `nethv.boot=`
+# (the first boot of a VM), then powers off if it has `nethv.poweroff`, else
 # starts a shell on the console.
 set -eu
 
@@ -37,6 +38,17 @@ log() { echo "linux-image: $*" >&2; }
 
 extra_mods=""
 extra_files=""
+# ---- --iperf3: iperf3 in the image (tests/boot/qemu-wire.sh) ----------------
+# --iperf3 (anywhere before OUTDIR) also ships Debian's iperf3 (/usr/bin/iperf3
+# with its shared libraries and dynamic loader, taken from the host: apt-get
+# install iperf3 when missing) and the hook /etc/nethv.d/20-iperf3.sh (see the
+# block before "outputs").  Without it the image is exactly as before.
+want_iperf3=0
+for a; do
+    shift
+    if [ "$a" = --iperf3 ]; then want_iperf3=1; else set -- "$@" "$a"; fi
+done
+# ---- end of --iperf3 ----------------------------------------------------------
 want_vmlinux=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -106,6 +118,20 @@ stamp="$stamp modules=$(echo $extra_mods) vmlinux=$want_vmlinux"
 for f in $extra_files; do
     stamp="$stamp file=${f#*:}:$(hash_of "${f%%:*}")"
 done
+# ---- --iperf3: host iperf3, and its version in the stamp -------------------
+if [ $want_iperf3 = 1 ]; then
+    if ! command -v iperf3 >/dev/null 2>&1; then
+        log "installing: iperf3"
+        echo "iperf3 iperf3/start_daemon boolean false" | $SUDO debconf-set-selections 2>/dev/null || :
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 >/dev/null ||
+            { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -qq --no-install-recommends iperf3 >/dev/null; } ||
+            { echo "$0: cannot install iperf3" >&2; exit 1; }
+    fi
+    IPERF3=$(command -v iperf3)
+    stamp="$stamp iperf3=$(dpkg-query -W -f '${Version}' iperf3 2>/dev/null):$(hash_of "$IPERF3")"
+fi
+# ---- end of --iperf3 ----------------------------------------------------------
 if [ -f "$OUT/.stamp" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
    { [ $want_vmlinux = 0 ] || [ -f "$OUT/vmlinux" ]; } &&
    [ "$(cat "$OUT/.stamp")" = "$stamp" ]; then
@@ -246,8 +272,9 @@ cat > etc/nethv.d/10-net.sh <<'EOF'
 # Network set-up and checks from the kernel command line (sourced by /init):
 #   nethv.ip=ADDR/LEN   address on eth0, link up
 #   nethv.dhcp          udhcpc on eth0 instead
-#   nethv.ping=PEER     wait up to nethv.pingwait=S seconds (default 20) for
-#                       PEER to answer, then ping it 5 times and report
+#   nethv.ping=PEER[,PEER...]  for each PEER: wait up to nethv.pingwait=S
+#                       seconds (default 20) for it to answer, then ping it
+#                       5 times and report
 #   nethv.wait=N        stay up N more seconds (the peer may still ping us)
 # Ends with eth0's packet counters.  Every line starts "nethv-guest: ".
 net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20
@@ -275,22 +302,27 @@ net_up() {
     fi
     echo "nethv-guest: eth0 up, $(ip -o -4 addr show dev eth0 | awk '{ print $4 }'), mac $(cat /sys/class/net/eth0/address)"
 }
-net_ping() {
+net_ping1() {
     t0=$(date +%s)
-    until ping -c 1 -W 1 "$net_ping" >/dev/null 2>&1; do
+    until ping -c 1 -W 1 "$1" >/dev/null 2>&1; do
         if [ $(( $(date +%s) - t0 )) -ge "$net_pingwait" ]; then
-            echo "nethv-guest: ping $net_ping: FAILED: no answer within $net_pingwait s"
+            echo "nethv-guest: ping $1: FAILED: no answer within $net_pingwait s"
             return 1
         fi
     done
-    out=$(ping -c 5 -W 2 "$net_ping" 2>&1)
+    out=$(ping -c 5 -W 2 "$1" 2>&1)
     got=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
     avg=$(echo "$out" | sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p')
     if [ "$got" = 5 ]; then
-        echo "nethv-guest: ping $net_ping: 5/5 received, avg $avg ms"
+        echo "nethv-guest: ping $1: 5/5 received, avg $avg ms"
     else
-        echo "nethv-guest: ping $net_ping: FAILED: ${got:-0}/5 received"
+        echo "nethv-guest: ping $1: FAILED: ${got:-0}/5 received"
     fi
+}
+net_ping() {   # nethv.ping=A[,B...]: each peer in turn
+    for peer in $(echo "$net_ping" | tr ',' ' '); do
+        net_ping1 "$peer"
+    done
 }
 if [ -n "$net_ip$net_dhcp" ] && net_up; then
     [ -z "$net_ping" ] || net_ping
@@ -329,6 +361,15 @@ for h in /etc/nethv.d/*.sh; do
     echo "nethv-guest: hook $h"
     ( . "$h" )
 done
+# ---- nethv.reboot: reboot once (the VM-restart test) --------------------------
+# nethv adds nethv.boot=N to the command line of a restarted VM: the first
+# boot has none and reboots, the next ones go on.
+if grep -qw nethv.reboot /proc/cmdline && ! grep -q 'nethv\.boot=' /proc/cmdline; then
+    echo "nethv-guest: reboot"
+    sync
+    reboot -f
+fi
+# ---- end of nethv.reboot -------------------------------------------------------
 if grep -qw nethv.poweroff /proc/cmdline; then
     echo "nethv-guest: poweroff"
     sync
@@ -345,6 +386,75 @@ for f in $extra_files; do
     mkdir -p "$ST$(dirname "$dst")"
     cp "$src" "$ST$dst"
 done
+
+# ---- --iperf3: the binary, its libraries, and the hook -------------------------
+# /usr/lib/iperf3/ holds iperf3, every library ldd names and the dynamic
+# loader; /usr/bin/iperf3 runs them through that loader (no ld.so.cache or
+# library paths needed in the image).
+if [ $want_iperf3 = 1 ]; then
+    mkdir -p usr/lib/iperf3
+    cp -L "$IPERF3" usr/lib/iperf3/iperf3
+    for lib in $(ldd "$IPERF3" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        cp -L "$lib" "usr/lib/iperf3/${lib##*/}"
+    done
+    ldso=$(ldd "$IPERF3" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
+    [ -n "$ldso" ] || { echo "$0: no dynamic loader for $IPERF3" >&2; exit 1; }
+    rm -f usr/bin/iperf3
+    cat > usr/bin/iperf3 <<EOF
+#!/bin/sh
+exec /usr/lib/iperf3/${ldso##*/} --library-path /usr/lib/iperf3 /usr/lib/iperf3/iperf3 "\$@"
+EOF
+    chmod 755 usr/bin/iperf3
+    cat > etc/nethv.d/20-iperf3.sh <<'EOF'
+# iperf3 from the kernel command line (sourced by /init, after 10-net.sh):
+#   nethv.iperf3=server  run `iperf3 -s -1` twice in a row (the client's two
+#                        tests), each waiting up to nethv.iperf3wait=S seconds
+#                        (default 300) for its client
+#   nethv.iperf3=IP      a 5 s TCP test to IP's server (`iperf3 -c IP -t 5`,
+#                        this side sends), then one the other way (-R); each
+#                        retries until the server answers, for up to
+#                        nethv.iperf3wait seconds
+# Lines: "nethv-guest: iperf3 to|from IP: S Mbits/sec sender, R Mbits/sec
+# receiver" or "nethv-guest: iperf3 ...: FAILED: why".
+ip3= ip3wait=300
+for w in $(cat /proc/cmdline); do
+    case $w in
+    nethv.iperf3=*) ip3=${w#nethv.iperf3=} ;;
+    nethv.iperf3wait=*) ip3wait=${w#nethv.iperf3wait=} ;;
+    esac
+done
+ip3_rate() { awk -v w="$1" '$NF == w { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") print $(i - 1) }' | tail -1; }
+ip3_client() {   # ip3_client to|from IP [-R]
+    t0=$(date +%s)
+    while :; do
+        out=$(iperf3 -c "$2" -t 5 -f m $3 2>&1) && break
+        if [ $(( $(date +%s) - t0 )) -ge "$ip3wait" ]; then
+            echo "nethv-guest: iperf3 $1 $2: FAILED: $(echo "$out" | tail -1)"
+            return 1
+        fi
+        sleep 1
+    done
+    s=$(echo "$out" | ip3_rate sender); r=$(echo "$out" | ip3_rate receiver)
+    echo "nethv-guest: iperf3 $1 $2: ${s:-?} Mbits/sec sender, ${r:-?} Mbits/sec receiver"
+}
+case $ip3 in
+"") ;;
+server)
+    for n in 1 2; do
+        if out=$(timeout "$ip3wait" iperf3 -s -1 -f m 2>&1); then
+            s=$(echo "$out" | ip3_rate sender); r=$(echo "$out" | ip3_rate receiver)
+            echo "nethv-guest: iperf3 server: test $n done:${s:+ $s Mbits/sec sent}${r:+ $r Mbits/sec received}"
+        else
+            echo "nethv-guest: iperf3 server: test $n: FAILED: $(echo "$out" | tail -1)"
+        fi
+    done ;;
+*)
+    ip3_client to "$ip3"
+    ip3_client from "$ip3" -R ;;
+esac
+EOF
+fi
+# ---- end of --iperf3 ----------------------------------------------------------
 
 # ---- outputs ------------------------------------------------------------------------
 find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n > "$OUT/initrd.img.tmp"
