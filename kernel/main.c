@@ -114,6 +114,7 @@ void kernel_main(const struct boot_info *bi)
             }
             smp_wait_aps();
             printk("nethv: all VMs stopped\n");
+            net_print_stats();  /* the switch's ports (uplink included) and MAC table */
         }
     }
 

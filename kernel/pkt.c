@@ -71,9 +71,9 @@ bool pkt_csum_complete(struct pkt *p)
         return false;
     /* the field holds the pseudo-header sum: it is part of the range */
     uint16_t c = (uint16_t)~csum_fold(csum_partial(p->data + start, p->len - start));
-    /* a computed 0 is sent as 0xffff (equal in ones' complement; for UDP,
-     * 0 would mean "no checksum", RFC 768) */
-    if (c == 0)
+    /* UDP (its checksum field is 6 bytes in): a computed 0 is sent as 0xffff,
+     * since 0 means "no checksum" (RFC 768); TCP keeps 0 (RFC 1624 3) */
+    if (c == 0 && p->csum_offset == 6)
         c = 0xffff;
     memcpy(p->data + field, &c, sizeof(c));
     p->csum_flags &= (uint8_t)~PKT_CSUM_PARTIAL;
