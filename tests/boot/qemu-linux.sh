@@ -110,26 +110,6 @@ run_reboot() (
     pass
 )
 
-# Known intermittent failure (about 1 run in 7 of the SMP cases under QEMU
-# TCG, never under Bochs): QEMU's SVM emulation faults in the host right
-# after #VMEXIT (qemu_vmrun_fault above).  Such a run is retried up to twice
-# more, any other failure once; every failed try stays visible as a FLAKE
-# line, and a case that fails every try fails.
-retry() {
-    out=$("$@")
-    n=1
-    # the QEMU fault after #VMEXIT (qemu_vmrun_fault) may retry up to 3 times;
-    # any other failure once
-    while echo "$out" | grep -q '^FAIL: ' &&
-          { [ $n -lt 2 ] || { [ $n -lt 3 ] && echo "$out" | grep -q 'QEMU TCG fault after #VMEXIT'; }; }; do
-        echo "$out" | sed "s/^FAIL: /FLAKE (try $n, retrying): /"
-        out=$("$@")
-        n=$((n + 1))
-    done
-    echo "$out"
-    ! echo "$out" | grep -q '^FAIL: '
-}
-
 st=0
 retry run_case 1vcpu linux1 1 || st=1
 retry run_case 2vcpu linux2 2 || st=1

@@ -194,19 +194,26 @@ default_scenario() (
 )
 
 rm -f "$LOGDIR"/qemu-net-*.iso        # built once per run, from this $BUILD
+# pair: the two-VM scenario and its five results
+pair() {
+    LOG=$LOGDIR/qemu-net-pair.log clean=$LOGDIR/qemu-net-pair.log.txt
+    if ( TEST=qemu-net/boot; boot pair net-pair 480 ); then
+        check_pair_boot
+        check_ping
+        check_counters
+        check_kernel_only
+        check_poweroff
+    else
+        for t in ping counters kernel-only poweroff; do
+            echo "FAIL: qemu-net/$t: the pair did not boot (log: $LOG)"
+        done
+    fi
+}
+
 st=0
-LOG=$LOGDIR/qemu-net-pair.log clean=$LOGDIR/qemu-net-pair.log.txt
-if ( TEST=qemu-net/boot; boot pair net-pair 480 ); then
-    check_pair_boot || st=1
-    check_ping || st=1
-    check_counters || st=1
-    check_kernel_only || st=1
-    check_poweroff || st=1
-else
-    st=1
-fi
-uplink e1000e e1000e || st=1
-uplink virtio-net virtio-net-pci,disable-legacy=on || st=1
-uplink e1000 e1000 || st=1
-default_scenario || st=1
+retry pair || st=1
+retry uplink e1000e e1000e || st=1
+retry uplink virtio-net virtio-net-pci,disable-legacy=on || st=1
+retry uplink e1000 e1000 || st=1
+retry default_scenario || st=1
 exit $st
