@@ -84,7 +84,10 @@ retry() {
     n=1
     while echo "$out" | grep -q '^FAIL: ' &&
           { [ $n -lt 2 ] || { [ $n -lt 3 ] && echo "$out" | grep -q 'QEMU TCG fault after #VMEXIT'; }; }; do
-        echo "$out" | sed "s/^FAIL: /FLAKE (try $n, retrying): /"
+        echo "$out" | sed "s/^FAIL: /FLAKE (try $n, retrying; log kept as LOG.try$n): /"
+        for f in $(echo "$out" | sed -n 's/^FAIL: .*(log: \(.*\))$/\1/p' | sort -u); do
+            cp "$f" "$f.try$n" 2>/dev/null
+        done
         out=$("$@")
         n=$((n + 1))
     done
