@@ -25,24 +25,7 @@
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static unsigned get8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static uint32_t get32(struct in *in)
-{
-    return (uint32_t)get8(in) << 24 | (uint32_t)get8(in) << 16 |
-           (uint32_t)get8(in) << 8 | get8(in);
-}
+#include "fuzz_input.h"
 
 static const char *const words[] = {
     "a", "b", "c", "", "vm", "uplink", "auto", "e1000", "e1000e", "virtio-net",

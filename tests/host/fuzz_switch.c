@@ -29,23 +29,7 @@
 #define NPORTS 6
 #define MAXN 40                         /* more than PKT_BATCH: the split too */
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static unsigned get8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-static unsigned get16(struct in *in)
-{
-    return get8(in) | get8(in) << 8;
-}
+#include "fuzz_input.h"
 
 static struct sw_port port[NPORTS];
 static unsigned limit[NPORTS];          /* frames a port takes per call */

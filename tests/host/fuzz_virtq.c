@@ -25,20 +25,7 @@
 #define BUF_GPA  0x100000ull
 #define BUF_SIZE 0x3000u                /* not a power of two on purpose */
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static unsigned get8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-static unsigned get16(struct in *in) { unsigned lo = get8(in); return lo | get8(in) << 8; }
-static uint32_t get32(struct in *in) { uint32_t lo = get16(in); return lo | (uint32_t)get16(in) << 16; }
+#include "fuzz_input.h"
 
 /* a guest address: mostly inside one of the ranges, sometimes anywhere */
 static uint64_t get_gpa(struct in *in)
