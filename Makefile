@@ -164,6 +164,7 @@ $(BUILD)/bench/datapath: tests/bench/datapath.c kernel/switch.c kernel/pkt.c ker
 bench: deps all
 	-BUILD=$(BUILD) tests/bench/cpu-exits.sh
 	-BUILD=$(BUILD) tests/bench/boot-time.sh
+	-BUILD=$(BUILD) tests/bench/guest-net.sh
 	$(MAKE) --no-print-directory $(BUILD)/bench/datapath && BUILD=$(BUILD) tests/bench/datapath.sh
 
 clean:

@@ -247,6 +247,19 @@ loadmod() {
     done
     insmod "/lib/modules/$(uname -r)/$p" "$@"
 }
+# loadkvm: load Linux KVM for this CPU's virtualization extension (images
+# built with --module kvm_amd --module kvm_intel); 0 once /dev/kvm exists,
+# else 1 after an "error:" line.
+loadkvm() {
+    if grep -qw svm /proc/cpuinfo; then
+        loadmod kvm_amd || echo "nethv-guest: error: insmod kvm_amd failed"
+    elif grep -qw vmx /proc/cpuinfo; then
+        loadmod kvm_intel || echo "nethv-guest: error: insmod kvm_intel failed"
+    else
+        echo "nethv-guest: error: the CPU has neither VMX nor SVM"
+    fi
+    [ -c /dev/kvm ] || { echo "nethv-guest: error: no /dev/kvm"; return 1; }
+}
 EOF
 
 mkdir -p etc/udhcpc
@@ -413,21 +426,40 @@ EOF
 #   nethv.iperf3=IP      a 5 s TCP test to IP's server (`iperf3 -c IP -t 5`,
 #                        this side sends), then one the other way (-R); each
 #                        retries until the server answers, for up to
-#                        nethv.iperf3wait seconds
+#                        nethv.iperf3wait seconds; a run that has not ended
+#                        after 120 s is killed (FAILED)
+#   nethv.iperf3mark     (with IP) before the first test and after the last,
+#                        print "nethv-guest: iperf3 mark start|end: waiting
+#                        for a line" and wait up to 120 s for a line on the
+#                        console: tests/boot/qemu-net.sh first sends the
+#                        hypervisor's Ctrl-T s (a counter snapshot), then the
+#                        line, so two snapshots bracket the traffic
 # Lines: "nethv-guest: iperf3 to|from IP: S Mbits/sec sender, R Mbits/sec
-# receiver" or "nethv-guest: iperf3 ...: FAILED: why".
-ip3= ip3wait=300
+# receiver" or "nethv-guest: iperf3 ...: FAILED: why"; after the tests, both
+# sides print their eth0 counters again ("nethv-guest: eth0 rx_packets ...").
+ip3= ip3wait=300 ip3mark=0
 for w in $(cat /proc/cmdline); do
     case $w in
     nethv.iperf3=*) ip3=${w#nethv.iperf3=} ;;
     nethv.iperf3wait=*) ip3wait=${w#nethv.iperf3wait=} ;;
+    nethv.iperf3mark) ip3mark=1 ;;
     esac
 done
+ip3_mark() {
+    [ "$ip3mark" = 1 ] || return 0
+    echo "nethv-guest: iperf3 mark $1: waiting for a line"
+    if read -t 120 ip3_line; then
+        echo "nethv-guest: iperf3 mark $1: go"
+    else
+        echo "nethv-guest: iperf3 mark $1: no line in 120 s, going on"
+    fi
+}
 ip3_rate() { awk -v w="$1" '$NF == w { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") print $(i - 1) }' | tail -1; }
 ip3_client() {   # ip3_client to|from IP [-R]
     t0=$(date +%s)
     while :; do
-        out=$(iperf3 -c "$2" -t 5 -f m $3 2>&1) && break
+        out=$(timeout 120 iperf3 -c "$2" -t 5 -f m $3 2>&1) && break
+        [ $? -ne 143 ] || { echo "nethv-guest: iperf3 $1 $2: FAILED: still running after 120 s"; return 1; }
         if [ $(( $(date +%s) - t0 )) -ge "$ip3wait" ]; then
             echo "nethv-guest: iperf3 $1 $2: FAILED: $(echo "$out" | tail -1)"
             return 1
@@ -449,9 +481,13 @@ server)
         fi
     done ;;
 *)
+    ip3_mark start
     ip3_client to "$ip3"
-    ip3_client from "$ip3" -R ;;
+    ip3_client from "$ip3" -R
+    ip3_mark end ;;
 esac
+[ -z "$ip3" ] ||
+    echo "nethv-guest: eth0 rx_packets $(cat /sys/class/net/eth0/statistics/rx_packets) tx_packets $(cat /sys/class/net/eth0/statistics/tx_packets)"
 EOF
 fi
 # ---- end of --iperf3 ----------------------------------------------------------

@@ -16,6 +16,7 @@
 
 void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq);
+unsigned vcpu_decode_store_len(struct vcpu *v, const struct vmm_request *rq);
 
 enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
 typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
@@ -71,6 +72,17 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e)
     return vcpu_decode_len(v, &rq);
 }
 
+/* An MMIO exit's instruction length if it is a plain store (a MOV to
+ * memory), else 0: what a kernel fast path may step over. */
+unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e)
+{
+    struct vmm_request rq;
+    uint64_t cs_base;
+    fill_request(v, e, &rq, &cs_base);
+    vm_fetch_insn(v->vm, &rq, cs_base);
+    return vcpu_decode_store_len(v, &rq);
+}
+
 static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vmm_request rq;
@@ -116,12 +128,77 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
     }
 }
 
+/* ---- EOI: the kernel's fast path --------------------------------------
+ * Every interrupt the datapath raises ends in the guest's EOI.  For an
+ * edge-triggered vector the EOI changes only the vCPU's own register page
+ * (clear the highest ISR bit, recompute PPR: SDM 3A 11.8.5), which is what
+ * the monitor's LAPIC model would do on this same CPU -- so it is done
+ * here, without a trip to the monitor.  The EOI of a level-triggered vector
+ * (its TMR bit set) must also reach the IOAPIC model: left to the monitor,
+ * as is anything but a plain store.  With VMX virtual-interrupt delivery
+ * an x2APIC EOI never exits at all (vmx.c). */
+static bool eoi_is_edge(const struct vcpu *v)
+{
+    int vec = vlapic_highest(v->vapic, APIC_ISR);
+    return vec < 0 || !vlapic_test(v->vapic, APIC_TMR, (unsigned)vec);
+}
+
+static uint64_t apic_mode(const struct vcpu *v)
+{
+    return __atomic_load_n(&v->apic_base, __ATOMIC_RELAXED) & (APIC_BASE_EN | APIC_BASE_EXTD);
+}
+
+static void eoi_done(struct vcpu *v, unsigned len)
+{
+    bool level;
+    vlapic_eoi(v->vapic, &level);
+    advance_rip(v, len);
+    __atomic_fetch_add(&v->vm->fast_eois, 1, __ATOMIC_RELAXED);
+}
+
+/* xAPIC mode: a store to the EOI register of the MMIO window */
+static bool eoi_mmio(struct vcpu *v, const struct vcpu_exit *e)
+{
+    if (!v->vapic || !e->mmio.write || e->gpa != LAPIC_MMIO_BASE + APIC_EOI ||
+        apic_mode(v) != APIC_BASE_EN || !eoi_is_edge(v))
+        return false;
+    unsigned len = vcpu_store_len(v, e);
+    if (!len)
+        return false;
+    eoi_done(v, len);
+    return true;
+}
+
+/* x2APIC mode: WRMSR 0x80b of 0 (anything else raises #GP: the monitor's) */
+static bool eoi_msr(struct vcpu *v, const struct vcpu_exit *e)
+{
+    if (!v->vapic || e->msr.index != MSR_X2APIC_EOI ||
+        apic_mode(v) != (APIC_BASE_EN | APIC_BASE_EXTD) || !eoi_is_edge(v))
+        return false;
+    struct vcpu_regs r;
+    vcpu_backend->get_regs(&v->hw, &r);
+    if ((uint32_t)r.gpr.rax || (uint32_t)r.gpr.rdx)
+        return false;
+    unsigned len = vcpu_insn_len(v, e);
+    eoi_done(v, len ? len : 2);         /* WRMSR is 0f 30 */
+    return true;
+}
+
 /* MMIO: a write to a virtio-net notify area is the datapath's TX doorbell,
- * handled here (kernel/vnet.c) and never seen by the monitor; everything
- * else goes to the monitor's device models. */
+ * handled here (kernel/vnet.c) and never seen by the monitor, and so is an
+ * EOI; everything else goes to the monitor's device models. */
 static enum exit_result mmio(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
 {
-    if (vnet_notify_exit(v, e)) {
+    if (vnet_notify_exit(v, e) || eoi_mmio(v, e)) {
+        *by = BY_KERNEL;
+        return EXIT_RESUME;
+    }
+    return to_monitor(v, e);
+}
+
+static enum exit_result msr_write(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
+{
+    if (eoi_msr(v, e)) {
         *by = BY_KERNEL;
         return EXIT_RESUME;
     }
@@ -226,7 +303,7 @@ static const struct {
     [VCPU_EXIT_IO]           = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* mmio(): either */
     [VCPU_EXIT_MSR_READ]     = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_MSR_WRITE]    = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_MSR_WRITE]    = { NULL,        BY_MONITOR },     /* msr_write(): either */
     [VCPU_EXIT_EXCEPTION]    = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
@@ -245,9 +322,9 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     enum exit_handler by;
     unsigned r = (unsigned)e->reason;
 
-    if (r == VCPU_EXIT_MMIO) {
+    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE) {
         by = BY_MONITOR;
-        res = mmio(v, e, &by);
+        res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : msr_write(v, e, &by);
     } else {
         if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
             r = VCPU_EXIT_UNKNOWN;

@@ -1,4 +1,6 @@
-/* Instruction length by decoding, for CPUs that do not report it (SVM without NRIP-save). */
+/* Instruction length by decoding, for CPUs that do not report it (SVM
+ * without NRIP-save), and the kernel fast paths' check that an MMIO exit
+ * was a plain store. */
 #include <nethv/vm.h>
 #include <nethv/vmm_if.h>
 #include <arch/decode.h>
@@ -14,6 +16,19 @@ unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq)
 {
     struct insn in;
     if (decode_insn(rq->insn, rq->insn_avail, vmm_decode_mode(rq->mode), &in))
+        return 0;
+    return in.len;
+}
+
+/* The length of a plain store (MOV to memory, no REP): what a doorbell or
+ * an EOI write is, and what a fast path may step over without emulating
+ * it; 0 for anything else (left to the monitor's emulator). */
+unsigned vcpu_decode_store_len(struct vcpu *v, const struct vmm_request *rq);
+unsigned vcpu_decode_store_len(struct vcpu *v, const struct vmm_request *rq)
+{
+    struct insn in;
+    if (decode_insn(rq->insn, rq->insn_avail, vmm_decode_mode(rq->mode), &in) ||
+        in.mmio.op != INSN_OP_MOV || !in.mmio.mem_dst || in.mmio.rep)
         return 0;
     return in.len;
 }

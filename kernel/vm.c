@@ -275,7 +275,7 @@ void vm_restart_park(struct vcpu *v)
 
 void vm_print_stats(const struct vm *vm)
 {
-    char line[256];
+    char line[320];
     for (int by = 0; by < BY__COUNT; by++) {
         int n = snprintf(line, sizeof(line), "vm %s: exits by %s:", vm->name,
                          by == BY_KERNEL ? "kernel" : "monitor");
@@ -287,8 +287,15 @@ void vm_print_stats(const struct vm *vm)
                               (unsigned long long)c);
             total += c;
         }
-        printk("%s%s total=%llu\n", line, total ? "" : " none", (unsigned long long)total);
+        n += snprintf(line + n, sizeof(line) - n, "%s total=%llu", total ? "" : " none",
+                      (unsigned long long)total);
+        if (by == BY_KERNEL && n < (int)sizeof(line))   /* of those, the LAPIC EOIs (exit.c) */
+            snprintf(line + n, sizeof(line) - n, " (fast paths: eoi=%llu)",
+                     (unsigned long long)__atomic_load_n(&vm->fast_eois, __ATOMIC_RELAXED));
+        printk("%s\n", line);
     }
+    if (vm->monitor)
+        vmm_print_stats(vm->monitor);
 }
 
 void vm_console_line(unsigned vm_id, const char *line)
@@ -314,6 +321,13 @@ uint8_t *vm_vapic_page(unsigned vm_id, unsigned vcpu)
 {
     struct vcpu *v = vcpu_by_id(vm_id, vcpu);
     return v ? v->vapic : NULL;
+}
+
+void vm_lapic_base(unsigned vm_id, unsigned vcpu, uint64_t apic_base)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    if (v)
+        __atomic_store_n(&v->apic_base, apic_base, __ATOMIC_RELAXED);
 }
 
 /* The owner CPU applies the real-mode state (sched.c: wake_check); the

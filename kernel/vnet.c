@@ -392,9 +392,9 @@ bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e)
             continue;
         if (!e->mmio.write)
             return false;               /* a read: the monitor answers 0 */
-        unsigned len = vcpu_insn_len(v, e);
+        unsigned len = vcpu_store_len(v, e);
         if (!len)
-            return false;               /* cannot step over it: let the monitor try */
+            return false;               /* not a plain store: the monitor emulates it */
         struct vcpu_regs r;
         vcpu_backend->get_regs(&v->hw, &r);
         r.rip += len;

@@ -324,7 +324,7 @@ void vmm_lapic_mmio(struct vmm *m, unsigned vcpu, uint64_t gpa, bool write, unsi
 
 static int rd_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t *val)
 {
-    unsigned off = (msr - MSR_X2APIC_FIRST) << 4;
+    unsigned off = (msr - MSR_X2APIC_BASE) << 4;
     if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || off == APIC_EOI ||
         off == APIC_SELF_IPI || off == APIC_ICR_HI || off == APIC_DFR)
         return -1;
@@ -334,7 +334,7 @@ static int rd_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64
 
 static int wr_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t val)
 {
-    unsigned off = (msr - MSR_X2APIC_FIRST) << 4;
+    unsigned off = (msr - MSR_X2APIC_BASE) << 4;
     if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || off == APIC_ICR_HI ||
         off == APIC_DFR || off == APIC_LDR || off == APIC_ID)
         return -1;
@@ -347,7 +347,7 @@ static int rd_base(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t
     if (vcpu >= m->lapic->n)
         return -1;
     struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
-    if (msr == MSR_APIC_BASE)
+    if (msr == MSR_IA32_APIC_BASE)
         *val = c->apic_base;
     else            /* reads 0 once it has fired (SDM 3A 11.5.4.1) */
         *val = c->tsc_deadline && vm_guest_tsc(m->vm_id, vcpu) < c->tsc_deadline ? c->tsc_deadline : 0;
@@ -359,7 +359,7 @@ static int wr_base(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t
     if (vcpu >= m->lapic->n)
         return -1;
     struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
-    if (msr == MSR_TSC_DEADLINE) {
+    if (msr == MSR_IA32_TSC_DEADLINE) {
         if (APIC_LVT_TIMER_MODE(vlapic_reg(c->page, APIC_LVT_TIMER)) == 2) {
             c->tsc_deadline = val;
             timer_arm(m, vcpu);
@@ -372,6 +372,7 @@ static int wr_base(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t
         (x2apic_mode(c) && flags == APIC_BASE_EN))                  /* x2APIC -> xAPIC */
         return -1;
     c->apic_base = LAPIC_MMIO_BASE | flags | (vcpu == 0 ? APIC_BASE_BSP : 0);
+    vm_lapic_base(m->vm_id, vcpu, c->apic_base);
     return 0;
 }
 
@@ -387,10 +388,11 @@ int vmm_lapic_init(struct vmm *m)
         if (!l->cpu[i].page)
             return -1;
         l->cpu[i].apic_base = LAPIC_MMIO_BASE | APIC_BASE_EN | (i == 0 ? APIC_BASE_BSP : 0);
+        vm_lapic_base(m->vm_id, i, l->cpu[i].apic_base);
     }
     m->lapic = l;
-    static const struct vmm_msr x2 = { MSR_X2APIC_FIRST, MSR_X2APIC_COUNT, rd_x2apic, wr_x2apic, 0 };
-    static const struct vmm_msr base = { MSR_APIC_BASE, 1, rd_base, wr_base, 0 };
-    static const struct vmm_msr dl = { MSR_TSC_DEADLINE, 1, rd_base, wr_base, 0 };
+    static const struct vmm_msr x2 = { MSR_X2APIC_BASE, MSR_X2APIC_COUNT, rd_x2apic, wr_x2apic, 0 };
+    static const struct vmm_msr base = { MSR_IA32_APIC_BASE, 1, rd_base, wr_base, 0 };
+    static const struct vmm_msr dl = { MSR_IA32_TSC_DEADLINE, 1, rd_base, wr_base, 0 };
     return vmm_add_msrs(m, &x2) || vmm_add_msrs(m, &base) || vmm_add_msrs(m, &dl) ? -1 : 0;
 }

@@ -9,16 +9,7 @@
 #define VMM_LAPIC_H
 #include <stdint.h>
 #include <stdbool.h>
-
-#define LAPIC_MMIO_BASE  0xfee00000ull
-#define LAPIC_MMIO_SIZE  0x1000ull
-#define MSR_APIC_BASE    0x1bu
-#define MSR_TSC_DEADLINE 0x6e0u
-#define MSR_X2APIC_FIRST 0x800u
-#define MSR_X2APIC_COUNT 0x100u
-#define APIC_BASE_BSP    (1ull << 8)
-#define APIC_BASE_EXTD   (1ull << 10)
-#define APIC_BASE_EN     (1ull << 11)
+#include <arch/regs.h>      /* LAPIC_MMIO_BASE, the APIC MSRs, APIC_BASE_* */
 
 struct vmm;
 

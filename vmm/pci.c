@@ -133,9 +133,10 @@ unsigned vmm_pci_add_msix_cap(struct vmm_pci_fn *f, unsigned nvec, unsigned tabl
 
 uint32_t vmm_pci_cfg_read(struct vmm *m, unsigned bus, unsigned devfn, unsigned off, unsigned size)
 {
-    const struct vmm_pci_fn *f = pci_find(m, bus, devfn);
+    struct vmm_pci_fn *f = pci_find(m, bus, devfn);
     if (!f)
         return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+    f->cfg_accesses++;
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++)
         if (off + i < VMM_PCI_CFG_SIZE)
@@ -165,7 +166,10 @@ void vmm_pci_cfg_write(struct vmm *m, unsigned bus, unsigned devfn, unsigned off
                        uint32_t val)
 {
     struct vmm_pci_fn *f = pci_find(m, bus, devfn);
-    if (!f || off >= VMM_PCI_CFG_SIZE)
+    if (!f)
+        return;
+    f->cfg_accesses++;
+    if (off >= VMM_PCI_CFG_SIZE)
         return;
     for (unsigned i = 0; i < size && off + i < VMM_PCI_CFG_SIZE; i++) {
         uint8_t w = f->wmask[off + i], b = (uint8_t)(val >> (8 * i));

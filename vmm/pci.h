@@ -101,6 +101,7 @@ struct vmm_pci_fn {
     void (*bar_moved)(struct vmm *m, struct vmm_pci_fn *f, unsigned bar, uint64_t addr);
     void (*cfg_written)(struct vmm *m, struct vmm_pci_fn *f, unsigned off, unsigned size);
     void *priv;
+    uint64_t cfg_accesses;      /* guest config reads and writes of this function */
 };
 
 /* Add function dev.fn on bus 0 (NULL: taken or full). */

@@ -105,6 +105,7 @@ struct vmm_vnet {
     struct vnet_msix_entry msix[VNET_NVEC];
     uint64_t notify_gpa;                /* as last given to vm_net_set_notify */
     /* counters */
+    uint64_t acc[VNET_BAR_SIZE / VNET_PART_SIZE];   /* accesses per BAR part (BAR or PCI_CFG) */
     uint64_t notify_in_monitor;         /* notify area accesses that exited to the monitor */
     uint64_t notify_via_pci_cfg;        /* notify writes through the PCI_CFG window (dropped) */
     uint64_t bad_access;                /* guest errors: see the top of the file */
@@ -495,6 +496,8 @@ static void vnet_io(struct vmm *m, struct vmm_vnet *d, uint64_t off, bool write,
     unsigned o = (unsigned)(off & (VNET_PART_SIZE - 1));
     if (!write)
         *val = 0;
+    if (via != VIA_PEEK && off < VNET_BAR_SIZE)
+        d->acc[off / VNET_PART_SIZE]++;
     if (off >= VNET_BAR_SIZE || o + size > VNET_PART_SIZE || !size || size > 8 || (size & (size - 1)))
         goto bad;
     switch (part) {
@@ -660,6 +663,7 @@ static int vnet_create(struct vmm *m, unsigned port)
     f->bar_moved = vnet_bar_moved;
     f->cfg_written = vnet_cfg_written;
     f->priv = d;
+    m->vnet[m->nvnets++] = d;
     vnet_update_notify(m, d, true);     /* where the firmware-like placement put it */
     return 0;
 }
@@ -674,6 +678,29 @@ int vmm_virtio_net_init(struct vmm *m, const struct vmm_create_args *a)
         }
     }
     return 0;
+}
+
+/* Every exit the monitor handled for each device: config space and each
+ * part of BAR 0 (the notify and ISR parts should stay at 0: the datapath is
+ * the kernel's); tests/boot/qemu-net.sh compares two of these lines. */
+void vmm_virtio_net_print_stats(struct vmm *m)
+{
+    for (unsigned i = 0; i < m->nvnets; i++) {
+        const struct vmm_vnet *d = m->vnet[i];
+        if (!d)
+            continue;                   /* racing a reset (vmm_reset) */
+        const uint64_t *a = d->acc;
+        printk("vmm %s: virtio-net %u: accesses in the monitor: pci-config %llu common %llu "
+               "isr %llu devcfg %llu notify %llu msix %llu pba %llu (bad %llu)\n",
+               m->name, d->port, (unsigned long long)d->f->cfg_accesses,
+               (unsigned long long)a[VNET_COMMON_OFF / VNET_PART_SIZE],
+               (unsigned long long)a[VNET_ISR_OFF / VNET_PART_SIZE],
+               (unsigned long long)a[VNET_DEVCFG_OFF / VNET_PART_SIZE],
+               (unsigned long long)a[VNET_NOTIFY_OFF / VNET_PART_SIZE],
+               (unsigned long long)a[VNET_MSIX_OFF / VNET_PART_SIZE],
+               (unsigned long long)a[VNET_PBA_OFF / VNET_PART_SIZE],
+               (unsigned long long)d->bad_access);
+    }
 }
 
 #ifdef NETHV_KERNEL

@@ -41,6 +41,11 @@ struct vmm *vmm_create(const struct vmm_create_args *a)
     return m;
 }
 
+void vmm_print_stats(struct vmm *m)
+{
+    vmm_virtio_net_print_stats(m);
+}
+
 /* In place (the console's input path may hold m): same set-up as at
  * creation, which worked then and allocates nothing outside m. */
 int vmm_reset(struct vmm *m, const struct vmm_create_args *a)

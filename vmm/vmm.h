@@ -34,6 +34,8 @@ struct vmm_msr {
     void *state;
 };
 
+struct vmm_vnet;
+
 struct vmm {
     unsigned vm_id;
     char name[VMM_NAME_MAX];
@@ -65,6 +67,8 @@ struct vmm {
     void (*raise_irq)(struct vmm *m, unsigned gsi, bool level);
     struct vmm_uart *uart;      /* COM1, for vmm_uart_input */
     struct vmm_pci *pci;        /* PCI host bridge and functions (pci.h) */
+    struct vmm_vnet *vnet[VMM_NET_MAX_PORTS];   /* virtio-net devices (virtio_net.c) */
+    unsigned nvnets;
     int power_off_requested;    /* set by PM1_CNT SLP_EN + S5: io_exit stops the VM, code 0 */
     int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit stops the VM, VMM_EXIT_RESET */
     /* interrupt controllers (lapic.c, ioapic.c) */
@@ -108,6 +112,7 @@ int vmm_pm_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_legacy_init(struct vmm *m, const struct vmm_create_args *a);
 /* virtio-net functions, one per net port, at PCI slots 3, 4, ... (vmm/virtio_net.c) */
 int vmm_virtio_net_init(struct vmm *m, const struct vmm_create_args *a);
+void vmm_virtio_net_print_stats(struct vmm *m);
 /* Console input for the VM's COM1 (any CPU; takes m->lock, irqs off). */
 /* Feed a console byte to the guest's UART; false when its FIFO is full
  * (the caller keeps the byte and retries later). */

@@ -10,16 +10,9 @@ for a in $(cat /proc/cmdline); do
     kvmbench.hc=*) hc=${a#*=} ;;
     esac
 done
-if grep -qw svm /proc/cpuinfo; then
-    loadmod kvm_amd || echo "kvmbench: error: insmod kvm_amd failed"
-elif grep -qw vmx /proc/cpuinfo; then
-    loadmod kvm_intel || echo "kvmbench: error: insmod kvm_intel failed"
-else
-    echo "kvmbench: error: the CPU has neither VMX nor SVM"
-fi
-if [ -c /dev/kvm ]; then
+if loadkvm; then
     /bin/kvmbench "$io" "$hc"
     echo "kvmbench: exit status $?"
 else
-    echo "kvmbench: error: no /dev/kvm"
+    echo "kvmbench: error: no KVM"
 fi

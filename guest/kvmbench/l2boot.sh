@@ -9,14 +9,7 @@
 # Before that, "l2boot: probe" ... "l2boot: probed" bracket a
 # `qemu-system-x86_64 -version`: how long starting the QEMU binary (the
 # dynamic loader and its 50 libraries) takes in L1, for the report.
-if grep -qw svm /proc/cpuinfo; then
-    loadmod kvm_amd || echo "l2boot: error: insmod kvm_amd failed"
-elif grep -qw vmx /proc/cpuinfo; then
-    loadmod kvm_intel || echo "l2boot: error: insmod kvm_intel failed"
-else
-    echo "l2boot: error: the CPU has neither VMX nor SVM"
-fi
-if [ -c /dev/kvm ]; then
+if loadkvm; then
     mkdir -p /dev/shm /tmp
     echo "l2boot: probe"
     /usr/bin/qemu-system-x86_64 -version > /dev/null

@@ -42,6 +42,7 @@ struct vcpu {
     /* virtual local APIC (PC platform; NULL for test VMs, which get posted
      * vectors injected directly): architectural register page, see vlapic.h */
     uint8_t *vapic;
+    uint64_t apic_base;         /* IA32_APIC_BASE per the monitor (vm_lapic_base) */
     /* INIT-SIPI-SIPI from another vCPU (vm_vcpu_start): set by any CPU,
      * consumed by the owner CPU's run loop */
     volatile bool start_pending;
@@ -69,6 +70,7 @@ struct vm {
     bool monitor_is_test;       /* test platform: bare-metal test guest */
     /* exits per normalized reason and per handler; relaxed atomics */
     uint64_t exits[VCPU_EXIT__COUNT][BY__COUNT];
+    uint64_t fast_eois;         /* of those by the kernel: LAPIC EOIs (exit.c) */
     char console_buf[128];
     unsigned console_len;
     /* device timers (vm_dev_timer): set by any CPU under dev_timer_lock,
@@ -99,6 +101,9 @@ void vm_restart_park(struct vcpu *v);
 /* Length of the instruction that caused exit e (owner CPU): the backend's,
  * else decoded from guest memory; 0 if unknown (kernel/exit.c). */
 unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e);
+/* An MMIO exit's instruction length if it was a plain store (MOV to memory,
+ * no REP), else 0: what a kernel fast path may step over (kernel/exit.c). */
+unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e);
 bool vms_all_stopped(void);
 /* vCPU 0's CPU, between guest runs: expire the VM's due device timers. */
 void vm_dev_timers_run(struct vm *vm);

@@ -69,6 +69,12 @@ void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector);
  * NULL; the monitor emulates register accesses of that vCPU's own exits on
  * it (its CPU), never another vCPU's: those go through vm_post_irq. */
 uint8_t *vm_vapic_page(unsigned vm_id, unsigned vcpu);
+/* The vCPU's IA32_APIC_BASE as the monitor's LAPIC model now has it (at
+ * creation, reset and every change): in the mode it names (xAPIC window or
+ * x2APIC MSRs) the kernel takes the guest's EOIs of edge-triggered vectors
+ * on its own fast path (kernel/exit.c); level-triggered ones still reach
+ * the monitor, whose IOAPIC must see them. */
+void vm_lapic_base(unsigned vm_id, unsigned vcpu, uint64_t apic_base);
 /* SIPI: start a vCPU waiting for SIPI in real mode at sipi_vector << 12. */
 void vm_vcpu_start(unsigned vm_id, unsigned vcpu, uint8_t sipi_vector);
 /* LAPIC timer service, the calling vCPU's own CPU: post `vector` when the
@@ -150,6 +156,10 @@ void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_rep
  * CPU of vCPU 0 while no vCPU of the VM runs; takes m->lock.  0, or -1
  * (the kernel then stops the VM). */
 int vmm_reset(struct vmm *m, const struct vmm_create_args *a);
+/* Print the monitor's own counters (per device model, e.g. each virtio-net
+ * function's accesses by register block) to the console.  Any CPU, any
+ * time: the reads are racy, no lock taken. */
+void vmm_print_stats(struct vmm *m);
 /* A device timer armed with vm_dev_timer expired (see there); takes m->lock. */
 void vmm_timer_expired(struct vmm *m, unsigned id);
 

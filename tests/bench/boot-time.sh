@@ -82,6 +82,7 @@ problems=""
 problem() { problems="$problems
   - $*"; echo "boot-time: $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+. "$HERE/peer-l1.sh"
 
 # ---- inputs -------------------------------------------------------------------------
 # The guest's initramfs goes to every side uncompressed ($OUT/initrd.cpio):
@@ -107,41 +108,20 @@ nethv_iso() {
         { problem "nethv: mkiso failed (log: $OUT/mkiso.log)"; return 1; }
 }
 
-# The peer's L1 image ($IMG/l2boot): Debian's kernel with kvm_amd/kvm_intel
-# (and its vmlinux for pvhboot), Debian's QEMU (binary, every library ldd
-# lists, the loader, the firmware -kernel needs) and the guest (kernel,
-# initramfs, command line, memory) under /l2; L1 itself boots with
+# The peer's L1 image ($IMG/l2boot, tests/bench/peer-l1.sh) with its
+# vmlinux (for pvhboot), the hook guest/kvmbench/l2boot.sh and the guest
+# (kernel, initramfs, command line, memory) under /l2; L1 itself boots with
 # "console=ttyS0 quiet nethv.nomodules" on 1 GiB.
 build_peer() {
-    qemu=$(command -v qemu-system-x86_64) || { problem "peer: no qemu-system-x86_64"; return 1; }
-    set -- --module kvm_amd --module kvm_intel --vmlinux \
-        --file "$qemu:/usr/bin/qemu-system-x86_64" \
-        --file guest/kvmbench/l2boot.sh:/etc/nethv.d/50-l2boot.sh \
-        --file "$IMG/vmlinuz:/l2/vmlinuz" --file "$OUT/initrd.cpio:/l2/initrd.img" \
-        --file "$OUT/l2-cmdline:/l2/cmdline" --file "$OUT/l2-memory:/l2/memory"
     printf '%s\n' "$GUEST_CMDLINE" > "$OUT/l2-cmdline.new"
     cmp -s "$OUT/l2-cmdline.new" "$OUT/l2-cmdline" || mv "$OUT/l2-cmdline.new" "$OUT/l2-cmdline"
     printf '%s\n' "$GUEST_MIB" > "$OUT/l2-memory.new"
     cmp -s "$OUT/l2-memory.new" "$OUT/l2-memory" || mv "$OUT/l2-memory.new" "$OUT/l2-memory"
     rm -f "$OUT/l2-cmdline.new" "$OUT/l2-memory.new"
-    libs=$(ldd "$qemu" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
-    [ -n "$libs" ] || { problem "peer: ldd $qemu lists no libraries"; return 1; }
-    for l in $libs; do
-        set -- "$@" --file "$l:$l"
-    done
-    # firmware, from QEMU's own search path (`-L help`)
-    for f in bios-256k.bin linuxboot_dma.bin kvmvapic.bin; do
-        src=""
-        for d in $("$qemu" -L help); do
-            [ -f "$d/$f" ] && { src=$d/$f; break; }
-        done
-        [ -n "$src" ] || { problem "peer: QEMU firmware $f not found"; return 1; }
-        set -- "$@" --file "$src:/usr/share/qemu/$f"
-    done
-    echo "boot-time: the peer's L1 image: Debian's QEMU + $(echo "$libs" | wc -l) libraries + the guest (built once, cached)"
-    guest/build-linux-image.sh "$@" "$IMG/l2boot" > "$OUT/peer-image.log" 2>&1 ||
-        { problem "peer: guest/build-linux-image.sh failed (log: $OUT/peer-image.log)"; return 1; }
-    echo "boot-time: L1 initramfs $(du -k "$IMG/l2boot/initrd.img" | cut -f1) KiB"
+    build_l1_image "$IMG/l2boot" "$OUT/peer-image.log" --vmlinux \
+        --file guest/kvmbench/l2boot.sh:/etc/nethv.d/50-l2boot.sh \
+        --file "$IMG/vmlinuz:/l2/vmlinuz" --file "$OUT/initrd.cpio:/l2/initrd.img" \
+        --file "$OUT/l2-cmdline:/l2/cmdline" --file "$OUT/l2-memory:/l2/memory"
 }
 
 # pvhboot.elf: the Multiboot1 loader of the peer's L1 kernel under Bochs

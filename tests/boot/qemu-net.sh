@@ -4,12 +4,29 @@
 # config/net-pair.dts: two stock Linux VMs "a" (10.0.0.1, CPU 0) and "b"
 # (10.0.0.2, CPU 1) with one virtio-net port each on the kernel's switch.
 # Each guest pings the other (guest/build-linux-image.sh's network hook),
-# stays up nethv.wait seconds, prints its eth0 counters and powers off.
+# then a runs two 5 s iperf3 TCP tests against b's server, one each way
+# (the images of `guest/build-linux-image.sh --iperf3`); both print their
+# eth0 counters and power off.  The hypervisor console is a pipe: when a
+# prints "iperf3 mark start|end: waiting for a line", this script types the
+# console command Ctrl-T s (every VM's exit counters, its monitor's
+# virtio-net access counters and its port counters, printed before a runs
+# again) and then the line a waits for, so two snapshots bracket the iperf3
+# traffic.
 #   qemu-net/boot      both VMs reach /init and bring eth0 up
 #   qemu-net/ping      both guests: "ping PEER: 5/5 received"
+#   qemu-net/iperf3    a's two runs report sender and receiver Mbits/sec, b's
+#                      server finished both
+#   qemu-net/datapath-exits  between the two snapshots, for each VM: its
+#                      monitor handled no access at all to its virtio-net
+#                      device (config space, common/ISR/device config,
+#                      notify, MSI-X table, PBA), while the kernel took
+#                      doorbells and EOIs and raised interrupts and both
+#                      ports moved frames; the PASS line gives the kernel's
+#                      and the monitor's exit counts over the run
 #   qemu-net/counters  the kernel's per-port counters ("vnet a0: ...", printed
 #                      at VM stop) are non-zero and agree with the guests'
-#                      eth0 counters and with each other (see check_counters)
+#                      last eth0 counters and with each other (see
+#                      check_counters)
 #   qemu-net/kernel-only  every doorbell was taken by the kernel: no notify
 #                      reached a monitor
 #   qemu-net/poweroff  both VMs power off through ACPI, then the hypervisor
@@ -22,18 +39,25 @@
 #   qemu-net/uplink-e1000 (polled from the host timer tick: net_tick)
 #
 # qemu-net/default: `make run`'s scenario, see default_scenario below.
+# CASES="pair default ..." runs only the cases named (pair, uplink-e1000e,
+# uplink-virtio-net, uplink-e1000, default).
 TEST=qemu-net
 . "$(dirname "$0")/lib.sh"
 LOG=$LOGDIR/qemu-net.log
 IMG=$BUILD/images
 guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
+IMG3=$BUILD/images-iperf            # the pair's: with iperf3
+guest/build-linux-image.sh --iperf3 "$IMG3" >"$LOG.images-iperf" 2>&1 ||
+    fail "building the iperf3 images (see $LOG.images-iperf)"
 
 # frames a guest may send or receive between printing its eth0 counters and
 # its VM's stop line (IPv6 ND/MLD, ARP refreshes, the peer's last pings)
 SLACK=12
 
-# boot NAME DTB TIMEOUT [QEMU ARGS...]: boots nethv with the Linux images and
-# config DTB under QEMU TCG; the log without CRs is left in $clean.
+# boot NAME DTB TIMEOUT [QEMU ARGS...]: boots nethv with the Linux images
+# ($IMG) and config DTB under QEMU TCG; the log without CRs is left in
+# $clean.  With MARKS=1 the console is a pipe (-serial pipe:) answered by
+# answer_marks.
 boot() {
     LOG=$LOGDIR/qemu-net-$1.log
     clean=$LOG.txt
@@ -43,12 +67,51 @@ boot() {
     [ -f "$iso" ] || scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" \
         "$BUILD/config/$2.dtb:config.dtb" "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
     shift 3
+    serial="file:$LOG"
+    if [ "${MARKS:-0}" = 1 ]; then
+        fifo=$LOG.serial
+        rm -f "$fifo.in" "$fifo.out"
+        mkfifo "$fifo.in" "$fifo.out" || fail "mkfifo $fifo.in $fifo.out"
+        serial="pipe:$fifo"
+        cat "$fifo.out" > "$LOG" &     # ends when QEMU closes the pipe
+        catpid=$!
+    fi
+    rm -f "$LOG.qemu"
     timeout "$to" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
-        -display none -monitor none -serial "file:$LOG" \
-        -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d "$@" 2>"$LOG.stderr"
+        -d cpu_reset -D "$LOG.qemu" -display none -monitor none -serial "$serial" \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d "$@" 2>"$LOG.stderr" &
+    qpid=$!
+    [ "${MARKS:-0}" = 1 ] && answer_marks "$qpid" "$fifo.in" &
+    wait $qpid
     rc=$?
+    if [ "${MARKS:-0}" = 1 ]; then
+        # cat ends at the pipe's EOF; if QEMU never opened it, cat is still
+        # in open(): give it 5 s, then stop it
+        i=0
+        while [ $i -lt 25 ] && kill -0 $catpid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+        kill $catpid 2>/dev/null
+        wait $catpid 2>/dev/null
+        rm -f "$fifo.in" "$fifo.out"
+    fi
     tr -d '\r' < "$LOG" > "$clean"
     [ $rc -ne 124 ] || fail "QEMU still running after $to s; last lines: $(last)"
+    ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
+}
+
+# answer_marks PID FIFO: while QEMU (PID) runs, answer each "iperf3 mark
+# ...: waiting for a line" of VM a (the console's VM) with Ctrl-T s (the
+# hypervisor's counter snapshot) and a newline (the line a waits for).
+answer_marks() {
+    answered=0
+    while kill -0 "$1" 2>/dev/null; do
+        n=$(grep -c "^\[a\] nethv-guest: iperf3 mark .*: waiting for a line" "$LOG" 2>/dev/null)
+        while [ "${n:-0}" -gt $answered ]; do
+            # (QEMU holds the pipe open read-write: no wait, unless it just ended)
+            timeout 5 sh -c 'printf "\024s\n" > "$1"' sh "$2"
+            answered=$((answered + 1))
+        done
+        sleep 1
+    done
 }
 last() { tail -n 3 "$clean" | tr '\n' '|'; }
 
@@ -58,8 +121,9 @@ field() {
     echo "$line" | sed -n "s/.*[ :,]$*[ =]\([0-9][0-9]*\).*/\1/p"
 }
 # vnet_line VM: the per-port line printed when VM stops
-vnet_line() { grep -m1 "^vnet ${1}0: vm $1: " "$clean"; }
-guest_line() { grep -m1 "^\[$1\] nethv-guest: eth0 rx_packets" "$clean"; }
+vnet_line() { grep "^vnet ${1}0: vm $1: " "$clean" | tail -1; }   # (console snapshots come before)
+# the guest's last eth0 counters (printed again after iperf3)
+guest_line() { grep "^\[$1\] nethv-guest: eth0 rx_packets" "$clean" | tail -1; }
 
 check_pair_boot() (
     TEST=qemu-net/boot
@@ -120,6 +184,77 @@ check_counters() (
     [ "$tx" -eq $((rx + drops + ingress)) ] ||
         fail "${first}0 sent $tx frames, ${other}0 took $rx and dropped $drops, $ingress dropped on entry"
     pass
+)
+
+# a's two runs and b's two finished server tests (guest/build-linux-image.sh --iperf3)
+check_iperf3() (
+    TEST=qemu-net/iperf3
+    for d in to from; do
+        l=$(grep -m1 "^\[a\] nethv-guest: iperf3 $d 10\.0\.0\.2: " "$clean")
+        echo "$l" | grep -Eq ": [0-9.]+ Mbits/sec sender, [0-9.]+ Mbits/sec receiver" ||
+            fail "VM a: ${l:-no 'iperf3 $d' line}"
+    done
+    for n in 1 2; do
+        grep -q "^\[b\] nethv-guest: iperf3 server: test $n done" "$clean" ||
+            fail "VM b: $(grep -m1 "^\[b\] nethv-guest: iperf3 server: test $n" "$clean" || echo "no iperf3 server line")"
+    done
+    r() { sed -n "s/^\[a\] nethv-guest: iperf3 $1 10\.0\.0\.2: .*, \([0-9.]*\) Mbits\/sec receiver.*/\1/p" "$clean" | head -1; }
+    echo "PASS: $TEST (TCP between the VMs, received: by b $(r to) Mbits/s, by a $(r from) Mbits/s)"; exit 0
+)
+
+# lineno PATTERN: the number of the first line of $clean matching PATTERN
+lineno() { grep -n -m1 "$1" "$clean" | cut -d: -f1; }
+# after N PREFIX: the first line after line N that starts with PREFIX, as
+# "NUMBER:LINE"
+after() { awk -v from="$1" -v p="$2" 'NR > from && index($0, p) == 1 { print NR ":" $0; exit }' "$clean"; }
+# delta S1 S2 WORDS...: the number after WORDS in snapshot line S2 minus S1's
+delta() {
+    a=$1 b=$2; shift 2
+    x=$(field "$a" "$@"); y=$(field "$b" "$@")
+    [ -n "$x" ] && [ -n "$y" ] && echo $((y - x))
+}
+
+# The iperf3 run between the two console snapshots (a's marks): zero
+# monitor accesses to either VM's virtio-net device; the kernel's doorbells,
+# EOIs and interrupts and the ports' frames all moved.
+check_datapath_exits() (
+    TEST=qemu-net/datapath-exits
+    m1=$(lineno "^\[a\] nethv-guest: iperf3 mark start: waiting")
+    g1=$(lineno "^\[a\] nethv-guest: iperf3 mark start: go")
+    m2=$(lineno "^\[a\] nethv-guest: iperf3 mark end: waiting")
+    g2=$(lineno "^\[a\] nethv-guest: iperf3 mark end: go")
+    [ -n "$m1" ] && [ -n "$g1" ] && [ -n "$m2" ] && [ -n "$g2" ] ||
+        fail "VM a's iperf3 marks: $(grep "^\[a\] nethv-guest: iperf3 mark" "$clean" | tr '\n' '|')"
+    sum=""
+    for vm in a b; do
+        acc="vmm $vm: virtio-net 0: accesses in the monitor:"
+        kx="vm $vm: exits by kernel:" mx="vm $vm: exits by monitor:" port="vnet ${vm}0: vm $vm:"
+        for k in "$acc" "$kx" "$mx" "$port"; do
+            s1=$(after "$m1" "$k"); s2=$(after "$m2" "$k")
+            [ -n "$s1" ] && [ -n "$s2" ] || fail "no '$k' line in the snapshot after a mark"
+            # each snapshot printed before a ran on (its 'go' line)
+            [ "${s1%%:*}" -lt "$g1" ] && [ "${s2%%:*}" -lt "$g2" ] || fail "'$k': snapshot after the guest's 'go'"
+        done
+        a1=$(after "$m1" "$acc"); a2=$(after "$m2" "$acc")
+        [ "${a1#*:}" = "${a2#*:}" ] ||
+            fail "VM $vm: its monitor handled virtio-net accesses during iperf3: '${a1#*:}' then '${a2#*:}'"
+        k1=$(after "$m1" "$kx"); k2=$(after "$m2" "$kx")
+        x1=$(after "$m1" "$mx"); x2=$(after "$m2" "$mx")
+        p1=$(after "$m1" "$port"); p2=$(after "$m2" "$port")
+        dn=$(delta "$p1" "$p2" "kernel notifies"); di=$(delta "$p1" "$p2" "interrupts rxq")
+        dt=$(delta "$p1" "$p2" "txq"); drx=$(delta "$p1" "$p2" "rx"); dtx=$(delta "$p1" "$p2" "tx")
+        de=$(delta "$k1" "$k2" "eoi"); dk=$(delta "$k1" "$k2" "total"); dm=$(delta "$x1" "$x2" "total")
+        for v in dn di dt drx dtx de dk dm; do
+            eval "[ -n \"\$$v\" ]" || fail "VM $vm: cannot read the counters ($v): '$p2' / '$k2' / '$x2'"
+        done
+        [ "$dn" -gt 0 ] && [ "$drx" -gt 0 ] && [ "$dtx" -gt 0 ] && [ $((di + dt)) -gt 0 ] && [ "$de" -gt 0 ] ||
+            fail "VM $vm: during iperf3 the kernel took $dn doorbells and $de EOIs, raised $((di + dt)) interrupts, port rx $drx tx $dtx frames"
+        mon=$(for w in $(echo "${x2#*:}" | sed 's/.*exits by monitor://; s/ total=.*//'); do
+                  r=${w%%=*} was=$(field "$x1" "${w%%=*}"); echo "$r=$(( ${w#*=} - ${was:-0} ))"
+              done | grep -v '=0$' | tr '\n' ' ')
+        sum="$sum; VM $vm: port rx $drx tx $dtx frames, kernel took $dk exits ($dn doorbells, $de EOIs) and raised $((di + dt)) interrupts, monitor $dm exits (${mon% }), none on virtio-net"
+    done
+    echo "PASS: $TEST (during iperf3${sum#;})"; exit 0
 )
 
 check_kernel_only() (
@@ -197,23 +332,27 @@ rm -f "$LOGDIR"/qemu-net-*.iso        # built once per run, from this $BUILD
 # pair: the two-VM scenario and its five results
 pair() {
     LOG=$LOGDIR/qemu-net-pair.log clean=$LOGDIR/qemu-net-pair.log.txt
-    if ( TEST=qemu-net/boot; boot pair net-pair 480 ); then
+    if ( TEST=qemu-net/boot; IMG=$IMG3 MARKS=1 boot pair net-pair 600 ); then
         check_pair_boot
         check_ping
+        check_iperf3
+        check_datapath_exits
         check_counters
         check_kernel_only
         check_poweroff
     else
-        for t in ping counters kernel-only poweroff; do
-            echo "FAIL: qemu-net/$t: the pair did not boot (log: $LOG)"
+        for t in ping iperf3 datapath-exits counters kernel-only poweroff; do
+            echo "FAIL: qemu-net/$t: the pair's run failed, see qemu-net/boot (log: $LOG)"
         done
     fi
 }
 
+# CASES="pair uplink-e1000e ..." runs only those (default: all)
+want() { [ -z "${CASES:-}" ] || echo " $CASES " | grep -q " $1 "; }
 st=0
-retry pair || st=1
-retry uplink e1000e e1000e || st=1
-retry uplink virtio-net virtio-net-pci,disable-legacy=on || st=1
-retry uplink e1000 e1000 || st=1
-retry default_scenario || st=1
+want pair && { retry pair || st=1; }
+want uplink-e1000e && { retry uplink e1000e e1000e || st=1; }
+want uplink-virtio-net && { retry uplink virtio-net virtio-net-pci,disable-legacy=on || st=1; }
+want uplink-e1000 && { retry uplink e1000 e1000 || st=1; }
+want default && { retry default_scenario || st=1; }
 exit $st

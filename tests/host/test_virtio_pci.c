@@ -551,13 +551,31 @@ static void test_notify_in_monitor(void **state)
     struct drv *d = *state;
     struct vmm_vnet *v = vnet_at(d->m, SLOT);
     uint64_t notify = d->off[VIRTIO_PCI_CAP_NOTIFY_CFG];
+    uint64_t common = v->acc[VNET_COMMON_OFF / VNET_PART_SIZE], cfg = v->f->cfg_accesses;
+    assert_int_equal(v->acc[VNET_NOTIFY_OFF / VNET_PART_SIZE], 0);
     wr(d, notify + 4, 2, 1);
     assert_int_equal(v->notify_in_monitor, 1);
+    /* the per-part access counters (vmm_virtio_net_print_stats) */
+    assert_int_equal(v->acc[VNET_NOTIFY_OFF / VNET_PART_SIZE], 1);
+    assert_int_equal(v->acc[VNET_COMMON_OFF / VNET_PART_SIZE], common);
+    rd(d, COMMON(d, STATUS), 1);
+    assert_int_equal(v->acc[VNET_COMMON_OFF / VNET_PART_SIZE], common + 1);
+    cfg_rd(d, PCI_COMMAND, 2);
+    assert_int_equal(v->f->cfg_accesses, cfg + 1);
+    vmm_virtio_net_print_stats(d->m);
+    char want[160];
+    snprintf(want, sizeof(want), "virtio-net 0: accesses in the monitor: pci-config %llu common %llu "
+             "isr 0 devcfg ", (unsigned long long)cfg + 1, (unsigned long long)common + 1);
+    assert_non_null(strstr(last_printk, want));
+    assert_non_null(strstr(last_printk, " notify 1 msix "));
+    wr(d, notify + 4, 2, 1);
+    assert_int_equal(v->notify_in_monitor, 2);
     assert_int_equal(nlines, 1);
     assert_non_null(strstr(lines[0], "notify"));
     wr(d, notify, 2, 0);
     assert_int_equal(rd(d, notify, 4), 0);
-    assert_int_equal(v->notify_in_monitor, 3);
+    assert_int_equal(v->notify_in_monitor, 4);
+    assert_int_equal(v->acc[VNET_NOTIFY_OFF / VNET_PART_SIZE], 4);
     assert_int_equal(nlines, 1);                                /* said once */
 }
 

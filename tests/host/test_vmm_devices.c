@@ -41,6 +41,7 @@ int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a)
     return vmm_uart_init(m, a) || vmm_rtc_init(m, a) || vmm_pit_init(m, a) || vmm_pic_init(m, a) ||
            vmm_pci_init(m, a) || vmm_pm_init(m, a) || vmm_legacy_init(m, a) ? -1 : 0;
 }
+void vmm_virtio_net_print_stats(struct vmm *m) {}     /* no virtio-net in this platform */
 
 /* the kernel's device timer service: the last vm_dev_timer call */
 static unsigned timer_calls, timer_id;

@@ -19,12 +19,14 @@ void vm_console_line(unsigned vm_id, const char *line)
     if (nlines < 16)
         snprintf(lines[nlines++], sizeof(lines[0]), "%s", line);
 }
+static char last_printk[512];      /* the last printk, also shown on stderr */
 void printk(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(last_printk, sizeof(last_printk), fmt, ap);
     va_end(ap);
+    fputs(last_printk, stderr);
 }
 uint64_t page_alloc(uint64_t npages, uint64_t align, uint64_t limit)
 {

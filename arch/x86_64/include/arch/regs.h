@@ -60,6 +60,12 @@
 #define MSR_KERNEL_GS_BASE      0xc0000102
 #define MSR_TSC_AUX             0xc0000103
 #define MSR_X2APIC_BASE         0x00000800      /* x2APIC register r is MSR 0x800 + (r >> 4) */
+#define MSR_X2APIC_COUNT        0x100           /* MSRs 0x800-0x8ff (SDM 3A 11.12.1.2) */
+#define MSR_X2APIC_EOI          (MSR_X2APIC_BASE + (0x0b0 >> 4))
+
+/* The xAPIC register window's default (and here only) base, SDM 3A 11.4.1 */
+#define LAPIC_MMIO_BASE         0xfee00000ull
+#define LAPIC_MMIO_SIZE         0x1000ull
 
 /* CPUID feature bits */
 #define CPUID1_ECX_VMX          (1u << 5)
