@@ -82,21 +82,25 @@ peer_image() {
 }
 
 # ---- runs ---------------------------------------------------------------------
-# run SIDE: the side's emulator run, console to $OUT/SIDE.log (CRs removed)
+# run SIDE: the side's emulator run, console to $OUT/SIDE.raw (as it comes)
+# and, CRs removed, $OUT/SIDE.log
 run() {
     case $1 in
+    nethv) echo "guest-net: nethv: two VMs on the kernel's switch under QEMU TCG -cpu max -smp 2 (load $(loadavg))" ;;
+    peer) echo "guest-net: peer: Linux KVM + two Debian QEMUs in L1 under QEMU TCG -cpu max -smp 2 (load $(loadavg))" ;;
+    esac
+    case $1 in
     nethv)
-        echo "guest-net: nethv: two VMs on the kernel's switch under QEMU TCG -cpu max -smp 2 (load $(loadavg))"
         timeout 900 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
-            -display none -monitor none -serial stdio \
+            -display none -monitor none -serial "file:$OUT/$1.raw" \
             -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$OUT/nethv.iso" -boot d ;;
     peer)
-        echo "guest-net: peer: Linux KVM + two Debian QEMUs in L1 under QEMU TCG -cpu max -smp 2 (load $(loadavg))"
         timeout 1200 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
-            -display none -monitor none -nic none -serial stdio \
+            -display none -monitor none -nic none -serial "file:$OUT/$1.raw" \
             -kernel "$BUILD/images-l2pair/vmlinuz" -initrd "$BUILD/images-l2pair/initrd.img" \
             -append "console=ttyS0 quiet nethv.nomodules nethv.poweroff" ;;
-    esac < /dev/null 2>&1 | tr -d '\r' > "$OUT/$1.log"
+    esac < /dev/null > "$OUT/$1.qemu.log" 2>&1
+    tr -d '\r' < "$OUT/$1.raw" > "$OUT/$1.log"
 }
 # results SIDE: the four figures, "rtt_a rtt_b to from" ('-' where missing)
 results() {
