@@ -78,11 +78,8 @@ GUEST_CMDLINE="console=ttyS0 quiet no_timer_check nethv.nomodules nethv.poweroff
 [ "$VERBOSE" = 1 ] && GUEST_CMDLINE="console=ttyS0 loglevel=6 no_timer_check nethv.nomodules nethv.poweroff"
 GUEST_CMDLINE=${BENCH_BOOT_ARGS:-$GUEST_CMDLINE}
 GUEST_MIB=256
-problems=""
-problem() { problems="$problems
-  - $*"; echo "boot-time: $*" >&2; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-. "$HERE/peer-l1.sh"
+BENCH=boot-time
+. "$HERE/lib.sh"           # problem, loadavg, build_l1_image
 
 # ---- inputs -------------------------------------------------------------------------
 # The guest's initramfs goes to every side uncompressed ($OUT/initrd.cpio):
@@ -108,7 +105,7 @@ nethv_iso() {
         { problem "nethv: mkiso failed (log: $OUT/mkiso.log)"; return 1; }
 }
 
-# The peer's L1 image ($IMG/l2boot, tests/bench/peer-l1.sh) with its
+# The peer's L1 image ($IMG/l2boot, tests/bench/lib.sh) with its
 # vmlinux (for pvhboot), the hook guest/kvmbench/l2boot.sh and the guest
 # (kernel, initramfs, command line, memory) under /l2; L1 itself boots with
 # "console=ttyS0 quiet nethv.nomodules" on 1 GiB.

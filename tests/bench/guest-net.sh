@@ -15,7 +15,7 @@
 #          -smp 2: Debian's kernel with kvm_amd, and two Debian QEMUs in L1
 #          (-accel kvm), each guest with a virtio-net NIC, joined by a
 #          `-netdev socket` link over L1's loopback
-#          (guest/kvmbench/l2pair.sh; the L1 image: tests/bench/peer-l1.sh)
+#          (guest/kvmbench/l2pair.sh; the L1 image: tests/bench/lib.sh)
 # Rows: each guest's average ping RTT to the other, and the iperf3 receiver
 # rate of each direction (Mbit/s); ratio nethv/peer (RTT: < 1 = nethv
 # faster; Mbit/s: > 1 = nethv faster).  The guests measure with their own
@@ -34,11 +34,8 @@ OUT=$BUILD/bench/guest-net
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 IMG=$BUILD/images-iperf
 DTS=config/net-pair.dts
-problems=""
-problem() { problems="$problems
-  - $*"; echo "guest-net: $*" >&2; }
-loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
-. "$HERE/peer-l1.sh"
+BENCH=guest-net
+. "$HERE/lib.sh"           # problem, loadavg, build_l1_image
 
 # ---- inputs -------------------------------------------------------------------
 # bootargs VM: VM's command line in $DTS, adapted as said above

@@ -19,6 +19,28 @@ expect_poweroff() {
     grep -q "^nethv: power off (code 0)" "$clean" || fail "no hypervisor power-off; last lines: $(last)"
 }
 
+# iperf3_check CLIENT_LOG CLIENT_RE SERVER_LOG SERVER_RE SERVER_IP CLIENT SERVER:
+# the iperf3 hook's lines (guest/build-linux-image.sh --iperf3): the
+# client's two runs, to and from SERVER_IP, report sender and receiver
+# Mbits/sec, and the server finished both tests.  CLIENT_RE / SERVER_RE:
+# what starts their lines (a regex: '\[a\] ' for nethv's VM a, '' for a
+# plain VM); CLIENT / SERVER name them in the failure.  Leaves the receiver
+# rates of the two runs in ip3_to and ip3_from.
+iperf3_check() {
+    ip=$(echo "$5" | sed 's/\./\\./g')
+    for d in to from; do
+        l=$(grep -m1 "^$2nethv-guest: iperf3 $d $ip: " "$1")
+        echo "$l" | grep -Eq ": [0-9.]+ Mbits/sec sender, [0-9.]+ Mbits/sec receiver" ||
+            fail "$6: ${l:-no 'iperf3 $d' line}"
+    done
+    for n in 1 2; do
+        grep -q "^$4nethv-guest: iperf3 server: test $n done" "$3" ||
+            fail "$7: $(grep -m1 "^$4nethv-guest: iperf3 server: test $n" "$3" || echo "no iperf3 server line")"
+    done
+    ip3_to=$(sed -n "s/^$2nethv-guest: iperf3 to $ip: .*, \([0-9.]*\) Mbits\/sec receiver.*/\1/p" "$1" | head -1)
+    ip3_from=$(sed -n "s/^$2nethv-guest: iperf3 from $ip: .*, \([0-9.]*\) Mbits\/sec receiver.*/\1/p" "$1" | head -1)
+}
+
 # check_boot LOG CPUS: the markers every boot test expects from the kernel.
 check_boot() {
     clean="$LOG.txt"

@@ -189,17 +189,8 @@ check_counters() (
 # a's two runs and b's two finished server tests (guest/build-linux-image.sh --iperf3)
 check_iperf3() (
     TEST=qemu-net/iperf3
-    for d in to from; do
-        l=$(grep -m1 "^\[a\] nethv-guest: iperf3 $d 10\.0\.0\.2: " "$clean")
-        echo "$l" | grep -Eq ": [0-9.]+ Mbits/sec sender, [0-9.]+ Mbits/sec receiver" ||
-            fail "VM a: ${l:-no 'iperf3 $d' line}"
-    done
-    for n in 1 2; do
-        grep -q "^\[b\] nethv-guest: iperf3 server: test $n done" "$clean" ||
-            fail "VM b: $(grep -m1 "^\[b\] nethv-guest: iperf3 server: test $n" "$clean" || echo "no iperf3 server line")"
-    done
-    r() { sed -n "s/^\[a\] nethv-guest: iperf3 $1 10\.0\.0\.2: .*, \([0-9.]*\) Mbits\/sec receiver.*/\1/p" "$clean" | head -1; }
-    echo "PASS: $TEST (TCP between the VMs, received: by b $(r to) Mbits/s, by a $(r from) Mbits/s)"; exit 0
+    iperf3_check "$clean" '\[a\] ' "$clean" '\[b\] ' 10.0.0.2 "VM a" "VM b"
+    echo "PASS: $TEST (TCP between the VMs, received: by b $ip3_to Mbits/s, by a $ip3_from Mbits/s)"; exit 0
 )
 
 # lineno PATTERN: the number of the first line of $clean matching PATTERN

@@ -209,17 +209,8 @@ check_ping() (
 # both directions of the 5 s TCP run, both guests
 check_iperf3() (
     TEST=qemu-wire/iperf3 LOG=$L1
-    for d in to from; do
-        l=$(grep -m1 "^nethv-guest: iperf3 $d 10\.0\.9\.1: " "$clean2")
-        echo "$l" | grep -Eq ": [0-9.]+ Mbits/sec sender, [0-9.]+ Mbits/sec receiver" ||
-            fail "plain VM: ${l:-no 'iperf3 $d' line} (log: $L2)"
-    done
-    for n in 1 2; do
-        grep -q "^\[a\] nethv-guest: iperf3 server: test $n done" "$clean1" ||
-            fail "VM a: $(grep -m1 "^\[a\] nethv-guest: iperf3 server: test $n" "$clean1" || echo "no iperf3 server line")"
-    done
-    r() { sed -n "s/^nethv-guest: iperf3 $1 10\.0\.9\.1: .*, \([0-9.]*\) Mbits\/sec receiver.*/\1/p" "$clean2" | head -1; }
-    echo "PASS: $TEST (TCP, received: by VM a $(r to) Mbits/s, by the plain VM $(r from) Mbits/s)"; exit 0
+    iperf3_check "$clean2" '' "$clean1" '\[a\] ' 10.0.9.1 "plain VM (log: $L2)" "VM a"
+    echo "PASS: $TEST (TCP, received: by VM a $ip3_to Mbits/s, by the plain VM $ip3_from Mbits/s)"; exit 0
 )
 
 check_poweroff() (

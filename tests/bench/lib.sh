@@ -1,7 +1,14 @@
-# Sourced by the benchmarks whose peer is Linux KVM + Debian's QEMU as the
-# L1 hypervisor inside the emulator (boot-time.sh, guest-net.sh); needs the
-# caller's problem().
+# Sourced by the benchmarks (boot-time.sh, guest-net.sh): BENCH names the
+# caller in messages.
 #
+# problem TEXT: note a side that could not run (listed at the end, exit 1)
+problems=""
+problem() { problems="$problems
+  - $*"; echo "$BENCH: $*" >&2; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# The peer of boot-time.sh and guest-net.sh is Linux KVM + Debian's QEMU as
+# the L1 hypervisor inside the emulator.
 # build_l1_image OUTDIR LOG [guest/build-linux-image.sh options...]: the L1
 # image in OUTDIR -- Debian's kernel with kvm_amd and kvm_intel, Debian's
 # QEMU (the host's qemu-system-x86_64, every library ldd lists with the
