@@ -40,7 +40,8 @@
 #
 # qemu-net/default: `make run`'s scenario, see default_scenario below.
 # CASES="pair default ..." runs only the cases named (pair, uplink-e1000e,
-# uplink-virtio-net, uplink-e1000, default).
+# uplink-virtio-net, uplink-e1000, default); QEMU_NET_ACCEL replaces
+# `-accel tcg` for all but the default scenario (e.g. tcg,thread=single).
 TEST=qemu-net
 . "$(dirname "$0")/lib.sh"
 LOG=$LOGDIR/qemu-net.log
@@ -77,7 +78,7 @@ boot() {
         catpid=$!
     fi
     rm -f "$LOG.qemu"
-    timeout "$to" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
+    timeout "$to" qemu-system-x86_64 -accel "${QEMU_NET_ACCEL:-tcg}" -cpu max -smp 2 -m 2G -no-reboot \
         -d cpu_reset -D "$LOG.qemu" -display none -monitor none -serial "$serial" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d "$@" 2>"$LOG.stderr" &
     qpid=$!
@@ -96,13 +97,17 @@ boot() {
     tr -d '\r' < "$LOG" > "$clean"
     [ $rc -ne 124 ] || fail "QEMU still running after $to s; last lines: $(last)"
     ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
+    [ ! -f "$LOG.hung" ] || fail "stopped: $(cat "$LOG.hung"); last lines: $(last)"
 }
 
 # answer_marks PID FIFO: while QEMU (PID) runs, answer each "iperf3 mark
 # ...: waiting for a line" of VM a (the console's VM) with Ctrl-T s (the
 # hypervisor's counter snapshot) and a newline (the line a waits for).
+# Also a watchdog: a console silent for 180 s (nothing in this scenario is
+# quiet that long) stops QEMU, leaving $LOG.hung.
 answer_marks() {
-    answered=0
+    answered=0 size=-1 quiet=0
+    rm -f "$LOG.hung"
     while kill -0 "$1" 2>/dev/null; do
         n=$(grep -c "^\[a\] nethv-guest: iperf3 mark .*: waiting for a line" "$LOG" 2>/dev/null)
         while [ "${n:-0}" -gt $answered ]; do
@@ -110,6 +115,13 @@ answer_marks() {
             timeout 5 sh -c 'printf "\024s\n" > "$1"' sh "$2"
             answered=$((answered + 1))
         done
+        now=$(wc -c < "$LOG" 2>/dev/null || echo 0)
+        if [ "$now" = "$size" ]; then quiet=$((quiet + 1)); else quiet=0 size=$now; fi
+        if [ $quiet -ge 180 ]; then
+            echo "no console output for 180 s" > "$LOG.hung"
+            kill "$1" 2>/dev/null
+            break
+        fi
         sleep 1
     done
 }
