@@ -79,7 +79,7 @@ GUEST_CMDLINE="console=ttyS0 quiet no_timer_check nethv.nomodules nethv.poweroff
 GUEST_CMDLINE=${BENCH_BOOT_ARGS:-$GUEST_CMDLINE}
 GUEST_MIB=256
 BENCH=boot-time
-. "$HERE/lib.sh"           # problem, loadavg, build_l1_image
+. "$HERE/lib.sh"           # problem, loadavg, put, build_l1_image
 
 # ---- inputs -------------------------------------------------------------------------
 # The guest's initramfs goes to every side uncompressed ($OUT/initrd.cpio):
@@ -110,11 +110,8 @@ nethv_iso() {
 # (kernel, initramfs, command line, memory) under /l2; L1 itself boots with
 # "console=ttyS0 quiet nethv.nomodules" on 1 GiB.
 build_peer() {
-    printf '%s\n' "$GUEST_CMDLINE" > "$OUT/l2-cmdline.new"
-    cmp -s "$OUT/l2-cmdline.new" "$OUT/l2-cmdline" || mv "$OUT/l2-cmdline.new" "$OUT/l2-cmdline"
-    printf '%s\n' "$GUEST_MIB" > "$OUT/l2-memory.new"
-    cmp -s "$OUT/l2-memory.new" "$OUT/l2-memory" || mv "$OUT/l2-memory.new" "$OUT/l2-memory"
-    rm -f "$OUT/l2-cmdline.new" "$OUT/l2-memory.new"
+    put "$OUT/l2-cmdline" "$GUEST_CMDLINE"
+    put "$OUT/l2-memory" "$GUEST_MIB"
     build_l1_image "$IMG/l2boot" "$OUT/peer-image.log" --vmlinux \
         --file guest/kvmbench/l2boot.sh:/etc/nethv.d/50-l2boot.sh \
         --file "$IMG/vmlinuz:/l2/vmlinuz" --file "$OUT/initrd.cpio:/l2/initrd.img" \

@@ -35,7 +35,7 @@ mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd)
 IMG=$BUILD/images-iperf
 DTS=config/net-pair.dts
 BENCH=guest-net
-. "$HERE/lib.sh"           # problem, loadavg, build_l1_image
+. "$HERE/lib.sh"           # problem, loadavg, put, build_l1_image
 
 # ---- inputs -------------------------------------------------------------------
 # bootargs VM: VM's command line in $DTS, adapted as said above
@@ -63,14 +63,9 @@ nethv_iso() {
 }
 
 peer_image() {
-    for f in a b; do
-        eval "printf '%s\n' \"\$ARGS_$(echo $f | tr ab AB)\"" > "$OUT/l2-cmdline-$f.new"
-        cmp -s "$OUT/l2-cmdline-$f.new" "$OUT/l2-cmdline-$f" || mv "$OUT/l2-cmdline-$f.new" "$OUT/l2-cmdline-$f"
-        rm -f "$OUT/l2-cmdline-$f.new"
-    done
-    echo 256 > "$OUT/l2-memory.new"
-    cmp -s "$OUT/l2-memory.new" "$OUT/l2-memory" || mv "$OUT/l2-memory.new" "$OUT/l2-memory"
-    rm -f "$OUT/l2-memory.new"
+    put "$OUT/l2-cmdline-a" "$ARGS_A"
+    put "$OUT/l2-cmdline-b" "$ARGS_B"
+    put "$OUT/l2-memory" 256
     build_l1_image "$BUILD/images-l2pair" "$OUT/peer-image.log" \
         --file guest/kvmbench/l2pair.sh:/etc/nethv.d/50-l2pair.sh \
         --file "$IMG/vmlinuz:/l2/vmlinuz" --file "$IMG/initrd.img:/l2/initrd.img" \

@@ -6,6 +6,12 @@ problems=""
 problem() { problems="$problems
   - $*"; echo "$BENCH: $*" >&2; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+# put FILE TEXT: FILE holds TEXT and a newline; left untouched (timestamp
+# and all) when it already does, so the image builds that take it stay cached
+put() {
+    printf '%s\n' "$2" > "$1.new"
+    if cmp -s "$1.new" "$1"; then rm -f "$1.new"; else mv "$1.new" "$1"; fi
+}
 
 # The peer of boot-time.sh and guest-net.sh is Linux KVM + Debian's QEMU as
 # the L1 hypervisor inside the emulator.
