@@ -9,20 +9,8 @@
 TEST=bochs-linux/1vcpu
 . "$(dirname "$0")/lib.sh"
 LOG=$LOGDIR/bochs-linux.log
-iso=$LOGDIR/bochs-linux.iso
-rc=$LOGDIR/bochs-linux.bochsrc
-IMG=$BUILD/images
-guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
-[ -f "$BUILD/config/linux-bochs.dtb" ] || fail "no $BUILD/config/linux-bochs.dtb (make configs)"
-scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/linux-bochs.dtb:config.dtb" \
-    "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-bochs_rc_iso "$rc" corei7_skylake_x 2 512 "$iso"
-clean="$LOG.txt"
-last() { tr -d '\r' < "$LOG" | tail -n 3 | tr '\n' '|'; }
-echo c | SDL_VIDEODRIVER=dummy timeout 420 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
-[ $? -ne 124 ] || fail "Bochs still running after 420 s; last lines: $(last)"
-tr -d '\r' < "$LOG" > "$clean"
-grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+last() { tail -n 3 "$clean" | tr '\n' '|'; }
+bochs_linux bochs-linux linux-bochs 420
 grep -q "^vm a: created" "$clean" || fail "VM not created: $(grep -m1 '^vm a:' "$clean"); last lines: $(last)"
 grep -q "^\[a\] " "$clean" || fail "no guest console output; last lines: $(last)"
 grep -q "^\[a\] nethv-guest: init" "$clean" ||

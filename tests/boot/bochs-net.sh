@@ -13,21 +13,8 @@
 TEST=bochs-net
 . "$(dirname "$0")/lib.sh"
 LOG=$LOGDIR/bochs-net.log
-iso=$LOGDIR/bochs-net.iso
-rc=$LOGDIR/bochs-net.bochsrc
-IMG=$BUILD/images
-guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
-[ -f "$BUILD/config/net-bochs.dtb" ] || fail "no $BUILD/config/net-bochs.dtb (make configs)"
-scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/net-bochs.dtb:config.dtb" \
-    "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-bochs_rc_iso "$rc" corei7_skylake_x 2 512 "$iso"
-clean="$LOG.txt"
 last() { tail -n 3 "$clean" | tr '\n' '|'; }
-echo c | SDL_VIDEODRIVER=dummy timeout 1200 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
-st=$?
-tr -d '\r' < "$LOG" > "$clean"
-[ $st -ne 124 ] || fail "Bochs still running after 1200 s; last lines: $(last)"
-grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+bochs_linux bochs-net net-bochs 1200
 
 st=0
 (

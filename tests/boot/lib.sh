@@ -79,6 +79,26 @@ error: action=report
 EOB
 }
 
+# bochs_linux NAME DTB TIMEOUT: nethv from a GRUB ISO with the Linux images
+# ($BUILD/images) and config DTB ($BUILD/config/DTB.dtb) under Bochs
+# corei7_skylake_x, 2 CPUs, 512 MiB (Debian's kernel hangs early on
+# tigerlake); COM1 to $LOG (set by the caller), without CRs in $clean.
+# Fails on a Bochs timeout or a hypervisor panic (uses the caller's last()).
+bochs_linux() {
+    iso=$LOGDIR/$1.iso rc=$LOGDIR/$1.bochsrc IMG=$BUILD/images
+    guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
+    [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/$2.dtb:config.dtb" \
+        "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
+    bochs_rc_iso "$rc" corei7_skylake_x 2 512 "$iso"
+    clean="$LOG.txt"
+    echo c | SDL_VIDEODRIVER=dummy timeout "$3" bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
+    st=$?
+    tr -d '\r' < "$LOG" > "$clean"
+    [ $st -ne 124 ] || fail "Bochs still running after $3 s; last lines: $(last)"
+    ! grep -q "PANIC" "$clean" || fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+}
+
 # bochs_rc_iso OUT CPU_MODEL CPUS MEGS ISO: a bochsrc booting ISO from the
 # Bochs BIOS (GRUB, Multiboot2), COM1 to $LOG.com1.
 bochs_rc_iso() {
