@@ -247,6 +247,12 @@ loadmod() {
     done
     insmod "/lib/modules/$(uname -r)/$p" "$@"
 }
+# eth0_counters: the line tests/boot/qemu-net.sh checks against the kernel's
+# port counters
+eth0_stat() { cat "/sys/class/net/eth0/statistics/$1" 2>/dev/null || echo '?'; }
+eth0_counters() {
+    echo "nethv-guest: eth0 rx_packets $(eth0_stat rx_packets) tx_packets $(eth0_stat tx_packets)"
+}
 # loadkvm: load Linux KVM for this CPU's virtualization extension (images
 # built with --module kvm_amd --module kvm_intel); 0 once /dev/kvm exists,
 # else 1 after an "error:" line.
@@ -300,7 +306,6 @@ for w in $(cat /proc/cmdline); do
     nethv.pingwait=*) net_pingwait=${w#nethv.pingwait=} ;;
     esac
 done
-net_stat() { cat "/sys/class/net/eth0/statistics/$1" 2>/dev/null || echo '?'; }
 net_up() {
     i=0
     while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
@@ -343,7 +348,7 @@ if [ -n "$net_ip$net_dhcp" ] && net_up; then
         echo "nethv-guest: staying up $net_wait s"
         sleep "$net_wait"
     fi
-    echo "nethv-guest: eth0 rx_packets $(net_stat rx_packets) tx_packets $(net_stat tx_packets)"
+    eth0_counters
 fi
 EOF
 
@@ -487,7 +492,7 @@ server)
     ip3_mark end ;;
 esac
 [ -z "$ip3" ] ||
-    echo "nethv-guest: eth0 rx_packets $(cat /sys/class/net/eth0/statistics/rx_packets) tx_packets $(cat /sys/class/net/eth0/statistics/tx_packets)"
+    eth0_counters
 EOF
 fi
 # ---- end of --iperf3 ----------------------------------------------------------
