@@ -281,6 +281,18 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
                  e->hw_reason, (unsigned long long)e->qual);
     printk("vm %s: vCPU %u: %s; guest state:\n", v->vm->name, v->index, why);
     vcpu_backend->dump(&v->hw);
+    if (e->reason == VCPU_EXIT_TRIPLE_FAULT) {
+        /* A page fault on the guest's own IDT (CR2 inside IDTR) while an
+         * event was being delivered: the guest could not read the gate --
+         * under a correct CPU only a guest that unmapped its IDT does that.
+         * Named so that logs (and tests) can tell it from other faults. */
+        struct vcpu_sregs s;
+        vcpu_backend->get_sregs(&v->hw, &s);
+        if (s.cr2 >= s.idt.base && s.cr2 - s.idt.base <= s.idt.limit)
+            printk("vm %s: vCPU %u: the triple fault came from a page fault reading the guest's "
+                   "own IDT (cr2 %#llx = IDT + %#llx)\n", v->vm->name, v->index,
+                   (unsigned long long)s.cr2, (unsigned long long)(s.cr2 - s.idt.base));
+    }
     vm_stop(v->vm, -1, why);
     return EXIT_STOP;
 }

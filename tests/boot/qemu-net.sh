@@ -65,7 +65,13 @@ boot() {
     iso=$LOGDIR/qemu-net-$2.iso
     to=$3
     [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
-    [ -f "$iso" ] || scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" \
+    # (built once per config, reused by retries and the uplink cases;
+    # rebuilt when an input is newer)
+    fresh=1
+    for f in "$BUILD/nethv.elf" "$BUILD/config/$2.dtb" "$IMG/vmlinuz" "$IMG/initrd.img"; do
+        [ "$iso" -nt "$f" ] || fresh=0
+    done
+    [ $fresh = 1 ] || scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" \
         "$BUILD/config/$2.dtb:config.dtb" "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
     shift 3
     serial="file:$LOG"
@@ -97,6 +103,7 @@ boot() {
     tr -d '\r' < "$LOG" > "$clean"
     [ $rc -ne 124 ] || fail "QEMU still running after $to s; last lines: $(last)"
     ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
+    ! guest_idt_fault "$clean" || fail "$GUEST_TF_MSG; $(grep -m1 'stopped: ' "$clean")"
     [ ! -f "$LOG.hung" ] || fail "stopped: $(cat "$LOG.hung"); last lines: $(last)"
 }
 
@@ -104,11 +111,20 @@ boot() {
 # ...: waiting for a line" of VM a (the console's VM) with Ctrl-T s (the
 # hypervisor's counter snapshot) and a newline (the line a waits for).
 # Also a watchdog: a console silent for 180 s (nothing in this scenario is
-# quiet that long) stops QEMU, leaving $LOG.hung.
+# quiet that long) stops QEMU, leaving $LOG.hung; so does a VM stopped by a
+# fault (code -1: the pair's tests cannot pass without both VMs), 5 s later.
 answer_marks() {
-    answered=0 size=-1 quiet=0
+    answered=0 size=-1 quiet=0 faulted=0
     rm -f "$LOG.hung"
     while kill -0 "$1" 2>/dev/null; do
+        if grep -Eq "^vm [ab]: stopped: .*\(code -1\)" "$LOG" 2>/dev/null; then
+            faulted=$((faulted + 1))
+            if [ $faulted -ge 5 ]; then
+                echo "a VM was stopped by a fault: $(grep -Em1 "^vm [ab]: stopped: " "$LOG" | tr -d '\r')" > "$LOG.hung"
+                kill "$1" 2>/dev/null
+                break
+            fi
+        fi
         n=$(grep -c "^\[a\] nethv-guest: iperf3 mark .*: waiting for a line" "$LOG" 2>/dev/null)
         while [ "${n:-0}" -gt $answered ]; do
             # (QEMU holds the pipe open read-write: no wait, unless it just ended)
