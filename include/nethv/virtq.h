@@ -77,6 +77,12 @@ int virtq_setup(struct virtq *q, const struct gmem *m, uint16_t size, uint64_t d
  * consumed (VIRTQ_EMPTY): a partial frame never becomes visible. */
 enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, const void *frame,
                                uint32_t len);
+
+/* RX, before a batch of up to n frames: write-touch the first line of each
+ * of the next n available buffers and the used elements, so the batch's
+ * cross-core cache misses overlap (stores rx_put makes anyway; no state
+ * changes). */
+void virtq_rx_prefetch(struct virtq *q, unsigned n);
 /* TX: take the next chain, copy its header into *h and the frame into buf
  * (cap bytes), set *len, and complete the chain (used entry, length 0).
  * Frames shorter than ETH_HLEN or longer than cap: VIRTQ_DROPPED. */
