@@ -90,7 +90,9 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
     uint64_t cs_base;
 
     fill_request(v, e, &rq, &cs_base);
-    if (e->reason == VCPU_EXIT_MMIO || (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION)) {
+    if (e->reason == VCPU_EXIT_MMIO ||
+        (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION && e->reason != VCPU_EXIT_APIC_EOI &&
+         e->reason != VCPU_EXIT_APIC_WRITE)) {     /* (those two: trap-like, RIP past) */
         vm_fetch_insn(v->vm, &rq, cs_base);
         if (!rq.exit.insn_len && e->reason != VCPU_EXIT_MMIO)
             rq.exit.insn_len = vcpu_decode_len(v, &rq);
@@ -285,10 +287,11 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
         /* A page fault on the guest's own IDT (CR2 inside IDTR) while an
          * event was being delivered: the guest could not read the gate --
          * under a correct CPU only a guest that unmapped its IDT does that.
+         * (A real IDT: 32 gates at least; an empty one faults without a #PF.)
          * Named so that logs (and tests) can tell it from other faults. */
         struct vcpu_sregs s;
         vcpu_backend->get_sregs(&v->hw, &s);
-        if (s.cr2 >= s.idt.base && s.cr2 - s.idt.base <= s.idt.limit)
+        if (s.idt.limit >= 0xff && s.cr2 >= s.idt.base && s.cr2 - s.idt.base <= s.idt.limit)
             printk("vm %s: vCPU %u: the triple fault came from a page fault reading the guest's "
                    "own IDT (cr2 %#llx = IDT + %#llx)\n", v->vm->name, v->index,
                    (unsigned long long)s.cr2, (unsigned long long)(s.cr2 - s.idt.base));
@@ -324,6 +327,7 @@ static const struct {
     [VCPU_EXIT_INVD]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_VMINSN]       = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_APIC_EOI]     = { to_monitor,  BY_MONITOR },     /* IOAPIC: level-triggered EOI */
+    [VCPU_EXIT_APIC_WRITE]   = { to_monitor,  BY_MONITOR },     /* LAPIC register side effects */
 };
 
 /* Handle one exit on the vCPU's CPU; returns the vCPU's next state. */

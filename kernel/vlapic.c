@@ -185,6 +185,7 @@ static void vlapic_attach(struct vcpu *v)
     if (vcpu_backend->set_vapic)
         vcpu_backend->set_vapic(&v->hw, pa);
     v->hw.vapic_pa = pa;
+    v->apic_base_applied = ~0ull;
 }
 
 void vlapic_inject(struct vcpu *v)
@@ -193,6 +194,11 @@ void vlapic_inject(struct vcpu *v)
         vlapic_attach(v);
     /* posted vectors first, then TMR: a poster sets TMR before posting */
     vlapic_sync_posted(v);
+    uint64_t base = __atomic_load_n(&v->apic_base, __ATOMIC_RELAXED);
+    if (base != v->apic_base_applied && vcpu_backend->set_apic_mode) {
+        vcpu_backend->set_apic_mode(&v->hw, base);      /* which interface to virtualize */
+        v->apic_base_applied = base;
+    }
     if (v->hw.vid) {            /* the CPU delivers (SDM 3C 29.2.1) */
         uint64_t eoi_exit[4];
         vlapic_eoi_exit_set(v->vapic, eoi_exit);

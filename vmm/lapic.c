@@ -278,8 +278,10 @@ void vmm_lapic_write(struct vmm *m, unsigned vcpu, unsigned off, uint64_t val64,
         send_ipi(m, vcpu, apic_icr_decode(val, x2apic ? c->icr_hi : c->icr_hi >> 24), x2apic);
         break;
     case APIC_ICR_HI:
-        if (!x2apic)
+        if (!x2apic) {
             c->icr_hi = val & 0xff000000u;
+            vlapic_set_reg(c->page, APIC_ICR_HI, c->icr_hi);   /* read from the page too */
+        }
         break;
     case APIC_LVT_CMCI: case APIC_LVT_TIMER: case APIC_LVT_THERM: case APIC_LVT_PERF:
     case APIC_LVT_LINT0: case APIC_LVT_LINT1: case APIC_LVT_ERROR:
@@ -316,6 +318,29 @@ void vmm_lapic_mmio(struct vmm *m, unsigned vcpu, uint64_t gpa, bool write, unsi
     } else {
         uint64_t r = vmm_lapic_read(m, vcpu, off & ~0xfu, false) >> shift;
         *val = size >= 4 ? (uint32_t)r : r & ((1ull << (8 * size)) - 1);
+    }
+    spin_unlock_irqrestore(&m->lock, f);
+}
+
+/* An xAPIC register write the CPU has already stored into the register
+ * page (VMX APIC-register virtualization: APIC-write exit, SDM 3C
+ * 29.4.3.3): the same side effects as the MMIO write of that value.  A
+ * write to a register that must not change (the ID: the CPU lets it
+ * through) is undone. */
+void vmm_lapic_apic_write(struct vmm *m, unsigned vcpu, unsigned off)
+{
+    uint64_t f = spin_lock_irqsave(&m->lock);
+    if (vcpu < m->lapic->n && !x2apic_mode(&m->lapic->cpu[vcpu]) && off < 0x400 && !(off & 3)) {
+        struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
+        unsigned reg = off & ~0xfu;
+        if (reg == APIC_ID) {
+            vlapic_set_reg(c->page, APIC_ID, vcpu << 24);
+        } else {
+            /* an ICR-high write is only stored (no exit): the page has it */
+            if (reg == APIC_ICR_LO)
+                c->icr_hi = vlapic_reg(c->page, APIC_ICR_HI) & 0xff000000u;
+            vmm_lapic_write(m, vcpu, reg, vlapic_reg(c->page, reg), false);
+        }
     }
     spin_unlock_irqrestore(&m->lock, f);
 }

@@ -45,6 +45,9 @@ void vmm_lapic_mmio(struct vmm *m, unsigned vcpu, uint64_t gpa, bool write, unsi
 /* Register access by offset (x2APIC-width values for the ICR: dest in 63:32). */
 uint64_t vmm_lapic_read(struct vmm *m, unsigned vcpu, unsigned off, bool x2apic);
 void vmm_lapic_write(struct vmm *m, unsigned vcpu, unsigned off, uint64_t val, bool x2apic);
+/* VMX APIC-write exit: the guest's write of the xAPIC register at `off`
+ * is already in the register page; apply its side effects. */
+void vmm_lapic_apic_write(struct vmm *m, unsigned vcpu, unsigned off);
 /* Deliver a vector from an IOAPIC pin or an MSI: physical (APIC ID) or
  * logical destination, lowest priority = the first match; sets TMR. */
 void vmm_lapic_deliver(struct vmm *m, uint32_t dest, bool logical, bool lowest,

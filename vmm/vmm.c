@@ -9,6 +9,7 @@
 #include <nethv/mem.h>
 #include "vmm.h"
 #include "ioapic.h"
+#include "lapic.h"
 
 /* Everything after the lock from `a`: device models registered afresh. */
 static int vmm_init(struct vmm *m, const struct vmm_create_args *a)
@@ -143,6 +144,9 @@ void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_rep
         spin_unlock_irqrestore(&m->lock, f);
         break;
     }
+    case VCPU_EXIT_APIC_WRITE:  /* the value is already in the register page */
+        vmm_lapic_apic_write(m, rq->vcpu, rq->exit.apic_write.offset);
+        break;
     case VCPU_EXIT_VMINSN:
     case VCPU_EXIT_XSETBV:      /* XSAVE is hidden by the CPUID policy */
     case VCPU_EXIT_INVD:

@@ -78,6 +78,7 @@ static const char *const exit_names[VCPU_EXIT__COUNT] = {
     [VCPU_EXIT_TRIPLE_FAULT] = "triple-fault", [VCPU_EXIT_INIT] = "init",
     [VCPU_EXIT_SIPI] = "sipi", [VCPU_EXIT_XSETBV] = "xsetbv", [VCPU_EXIT_CR_ACCESS] = "cr",
     [VCPU_EXIT_INVD] = "invd", [VCPU_EXIT_VMINSN] = "vm-insn", [VCPU_EXIT_APIC_EOI] = "apic-eoi",
+    [VCPU_EXIT_APIC_WRITE] = "apic-write",
     [VCPU_EXIT_ENTRY_FAILED] = "entry-failed", [VCPU_EXIT_UNKNOWN] = "unknown",
 };
 

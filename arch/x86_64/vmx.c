@@ -8,6 +8,7 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
+#include <nethv/spinlock.h>
 #include <arch/cpu.h>
 #include <arch/regs.h>
 #include <arch/vmx.h>
@@ -142,13 +143,46 @@ static void setup_controls(struct vcpu_hw *v)
 
 static void vmx_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s);
 
+/* The x2APIC MSRs the CPU virtualizes (29.5), passed through the VM's MSR
+ * bitmap -- only while every vCPU with a virtual APIC is in x2APIC mode:
+ * a vCPU in xAPIC mode runs without "virtualize x2APIC mode", and an MSR
+ * it could reach unintercepted would be the physical APIC's. */
+static spinlock_t x2apic_lock;
+
+static void x2apic_msrs(struct vm_hw *vm, bool pass)
+{
+    vmx_msr_intercept(vm, X2APIC_MSR_TPR, !pass, !pass);
+    vmx_msr_intercept(vm, X2APIC_MSR_EOI, true, !pass);          /* RDMSR: #GP by the monitor */
+    vmx_msr_intercept(vm, X2APIC_MSR_SELF_IPI, true, !pass);
+    if (vmx_caps.proc2_apicv & PROC2_APIC_REG_VIRT)
+        for (uint32_t m = X2APIC_MSR_ISR0; m <= X2APIC_MSR_IRR7; m++)
+            vmx_msr_intercept(vm, m, !pass, true);
+}
+
+/* one more (+1) or one fewer (-1) vCPU of the VM outside x2APIC mode */
+static void count_non_x2apic(struct vm_hw *vm, int d)
+{
+    uint64_t f = spin_lock_irqsave(&x2apic_lock);
+    unsigned before = vm->non_x2apic_vcpus;
+    vm->non_x2apic_vcpus = (unsigned)((int)before + d);
+    if (!before != !vm->non_x2apic_vcpus)
+        x2apic_msrs(vm, vm->non_x2apic_vcpus == 0);
+    spin_unlock_irqrestore(&x2apic_lock, f);
+}
+
+static bool has_apic_access(void)
+{
+    return (vmx_caps.proc2_apicv & (PROC2_VIRT_APIC_ACCESS | PROC2_VIRT_INTR_DELIVERY)) ==
+           (PROC2_VIRT_APIC_ACCESS | PROC2_VIRT_INTR_DELIVERY);
+}
+
 /* The kernel's virtual-APIC page becomes the VMCS's (TPR shadow: guest
  * CR8 is its TPR at 0x80) and, with VID, the CPU delivers from its IRR
- * (SDM 3C 29.2) and virtualizes x2APIC TPR/EOI/SELF-IPI writes (29.5).
- * The VM's MSR bitmap lets those through for all of its vCPUs (the
- * control is per vCPU, the bitmap per VM: every vCPU here gets the same
- * controls).  Deviation: with "virtualize x2APIC mode" a guest whose
- * APIC is still in xAPIC mode gets those MSRs virtualized instead of #GP. */
+ * (SDM 3C 29.2) and virtualizes the APIC interface of the guest's mode
+ * (vmx_set_apic_mode).  Without the APIC-access page (older CPUs), the
+ * vCPU keeps "virtualize x2APIC mode" in both modes and the MSRs stay
+ * passed through -- deviation: a guest whose APIC is still in xAPIC mode
+ * then gets those MSRs virtualized instead of #GP. */
 static void vmx_set_vapic(struct vcpu_hw *v, uint64_t pa)
 {
     struct vmx_vcpu *p = vmx_priv(v);
@@ -159,7 +193,7 @@ static void vmx_set_vapic(struct vcpu_hw *v, uint64_t pa)
     vmcs_write32(TPR_THRESHOLD, 0);
     if (!vmx_has_apicv())
         return;
-    uint32_t apicv = vmx_caps.proc2_apicv;
+    uint32_t apicv = vmx_caps.proc2_apicv & ~(PROC2_VIRT_APIC_ACCESS | PROC2_VIRT_X2APIC);
     p->proc2 |= apicv;
     vmcs_write32(PROC_BASED_CONTROLS2, p->proc2);
     vmcs_write16(GUEST_INTR_STATUS, 0);
@@ -167,15 +201,64 @@ static void vmx_set_vapic(struct vcpu_hw *v, uint64_t pa)
         p->eoi_exit[i] = 0;
         vmcs_write64(EOI_EXIT_BITMAP0 + 2 * i, 0);
     }
-    if (apicv & PROC2_VIRT_X2APIC) {
-        vmx_msr_intercept(v->vm, X2APIC_MSR_TPR, false, false);
-        vmx_msr_intercept(v->vm, X2APIC_MSR_EOI, true, false);      /* RDMSR: #GP by the monitor */
-        vmx_msr_intercept(v->vm, X2APIC_MSR_SELF_IPI, true, false);
-        if (apicv & PROC2_APIC_REG_VIRT)
-            for (uint32_t m = X2APIC_MSR_ISR0; m <= X2APIC_MSR_IRR7; m++)
-                vmx_msr_intercept(v->vm, m, false, true);
-    }
+    p->apic_mode = ~0ull;
     v->vid = true;
+    if (!has_apic_access()) {
+        if (vmx_caps.proc2_apicv & PROC2_VIRT_X2APIC) {
+            p->proc2 |= PROC2_VIRT_X2APIC;
+            vmcs_write32(PROC_BASED_CONTROLS2, p->proc2);
+            x2apic_msrs(v->vm, true);
+        }
+        return;
+    }
+    /* one APIC-access page per VM, at the xAPIC window (the monitor's LAPIC
+     * does not relocate); its contents are never used (29.4) */
+    uint64_t f = spin_lock_irqsave(&x2apic_lock);
+    if (!v->vm->apic_access_pa) {
+        uint64_t page = page_alloc(1, PAGE_SIZE, 0);
+        if (page && vmx_vm_map(v->vm, LAPIC_MMIO_BASE, page, PAGE_SIZE, S2_READ | S2_WRITE) == 0)
+            v->vm->apic_access_pa = page;
+        else
+            printk("vmx: no APIC-access page: xAPIC accesses exit as MMIO\n");
+    }
+    spin_unlock_irqrestore(&x2apic_lock, f);
+    if (v->vm->apic_access_pa)
+        vmcs_write64(APIC_ACCESS_ADDR, v->vm->apic_access_pa);
+    count_non_x2apic(v->vm, +1);        /* until set_apic_mode says otherwise */
+    p->non_x2apic_counted = true;
+}
+
+/* The guest's APIC mode (IA32_APIC_BASE EN, EXTD; SDM 3A 10.12.1) decides
+ * which interface the CPU virtualizes (26.2.1.1: not both):
+ *   xAPIC:  "virtualize APIC accesses" -- the window's page is the
+ *           APIC-access page: with APIC-register virtualization most
+ *           reads come from the virtual-APIC page, EOI and TPR writes are
+ *           virtualized, other writes land there and exit trap-like
+ *           (APIC-write, to the monitor), the rest exit fault-like
+ *           (APIC-access, handled as MMIO);
+ *   x2APIC: "virtualize x2APIC mode", the MSRs passed through once all
+ *           vCPUs are in x2APIC mode;
+ *   off:    neither (the window's page then reads as plain memory: the
+ *           APIC-access page, per VM -- deviation: a disabled APIC's
+ *           window is unclaimed on hardware). */
+static void vmx_set_apic_mode(struct vcpu_hw *v, uint64_t apic_base)
+{
+    struct vmx_vcpu *p = vmx_priv(v);
+    uint64_t mode = apic_base & (APIC_BASE_EN | APIC_BASE_EXTD);
+    if (!vmx_load(v) || !v->vid || !has_apic_access() || mode == p->apic_mode)
+        return;
+    bool x2 = mode == (APIC_BASE_EN | APIC_BASE_EXTD);
+    p->proc2 &= ~(PROC2_VIRT_APIC_ACCESS | PROC2_VIRT_X2APIC);
+    if (x2)
+        p->proc2 |= vmx_caps.proc2_apicv & PROC2_VIRT_X2APIC;
+    else if (mode == APIC_BASE_EN && v->vm->apic_access_pa)
+        p->proc2 |= PROC2_VIRT_APIC_ACCESS;
+    if (x2 == p->non_x2apic_counted) {
+        count_non_x2apic(v->vm, x2 ? -1 : +1);
+        p->non_x2apic_counted = !x2;
+    }
+    vmcs_write32(PROC_BASED_CONTROLS2, p->proc2);
+    p->apic_mode = mode;
 }
 
 /* Before each entry.  With VID: the guest interrupt status (RVI, SVI) the
@@ -573,4 +656,5 @@ const struct vcpu_backend vmx_backend = {
     .msr_passthrough = vmx_msr_passthrough,
     .set_vapic = vmx_set_vapic,
     .set_apic_state = vmx_set_apic_state,
+    .set_apic_mode = vmx_set_apic_mode,
 };

@@ -90,12 +90,12 @@ static int discover(void)
     /* APIC virtualization for vCPUs with the kernel's virtual-APIC page:
      * VID needs the TPR shadow and external-interrupt exiting, and so do
      * APIC-register virtualization and virtualize x2APIC mode (26.2.1.1);
-     * no "virtualize APIC accesses" (xAPIC MMIO still exits to the monitor:
-     * its writes would need APIC-write exits the monitor cannot take yet). */
+     * "virtualize APIC accesses" too, for vCPUs in xAPIC mode (vmx.c:
+     * vmx_set_apic_mode; it excludes virtualize x2APIC mode). */
     if ((c->proc & PROC_TPR_SHADOW) && (c->pin & PIN_EXTINT_EXIT) &&
         (c->proc2_may1 & PROC2_VIRT_INTR_DELIVERY))
         c->proc2_apicv = c->proc2_may1 & (PROC2_VIRT_INTR_DELIVERY | PROC2_APIC_REG_VIRT |
-                                          PROC2_VIRT_X2APIC);
+                                          PROC2_VIRT_X2APIC | PROC2_VIRT_APIC_ACCESS);
     c->exit = adjust(tru ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
                      EXIT_HOST_64 | EXIT_SAVE_DEBUG | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
                      EXIT_SAVE_EFER | EXIT_LOAD_EFER,
@@ -229,9 +229,11 @@ int vmx_cpu_enable(void)
     pc->current = NULL;
     printk("vmx: cpu %u: VMX root operation\n", cpu);
     if (vmx_has_apicv())
-        printk("vmx: cpu %u: interrupts by virtual-interrupt delivery (%s, %s, %s)\n", cpu,
+        printk("vmx: cpu %u: interrupts by virtual-interrupt delivery (%s, %s, %s, %s)\n", cpu,
                vmx_caps.proc2_apicv & PROC2_APIC_REG_VIRT ? "APIC-register virtualization"
                                                          : "no APIC-register virtualization",
+               vmx_caps.proc2_apicv & PROC2_VIRT_APIC_ACCESS ? "xAPIC page virtualized"
+                                                            : "no APIC-access page",
                vmx_caps.proc2_apicv & PROC2_VIRT_X2APIC ? "x2APIC EOI/TPR/self-IPI virtualized"
                                                        : "no x2APIC virtualization",
                vmx_has_posted() ? "posted interrupts unused" : "no posted interrupts");

@@ -4,6 +4,7 @@
  * state is reported by the rule it breaks, and the guest-state dump.
  * All on the vCPU's host CPU with its VMCS current.
  */
+#include <stdio.h>
 #include <string.h>
 #include <nethv/kernel.h>
 #include <arch/cpu.h>
@@ -404,9 +405,11 @@ void vmx_dump(struct vcpu_hw *v)
         printk("  virtual-interrupt delivery: page %#llx RVI %#x SVI %#x\n",
                (unsigned long long)v->vapic_pa, st & 0xff, st >> 8);
     }
-    printk("  exits:");
-    for (unsigned r = 0; r < EXIT__COUNT; r++)
+    char line[512];             /* one printk: another CPU's lines must not cut it */
+    size_t n = (size_t)snprintf(line, sizeof(line), "  exits:");
+    for (unsigned r = 0; r < EXIT__COUNT && n < sizeof(line); r++)
         if (p->hw_exits[r])
-            printk(" %s=%llu", vmx_exit_reason_name(r), (unsigned long long)p->hw_exits[r]);
-    printk("\n");
+            n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu", vmx_exit_reason_name(r),
+                                  (unsigned long long)p->hw_exits[r]);
+    printk("%s\n", line);
 }

@@ -377,6 +377,23 @@ static bool decode_exit(struct vcpu_hw *v, struct vmx_vcpu *p, struct vcpu_exit 
         e->mmio.write = q & EPTQ_WRITE;
         e->mmio.fetch = q & EPTQ_FETCH;
         break;
+    case EXIT_APIC_ACCESS:  /* fault-like: an access the CPU does not virtualize (29.4) */
+        if (APICQ_TYPE(q) != APICQ_TYPE_READ && APICQ_TYPE(q) != APICQ_TYPE_WRITE) {
+            e->reason = VCPU_EXIT_UNKNOWN;      /* fetch / event delivery through the page */
+            break;
+        }
+        nmi_reblock(p, q & APICQ_NMI_UNBLOCK);
+        e->reason = VCPU_EXIT_MMIO;             /* as if the window were unmapped */
+        e->gpa = LAPIC_MMIO_BASE + APICQ_OFFSET(q);
+        e->gla = 0;
+        e->mmio.read = APICQ_TYPE(q) == APICQ_TYPE_READ;
+        e->mmio.write = APICQ_TYPE(q) == APICQ_TYPE_WRITE;
+        e->mmio.fetch = false;
+        break;
+    case EXIT_APIC_WRITE:   /* trap-like: the value is in the virtual-APIC page (29.4.3.3) */
+        e->reason = VCPU_EXIT_APIC_WRITE;
+        e->apic_write.offset = (uint16_t)APICQ_OFFSET(q);
+        break;
     case EXIT_CR_ACCESS:
         if (handle_cr(v, q, len))
             return false;

@@ -43,6 +43,8 @@ struct vcpu {
      * vectors injected directly): architectural register page, see vlapic.h */
     uint8_t *vapic;
     uint64_t apic_base;         /* IA32_APIC_BASE per the monitor (vm_lapic_base) */
+    uint64_t apic_base_applied; /* ... as last given to the backend (set_apic_mode);
+                                   ~0 = never */
     /* INIT-SIPI-SIPI from another vCPU (vm_vcpu_start): set by any CPU,
      * consumed by the owner CPU's run loop */
     volatile bool start_pending;

@@ -5,7 +5,8 @@
 . "$(dirname "$0")/guests.sh"
 # check_vid LOG MODEL: the "vid" guest passed; on tigerlake (virtual-interrupt
 # delivery, x2APIC virtualization) its interrupts took no irq-window exits and
-# its 1000 x2APIC self-IPIs + EOIs (2000 WRMSRs) made next to no WRMSR exits.
+# its 1000 x2APIC self-IPIs + EOIs (2000 WRMSRs) made next to no WRMSR exits,
+# and its xAPIC part went through the APIC-access page (xapic_hw).
 check_vid() {
     clean="$1.txt"
     if ! grep -q '^\[vid\] PASS: vid' "$clean" ||
@@ -24,6 +25,21 @@ check_vid() {
         return 1
     fi
     echo "PASS: $TEST/vid_hw (${wrmsr:-0} WRMSR exits for 2000 x2APIC writes, no irq-window exits)"
+    # xAPIC mode through the APIC-access page: the 500 self-IPIs (ICR writes,
+    # self-IPI virtualization, SDM 3C 29.1.5) and their EOIs (EOI
+    # virtualization) never exit, and register reads come from the
+    # virtual-APIC page; before, each IPI cost an MMIO exit to the monitor
+    # and each EOI one to the kernel.  Other ICR writes would be APIC-write
+    # exits (trap-like, to the monitor; host-tested in test_vlapic).
+    aw=$(echo "$m" | sed -n 's/.* apic-write=\([0-9]*\).*/\1/p')
+    mmio=$(echo "$m" | sed -n 's/.* mmio=\([0-9]*\).*/\1/p')
+    eoi=$(echo "$k" | sed -n 's/.*fast paths: eoi=\([0-9]*\).*/\1/p')
+    if ! grep -q '^vmx: cpu 1: interrupts by virtual-interrupt delivery.*xAPIC page virtualized' "$clean" ||
+       [ "${mmio:-0}" -ge 50 ] || [ "${eoi:-0}" -ge 50 ]; then
+        echo "FAIL: $TEST/xapic_hw: xAPIC accesses not virtualized (apic-write=${aw:-0} mmio=${mmio:-0} eoi fast path=${eoi:-0}; $k; $m; log: $1)"
+        return 1
+    fi
+    echo "PASS: $TEST/xapic_hw (500 xAPIC self-IPIs + EOIs and the register checks: ${mmio:-0} MMIO, ${aw:-0} APIC-write and ${eoi:-0} kernel EOI exits)"
 }
 
 failed=0    # not "bad": check_guests (guests.sh) resets that one at each call

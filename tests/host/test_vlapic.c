@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <nethv/spinlock.h>
+/* user mode: no CLI; one thread */
+#define spin_lock_irqsave(l) ((void)(l), 0ull)
+#define spin_unlock_irqrestore(l, f) ((void)(l), (void)(f))
 #include "../../kernel/vlapic.c"
 #include "../../vmm/lapic.c"
 #include "../../vmm/ioapic.c"
@@ -304,6 +308,48 @@ static void test_ipis(void **s)
     assert_int_equal(posts, before);
 }
 
+/* VMX APIC-write exits: the CPU has stored the guest's value in the page;
+ * vmm_lapic_apic_write applies what an MMIO write of it would (and undoes
+ * a write to the read-only ID). */
+static void test_apic_write_exit(void **s)
+{
+    /* ICR: high word through the page, then low: fixed IPI to vCPU 2 */
+    vlapic_set_reg(pages[0], APIC_ICR_HI, (2u << 24) | 0x00ffffffu);
+    vmm_lapic_apic_write(&M, 0, APIC_ICR_HI);
+    assert_int_equal(vlapic_reg(pages[0], APIC_ICR_HI), 2u << 24);    /* reserved bits gone */
+    /* a CPU may store an ICR-high write without an exit: the low write's
+     * exit takes the destination from the page (here vCPU 3, then 2) */
+    vlapic_set_reg(pages[0], APIC_ICR_HI, 3u << 24);
+    vlapic_set_reg(pages[0], APIC_ICR_LO, 0x1060);
+    vmm_lapic_apic_write(&M, 0, APIC_ICR_LO);
+    assert_true(vlapic_test(pages[3], APIC_IRR, 0x60));
+    vlapic_set_reg(pages[0], APIC_ICR_HI, 2u << 24);
+    vlapic_set_reg(pages[0], APIC_ICR_LO, 0x1061);                    /* delivery status set */
+    vmm_lapic_apic_write(&M, 0, APIC_ICR_LO);
+    assert_true(vlapic_test(pages[2], APIC_IRR, 0x61));
+    assert_false(vlapic_test(pages[0], APIC_IRR, 0x61));
+    assert_int_equal(vlapic_reg(pages[0], APIC_ICR_LO) & (1u << 12), 0);  /* idle */
+    /* the ID is read-only: the page gets its value back */
+    vlapic_set_reg(pages[1], APIC_ID, 7u << 24);
+    vmm_lapic_apic_write(&M, 1, APIC_ID);
+    assert_int_equal(vlapic_reg(pages[1], APIC_ID), 1u << 24);
+    /* LVT timer: masked to its writable bits; ESR: a write clears it */
+    vlapic_set_reg(pages[1], APIC_LVT_TIMER, 0xfffffff0u);
+    vmm_lapic_apic_write(&M, 1, APIC_LVT_TIMER);
+    assert_int_equal(vlapic_reg(pages[1], APIC_LVT_TIMER), 0xfffffff0u & 0x700ffu);
+    vlapic_set_reg(pages[1], APIC_ESR, 0x40);
+    vmm_lapic_apic_write(&M, 1, APIC_ESR);
+    assert_int_equal(vlapic_reg(pages[1], APIC_ESR), 0);
+    /* out of the register page's range, unaligned, or a bad vCPU: nothing */
+    vmm_lapic_apic_write(&M, 1, 0x402);
+    vmm_lapic_apic_write(&M, NCPU, APIC_ICR_LO);
+    /* in x2APIC mode the page is not the interface: no side effects */
+    assert_int_equal(t_wrmsr(3, MSR_IA32_APIC_BASE, LAPIC_MMIO_BASE | APIC_BASE_EN | APIC_BASE_EXTD), 0);
+    vlapic_set_reg(pages[3], APIC_ICR_LO, 0x40062);                   /* self-IPI */
+    vmm_lapic_apic_write(&M, 3, APIC_ICR_LO);
+    assert_false(vlapic_test(pages[3], APIC_IRR, 0x62));
+}
+
 static void test_x2apic_msrs(void **s)
 {
     uint64_t v;
@@ -464,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup(test_timer_tsc_deadline, setup),
         cmocka_unit_test_setup(test_icr_decode, setup),
         cmocka_unit_test_setup(test_ipis, setup),
+        cmocka_unit_test_setup(test_apic_write_exit, setup),
         cmocka_unit_test_setup(test_x2apic_msrs, setup),
         cmocka_unit_test_setup(test_ioapic_registers, setup),
         cmocka_unit_test_setup(test_ioapic_edge, setup),

@@ -92,6 +92,10 @@ enum vcpu_exit_reason {
     VCPU_EXIT_APIC_EOI,         /* the CPU completed a guest EOI of a vector in the
                                    EOI-exit set (level-triggered: the IOAPIC must
                                    see it); ISR already updated, RIP past it */
+    VCPU_EXIT_APIC_WRITE,       /* the guest wrote an xAPIC register through the
+                                   APIC-access page; the value is already in the
+                                   virtual-APIC page at apic_write.offset, RIP past
+                                   the instruction (VMX APIC-write exit) */
     VCPU_EXIT_ENTRY_FAILED,     /* invalid guest state or failed entry */
     VCPU_EXIT_UNKNOWN,          /* anything else: stop the VM with a dump */
     VCPU_EXIT__COUNT
@@ -114,6 +118,7 @@ struct vcpu_exit {
         struct { uint8_t vector; bool has_error; uint32_t error; } exc;
         struct { uint8_t vector; } sipi;
         struct { uint8_t vector; } eoi;             /* APIC_EOI */
+        struct { uint16_t offset; } apic_write;     /* APIC_WRITE */
         struct { const char *what; uint64_t error; } fail;  /* ENTRY_FAILED */
     };
 };
@@ -142,6 +147,11 @@ struct vm_hw {
     uint64_t msr_bitmap;        /* VMX: 1 page; SVM: MSRPM, 2 pages */
     uint32_t tag;               /* VPID / ASID base for this VM's vCPUs */
     unsigned s2_pages;          /* table pages allocated */
+    /* VMX APIC-access virtualization (vmx.c): the page mapped at the xAPIC
+     * window, and how many of the VM's vCPUs with a virtual APIC are not in
+     * x2APIC mode (while any is, the x2APIC MSRs all exit) */
+    uint64_t apic_access_pa;
+    unsigned non_x2apic_vcpus;
 };
 
 struct vcpu_hw {
@@ -204,6 +214,11 @@ struct vcpu_backend {
      * the highest requested vector the CPU may deliver (0: none), and the
      * vectors whose EOI must exit (VCPU_EXIT_APIC_EOI), bit n = vector n. */
     void (*set_apic_state)(struct vcpu_hw *v, uint16_t intr_status, const uint64_t eoi_exit[4]);
+    /* Optional.  Owner CPU, after set_vapic, whenever the guest's
+     * IA32_APIC_BASE changed (and once at first): its value, so that the
+     * backend virtualizes the APIC interface of that mode (VMX: APIC-access
+     * page for xAPIC, x2APIC virtualization for x2APIC). */
+    void (*set_apic_mode)(struct vcpu_hw *v, uint64_t apic_base);
 };
 
 extern const struct vcpu_backend *vcpu_backend;

@@ -361,6 +361,14 @@ enum vmx_exit_reason {
 
 /* Exit qualification of a virtualized-EOI exit (27.2.1): the vector. */
 #define VEOIQ_VECTOR(q)         ((uint8_t)(q))
+/* ... of an APIC-access exit (27.2.1, table 27-6): page offset (linear
+ * accesses), access type, NMI unblocking due to IRET; of an APIC-write
+ * exit: the page offset written. */
+#define APICQ_OFFSET(q)         ((unsigned)(q) & 0xfffu)
+#define APICQ_TYPE(q)           (((unsigned)(q) >> 12) & 0xfu)
+#define APICQ_TYPE_READ         0u      /* linear access, data read */
+#define APICQ_TYPE_WRITE        1u      /* linear access, data write */
+#define APICQ_NMI_UNBLOCK       (1u << 16)
 
 /* x2APIC MSRs the CPU virtualizes with "virtualize x2APIC mode" (29.5) when
  * the MSR bitmap lets them through: TPR (reads and writes), EOI and SELF
@@ -502,6 +510,9 @@ struct vmx_vcpu {
     uint64_t last_qual;
     uint32_t last_insn_len, last_intr_info;
     uint64_t eoi_exit[4];                       /* EOI_EXIT_BITMAP0-3 as in the VMCS */
+    uint64_t apic_mode;                         /* IA32_APIC_BASE EN|EXTD as applied;
+                                                   ~0 = not yet (set_apic_mode) */
+    bool non_x2apic_counted;                    /* in vm_hw.non_x2apic_vcpus */
     uint64_t internal_exits;                    /* handled inside the backend */
     uint64_t hw_exits[EXIT__COUNT];             /* per basic exit reason */
 };
