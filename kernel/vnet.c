@@ -271,8 +271,9 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
             vn->rx_frames++;
             vn->rx_bytes += k->len;
             break;
-        case VIRTQ_EMPTY:
-            drops[SW_DROP_NO_BUF]++;
+        case VIRTQ_EMPTY:                   /* the rest too: no re-reading of avail->idx */
+            drops[SW_DROP_NO_BUF] += n - i;     /* per frame while the guest writes it */
+            i = n;
             break;
         case VIRTQ_DROPPED:                 /* larger than the guest's buffers */
             drops[SW_DROP_OVERSIZE]++;
