@@ -198,9 +198,69 @@ static enum exit_result mmio(struct vcpu *v, struct vcpu_exit *e, enum exit_hand
     return to_monitor(v, e);
 }
 
+/* IA32_TSC_DEADLINE while the LVT timer is in TSC-deadline mode: the
+ * guest's next timer interrupt, which Linux rearms after every tick and
+ * around every idle period (hundreds of writes per second per vCPU).  The
+ * kernel arms its own timer service with it, exactly what the monitor's
+ * LAPIC does (vmm/lapic.c wr_base), and keeps the value it reads back.
+ * In any other mode the write is the monitor's (it ignores it). */
+static bool tsc_deadline_msr(struct vcpu *v, const struct vcpu_exit *e)
+{
+    if (!v->vapic || e->msr.index != MSR_IA32_TSC_DEADLINE || !(apic_mode(v) & APIC_BASE_EN))
+        return false;
+    uint32_t lvt = vlapic_reg(v->vapic, APIC_LVT_TIMER);
+    if (APIC_LVT_TIMER_MODE(lvt) != 2)
+        return false;
+    struct vcpu_regs r;
+    vcpu_backend->get_regs(&v->hw, &r);
+    uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
+    v->tsc_deadline = val;
+    vm_vcpu_timer(v->vm->id, v->index, val, 0, lvt & APIC_LVT_MASKED ? 0 : (uint8_t)lvt);
+    unsigned len = vcpu_insn_len(v, e);
+    advance_rip(v, len ? len : 2);      /* WRMSR is 0f 30 */
+    __atomic_fetch_add(&v->vm->fast_tsc_deadlines, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* IN from the VM's clock port (vm_io_clock: the ACPI PM timer): computed
+ * here from the TSC with the monitor's formula.  Byte and word reads take
+ * the addressed bytes, as the monitor's model does. */
+static bool clock_read(struct vcpu *v, const struct vcpu_exit *e)
+{
+    struct vm *vm = v->vm;
+    uint16_t port = __atomic_load_n(&vm->clock_port, __ATOMIC_ACQUIRE);
+    if (!port || !e->io.in || e->io.string || e->io.port < port ||
+        e->io.port + e->io.size > port + 4u || !tsc_hz)
+        return false;
+    uint32_t val = io_clock_value(rdtsc() - vm->clock_tsc0, tsc_hz, vm->clock_hz);
+    val >>= 8 * (e->io.port - port);
+    struct vcpu_regs r;
+    vcpu_backend->get_regs(&v->hw, &r);
+    if (e->io.size == 4) {
+        r.gpr.rax = val;                /* a 32-bit result zero-extends */
+    } else {
+        uint64_t mask = (1ull << (8 * e->io.size)) - 1;
+        r.gpr.rax = (r.gpr.rax & ~mask) | (val & mask);
+    }
+    unsigned len = vcpu_insn_len(v, e);
+    r.rip += len ? len : 1;             /* IN from DX is one byte */
+    vcpu_backend->set_regs(&v->hw, &r);
+    __atomic_fetch_add(&vm->fast_clock_reads, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+static enum exit_result io(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
+{
+    if (clock_read(v, e)) {
+        *by = BY_KERNEL;
+        return EXIT_RESUME;
+    }
+    return to_monitor(v, e);
+}
+
 static enum exit_result msr_write(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
 {
-    if (eoi_msr(v, e)) {
+    if (eoi_msr(v, e) || tsc_deadline_msr(v, e)) {
         *by = BY_KERNEL;
         return EXIT_RESUME;
     }
@@ -315,7 +375,7 @@ static const struct {
     [VCPU_EXIT_ENTRY_FAILED] = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_UNKNOWN]      = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_CPUID]        = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_IO]           = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_IO]           = { NULL,        BY_MONITOR },     /* io(): either */
     [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* mmio(): either */
     [VCPU_EXIT_MSR_READ]     = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_MSR_WRITE]    = { NULL,        BY_MONITOR },     /* msr_write(): either */
@@ -338,9 +398,10 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     enum exit_handler by;
     unsigned r = (unsigned)e->reason;
 
-    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE) {
+    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO) {
         by = BY_MONITOR;
-        res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : msr_write(v, e, &by);
+        res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : r == VCPU_EXIT_IO ? io(v, e, &by)
+                                                                         : msr_write(v, e, &by);
     } else {
         if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
             r = VCPU_EXIT_UNKNOWN;

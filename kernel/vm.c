@@ -221,6 +221,7 @@ static int vm_reload(struct vm *vm, const char **why)
         struct vcpu *v = &vm->vcpu[i];
         v->timer_deadline = v->timer_period = 0;
         v->timer_vector = 0;
+        v->tsc_deadline = 0;
         v->start_pending = false;
         while (vcpu_take_posted_irq(&v->hw) >= 0)
             ;
@@ -290,8 +291,10 @@ void vm_print_stats(const struct vm *vm)
         n += snprintf(line + n, sizeof(line) - n, "%s total=%llu", total ? "" : " none",
                       (unsigned long long)total);
         if (by == BY_KERNEL && n < (int)sizeof(line))   /* of those, the LAPIC EOIs (exit.c) */
-            snprintf(line + n, sizeof(line) - n, " (fast paths: eoi=%llu)",
-                     (unsigned long long)__atomic_load_n(&vm->fast_eois, __ATOMIC_RELAXED));
+            snprintf(line + n, sizeof(line) - n, " (fast paths: eoi=%llu tsc-deadline=%llu clock=%llu)",
+                     (unsigned long long)__atomic_load_n(&vm->fast_eois, __ATOMIC_RELAXED),
+                     (unsigned long long)__atomic_load_n(&vm->fast_tsc_deadlines, __ATOMIC_RELAXED),
+                     (unsigned long long)__atomic_load_n(&vm->fast_clock_reads, __ATOMIC_RELAXED));
         printk("%s\n", line);
     }
     if (vm->monitor)
@@ -351,6 +354,29 @@ void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t deadline, uint64_t pe
     v->timer_period = period;
     /* guest TSC = host TSC + offset (two's complement) */
     v->timer_deadline = deadline ? (deadline - v->hw.tsc_offset ? deadline - v->hw.tsc_offset : 1) : 0;
+}
+
+void vm_io_clock(unsigned vm_id, uint16_t port, uint32_t hz, uint64_t tsc0)
+{
+    if (vm_id > nvms || vm_id >= VM_MAX)
+        return;
+    struct vm *vm = &vms[vm_id];
+    vm->clock_hz = hz;
+    vm->clock_tsc0 = tsc0;
+    __atomic_store_n(&vm->clock_port, port, __ATOMIC_RELEASE);
+}
+
+uint64_t vm_tsc_deadline(unsigned vm_id, unsigned vcpu)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    return v ? v->tsc_deadline : 0;
+}
+
+void vm_set_tsc_deadline(unsigned vm_id, unsigned vcpu, uint64_t guest_tsc)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    if (v)
+        v->tsc_deadline = guest_tsc;
 }
 
 uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu)

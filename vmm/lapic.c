@@ -64,7 +64,8 @@ static void timer_update(struct vmm *m, unsigned vcpu)
     struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
     unsigned mode = APIC_LVT_TIMER_MODE(vlapic_reg(c->page, APIC_LVT_TIMER));
     uint64_t now = vm_guest_tsc(m->vm_id, vcpu);
-    if ((mode == 2 && c->tsc_deadline && now >= c->tsc_deadline) ||
+    uint64_t dl = vm_tsc_deadline(m->vm_id, vcpu);
+    if ((mode == 2 && dl && now >= dl) ||
         (mode == 0 && c->duration && now - c->start >= c->duration))
         return;
     timer_arm(m, vcpu);
@@ -76,7 +77,7 @@ static void timer_arm(struct vmm *m, unsigned vcpu)
     struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
     unsigned mode = APIC_LVT_TIMER_MODE(vlapic_reg(c->page, APIC_LVT_TIMER));
     if (mode == 2)
-        vm_vcpu_timer(m->vm_id, vcpu, c->tsc_deadline, 0, timer_vector(c));
+        vm_vcpu_timer(m->vm_id, vcpu, vm_tsc_deadline(m->vm_id, vcpu), 0, timer_vector(c));
     else if (c->duration)
         vm_vcpu_timer(m->vm_id, vcpu, c->start + c->duration, mode == 1 ? c->duration : 0,
                       timer_vector(c));
@@ -228,7 +229,7 @@ static void write_lvt(struct vmm *m, unsigned vcpu, unsigned off, uint32_t val)
         return;
     if (APIC_LVT_TIMER_MODE(old) != APIC_LVT_TIMER_MODE(val)) {
         c->duration = 0;                /* a mode switch disarms (SDM 3A 11.5.4.1) */
-        c->tsc_deadline = 0;
+        vm_set_tsc_deadline(m->vm_id, vcpu, 0);
         vlapic_set_reg(c->page, APIC_TIMER_ICR, 0);
     }
     timer_update(m, vcpu);
@@ -375,7 +376,8 @@ static int rd_base(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t
     if (msr == MSR_IA32_APIC_BASE)
         *val = c->apic_base;
     else            /* reads 0 once it has fired (SDM 3A 11.5.4.1) */
-        *val = c->tsc_deadline && vm_guest_tsc(m->vm_id, vcpu) < c->tsc_deadline ? c->tsc_deadline : 0;
+        *val = vm_tsc_deadline(m->vm_id, vcpu) && vm_guest_tsc(m->vm_id, vcpu) < vm_tsc_deadline(m->vm_id, vcpu)
+               ? vm_tsc_deadline(m->vm_id, vcpu) : 0;
     return 0;
 }
 
@@ -386,7 +388,7 @@ static int wr_base(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t
     struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
     if (msr == MSR_IA32_TSC_DEADLINE) {
         if (APIC_LVT_TIMER_MODE(vlapic_reg(c->page, APIC_LVT_TIMER)) == 2) {
-            c->tsc_deadline = val;
+            vm_set_tsc_deadline(m->vm_id, vcpu, val);
             timer_arm(m, vcpu);
         }
         return 0;

@@ -19,7 +19,6 @@ struct vmm_lapic_cpu {
     uint32_t icr_hi;            /* xAPIC ICR destination word */
     /* timer: count mode runs from start for `duration` TSC ticks */
     uint64_t start, duration;   /* duration 0: stopped */
-    uint64_t tsc_deadline;      /* TSC-deadline mode: armed deadline or 0 */
 };
 
 struct vmm_lapic {

@@ -49,8 +49,7 @@ struct vmm_pm {
 /* The PM timer: 3.579545 MHz from the TSC, free-running 32 bits. */
 static uint32_t pm_timer(const struct vmm_pm *p)
 {
-    uint64_t t = rdtsc() - p->tsc0, hz = tsc_hz ? tsc_hz : 1;
-    return (uint32_t)(t / hz * VMM_PM_TMR_HZ + t % hz * VMM_PM_TMR_HZ / hz);
+    return io_clock_value(rdtsc() - p->tsc0, tsc_hz ? tsc_hz : 1, VMM_PM_TMR_HZ);
 }
 
 static uint8_t pm_read_byte(const struct vmm_pm *p, unsigned off)
@@ -135,6 +134,7 @@ int vmm_pm_init(struct vmm *m, const struct vmm_create_args *a)
         return -1;
     p->tsc0 = rdtsc();
     p->pm1_cnt = PM1_CNT_SCI_EN;
+    vm_io_clock(m->vm_id, VMM_PM_TMR_BLK, VMM_PM_TMR_HZ, p->tsc0);   /* reads: the kernel's */
     struct vmm_dev pm = {
         .name = "acpi-pm", .port_base = VMM_PM_BASE, .port_count = VMM_PM_PORTS,
         .io = pm_io, .state = p,

@@ -129,6 +129,22 @@ int guest_main(uint32_t magic, uint32_t mbi)
     CHECK(us >= 3000, "TSC deadline 3 ms fired after %u us", us);
     print("TSC deadline: 3 ms in %u us\n", us);
 
+    /* the ACPI PM timer (port 0x608, 3.579545 MHz, 32 bits), answered by
+     * the kernel: its ticks between two reads lie between the TSC time
+     * inside the reads and the TSC time around them (+-0.1%) */
+    uint64_t ta = rdtsc();
+    uint32_t pm0 = inl(0x608);
+    uint64_t tb = rdtsc();
+    while (rdtsc() - tb < 4ull * tsc_khz)
+        ;
+    uint64_t tc = rdtsc();
+    uint32_t pm = inl(0x608) - pm0;
+    uint64_t td = rdtsc();
+    uint32_t lo_us = (uint32_t)(tc - tb) / (tsc_khz / 1000), hi_us = (uint32_t)(td - ta) / (tsc_khz / 1000) + 1;
+    uint32_t lo = lo_us * 3579u / 1000, hi = hi_us * 3580u / 1000;     /* 32-bit guest: no 64-bit divide */
+    CHECK(pm >= lo - lo / 1000 && pm <= hi + hi / 1000, "PM timer: %u ticks, TSC says %u-%u", pm, lo, hi);
+    print("PM timer: %u ticks in 4 ms of TSC\n", pm);
+
     /* INIT-SIPI-SIPI: the AP runs real-mode code at 0x8000 that sets a flag */
     static const uint8_t ap[] = {
         0x31, 0xc0,                     /* xor ax, ax */

@@ -45,6 +45,8 @@ struct vcpu {
     uint64_t apic_base;         /* IA32_APIC_BASE per the monitor (vm_lapic_base) */
     uint64_t apic_base_applied; /* ... as last given to the backend (set_apic_mode);
                                    ~0 = never */
+    uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE as written (guest TSC; 0 = off):
+                                   by the kernel's fast path or the monitor */
     /* INIT-SIPI-SIPI from another vCPU (vm_vcpu_start): set by any CPU,
      * consumed by the owner CPU's run loop */
     volatile bool start_pending;
@@ -73,6 +75,13 @@ struct vm {
     /* exits per normalized reason and per handler; relaxed atomics */
     uint64_t exits[VCPU_EXIT__COUNT][BY__COUNT];
     uint64_t fast_eois;         /* of those by the kernel: LAPIC EOIs (exit.c) */
+    uint64_t fast_tsc_deadlines; /* ... and IA32_TSC_DEADLINE writes (exit.c) */
+    uint64_t fast_clock_reads;  /* ... and reads of the clock port (exit.c) */
+    /* A read-only clock port the kernel answers (vm_io_clock): the ACPI PM
+     * timer, (host TSC - clock_tsc0) at clock_hz; clock_port 0 = none */
+    uint16_t clock_port;
+    uint32_t clock_hz;
+    uint64_t clock_tsc0;
     char console_buf[128];
     unsigned console_len;
     /* device timers (vm_dev_timer): set by any CPU under dev_timer_lock,

@@ -81,6 +81,23 @@ void vm_vcpu_start(unsigned vm_id, unsigned vcpu, uint8_t sipi_vector);
  * guest TSC reaches `deadline` (0 = cancel), then every `period` TSC ticks
  * if non-zero; vector < 16 keeps time without posting (LVT masked). */
 void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t deadline, uint64_t period, uint8_t vector);
+/* IA32_TSC_DEADLINE (SDM 3A 11.5.4.1), owner CPU: the kernel holds the
+ * value, because it takes the guest's writes itself while the LVT timer
+ * is in TSC-deadline mode (kernel/exit.c: Linux rearms it after every
+ * tick); the monitor reads and sets it here (reset, mode switches). */
+uint64_t vm_tsc_deadline(unsigned vm_id, unsigned vcpu);
+void vm_set_tsc_deadline(unsigned vm_id, unsigned vcpu, uint64_t guest_tsc);
+/* A free-running 32-bit clock at I/O port..port+3 that the kernel answers
+ * itself: reads return (host TSC - tsc0) at hz, exactly as the monitor's
+ * model computes it (vmm/pm.c: the ACPI PM timer, which a Linux guest reads
+ * on every clock read once it has fallen back to clocksource acpi_pm).
+ * Writes and string I/O still reach the monitor.  port 0: none. */
+void vm_io_clock(unsigned vm_id, uint16_t port, uint32_t hz, uint64_t tsc0);
+/* ... its value after `ticks` TSC ticks at tsc_rate Hz (both sides use this) */
+static inline uint32_t io_clock_value(uint64_t ticks, uint64_t tsc_rate, uint32_t hz)
+{
+    return (uint32_t)(ticks / tsc_rate * hz + ticks % tsc_rate * hz / tsc_rate);
+}
 /* The vCPU's TSC now (host TSC + its offset), and the TSC rate in kHz. */
 uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu);
 uint64_t vm_tsc_khz(void);

@@ -43,6 +43,9 @@ void vm_lapic_base(unsigned vm_id, unsigned vcpu, uint64_t base)
     if (vcpu < NCPU)
         told_base[vcpu] = base;
 }
+static uint64_t tsc_dl[NCPU];          /* the kernel's IA32_TSC_DEADLINE copy */
+uint64_t vm_tsc_deadline(unsigned vm_id, unsigned vcpu) { return vcpu < NCPU ? tsc_dl[vcpu] : 0; }
+void vm_set_tsc_deadline(unsigned vm_id, unsigned vcpu, uint64_t t) { if (vcpu < NCPU) tsc_dl[vcpu] = t; }
 uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu) { return fake_tsc; }
 uint64_t vm_tsc_khz(void) { return fake_khz; }
 
@@ -65,6 +68,7 @@ static int setup(void **s)
     memset(timer, 0, sizeof(timer));
     memset(started, 0, sizeof(started));
     memset(told_base, 0, sizeof(told_base));
+    memset(tsc_dl, 0, sizeof(tsc_dl));
     arena_used = 0;
     posts = 0;
     fake_tsc = 1000;

@@ -558,6 +558,13 @@ static void test_pm_registers(void **state)
     uint32_t t0 = in(m, VMM_PM_TMR_BLK, 4);
     fake_tsc += tsc_hz;                                          /* one second */
     assert_int_equal(in(m, VMM_PM_TMR_BLK, 4) - t0, VMM_PM_TMR_HZ);
+    /* the kernel answers reads of the same timer (kernel/exit.c clock_read):
+     * the monitor told it the port, rate and origin its model uses */
+    assert_int_equal(io_clock.port, VMM_PM_TMR_BLK);
+    assert_int_equal(io_clock.hz, VMM_PM_TMR_HZ);
+    fake_tsc += 12345678;
+    assert_int_equal(io_clock_value(fake_tsc - io_clock.tsc0, tsc_hz, io_clock.hz),
+                     in(m, VMM_PM_TMR_BLK, 4));
     /* an S1 request is ignored, the VM keeps running */
     out(m, VMM_PM1A_CNT_BLK, 2, 1 << PM1_CNT_SLP_TYP_SHIFT | PM1_CNT_SLP_EN);
     assert_int_equal(m->power_off_requested, 0);

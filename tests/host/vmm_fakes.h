@@ -42,6 +42,15 @@ void vmm_mmio(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
 const char *vcpu_exit_name(enum vcpu_exit_reason r) { return "?"; }
 /* vmm.c forwards level-triggered EOIs to the IOAPIC model: not under test */
 void vmm_ioapic_eoi(struct vmm *m, uint8_t vector) { (void)m; (void)vector; }
+/* the kernel's clock port (vm_io_clock): what the monitor registered */
+static struct { uint16_t port; uint32_t hz; uint64_t tsc0; } io_clock;
+void vm_io_clock(unsigned vm_id, uint16_t port, uint32_t hz, uint64_t tsc0)
+{
+    (void)vm_id;
+    io_clock.port = port;
+    io_clock.hz = hz;
+    io_clock.tsc0 = tsc0;
+}
 void vmm_lapic_apic_write(struct vmm *m, unsigned vcpu, unsigned off) { (void)m; (void)vcpu; (void)off; }
 
 #endif
