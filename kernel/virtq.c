@@ -239,10 +239,23 @@ static inline uint32_t rx_copy(struct rx_src *s, uint8_t *p, uint32_t room)
     if (n > room)
         n = room;
     if (s->off == 0 && n >= VIRTIO_NET_HDR_LEN) {
-        /* the usual case: the whole header in the first buffer */
-        memcpy(p, s->hdr, NUM_BUFFERS_OFF);
-        p[NUM_BUFFERS_OFF] = 1;
-        p[NUM_BUFFERS_OFF + 1] = 0;
+        /* the usual case: the whole header in the first buffer.  Stored
+         * only if it differs from what the buffer holds: a reused buffer
+         * usually has this very header, and its line is one the driver has
+         * read, so a store would have to take it back from the driver's
+         * CPU (DPDK's vhost does the same, ASSIGN_UNLESS_EQUAL).  The
+         * bytes read are only compared, never acted on. */
+        uint64_t lo, glo;
+        uint32_t hi, ghi;
+        memcpy(&lo, s->hdr, 8);
+        memcpy(&hi, s->hdr + 8, 4);
+        hi = (hi & 0xffffu) | (1u << 16);       /* num_buffers (bytes 10-11) = 1 */
+        memcpy(&glo, p, 8);
+        memcpy(&ghi, p + 8, 4);
+        if (lo != glo || hi != ghi) {
+            memcpy(p, &lo, 8);
+            memcpy(p + 8, &hi, 4);
+        }
         s->nb[0] = p + NUM_BUFFERS_OFF;
         s->nb[1] = p + NUM_BUFFERS_OFF + 1;
         done = VIRTIO_NET_HDR_LEN;
@@ -337,15 +350,17 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
 }
 
 /* Before a batch of up to n frames: write-touch what the batch will store
- * into, back to back -- the first line of each of the next n available
- * buffers (header + frame start: the line the driver read last, so each
- * store needs the line back from the driver's CPU) and the used elements.
+ * into, back to back -- the line of each of the next n available buffers
+ * where the frame starts (right after the header: with Linux's buffers the
+ * header's line, which the driver read last, so each store needs the line
+ * back from the driver's CPU; the header itself is stored only if it
+ * changes, see rx_copy) and the used elements.
  * One store per line, so that the cross-core ownership requests of a whole
  * batch are in flight together instead of one per frame in turn; a
  * PREFETCHW did not do this on the AMD host of tests/bench/datapath.c
  * (5 Mpps at 64 B with it, 9-12 with the stores; touching the next batch's
  * buffers too was slower, 8.5-9).  The stores are ones rx_put makes
- * anyway (num_buffers' high byte, a used element's len), into buffers and
+ * anyway (the frame's first byte, a used element's len), into buffers and
  * slots the device owns until it publishes them (2.6.8), so a frame that
  * ends up not delivered leaves nothing the driver may look at.  Buffers
  * are checked as rx_put checks them (device-writable, inside RAM, room
@@ -371,11 +386,11 @@ void virtq_rx_prefetch(struct virtq *q, unsigned n)
             return;
         d = load_desc((const uint8_t *)q->desc + (uint32_t)h * sizeof(struct vring_desc));
         if ((d.flags & (VRING_DESC_F_INDIRECT | VRING_DESC_F_WRITE)) != VRING_DESC_F_WRITE ||
-            d.len < VIRTIO_NET_HDR_LEN)
+            d.len <= VIRTIO_NET_HDR_LEN)
             continue;
-        p = gmem_ptr(q->mem, d.addr, VIRTIO_NET_HDR_LEN);
+        p = gmem_ptr(q->mem, d.addr, VIRTIO_NET_HDR_LEN + 1);
         if (p)
-            __atomic_store_n(&p[NUM_BUFFERS_OFF + 1], 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&p[VIRTIO_NET_HDR_LEN], 0, __ATOMIC_RELAXED);
     }
     for (unsigned k = 0; k < n; k += 8)
         __atomic_store_n(&q->used->ring[(q->used_idx + k) & (q->size - 1)].len, 0,

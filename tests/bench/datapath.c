@@ -23,7 +23,7 @@
  * other work shares the CPUs it grows from ~0.1 us to many us, and every
  * two-CPU figure, nethv's and DPDK's alike, falls with it).
  *
- * Usage: datapath [-t seconds-per-size] [-q] [-s | -n] [-z size | -m]
+ * Usage: datapath [-t seconds-per-size] [-q] [-L] [-s | -n] [-z size | -m]
  *   -q: one line per size, "nethv SIZE MPPS GBITS DROP% CPU0% CPU1%" (the
  *       shares of CPU 0 and 1 the producer and the guest got), for datapath.sh
  *   -s: one core: the producer polls the guest driver itself after each
@@ -32,6 +32,7 @@
  *       (one core; what switch_input costs without the RX fill)
  *   -z: that frame size only, no memcpy figures
  *   -m: the memcpy figures (and the CPU 0 <-> 1 round trip) only
+ *   -L: the guest's buffers as Linux lays them out (see RXSTRIDE)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -47,7 +48,17 @@
 #include <nethv/virtio.h>
 
 #define RING        256
-#define RXBUF       1536                /* Linux virtio-net mergeable buffer */
+/* The guest's RX buffers, laid out as the peer's guest side (DPDK's
+ * virtio PMD) posts them: an mbuf of 128 bytes headroom + 2048 data, the
+ * descriptor starting 12 bytes before the data so the header ends the
+ * headroom's last line and the frame starts on a line of its own; its
+ * rxonly reads the header, not the frame.  With -L, as Linux's virtio-net
+ * posts mergeable buffers: 1536 bytes, header and frame start sharing a
+ * line, the driver reading the frame's first bytes too. */
+static int linux_layout;
+#define RXSTRIDE    (linux_layout ? 1536u : 2176u)
+#define RXOFF       (linux_layout ? 0u : 128u - VIRTIO_NET_HDR_LEN)
+#define RXLEN       (linux_layout ? 1536u : 2048u + VIRTIO_NET_HDR_LEN)
 #define GPA_BASE    0x100000ull
 #define GMEM_SIZE   (8u << 20)
 #define POOL        256                 /* producer frame buffers, rotating */
@@ -145,8 +156,8 @@ static void guest_ring_init(void)
     g_avail = (void *)(gram + (avail_gpa - GPA_BASE));
     g_used = (void *)(gram + (used_gpa - GPA_BASE));
     for (unsigned i = 0; i < RING; i++) {
-        g_desc[i].addr = rxbuf_gpa + (uint64_t)i * RXBUF;
-        g_desc[i].len = RXBUF;
+        g_desc[i].addr = rxbuf_gpa + (uint64_t)i * RXSTRIDE + RXOFF;
+        g_desc[i].len = RXLEN;
         g_desc[i].flags = VRING_DESC_F_WRITE;
         g_avail->ring[i] = (uint16_t)i;
     }
@@ -188,7 +199,7 @@ static inline void guest_poll(struct guest *g)
             n = GUEST_BURST;
         for (uint16_t k = 0; k < n; k++) {
             const struct vring_used_elem *e = &g_used->ring[(uint16_t)(g->last_used + k) & (RING - 1)];
-            b[k] = bufs + (uint64_t)(e->id % RING) * RXBUF;
+            b[k] = bufs + (uint64_t)(e->id % RING) * RXSTRIDE + RXOFF;
             len[k] = e->len;
             __builtin_prefetch(b[k]);
         }
@@ -197,7 +208,9 @@ static inline void guest_poll(struct guest *g)
             memcpy(&nb, b[k] + 10, 2);  /* num_buffers */
             if (nb == 0)
                 nb = 1;
-            g->sink += b[k][VIRTIO_NET_HDR_LEN] + b[k][VIRTIO_NET_HDR_LEN + 12] + len[k];
+            g->sink += len[k];
+            if (linux_layout)           /* Linux looks at the frame (eth type) */
+                g->sink += b[k][VIRTIO_NET_HDR_LEN] + b[k][VIRTIO_NET_HDR_LEN + 12];
             /* the continuation buffers of a merged packet are taken too */
             for (uint16_t c = 0; c < nb && k < n; c++, k++) {
                 g_avail->ring[g->avail_idx & (RING - 1)] =
@@ -376,7 +389,7 @@ static double memcpy_frames_gbits(void)
     double t0 = now_s(), t;
     do {
         for (unsigned i = 0; i < 4096; i++, n++)
-            memcpy(dst + (n % RING) * RXBUF + VIRTIO_NET_HDR_LEN, src + (n % POOL) * 2048, 1500);
+            memcpy(dst + (n % RING) * RXSTRIDE + RXOFF + VIRTIO_NET_HDR_LEN, src + (n % POOL) * 2048, 1500);
         __asm__ volatile("" ::: "memory");
     } while ((t = now_s()) - t0 < 0.5);
     free(src);
@@ -409,7 +422,11 @@ int main(int argc, char **argv)
     int quiet = 0, opt;
     unsigned only = 0;
     int memcpy_only = 0;
-    while ((opt = getopt(argc, argv, "t:qsz:mn")) != -1) {
+    while ((opt = getopt(argc, argv, "t:qsz:mnL")) != -1) {
+        if (opt == 'L') {
+            linux_layout = 1;
+            continue;
+        }
         if (opt == 'n')
             single_core = null_port = 1;
         else if (opt == 'm')
@@ -423,7 +440,7 @@ int main(int argc, char **argv)
         else if (opt == 'q')
             quiet = 1;
         else {
-            fprintf(stderr, "usage: %s [-t seconds] [-q] [-s | -n] [-z size | -m]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-t seconds] [-q] [-L] [-s | -n] [-z size | -m]\n", argv[0]);
             return 2;
         }
     }

@@ -256,9 +256,9 @@ static void test_rx_big_chain(void **s)
     assert_memory_equal(gp(p3), frame + 8192, 9000 - 8192);
 }
 
-/* virtq_rx_prefetch: touches only the header's last byte of available,
- * device-writable buffers inside RAM and unpublished used slots; no queue
- * state moves, and what rx_put then writes is the same. */
+/* virtq_rx_prefetch: touches only the frame's first byte (after the
+ * header) of available, device-writable buffers inside RAM and unpublished
+ * used slots; no queue state moves, and what rx_put then writes is the same. */
 static void test_rx_prefetch(void **s)
 {
     struct vring_used_elem e;
@@ -267,17 +267,17 @@ static void test_rx_prefetch(void **s)
     uint64_t ro = balloc(1536);
     drv_post(&(struct seg){ ro, 1536, 0 }, 1);                     /* read-only: not touched */
     uint64_t tiny = balloc(64);
-    drv_post(&(struct seg){ tiny, HDR - 1, W }, 1);                 /* no room for a header */
+    drv_post(&(struct seg){ tiny, HDR, W }, 1);                     /* no room for a frame byte */
     drv_post(&(struct seg){ HI_GPA + HI_SIZE - 4, 1536, W }, 1);    /* outside RAM */
     struct virtq before = Q;
     virtq_rx_prefetch(&Q, 32);                                      /* more than available */
     assert_memory_equal(&before, &Q, sizeof(Q));
-    assert_int_equal(((uint8_t *)gp(b0))[11], 0);
-    assert_int_equal(((uint8_t *)gp(b1))[11], 0);
-    assert_int_equal(((uint8_t *)gp(b0))[10], 0xee);                /* only that byte */
-    assert_int_equal(((uint8_t *)gp(b0))[12], 0xee);
-    assert_int_equal(((uint8_t *)gp(ro))[11], 0xee);
-    assert_int_equal(((uint8_t *)gp(tiny))[11], 0xee);
+    assert_int_equal(((uint8_t *)gp(b0))[HDR], 0);
+    assert_int_equal(((uint8_t *)gp(b1))[HDR], 0);
+    assert_int_equal(((uint8_t *)gp(b0))[HDR - 1], 0xee);           /* only that byte */
+    assert_int_equal(((uint8_t *)gp(b0))[HDR + 1], 0xee);
+    assert_int_equal(((uint8_t *)gp(ro))[HDR], 0xee);
+    assert_int_equal(((uint8_t *)gp(tiny))[HDR], 0xee);
     assert_int_equal(used()->idx, 0);                               /* nothing published */
     fill_frame(100, 9);
     assert_int_equal(virtq_rx_put(&Q, &hdr0, frame, 100), VIRTQ_OK);
@@ -300,9 +300,38 @@ static void test_rx_prefetch(void **s)
     /* a broken queue: nothing at all */
     Q.broken = true;
     uint64_t b2 = post_rx(64);
-    ((uint8_t *)gp(b2))[11] = 0x77;
+    ((uint8_t *)gp(b2))[HDR] = 0x77;
     virtq_rx_prefetch(&Q, 8);
-    assert_int_equal(((uint8_t *)gp(b2))[11], 0x77);
+    assert_int_equal(((uint8_t *)gp(b2))[HDR], 0x77);
+}
+
+/* A header equal to what the reused buffer holds is not stored again (its
+ * line stays the driver's); a different one is. */
+static void test_rx_header_unchanged(void **s)
+{
+    struct vring_used_elem e;
+    struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_DATA_VALID, .num_buffers = 1 };
+    q_init(8, F_MRG, 0);
+    uint64_t b = post_rx(1536);
+    memcpy(gp(b), &h, HDR);                                         /* as left by the last frame */
+    fill_frame(60, 4);
+    assert_int_equal(virtq_rx_put(&Q, &hdr0, frame, 60), VIRTQ_OK);
+    assert_memory_equal(gp(b), &h, HDR);
+    assert_memory_equal((uint8_t *)gp(b) + HDR, frame, 60);
+    /* a different header (NEEDS_CSUM) is written in full */
+    uint64_t b2 = post_rx(1536);
+    memcpy(gp(b2), &h, HDR);
+    struct virtio_net_hdr partial = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
+                                      .csum_offset = 16 };
+    assert_int_equal(virtq_rx_put(&Q, &partial, frame, 60), VIRTQ_OK);
+    struct virtio_net_hdr got;
+    memcpy(&got, gp(b2), HDR);
+    assert_int_equal(got.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(got.csum_start, 34);
+    assert_int_equal(got.csum_offset, 16);
+    assert_int_equal(got.num_buffers, 1);
+    assert_true(virtq_publish(&Q));
+    assert_true(drv_used(&e) && drv_used(&e));
 }
 
 /* Policy: without MRG_RXBUF a frame that does not fit the next chain is not
@@ -939,6 +968,7 @@ int main(void)
         cmocka_unit_test_setup(test_rx_big_chain, setup),
         cmocka_unit_test_setup(test_rx_chain_too_small, setup),
         cmocka_unit_test_setup(test_rx_prefetch, setup),
+        cmocka_unit_test_setup(test_rx_header_unchanged, setup),
         cmocka_unit_test_setup(test_rx_mergeable, setup),
         cmocka_unit_test_setup(test_rx_mergeable_rollback, setup),
         cmocka_unit_test_setup(test_rx_mergeable_tiny, setup),
