@@ -82,6 +82,7 @@ static struct sw_port uplink LINE, vmport LINE;
 static volatile int phase LINE;         /* 0 run, 1 stop */
 static uint64_t consumed LINE;          /* guest, per poll */
 static volatile int consumer_ready LINE;
+static int single_core, null_port;      /* -s, -n (set before the run) */
 
 static double now_s(void)
 {
@@ -118,7 +119,8 @@ static unsigned vm_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n)
 
     while (__atomic_exchange_n(&vq_lock, 1, __ATOMIC_ACQUIRE))
         cpu_relax();
-    virtq_rx_prefetch(&vq, n);          /* as kernel/vnet.c does */
+    if (!single_core)
+        virtq_rx_prefetch(&vq, n);      /* as kernel/vnet.c does for a guest on another CPU */
     for (i = 0; i < n; i++) {
         const struct pkt *k = pkts[i];
         struct virtio_net_hdr h = { 0 };
@@ -227,7 +229,6 @@ static inline void guest_poll(struct guest *g)
 }
 
 static struct guest inline_guest;       /* -s: polled by the producer itself */
-static int single_core, null_port;
 
 static double thread_cpu_s(void)
 {
