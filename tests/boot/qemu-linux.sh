@@ -36,6 +36,7 @@ boot_scenario() {
     [ $rc -ne 124 ] || fail "QEMU still running after $3 s; last lines: $(last)"
     qemu_vmrun_fault && fail "QEMU TCG fault after #VMEXIT: host #PF fetching the instruction after VMRUN ($vmrun_next), then #DF and a triple fault; QEMU exited (see $LOG.qemu.tail)"
     grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    ! guest_idt_fault "$clean" || fail "$GUEST_TF_MSG; $(grep -m1 'stopped: ' "$clean")"
 }
 last() { tail -n 3 "$clean" | tr '\n' '|'; }
 
