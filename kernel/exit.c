@@ -208,14 +208,13 @@ static bool tsc_deadline_msr(struct vcpu *v, const struct vcpu_exit *e)
 {
     if (!v->vapic || e->msr.index != MSR_IA32_TSC_DEADLINE || !(apic_mode(v) & APIC_BASE_EN))
         return false;
-    uint32_t lvt = vlapic_reg(v->vapic, APIC_LVT_TIMER);
-    if (APIC_LVT_TIMER_MODE(lvt) != 2)
+    if (APIC_LVT_TIMER_MODE(vlapic_reg(v->vapic, APIC_LVT_TIMER)) != 2)
         return false;
     struct vcpu_regs r;
     vcpu_backend->get_regs(&v->hw, &r);
     uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
     v->tsc_deadline = val;
-    vm_vcpu_timer(v->vm->id, v->index, val, 0, lvt & APIC_LVT_MASKED ? 0 : (uint8_t)lvt);
+    vm_vcpu_timer(v->vm->id, v->index, val, 0, vlapic_timer_vector(v->vapic));
     unsigned len = vcpu_insn_len(v, e);
     advance_rip(v, len ? len : 2);      /* WRMSR is 0f 30 */
     __atomic_fetch_add(&v->vm->fast_tsc_deadlines, 1, __ATOMIC_RELAXED);

@@ -51,6 +51,7 @@ static bool guest_elsewhere(const struct vm *vm)
             return true;
     return false;
 }
+
 static const char *const vq_name[VMM_NET_QUEUES] = { "RX", "TX" };
 
 struct vnet {

@@ -48,12 +48,6 @@ static uint64_t count_ticks(const struct vmm_lapic *l, const struct vmm_lapic_cp
     return l->tsc_per_count * divisor(vlapic_reg(c->page, APIC_TIMER_DCR));
 }
 
-static uint8_t timer_vector(const struct vmm_lapic_cpu *c)
-{
-    uint32_t lvt = vlapic_reg(c->page, APIC_LVT_TIMER);
-    return lvt & APIC_LVT_MASKED ? 0 : (uint8_t)lvt;
-}
-
 static void timer_arm(struct vmm *m, unsigned vcpu);
 
 /* Tell the kernel's timer service what the registers now say.  A one-shot
@@ -77,10 +71,10 @@ static void timer_arm(struct vmm *m, unsigned vcpu)
     struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
     unsigned mode = APIC_LVT_TIMER_MODE(vlapic_reg(c->page, APIC_LVT_TIMER));
     if (mode == 2)
-        vm_vcpu_timer(m->vm_id, vcpu, vm_tsc_deadline(m->vm_id, vcpu), 0, timer_vector(c));
+        vm_vcpu_timer(m->vm_id, vcpu, vm_tsc_deadline(m->vm_id, vcpu), 0, vlapic_timer_vector(c->page));
     else if (c->duration)
         vm_vcpu_timer(m->vm_id, vcpu, c->start + c->duration, mode == 1 ? c->duration : 0,
-                      timer_vector(c));
+                      vlapic_timer_vector(c->page));
     else
         vm_vcpu_timer(m->vm_id, vcpu, 0, 0, 0);
 }
@@ -372,12 +366,11 @@ static int rd_base(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t
 {
     if (vcpu >= m->lapic->n)
         return -1;
-    struct vmm_lapic_cpu *c = &m->lapic->cpu[vcpu];
+    uint64_t dl = vm_tsc_deadline(m->vm_id, vcpu);
     if (msr == MSR_IA32_APIC_BASE)
-        *val = c->apic_base;
+        *val = m->lapic->cpu[vcpu].apic_base;
     else            /* reads 0 once it has fired (SDM 3A 11.5.4.1) */
-        *val = vm_tsc_deadline(m->vm_id, vcpu) && vm_guest_tsc(m->vm_id, vcpu) < vm_tsc_deadline(m->vm_id, vcpu)
-               ? vm_tsc_deadline(m->vm_id, vcpu) : 0;
+        *val = dl && vm_guest_tsc(m->vm_id, vcpu) < dl ? dl : 0;
     return 0;
 }
 

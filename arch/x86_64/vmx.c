@@ -224,8 +224,7 @@ static void vmx_set_vapic(struct vcpu_hw *v, uint64_t pa)
     spin_unlock_irqrestore(&x2apic_lock, f);
     if (v->vm->apic_access_pa)
         vmcs_write64(APIC_ACCESS_ADDR, v->vm->apic_access_pa);
-    count_non_x2apic(v->vm, +1);        /* until set_apic_mode says otherwise */
-    p->non_x2apic_counted = true;
+    count_non_x2apic(v->vm, +1);        /* apic_mode ~0: not x2APIC until set_apic_mode */
 }
 
 /* The guest's APIC mode (IA32_APIC_BASE EN, EXTD; SDM 3A 10.12.1) decides
@@ -248,15 +247,14 @@ static void vmx_set_apic_mode(struct vcpu_hw *v, uint64_t apic_base)
     if (!vmx_load(v) || !v->vid || !has_apic_access() || mode == p->apic_mode)
         return;
     bool x2 = mode == (APIC_BASE_EN | APIC_BASE_EXTD);
+    bool was_x2 = p->apic_mode == (APIC_BASE_EN | APIC_BASE_EXTD);
     p->proc2 &= ~(PROC2_VIRT_APIC_ACCESS | PROC2_VIRT_X2APIC);
     if (x2)
         p->proc2 |= vmx_caps.proc2_apicv & PROC2_VIRT_X2APIC;
     else if (mode == APIC_BASE_EN && v->vm->apic_access_pa)
         p->proc2 |= PROC2_VIRT_APIC_ACCESS;
-    if (x2 == p->non_x2apic_counted) {
+    if (x2 != was_x2)                   /* vm_hw.non_x2apic_vcpus counts !was_x2 */
         count_non_x2apic(v->vm, x2 ? -1 : +1);
-        p->non_x2apic_counted = !x2;
-    }
     vmcs_write32(PROC_BASED_CONTROLS2, p->proc2);
     p->apic_mode = mode;
 }

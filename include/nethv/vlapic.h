@@ -83,6 +83,12 @@ static inline bool vlapic_test(const uint8_t *page, unsigned reg, unsigned vec)
 {
     return (vlapic_reg(page, reg + (vec >> 5) * 16) >> (vec & 31)) & 1;
 }
+/* The timer's vector per the LVT, 0 if masked (vm_vcpu_timer: keep time only) */
+static inline uint8_t vlapic_timer_vector(const uint8_t *page)
+{
+    uint32_t lvt = vlapic_reg(page, APIC_LVT_TIMER);
+    return lvt & APIC_LVT_MASKED ? 0 : (uint8_t)lvt;
+}
 
 /* Reset the page to the power-on state (SDM 3A 11.4.7.1) with this APIC ID. */
 void vlapic_reset(uint8_t *page, unsigned apic_id);

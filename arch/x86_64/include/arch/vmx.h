@@ -511,8 +511,8 @@ struct vmx_vcpu {
     uint32_t last_insn_len, last_intr_info;
     uint64_t eoi_exit[4];                       /* EOI_EXIT_BITMAP0-3 as in the VMCS */
     uint64_t apic_mode;                         /* IA32_APIC_BASE EN|EXTD as applied;
-                                                   ~0 = not yet (set_apic_mode) */
-    bool non_x2apic_counted;                    /* in vm_hw.non_x2apic_vcpus */
+                                                   ~0 = not yet (set_apic_mode); counted
+                                                   in vm_hw.non_x2apic_vcpus unless x2APIC */
     uint64_t internal_exits;                    /* handled inside the backend */
     uint64_t hw_exits[EXIT__COUNT];             /* per basic exit reason */
 };
