@@ -2,9 +2,12 @@
  * Interrupt and exception entry stubs.  Each vector pushes a dummy error
  * code when the CPU does not (SDM 3A 6.15: vectors 8, 10-14, 17, 21, 29, 30
  * push one), then its number; the common path saves the GPRs and the
- * FPU/SSE state (newlib code may be interrupted) and calls trap_dispatch.
+ * SSE/AVX state (newlib code may be interrupted) and calls trap_dispatch.
  */
 #include <arch/regs.h>
+
+/* XSAVE legacy area + header + AVX (832 bytes), 64-byte aligned below */
+#define FPU_ISR_AREA    (832 + 64)
 
     .text
 .macro ISR_STUB vec
@@ -48,13 +51,31 @@ isr_common:
     pushq   %r15
     mov     %rsp, %rdi              /* struct trap_frame * */
     mov     %rsp, %rbx              /* callee-saved: frame */
-    sub     $512, %rsp
-    and     $~15, %rsp
-    fxsave64 (%rsp)
-    cld
+    sub     $FPU_ISR_AREA, %rsp
+    and     $~63, %rsp
+    /* With XSAVE: save and restore SSE/AVX only (fpu_isr_mask), never the
+     * x87 part -- host code does not use x87, and an x87 restore on a CPU
+     * other than CPU 0 races with CPU 0's VMRUN under QEMU TCG (fpu.c). */
+    mov     fpu_isr_mask(%rip), %eax
+    test    %eax, %eax
+    jz      1f
+    xor     %edx, %edx
+    movq    $0, 512(%rsp)           /* XSAVE header: XSTATE_BV, XCOMP_BV, */
+    movq    $0, 520(%rsp)           /* reserved -- XRSTOR faults on junk */
+    movq    $0, 528(%rsp)
+    xsave64 (%rsp)
+    jmp     2f
+1:  fxsave64 (%rsp)
+2:  cld
     call    trap_dispatch
-    fxrstor64 (%rsp)
-    mov     %rbx, %rsp
+    mov     fpu_isr_mask(%rip), %eax
+    test    %eax, %eax
+    jz      3f
+    xor     %edx, %edx
+    xrstor64 (%rsp)
+    jmp     4f
+3:  fxrstor64 (%rsp)
+4:  mov     %rbx, %rsp
     popq    %r15
     popq    %r14
     popq    %r13

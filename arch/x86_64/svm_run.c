@@ -56,8 +56,7 @@ static inline void fpu_load(const struct vcpu_hw *v)
 {
     void *a = phys_to_virt(v->fpu_area);
     if (svm_caps.xsave)
-        __asm__ volatile("xrstor64 (%0)" :: "r"(a), "a"((uint32_t)svm_caps.xcr0),
-                         "d"((uint32_t)(svm_caps.xcr0 >> 32)) : "memory");
+        fpu_xrstor_guest(a, svm_caps.xcr0);
     else
         __asm__ volatile("fxrstor64 (%0)" :: "r"(a) : "memory");
 }

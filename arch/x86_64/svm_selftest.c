@@ -14,6 +14,14 @@
  *   a vector posted before entry; the ASID pool exhausted, then vCPU
  *     switches (flush on each).
  * Prints every exit and "svm-selftest: PASS" or the failed checks.
+ *
+ * "svm-x87race=MODE" makes CPU 1 load x87/SSE state in a loop while CPU 0
+ * runs the VMMCALL round trips: the reproducer of QEMU TCG's cross-CPU
+ * hflags2 race (arch/x86_64/fpu.c).  MODE "fxrstor" and "xrstor-x87" load
+ * the x87 component (under QEMU TCG, CPU 0 soon faults: a host triple fault
+ * after #VMEXIT or a guest exit other than VMMCALL); "nethv" does what
+ * nethv's hot paths do now (fpu_xrstor_guest with the x87 init state, and
+ * isr_common's SSE/AVX-only XRSTOR) and must pass everywhere.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +30,7 @@
 #include <nethv/guestabi.h>
 #include <arch/cpu.h>
 #include <arch/regs.h>
+#include <arch/smp.h>
 #include <arch/svm.h>
 #include <arch/time.h>
 #include <arch/x86.h>
@@ -356,6 +365,87 @@ static void bench(struct vcpu_hw *v)
                (unsigned long long)(calls * tsc_hz / dt), extints - ext0);
 }
 
+/* ---- the x87-load race reproducer (svm-x87race=MODE) ---- */
+
+enum { RACE_OFF, RACE_FXRSTOR, RACE_XRSTOR_X87, RACE_NETHV };
+static const char *const race_names[] = { "off", "fxrstor", "xrstor-x87", "nethv" };
+static unsigned race_mode;
+static volatile bool race_stop;
+static volatile uint64_t race_loads;
+static uint8_t race_area[1024] __attribute__((aligned(64)));
+extern uint32_t fpu_isr_mask;
+
+static void xrstor_mask(void *a, uint64_t m)
+{
+    __asm__ volatile("xrstor64 (%0)" :: "r"(a), "a"((uint32_t)m), "d"((uint32_t)(m >> 32))
+                     : "memory");
+}
+
+/* On CPU 1 (the AP work of smp_run_on_aps), interrupts off, until race_stop. */
+static void race_ap(void)
+{
+    if (this_cpu()->cpu != 1)
+        return;
+    uint64_t n = 0, xcr0 = svm_caps.xcr0;
+    memset(race_area, 0, sizeof(race_area));
+    __asm__ volatile("fninit; fxsave64 (%0)" :: "r"(race_area) : "memory");
+    if (race_mode == RACE_XRSTOR_X87 || race_mode == RACE_NETHV) {
+        if (!svm_caps.xsave)
+            return;
+        race_area[512] = (uint8_t)xcr0;         /* XSTATE_BV: every component in the image */
+    }
+    if (race_mode == RACE_XRSTOR_X87)
+        race_area[2] = 0x20;                    /* FSW.PE: an x87 state that is not the init state */
+    while (!race_stop) {
+        switch (race_mode) {
+        case RACE_FXRSTOR:
+            __asm__ volatile("fxrstor64 (%0)" :: "r"(race_area) : "memory");
+            break;
+        case RACE_XRSTOR_X87:
+            xrstor_mask(race_area, xcr0);
+            break;
+        case RACE_NETHV:
+            race_area[512] |= 1;                /* as XSAVEOPT leaves it under QEMU */
+            fpu_xrstor_guest(race_area, xcr0);
+            xrstor_mask(race_area, fpu_isr_mask);
+            break;
+        }
+        n++;
+    }
+    race_loads = n;
+}
+
+static void race_start(void)
+{
+    char arg[16];
+    const char *a = cmdline_get("svm-x87race", arg, sizeof(arg));
+    race_mode = RACE_OFF;
+    for (unsigned i = 1; a && i < ARRAY_SIZE(race_names); i++)
+        if (!strcmp(a, race_names[i]))
+            race_mode = i;
+    if (a && race_mode == RACE_OFF)
+        printk("svm-selftest: svm-x87race=%s: unknown mode (fxrstor, xrstor-x87, nethv)\n", a);
+    if (race_mode == RACE_OFF)
+        return;
+    check(cpus_online_count >= 2, "svm-x87race needs a second CPU");
+    race_stop = false;
+    race_loads = 0;
+    smp_run_on_aps(race_ap);
+    printk("svm-selftest: x87 race: CPU 1 loads FPU state (%s) during the round trips\n",
+           race_names[race_mode]);
+}
+
+static void race_end(void)
+{
+    if (race_mode == RACE_OFF || cpus_online_count < 2)
+        return;
+    race_stop = true;
+    smp_wait_aps();
+    printk("svm-selftest: x87 race: CPU 1 made %llu loads (%s)\n",
+           (unsigned long long)race_loads, race_names[race_mode]);
+    check(race_loads > 0, "x87 race: CPU 1 loaded FPU state");
+}
+
 static void test_long64(struct vcpu_hw *v)
 {
     struct vcpu_sregs s;
@@ -510,8 +600,11 @@ void svm_selftest(void)
     test_long64(&vcpu[1]);
     test_failures(&vcpu[2]);
     test_posted(&vcpu[0]);
-    if (!failures)
+    if (!failures) {
+        race_start();
         bench(&vcpu[0]);
+        race_end();
+    }
     test_asid_wrap();
     page_free(hpa, RAM_SIZE / PAGE_SIZE);
     if (failures)

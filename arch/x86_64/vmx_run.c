@@ -10,6 +10,7 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
+#include <arch/cpu.h>
 #include <arch/regs.h>
 #include <arch/vmx.h>
 #include <arch/x86.h>
@@ -31,8 +32,7 @@ static void fpu_load(struct vcpu_hw *v, struct vmx_vcpu *p)
     void *a = phys_to_virt(v->fpu_area);
     uint64_t m = vmx_caps.host_xcr0;
     if (m) {
-        __asm__ volatile("xrstor64 (%0)" :: "r"(a), "a"((uint32_t)m), "d"((uint32_t)(m >> 32))
-                         : "memory");
+        fpu_xrstor_guest(a, m);
         if (guest_xcr0(p) != m)
             xsetbv(0, guest_xcr0(p));
     } else {

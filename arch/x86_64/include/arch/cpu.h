@@ -69,6 +69,7 @@ void idt_init(void);
 void idt_load(void);
 void irq_register(unsigned vector, irq_handler_t h);
 void fpu_init_cpu(void);
+void fpu_xrstor_guest(void *area, uint64_t mask);
 void dump_frame(const struct trap_frame *tf);
 
 #endif
