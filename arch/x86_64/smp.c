@@ -15,6 +15,7 @@ extern const char trampoline_start[], trampoline_end[], tr_gdt_ptr[], tr_jmp[],
 
 volatile unsigned cpus_online_count = 1;
 static void (*volatile ap_work)(void);
+static volatile unsigned ap_work_gen;   /* bumped by each smp_run_on_aps */
 static volatile unsigned ap_work_done;
 static volatile int ap_started;
 
@@ -32,15 +33,21 @@ __attribute__((noreturn)) void ap_main(uint64_t cpu)
     __atomic_add_fetch(&cpus_online_count, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&ap_started, 1, __ATOMIC_RELEASE);
     lapic_timer_periodic(TICK_HZ, VEC_TIMER);
+    /* Each piece of work runs once, by its generation: a new one may be
+     * posted before this CPU has seen the old one withdrawn (the self-test's
+     * AP work, then the scheduler). */
+    unsigned seen = 0;
     for (;;) {
         irq_enable_and_halt();
         irq_disable();
-        if (__atomic_load_n(&ap_work, __ATOMIC_ACQUIRE)) {
-            ap_work();
-            __atomic_add_fetch(&ap_work_done, 1, __ATOMIC_SEQ_CST);
-            while (__atomic_load_n(&ap_work, __ATOMIC_ACQUIRE))
-                irq_enable_and_halt();
-        }
+        unsigned gen = __atomic_load_n(&ap_work_gen, __ATOMIC_ACQUIRE);
+        if (gen == seen)
+            continue;
+        seen = gen;
+        void (*fn)(void) = __atomic_load_n(&ap_work, __ATOMIC_ACQUIRE);
+        if (fn)
+            fn();
+        __atomic_add_fetch(&ap_work_done, 1, __ATOMIC_SEQ_CST);
     }
 }
 
@@ -48,6 +55,7 @@ void smp_run_on_aps(void (*fn)(void))
 {
     __atomic_store_n(&ap_work_done, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&ap_work, fn, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&ap_work_gen, 1, __ATOMIC_RELEASE);
     for (unsigned c = 1; c < cpus_online_count; c++)
         lapic_send_ipi(percpu_area[c].apic_id, VEC_IPI_KICK);
 }

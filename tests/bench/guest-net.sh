@@ -21,9 +21,8 @@
 # faster; Mbit/s: > 1 = nethv faster).  The guests measure with their own
 # clocks (ping, iperf3): both sides run the guest kernel on a virtual TSC,
 # so the figures compare like with like but are not wall-clock exact.
-# A side whose run fails is run once more (the QEMU TCG fault noted in
-# tests/boot/lib.sh hits two busy vCPUs); the exit status is non-zero only if
-# a side could not run, and says which.
+# Each side runs once; the exit status is non-zero only if a side could not
+# run, and says which.
 #
 # Env: BUILD (default build), BENCH_NET_SIDES (default "nethv peer").
 cd "$(dirname "$0")/../.." || exit 1
@@ -114,13 +113,8 @@ case " $SIDES " in *" nethv "*) nethv_iso && ok_nethv=1 ;; esac
 case " $SIDES " in *" peer "*) peer_image && ok_peer=1 ;; esac
 for side in nethv peer; do
     eval "[ \$ok_$side = 1 ]" || continue
-    for try in 1 2; do
-        run $side
-        complete $side && break
-        echo "guest-net: $side: try $try incomplete: $(why $side) (log: $OUT/$side.log.try$try)"
-        cp "$OUT/$side.log" "$OUT/$side.log.try$try"
-    done
-    complete $side || { problem "$side: no complete result twice: $(why $side) (log: $OUT/$side.log)"; eval "ok_$side=0"; }
+    run $side
+    complete $side || { problem "$side: no complete result: $(why $side) (log: $OUT/$side.log)"; eval "ok_$side=0"; }
 done
 
 set -- $( [ $ok_nethv = 1 ] && results nethv || echo - - - -)

@@ -3,6 +3,9 @@
 # exits 0 or 1.  Logs stay in $LOGDIR for inspection.
 BUILD=${BUILD:-build}
 LOGDIR=${LOGDIR:-$BUILD/test-logs}
+# the emulator binary (make soak QEMU=...: e.g. QEMU 10 from bookworm-backports,
+# scripts/qemu-backports.sh)
+QEMU=${QEMU:-qemu-system-x86_64}
 mkdir -p "$LOGDIR"
 
 pass() { echo "PASS: $TEST"; exit 0; }
@@ -114,51 +117,16 @@ EOB
 # host_triple_fault QEMULOG: QEMU's `-d cpu_reset` log (-D QEMULOG) says
 # "Triple fault": the emulated CPU triple-faulted outside guest mode, i.e.
 # nethv itself (in an SVM guest the same is a #VMEXIT and is not logged).
-# Cheap enough for long runs, unlike -d int; in the runs of qemu-linux.sh,
-# which keep -d int's tail, every such event was the QEMU TCG fault after
-# #VMEXIT (see retry below), so the message names it -- as a presumption.
+# Cheap enough for long runs, unlike -d int.  Until 2026-12-06 this was the
+# QEMU TCG hflags2 race (arch/x86_64/fpu.c: an x87 load on another CPU
+# clobbering CPU 0's HF2_NPT_MASK), which nethv now avoids: a recurrence is
+# a bug to root-cause, and the run fails.
 host_triple_fault() { grep -q "^Triple fault" "$1" 2>/dev/null; }
-HOST_TF_MSG="the host CPU triple-faulted and QEMU exited, nethv printing nothing (QEMU -d cpu_reset: 'Triple fault'): presumably the QEMU TCG fault after #VMEXIT"
+HOST_TF_MSG="the host CPU triple-faulted and QEMU exited, nethv printing nothing (QEMU -d cpu_reset: 'Triple fault')"
 
 # guest_idt_fault LOG: nethv stopped a VM whose triple fault came from a page
 # fault on the guest's own IDT during event delivery (kernel/exit.c names
-# it) -- a stock Linux guest never unmaps its IDT, so this is the guest-side
-# form of the same QEMU TCG fault (its nested walk failing around VMRUN).
+# it).  A stock Linux guest never unmaps its IDT; this was the guest-side
+# form of the same QEMU race (CPU 0 in guest mode with nested paging off).
 guest_idt_fault() { grep -q "the triple fault came from a page fault reading the guest's own IDT" "$1" 2>/dev/null; }
-GUEST_TF_MSG="a guest triple-faulted reading its own IDT during event delivery: presumably the QEMU TCG fault in the guest's nested walk"
-
-# retry CMD...: run a test case (a function printing PASS/FAIL lines) and
-# run it again if it failed.  Known intermittent failure under QEMU TCG
-# whenever both host CPUs run guests (multi-threaded TCG; never under
-# Bochs): QEMU's SVM emulation takes a spurious page fault on an instruction
-# fetch right after #VMEXIT in the host (qemu-linux.sh: qemu_vmrun_fault) or,
-# more rarely, in the guest's nested walk early in its boot (the guest then
-# triple-faults) -- page tables read back intact afterwards.  A failed try
-# stays visible as a FLAKE line; a run with a recognised signature (host:
-# HOST_TF_MSG, guest: GUEST_TF_MSG) may try up to 6 times (such a try usually ends within seconds of the VMs'
-# start), any other failure twice; a case failing every try fails.
-# Measured on 2026-11-26 with the pair of config/net-pair.dts: 2 of 10 boots
-# to both guests' eth0 (old and new kernel alike) ended in a host triple
-# fault within the first seconds of the VMs, a later run of the pair test
-# had 4 such tries in a row (some during the console's Ctrl-T s snapshot),
-# and the next 20 boots had none: the rate comes and goes.  Under
-# `-accel tcg,thread=single` (qemu-net.sh: QEMU_NET_ACCEL) there was none
-# in 8 boots, but one hung with no guest output and one pair run's Linux
-# guest crashed in its interrupt entry with the user's GS base (a #PF on
-# %gs:0x1fb80 recursing into the entry stack's guard page; seen once in an
-# earlier session too) -- so the tests stay on multi-threaded TCG.
-retry() {
-    out=$("$@")
-    n=1
-    while echo "$out" | grep -q '^FAIL: ' &&
-          { [ $n -lt 2 ] || { [ $n -lt 6 ] && echo "$out" | grep -Eq 'QEMU TCG fault (after #VMEXIT|in the guest)'; }; }; do
-        echo "$out" | sed "s/^FAIL: /FLAKE (try $n, retrying; log kept as LOG.try$n): /"
-        for f in $(echo "$out" | sed -n 's/^FAIL: .*(log: \(.*\))$/\1/p' | sort -u); do
-            cp "$f" "$f.try$n" 2>/dev/null
-        done
-        out=$("$@")
-        n=$((n + 1))
-    done
-    echo "$out"
-    ! echo "$out" | grep -q '^FAIL: '
-}
+GUEST_TF_MSG="a guest triple-faulted reading its own IDT during event delivery (the guest-side symptom of the QEMU TCG hflags2 race that nethv works around, arch/x86_64/fpu.c)"

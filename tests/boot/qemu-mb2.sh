@@ -5,7 +5,7 @@ TEST=qemu-mb2
 LOG=$LOGDIR/$TEST.log
 iso=$LOGDIR/$TEST.iso
 scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/default.dtb:config.dtb" || fail "mkiso"
-timeout 60 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
+timeout 60 "$QEMU" -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
     -display none -monitor none -serial "file:$LOG" \
     -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
 rc=$?

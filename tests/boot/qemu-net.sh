@@ -84,7 +84,7 @@ boot() {
         catpid=$!
     fi
     rm -f "$LOG.qemu"
-    timeout "$to" qemu-system-x86_64 -accel "${QEMU_NET_ACCEL:-tcg}" -cpu max -smp 2 -m 2G -no-reboot \
+    timeout "$to" "$QEMU" -accel "${QEMU_NET_ACCEL:-tcg}" -cpu max -smp 2 -m 2G -no-reboot \
         -d cpu_reset -D "$LOG.qemu" -display none -monitor none -serial "$serial" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d "$@" 2>"$LOG.stderr" &
     qpid=$!
@@ -324,7 +324,7 @@ default_scenario() (
     [ -f "$BUILD/config/default.dtb" ] || fail "no $BUILD/config/default.dtb (make configs)"
     scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "" "$BUILD/config/default.dtb:config.dtb" \
         "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-    qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2G -no-reboot -display none -monitor none \
+    "$QEMU" -accel tcg -cpu max -smp 2 -m 2G -no-reboot -display none -monitor none \
         -serial "file:$LOG" -nic user,model=e1000e -cdrom "$iso" -boot d 2>"$LOG.stderr" &
     qp=$!
     waited=0
@@ -369,9 +369,9 @@ pair() {
 # CASES="pair uplink-e1000e ..." runs only those (default: all)
 want() { [ -z "${CASES:-}" ] || echo " $CASES " | grep -q " $1 "; }
 st=0
-want pair && { retry pair || st=1; }
-want uplink-e1000e && { retry uplink e1000e e1000e || st=1; }
-want uplink-virtio-net && { retry uplink virtio-net virtio-net-pci,disable-legacy=on || st=1; }
-want uplink-e1000 && { retry uplink e1000 e1000 || st=1; }
-want default && { retry default_scenario || st=1; }
+want pair && { pair || st=1; }
+want uplink-e1000e && { uplink e1000e e1000e || st=1; }
+want uplink-virtio-net && { uplink virtio-net virtio-net-pci,disable-legacy=on || st=1; }
+want uplink-e1000 && { uplink e1000 e1000 || st=1; }
+want default && { default_scenario || st=1; }
 exit $st

@@ -34,7 +34,7 @@ one() {
     else
         set -- "$@" -cdrom "$iso" -boot d
     fi
-    timeout 90 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
+    timeout 90 "$QEMU" -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
         -display none -monitor none -serial "file:$LOG" -nodefaults \
         -netdev user,id=n0 -device "$dev,netdev=n0,romfile=" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 "$@" 2>"$LOG.stderr"

@@ -10,7 +10,7 @@ NETHV_EFI=${NETHV_EFI:-$BUILD/nethv.efi} scripts/mkesp.sh "$esp" "exit=poweroff"
     "$BUILD/config/default.dtb:config.dtb" 2>"$LOG.stderr" || fail "mkesp: $(cat "$LOG.stderr")"
 cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars" || fail "no OVMF (apt-get install ovmf)"
 t0=$(date +%s.%N)
-timeout 60 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
+timeout 60 "$QEMU" -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
     -display none -monitor none -serial "file:$LOG" \
     -drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,unit=1,file="$vars" \
