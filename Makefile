@@ -45,7 +45,7 @@ KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%
 # .dtb that nethv-cfgcheck rejected)
 .DELETE_ON_ERROR:
 
-.PHONY: all kernel efi iso configs guests images run run-uefi check test-host fuzz-build bench fuzz debug clean deps
+.PHONY: all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps
 all: kernel efi iso configs guests
 
 deps:
@@ -151,6 +151,13 @@ fuzz: deps fuzz-build
 check: deps
 	$(MAKE) all test-host fuzz-build
 	BUILD=$(BUILD) tests/run-all
+
+# the Linux-guest and network boot tests SOAK_RUNS times (default 10), with a
+# table of passes and failure signatures; QEMU=... picks the emulator binary
+# (QEMU=$$(scripts/qemu-backports.sh) for QEMU 10 from bookworm-backports)
+SOAK_RUNS ?= 10
+soak: deps all
+	SOAK_RUNS=$(SOAK_RUNS) BUILD=$(BUILD) $(if $(QEMU),QEMU=$(QEMU)) tests/soak
 
 # ---- benchmarks (tests/bench/) ------------------------------------------------------
 

@@ -24,7 +24,7 @@ expect_selftest() {
     grep -Eq "^svm-selftest: x87 race: CPU 1 made [1-9][0-9]* loads \($1\)" "$clean" ||
         fail "CPU 1 made no loads, or CPU 0 never finished: $(last)"
     grep -Eq "^svm-selftest: [0-9]+ VMMCALL round trips in " "$clean" ||
-        fail "round trips did not complete: $(grep -m1 'svm-selftest: vCPU 0 exit [0-9]*: [^h]' "$clean" || last)"
+        fail "round trips did not complete: $(grep 'svm-selftest: vCPU 0 exit' "$clean" | tail -1)"
     grep -q "^svm-selftest: PASS" "$clean" || fail "$(grep -m1 '^svm-selftest: FAIL' "$clean" || last)"
     grep -q "^nethv: power off (code 0)" "$clean" || fail "no clean power-off; last lines: $(last)"
 }

@@ -36,7 +36,7 @@ for mode in fxrstor xrstor-x87 nethv; do
         elif echo "$c" | grep -q "^svm-selftest: PASS"; then
             v="pass: $(echo "$c" | sed -n 's/^svm-selftest: x87 race: CPU 1 made \([0-9]*\) loads.*/\1 loads on CPU 1/p')"
         elif echo "$c" | grep -q "svm-selftest: FAIL"; then
-            v="guest fault: $(echo "$c" | grep -m1 'svm-selftest: vCPU 0 exit [0-9]*: [^h]' | cut -c1-120)"
+            v="guest fault, the round trips saw: $(echo "$c" | grep 'svm-selftest: vCPU 0 exit' | tail -1 | cut -c15-140)"
         else
             v="no result (rc $rc)"
         fi
