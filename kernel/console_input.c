@@ -3,6 +3,7 @@
  * VM's UART; Ctrl-T starts a hypervisor command:
  *   Ctrl-T s   print every VM's exit and virtio-net statistics, the switch's
  *              ports and MAC table
+ *   Ctrl-T f   print every vCPU's flight recorder (its last exits)
  *   Ctrl-T n   switch console input to the next VM
  *   Ctrl-T Ctrl-T   send a literal Ctrl-T to the VM
  * Polled from CPU 0's timer tick; what prints runs later from
@@ -29,7 +30,7 @@ static char ring[INPUT_RING];   /* typed ahead of the guest's UART FIFO */
 static unsigned ring_head, ring_len;
 static unsigned input_vm;
 volatile bool console_pending;
-static volatile bool want_stats, want_switch;
+static volatile bool want_stats, want_switch, want_flight;
 
 void console_input_init(const struct nethv_config *cfg)
 {
@@ -47,6 +48,11 @@ void console_input_poll(void)
             escape = false;
             if (c == 's') {
                 want_stats = true;
+                console_pending = true;
+                continue;
+            }
+            if (c == 'f') {
+                want_flight = true;
                 console_pending = true;
                 continue;
             }
@@ -82,6 +88,11 @@ void console_service(void)
             vnet_print_stats(&vms[i]);
         }
         net_print_stats();
+    }
+    if (want_flight) {
+        want_flight = false;
+        for (unsigned i = 0; i < nvms; i++)
+            vm_print_flight(&vms[i]);
     }
     if (want_switch && nvms) {
         want_switch = false;

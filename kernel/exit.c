@@ -7,6 +7,7 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/vm.h>
+#include <arch/cpu.h>
 #include <nethv/vmm_if.h>
 #include <nethv/guestabi.h>
 #include <nethv/vlapic.h>
@@ -337,6 +338,9 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
     if (e->reason == VCPU_EXIT_ENTRY_FAILED)
         snprintf(why, sizeof(why), "VM entry failed: %s (%#llx)", e->fail.what ? e->fail.what : "?",
                  (unsigned long long)e->fail.error);
+    else if (e->reason == VCPU_EXIT_HOST_STATE)
+        snprintf(why, sizeof(why), "CPU fault at exit %#x: host state saved as the guest's",
+                 e->hw_reason);
     else
         snprintf(why, sizeof(why), "%s exit (hw reason %#x, qual %#llx)", vcpu_exit_name(e->reason),
                  e->hw_reason, (unsigned long long)e->qual);
@@ -372,6 +376,7 @@ static const struct {
     [VCPU_EXIT_HYPERCALL]    = { hypercall,   BY_KERNEL },
     [VCPU_EXIT_TRIPLE_FAULT] = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_ENTRY_FAILED] = { guest_fault, BY_KERNEL },
+    [VCPU_EXIT_HOST_STATE]   = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_UNKNOWN]      = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_CPUID]        = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_IO]           = { NULL,        BY_MONITOR },     /* io(): either */
@@ -396,6 +401,7 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     enum exit_result res;
     enum exit_handler by;
     unsigned r = (unsigned)e->reason;
+    struct flight_rec *rec = flight_record(&v->flight, e, this_cpu()->cpu);
 
     if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO) {
         by = BY_MONITOR;
@@ -408,6 +414,7 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
         res = exit_table[r].fn(v, e);
     }
     __atomic_fetch_add(&v->vm->exits[r][by], 1, __ATOMIC_RELAXED);
+    rec->handler = (uint8_t)by;
     switch (res) {
     case EXIT_HALT:
         return VCPU_HALTED;

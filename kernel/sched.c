@@ -167,6 +167,21 @@ static void deliver_posted(struct vcpu *v)
     }
 }
 
+/* The vCPU each CPU entered last: a host exception prints its flight
+ * recorder (flight_print_cpu, called by arch/x86_64/idt.c). */
+static struct vcpu *last_run[MAX_CPUS];
+
+void flight_print_cpu(unsigned cpu)
+{
+    struct vcpu *v = cpu < MAX_CPUS ? __atomic_load_n(&last_run[cpu], __ATOMIC_RELAXED) : NULL;
+    if (!v) {
+        printk("nethv: CPU %u has run no vCPU\n", cpu);
+        return;
+    }
+    printk("nethv: CPU %u last ran vm %s vCPU %u:\n", cpu, v->vm->name, v->index);
+    flight_print(&v->flight, v->vm->name, v->index);
+}
+
 /* Run one vCPU until it halts, stops, or its slice ends. */
 static void run_slice(struct vcpu *v, bool others_waiting)
 {
@@ -186,6 +201,7 @@ static void run_slice(struct vcpu *v, bool others_waiting)
             deliver_posted(v);
         arm_guest_timer(v);
         memset(&e, 0, sizeof(e));
+        __atomic_store_n(&last_run[this_cpu()->cpu], v, __ATOMIC_RELAXED);
         if (vcpu_backend->run(&v->hw, &e)) {
             e.reason = VCPU_EXIT_ENTRY_FAILED;
             if (!e.fail.what)

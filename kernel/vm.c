@@ -157,6 +157,14 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi)
     }
 }
 
+/* Every vCPU's flight recorder (those running on other CPUs may be mid-write:
+ * their newest line can be torn, the rest stands). */
+void vm_print_flight(struct vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        flight_print(&vm->vcpu[i].flight, vm->name, i);
+}
+
 static spinlock_t stop_lock = SPINLOCK_INIT;
 
 void vm_stop(struct vm *vm, int code, const char *why)
@@ -186,6 +194,8 @@ void vm_stop(struct vm *vm, int code, const char *why)
     printk("vm %s: stopped: %s (code %d)\n", vm->name, why, code);
     vm_print_stats(vm);
     vnet_print_stats(vm);
+    if (code != 0)
+        vm_print_flight(vm);
     /* vCPUs on other CPUs notice at their next exit; kick them now */
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vcpu_post_irq(&vm->vcpu[i].hw, 0);

@@ -5,6 +5,7 @@
 #include <arch/regs.h>
 #include <arch/x86.h>
 #include <arch/lapic.h>
+#include <arch/svm.h>
 
 struct idt_gate {
     uint16_t off_lo, sel;
@@ -78,15 +79,55 @@ void dump_frame(const struct trap_frame *tf)
            (unsigned long long)read_cr3());
 }
 
+/*
+ * Before an exception report may use %gs: is the GS base a host per-CPU
+ * area?  Between SVM's #VMEXIT and the host's VMLOAD (svm_entry.S) FS, GS,
+ * TR and LDTR are still the guest's, and reading %gs:0 there faults again
+ * (then #DF on the guest's TSS: a silent shutdown).  This finds the CPU by
+ * its APIC ID and reloads the host's state -- VMLOAD of the CPU's host area
+ * inside svm_vmrun, whose start saved it; the FS/GS bases elsewhere.  Uses
+ * no %gs itself.  Returns the bad GS base (1 if it was 0), or 0 if all was
+ * well.
+ */
+extern const char svm_vmrun_end[];
+static uint64_t host_state_repair(const struct trap_frame *tf, bool *in_window)
+{
+    uint64_t gs = rdmsr(MSR_GS_BASE);
+    *in_window = false;
+    for (unsigned i = 0; i < MAX_CPUS; i++)
+        if (gs == (uint64_t)(uintptr_t)&percpu_area[i])
+            return 0;
+    uint32_t id = lapic_id();
+    unsigned cpu = 0;
+    for (unsigned i = 0; i < MAX_CPUS; i++)
+        if (percpu_area[i].online && percpu_area[i].apic_id == id)
+            cpu = i;
+    *in_window = tf->rip >= (uint64_t)(uintptr_t)svm_vmrun &&
+                 tf->rip < (uint64_t)(uintptr_t)svm_vmrun_end && svm_host_area[cpu];
+    if (*in_window)
+        __asm__ volatile("vmload %%rax" :: "a"(svm_host_area[cpu]) : "memory");
+    wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&percpu_area[cpu]);
+    wrmsr(MSR_FS_BASE, (uint64_t)(uintptr_t)&percpu_area[cpu]);
+    return gs ? gs : 1;
+}
+
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
 {
     unsigned v = (unsigned)tf->vector;
 
     if (v < 32) {
+        bool in_window;
+        uint64_t bad_gs = host_state_repair(tf, &in_window);
         printk("\nnethv: exception %u (%s) on CPU %u, error code %#llx\n", v, exc_names[v],
                this_cpu()->cpu, (unsigned long long)tf->error);
+        if (bad_gs)
+            printk("nethv: it came with GS base %#llx, not the host's: %s; host state reloaded "
+                   "for this report\n", (unsigned long long)bad_gs,
+                   in_window ? "between SVM's #VMEXIT and the host's VMLOAD (svm_entry.S), "
+                               "FS/GS/TR/LDTR still the guest's" : "the GS base was corrupt");
         dump_frame(tf);
+        flight_print_cpu(this_cpu()->cpu);
         panic("unhandled exception %u in the hypervisor", v);
     }
     if (v >= VEC_PIC_BASE && v < VEC_PIC_BASE + 16)

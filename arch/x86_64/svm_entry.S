@@ -89,6 +89,8 @@ svm_vmrun:
     pop     %rbx
     pop     %rbp
     ret
+    .globl  svm_vmrun_end           /* idt.c: the #VMEXIT-to-VMLOAD window is in here */
+svm_vmrun_end:
     .size   svm_vmrun, . - svm_vmrun
 
     .section .note.GNU-stack, "", @progbits

@@ -331,7 +331,10 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
     }
     b->ctl.tlb_control = tlb_control_for(v, cpu);
     uint64_t flags = irq_save();
-    __atomic_store_n(&v->running, true, __ATOMIC_SEQ_CST);
+    /* invariant: a VMCB is in use on one CPU at a time (running is set and
+     * cleared only here, by the owner CPU) */
+    if (__atomic_exchange_n(&v->running, true, __ATOMIC_SEQ_CST))
+        panic("svm: vCPU with ASID %u entered on CPU %u while already running", v->tag, cpu);
     /* A vector posted after the caller's last look but before `running`
      * was visible got no kick IPI: exit at once instead of running the
      * guest until the next tick.  (With an irq window open or an event
@@ -342,6 +345,7 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         e->reason = VCPU_EXIT_EXTINT;
         return 0;
     }
+    uint64_t injected = b->ctl.eventinj;
     fpu_load(v);
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
     fpu_store(v);
@@ -357,6 +361,12 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
     else if (b->ctl.exitcode != SVM_EXIT_INVALID)
         b->ctl.eventinj = redeliver(b->ctl.exitintinfo);
     decode_exit(v, b, e);
+    e->rip = b->save.rip;
+    e->cr3 = b->save.cr3;
+    e->intinfo = b->ctl.exitintinfo;
+    e->injected = injected & SVM_EVT_VALID ? injected : 0;
+    if (b->save.cs.sel == SEL_KCODE && vcpu_host_state_saved(e))
+        b->ctl.eventinj = 0;            /* nothing of it goes back in */
     /* the host interrupt that ended the guest (or came during the exit)
      * is taken now, by the host IDT */
     __asm__ volatile("sti; nop; cli" ::: "memory");

@@ -79,10 +79,36 @@ static const char *const exit_names[VCPU_EXIT__COUNT] = {
     [VCPU_EXIT_SIPI] = "sipi", [VCPU_EXIT_XSETBV] = "xsetbv", [VCPU_EXIT_CR_ACCESS] = "cr",
     [VCPU_EXIT_INVD] = "invd", [VCPU_EXIT_VMINSN] = "vm-insn", [VCPU_EXIT_APIC_EOI] = "apic-eoi",
     [VCPU_EXIT_APIC_WRITE] = "apic-write",
-    [VCPU_EXIT_ENTRY_FAILED] = "entry-failed", [VCPU_EXIT_UNKNOWN] = "unknown",
+    [VCPU_EXIT_ENTRY_FAILED] = "entry-failed",
+    [VCPU_EXIT_HOST_STATE] = "host-state", [VCPU_EXIT_UNKNOWN] = "unknown",
 };
 
 const char *vcpu_exit_name(enum vcpu_exit_reason r)
 {
     return (unsigned)r < VCPU_EXIT__COUNT && exit_names[r] ? exit_names[r] : "?";
 }
+
+/*
+ * The symptom of a CPU that saved the host's state as the guest's at an
+ * exit (seen under QEMU TCG before its hflags2 race was avoided, see
+ * fpu.c): the "guest" RIP is in nethv's text and the "guest" CR3 is the
+ * host's (the caller checks CS = nethv's code selector).  No guest can
+ * produce this: it would need nethv's code at that address in its own
+ * memory and the host's CR3 value.  The exit is turned into
+ * VCPU_EXIT_HOST_STATE, which stops the VM with this report; the VM is
+ * never resumed with host state in its VMCB/VMCS.
+ */
+bool vcpu_host_state_saved(struct vcpu_exit *e)
+{
+    if (!host_text(e->rip) || e->cr3 != read_cr3())
+        return false;
+    printk("vcpu: exit %#x saved nethv's own state as the guest's (rip %#llx in nethv's text, "
+           "cr3 %#llx = the host's): the CPU misbehaved\n", e->hw_reason,
+           (unsigned long long)e->rip, (unsigned long long)e->cr3);
+    e->reason = VCPU_EXIT_HOST_STATE;
+    e->fail.what = "the exit saved nethv's own state as the guest's (RIP in nethv's text, "
+                   "the host's CR3): the CPU misbehaved";
+    e->fail.error = e->hw_reason;
+    return true;
+}
+

@@ -60,7 +60,10 @@ static void fpu_save(struct vcpu_hw *v, struct vmx_vcpu *p)
 static int enter_once(struct vcpu_hw *v, struct vmx_vcpu *p)
 {
     uint64_t flags = irq_save();
-    __atomic_store_n(&v->running, true, __ATOMIC_SEQ_CST);
+    /* invariant: a VMCS is in use on one CPU at a time (running is set and
+     * cleared only here, by the owner CPU) */
+    if (__atomic_exchange_n(&v->running, true, __ATOMIC_SEQ_CST))
+        panic("vmx: vCPU with VPID %u entered while already running", v->tag);
     if (vcpu_has_posted_irq(v) && (vmx_regs(v)->rflags & RFLAGS_IF) &&
         !(vmcs_read32(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) &&
         !(vmcs_read32(ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
@@ -441,6 +444,9 @@ int vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
             }
             p->state_dirty = false;
         }
+        uint32_t inj = vmcs_read32(ENTRY_INTR_INFO);
+        uint64_t injected = inj & INTR_INFO_VALID ?
+            inj | (uint64_t)(inj & INTR_INFO_ERROR_CODE ? vmcs_read32(ENTRY_EXCEPTION_ERROR) : 0) << 32 : 0;
         int rc = enter_once(v, p);
         if (rc == NOT_ENTERED) {
             e->reason = VCPU_EXIT_NONE;
@@ -456,8 +462,17 @@ int vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
                    v->launched ? "VMRESUME" : "VMLAUNCH", e->fail.what, err);
             return -1;
         }
-        if (decode_exit(v, p, e))
+        if (decode_exit(v, p, e)) {
+            uint32_t idt = vmcs_read32(IDT_VECTORING_INFO);
+            e->rip = vmcs_readnat(GUEST_RIP);
+            e->cr3 = vmcs_readnat(GUEST_CR3);
+            e->intinfo = idt & INTR_INFO_VALID ?
+                idt | (uint64_t)(idt & INTR_INFO_ERROR_CODE ? vmcs_read32(IDT_VECTORING_ERROR) : 0) << 32 : 0;
+            e->injected = injected;
+            if ((vmcs_read16(GUEST_CS_SEL) == SEL_KCODE) && vcpu_host_state_saved(e))
+                vmcs_write32(ENTRY_INTR_INFO, 0);   /* nothing of it goes back in */
             return e->reason == VCPU_EXIT_ENTRY_FAILED ? -1 : 0;
+        }
         p->internal_exits++;
     }
 }

@@ -23,6 +23,8 @@ __attribute__((noreturn)) void kernel_boot_failed(const char *what, const char *
 __attribute__((format(printf, 1, 2))) void printk(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 void console_write(const char *s, size_t n);
+/* The flight recorder of the vCPU the CPU ran last (kernel/sched.c). */
+void flight_print_cpu(unsigned cpu);
 
 /* Kernel command line: value of `key=` (copied, NUL-terminated) or NULL. */
 const char *cmdline_get(const char *key, char *buf, size_t cap);

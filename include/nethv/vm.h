@@ -13,6 +13,7 @@
 #include <nethv/bootinfo.h>
 #include <nethv/spinlock.h>
 #include <nethv/vmm_if.h>
+#include <nethv/flightrec.h>
 #include <arch/vcpu.h>
 
 #define VM_MAX          CONFIG_MAX_VMS
@@ -53,6 +54,7 @@ struct vcpu {
     uint8_t start_vector;
     bool timer_hw_armed;        /* preemption timer set for timer_deadline */
     struct vcpu *next_on_cpu;   /* run queue of host_cpu */
+    struct flight_recorder flight;  /* the last exits (kernel/flightrec.c) */
 };
 
 struct vm_ram {
@@ -106,6 +108,7 @@ void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
 /* Stop the VM (any CPU); code VMM_EXIT_RESET restarts it instead (at most
  * VM_MAX_RESTARTS times): VM_RESTARTING, every vCPU kicked. */
 void vm_stop(struct vm *vm, int code, const char *why);
+void vm_print_flight(struct vm *vm);
 /* The owner CPU of v, its VM restarting: park v; on vCPU 0's CPU, once all
  * are parked, reload the VM and set it running again. */
 void vm_restart_park(struct vcpu *v);

@@ -34,6 +34,9 @@ check_guests() {
         "^vm iso-a: stopped: .*\(code 0\)" "^vm iso-b: stopped: .*\(code 0\)"
     t triple_fault "VM stopped with a dump, other VMs run on" "^vm crash: stopped: triple-fault" \
         "^\[survivor\] PASS: survivor" "^vm survivor: stopped: guest requested exit \(code 0\)"
+    t flight_recorder "the crashed VM's flight recorder: its last exits, the triple fault newest" \
+        "^vm crash: vCPU 0: flight recorder, the last [1-9][0-9]* of [1-9][0-9]* exits" \
+        "^vm crash: vCPU 0:   #[0-9]+ t-0 cpu [0-9]+ triple-fault \((0x7f|0x2)\) rip 0x[0-9a-f]+ cr3 0x[0-9a-f]+ .* kernel$"
     t doorbell "cross-CPU interrupt posting" "^\[ping\] PASS: doorbell" "^\[pong\] PASS: doorbell"
     t lapic "virtual LAPIC: IPIs, TPR, timer modes, SIPI, PM timer; its TSC-deadline write and PM timer reads taken by the kernel" \
         "^\[lapic\] PASS: lapic" "^vm lapic: stopped: guest requested exit \(code 0\)" \

@@ -69,6 +69,15 @@ void idt_init(void);
 void idt_load(void);
 void irq_register(unsigned vector, irq_handler_t h);
 void fpu_init_cpu(void);
+
+/* nethv's own code (linker.ld): a guest state whose RIP is in here and
+ * whose CR3 is the host's is the host's state, saved by a CPU that
+ * misbehaved (vcpu.c: vcpu_host_state_saved). */
+extern const char __text_start[], __text_end[];
+static inline bool host_text(uint64_t a)
+{
+    return a >= (uint64_t)(uintptr_t)__text_start && a < (uint64_t)(uintptr_t)__text_end;
+}
 void fpu_xrstor_guest(void *area, uint64_t mask);
 void dump_frame(const struct trap_frame *tf);
 

@@ -97,6 +97,9 @@ enum vcpu_exit_reason {
                                    virtual-APIC page at apic_write.offset, RIP past
                                    the instruction (VMX APIC-write exit) */
     VCPU_EXIT_ENTRY_FAILED,     /* invalid guest state or failed entry */
+    VCPU_EXIT_HOST_STATE,       /* the exit saved nethv's own state as the guest's (RIP
+                                   in nethv's text, the host's CR3): the CPU misbehaved;
+                                   the VM is stopped, never resumed (fail.what says why) */
     VCPU_EXIT_UNKNOWN,          /* anything else: stop the VM with a dump */
     VCPU_EXIT__COUNT
 };
@@ -110,6 +113,13 @@ struct vcpu_exit {
                                    (SVM without NRIP-save: decode in software) */
     uint64_t gpa;               /* MMIO: faulting guest-physical address */
     uint64_t gla;               /* MMIO: guest-linear address if known, else 0 */
+    /* For the flight recorder (kernel/flightrec.c), every exit: */
+    uint64_t rip, cr3;          /* the guest's at the exit */
+    uint64_t intinfo;           /* the event whose delivery the exit interrupted: SVM
+                                   EXITINTINFO; VMX IDT-vectoring info | error << 32 */
+    uint64_t injected;          /* the event injected by the entry this exit ended:
+                                   SVM EVENTINJ; VMX VM-entry interruption info |
+                                   error << 32 (0: none) */
     union {
         struct { uint16_t port; uint8_t size; bool in, string, rep; } io;
         struct { uint32_t index; } msr;             /* value: rdx:rax */
@@ -239,5 +249,8 @@ int vcpu_take_posted_irq(struct vcpu_hw *v);
 bool vcpu_has_posted_irq(const struct vcpu_hw *v);
 
 const char *vcpu_exit_name(enum vcpu_exit_reason r);
+/* After an exit with rip/cr3 filled and CS = nethv's code selector: is the
+ * saved "guest" state nethv's own?  If so, e becomes VCPU_EXIT_HOST_STATE. */
+bool vcpu_host_state_saved(struct vcpu_exit *e);
 
 #endif
