@@ -411,6 +411,7 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
         if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
             r = VCPU_EXIT_UNKNOWN;
         by = exit_table[r].by;
+        rec->handler = (uint8_t)by;     /* known now: a fault report below shows it */
         res = exit_table[r].fn(v, e);
     }
     __atomic_fetch_add(&v->vm->exits[r][by], 1, __ATOMIC_RELAXED);

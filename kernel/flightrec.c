@@ -41,8 +41,8 @@ void flight_print(const struct flight_recorder *f, const char *vm, unsigned vcpu
            vm, vcpu, shown, (unsigned long long)n);
     for (uint64_t i = n - shown; i < n; i++) {
         const struct flight_rec *r = &f->rec[i % FLIGHT_RECS];
-        printk("vm %s: vCPU %u:   #%llu t-%llu cpu %u %s (%#x) rip %#llx cr3 %#llx intinfo %#llx "
-               "inj %#llx %s\n", vm, vcpu, (unsigned long long)i,
+        printk("vm %s: vCPU %u:   #%llu t-%llu cpu %u %s (0x%x) rip 0x%llx cr3 0x%llx intinfo 0x%llx "
+               "inj 0x%llx %s\n", vm, vcpu, (unsigned long long)i,
                (unsigned long long)(newest - r->tsc), r->cpu,
                vcpu_exit_name((enum vcpu_exit_reason)r->reason), r->hw_reason,
                (unsigned long long)r->rip, (unsigned long long)r->cr3,
