@@ -71,10 +71,13 @@ void guest_exit(int code)
 struct idt_entry { uint16_t off_lo, sel; uint8_t zero, type; uint16_t off_hi; } __attribute__((packed));
 static struct idt_entry idt[256] __attribute__((aligned(8)));
 static guest_handler handlers[256];
-static uint64_t gdt[3] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull };
+/* null, flat code 0x08, flat data 0x10, and 0x18: a data segment with P=0
+ * (loading it raises #NP, guest/tests/conform.c) */
+static uint64_t gdt[4] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00cf12000000ffffull };
 
 #define STUB(n) extern char vec_##n[];
-STUB(0) STUB(3) STUB(6) STUB(8) STUB(13) STUB(14) STUB(32) STUB(64)
+STUB(0) STUB(1) STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(10) STUB(11)
+STUB(12) STUB(13) STUB(14) STUB(16) STUB(17) STUB(18) STUB(19) STUB(32) STUB(64)
 
 static void gate(unsigned v, void *fn)
 {
@@ -88,8 +91,10 @@ void idt_install(void)
         id = { sizeof(idt) - 1, (uint32_t)idt };
     __asm__ volatile("lgdt %0; ljmp $0x08, $1f; 1: mov $0x10, %%ax; mov %%ax, %%ds; mov %%ax, %%es; mov %%ax, %%ss"
                      :: "m"(gd) : "eax", "memory");
-    gate(0, vec_0); gate(3, vec_3); gate(6, vec_6); gate(8, vec_8);
-    gate(13, vec_13); gate(14, vec_14); gate(32, vec_32); gate(64, vec_64);
+    gate(0, vec_0); gate(1, vec_1); gate(2, vec_2); gate(3, vec_3); gate(4, vec_4);
+    gate(5, vec_5); gate(6, vec_6); gate(7, vec_7); gate(8, vec_8); gate(10, vec_10);
+    gate(11, vec_11); gate(12, vec_12); gate(13, vec_13); gate(14, vec_14); gate(16, vec_16);
+    gate(17, vec_17); gate(18, vec_18); gate(19, vec_19); gate(32, vec_32); gate(64, vec_64);
     __asm__ volatile("lidt %0" :: "m"(id));
 }
 

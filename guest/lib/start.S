@@ -33,11 +33,23 @@ vec_\n:
     jmp     vec_common
     .endm
     VEC 0
+    VEC 1
+    VEC 2
     VEC 3
+    VEC 4
+    VEC 5
     VEC 6
+    VEC 7
     VEC 8
+    VEC 10
+    VEC 11
+    VEC 12
     VEC 13
     VEC 14
+    VEC 16
+    VEC 17
+    VEC 18
+    VEC 19
     VEC 32
     VEC 64
 
