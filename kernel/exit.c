@@ -122,6 +122,9 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
     case VMM_STOP_VM:
         vm_stop(v->vm, rp.exit_code, "guest requested exit");
         return EXIT_STOP;
+    case VMM_RESET_VM:
+        vm_reset(v->vm);
+        return EXIT_STOP;
     case VMM_FAULT_VM:
     default:
         printk("vm %s: vCPU %u: %s\n", v->vm->name, v->index, rp.why[0] ? rp.why : "monitor fault");

@@ -167,14 +167,17 @@ void vm_print_flight(struct vm *vm)
 
 static spinlock_t stop_lock = SPINLOCK_INIT;
 
-void vm_stop(struct vm *vm, int code, const char *why)
+/* The guest reset the machine (the monitor's VMM_RESET_VM): restart the VM,
+ * at most VM_MAX_RESTARTS times, then stop it.  A stop code never restarts
+ * a VM: a test guest's exit code 1 is a failure, not a reset. */
+void vm_reset(struct vm *vm)
 {
     uint64_t f = spin_lock_irqsave(&stop_lock);
-    if (vm->state == VM_STOPPED || (code == VMM_EXIT_RESET && vm->state == VM_RESTARTING)) {
+    if (vm->state == VM_STOPPED || vm->state == VM_RESTARTING) {
         spin_unlock_irqrestore(&stop_lock, f);
         return;
     }
-    if (code == VMM_EXIT_RESET && vm->boot_count <= VM_MAX_RESTARTS) {
+    if (vm->boot_count <= VM_MAX_RESTARTS) {
         __atomic_store_n(&vm->state, VM_RESTARTING, __ATOMIC_SEQ_CST);
         spin_unlock_irqrestore(&stop_lock, f);
         printk("vm %s: reboot requested by the guest; restarting (boot #%u)\n", vm->name,
@@ -183,10 +186,18 @@ void vm_stop(struct vm *vm, int code, const char *why)
             vcpu_post_irq(&vm->vcpu[i].hw, 0);
         return;
     }
+    spin_unlock_irqrestore(&stop_lock, f);
     char msg[80];
-    if (code == VMM_EXIT_RESET) {
-        snprintf(msg, sizeof(msg), "guest reset again after %u restarts", VM_MAX_RESTARTS);
-        why = msg;
+    snprintf(msg, sizeof(msg), "guest reset again after %u restarts", VM_MAX_RESTARTS);
+    vm_stop(vm, -1, msg);
+}
+
+void vm_stop(struct vm *vm, int code, const char *why)
+{
+    uint64_t f = spin_lock_irqsave(&stop_lock);
+    if (vm->state == VM_STOPPED) {
+        spin_unlock_irqrestore(&stop_lock, f);
+        return;
     }
     vm->exit_code = code;
     __atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_SEQ_CST);
@@ -201,7 +212,7 @@ void vm_stop(struct vm *vm, int code, const char *why)
         vcpu_post_irq(&vm->vcpu[i].hw, 0);
 }
 
-/* ---- restart (vm_stop with VMM_EXIT_RESET) ---------------------------------- */
+/* ---- restart (vm_reset) ------------------------------------------------------- */
 
 /* vCPU 0's CPU, every vCPU parked: the VM as at creation, with
  * nethv.boot=N on the command line so the guest can tell its boots apart. */

@@ -64,20 +64,20 @@ void vmm_inject_exception(struct vmm_reply *rp, uint8_t vector, bool has_error, 
 }
 
 /* A device asked for power-off or reset (vmm/pm.c, vmm/legacy.c): stop the
- * VM; the kernel restarts it after a reset (VMM_EXIT_RESET). */
+ * VM, or have the kernel restart it (VMM_RESET_VM). */
 static void io_stop_check(struct vmm *m, struct vmm_reply *rp)
 {
     const char *msg;
     if (m->power_off_requested) {
         msg = "guest powered off (ACPI S5)";
         rp->exit_code = 0;
+        rp->action = VMM_STOP_VM;
     } else if (m->reset_requested) {
         msg = "guest requested reset";
-        rp->exit_code = VMM_EXIT_RESET;
+        rp->action = VMM_RESET_VM;
     } else {
         return;
     }
-    rp->action = VMM_STOP_VM;
     snprintf(rp->why, sizeof(rp->why), "%s", msg);
     vm_console_line(m->vm_id, msg);
 }

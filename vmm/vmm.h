@@ -70,7 +70,7 @@ struct vmm {
     struct vmm_vnet *vnet[VMM_NET_MAX_PORTS];   /* virtio-net devices (virtio_net.c) */
     unsigned nvnets;
     int power_off_requested;    /* set by PM1_CNT SLP_EN + S5: io_exit stops the VM, code 0 */
-    int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit stops the VM, VMM_EXIT_RESET */
+    int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit: VMM_RESET_VM */
     /* interrupt controllers (lapic.c, ioapic.c) */
     struct vmm_lapic *lapic;    /* local APICs: NULL on the test platform */
     struct vmm_ioapic *ioapic;

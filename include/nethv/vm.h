@@ -23,7 +23,7 @@
 /* VCPU_PARKED: its VM restarts; the vCPU waits (not run) until vm_restart_park
  * on vCPU 0's CPU has reloaded the VM and given it a new state. */
 enum vcpu_state { VCPU_RUNNABLE, VCPU_HALTED, VCPU_WAIT_SIPI, VCPU_STOPPED, VCPU_PARKED };
-/* VM_RESTARTING: the guest reset the machine (VMM_EXIT_RESET); its vCPUs
+/* VM_RESTARTING: the guest reset the machine (vm_reset); its vCPUs
  * park on their CPUs, then vCPU 0's CPU reloads it and sets VM_RUNNING. */
 enum vm_state { VM_RUNNING, VM_STOPPED, VM_RESTARTING };
 #define VM_MAX_RESTARTS 16
@@ -105,9 +105,11 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi);
 void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
-/* Stop the VM (any CPU); code VMM_EXIT_RESET restarts it instead (at most
- * VM_MAX_RESTARTS times): VM_RESTARTING, every vCPU kicked. */
+/* Stop the VM (any CPU) with the guest's or the kernel's code. */
 void vm_stop(struct vm *vm, int code, const char *why);
+/* The guest reset the machine (any CPU): restart the VM, at most
+ * VM_MAX_RESTARTS times (VM_RESTARTING, every vCPU kicked), then stop it. */
+void vm_reset(struct vm *vm);
 void vm_print_flight(struct vm *vm);
 /* The owner CPU of v, its VM restarting: park v; on vCPU 0's CPU, once all
  * are parked, reload the VM and set it running again. */

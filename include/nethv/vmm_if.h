@@ -37,6 +37,10 @@ enum vmm_action {
     VMM_RESUME,         /* continue the vCPU (with the changes below) */
     VMM_HALT,           /* the vCPU waits for an interrupt (HLT semantics) */
     VMM_STOP_VM,        /* stop the whole VM: exit_code says why */
+    VMM_RESET_VM,       /* the guest reset the machine: the kernel restarts the VM
+                           (images reloaded, RAM cleared, vmm_reset, vCPU 0 at its
+                           boot state, APs waiting for SIPI), at most
+                           VM_MAX_RESTARTS times, then stops it */
     VMM_FAULT_VM,       /* stop the VM and dump the vCPU: a guest error */
 };
 
@@ -49,15 +53,10 @@ struct vmm_reply {
     struct vcpu_event event;
     bool set_efer;                  /* load `efer` into the guest (WRMSR EFER) */
     uint64_t efer;
-    int exit_code;                  /* VMM_STOP_VM: 0 power-off, VMM_EXIT_RESET ... */
+    int exit_code;                  /* VMM_STOP_VM: 0 power-off, else the guest's code */
     char why[64];                   /* VMM_FAULT_VM */
 };
 
-/* VMM_STOP_VM exit codes: 0 = the guest powered off; VMM_EXIT_RESET = it
- * reset the machine: the kernel restarts the VM (images reloaded, RAM
- * cleared, vmm_reset, vCPU 0 at its boot state, APs waiting for SIPI), at
- * most VM_MAX_RESTARTS times, then stops it. */
-#define VMM_EXIT_RESET  1
 
 /* ---- kernel services for monitors (checked; any CPU) ---------------------- */
 /* 0 on success; -1 if any byte of [gpa, gpa+len) is not this VM's RAM. */
@@ -168,7 +167,7 @@ struct vmm_create_args {
 };
 struct vmm *vmm_create(const struct vmm_create_args *a);
 void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
-/* The VM restarts (VMM_EXIT_RESET): every device back to its power-on
+/* The VM restarts (vm_reset): every device back to its power-on
  * state, the firmware tables rewritten into the cleared RAM.  Called on the
  * CPU of vCPU 0 while no vCPU of the VM runs; takes m->lock.  0, or -1
  * (the kernel then stops the VM). */

@@ -595,14 +595,12 @@ static void test_reset_paths(void **state)
     exit_out(m, 0xcf9, 1, 0x02, &rp);                           /* Linux reboot=pci */
     assert_int_equal(rp.action, VMM_RESUME);
     exit_out(m, 0xcf9, 1, 0x06, &rp);
-    assert_int_equal(rp.action, VMM_STOP_VM);
-    assert_int_equal(rp.exit_code, 1);
+    assert_int_equal(rp.action, VMM_RESET_VM);
     assert_string_equal(rp.why, "guest requested reset");
     /* keyboard controller pulse */
     m = make_vm(64 * MIB);
     exit_out(m, 0x64, 1, 0xfe, &rp);
-    assert_int_equal(rp.action, VMM_STOP_VM);
-    assert_int_equal(rp.exit_code, 1);
+    assert_int_equal(rp.action, VMM_RESET_VM);
     free(m);
     /* port 0x92 fast reset; A20 is kept */
     m = make_vm(64 * MIB);
@@ -610,7 +608,7 @@ static void test_reset_paths(void **state)
     assert_int_equal(rp.action, VMM_RESUME);
     assert_int_equal(inb_(m, 0x92), SYSCTL_A_A20);
     exit_out(m, 0x92, 1, SYSCTL_A_A20 | SYSCTL_A_RESET, &rp);
-    assert_int_equal(rp.action, VMM_STOP_VM);
+    assert_int_equal(rp.action, VMM_RESET_VM);
     free(m);
 }
 
