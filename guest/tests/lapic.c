@@ -39,9 +39,25 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 }
 
 /* Short intervals only: 32-bit arithmetic (no libgcc in the guests). */
+/* n / d with a 32-bit quotient (DIV r/m32; this 32-bit guest has no 64-bit
+ * divide helper) */
+static uint32_t div64_32(uint64_t n, uint32_t d)
+{
+    uint32_t q, r;
+    __asm__("divl %4" : "=a"(q), "=d"(r) : "a"((uint32_t)n), "d"((uint32_t)(n >> 32)), "rm"(d));
+    return q;
+}
+
+/* TSC ticks to microseconds, exactly (tsc_khz / 1000 truncates: at Bochs
+ * ryzen's 99,987 kHz that read 1 % long, enough to fail the PM timer check) */
+static uint32_t tsc_us(uint64_t dt, uint32_t tsc_khz)
+{
+    return div64_32(dt * 1000, tsc_khz);
+}
+
 static uint32_t elapsed_us(uint64_t t0, uint32_t tsc_khz)
 {
-    return (uint32_t)(rdtsc() - t0) / (tsc_khz / 1000);
+    return tsc_us(rdtsc() - t0, tsc_khz);
 }
 
 static void wait_ticks(unsigned n, const char *what)
@@ -140,8 +156,8 @@ int guest_main(uint32_t magic, uint32_t mbi)
     uint64_t tc = rdtsc();
     uint32_t pm = inl(0x608) - pm0;
     uint64_t td = rdtsc();
-    uint32_t lo_us = (uint32_t)(tc - tb) / (tsc_khz / 1000), hi_us = (uint32_t)(td - ta) / (tsc_khz / 1000) + 1;
-    uint32_t lo = lo_us * 3579u / 1000, hi = hi_us * 3580u / 1000;     /* 32-bit guest: no 64-bit divide */
+    uint32_t lo_us = tsc_us(tc - tb, tsc_khz), hi_us = tsc_us(td - ta, tsc_khz) + 1;
+    uint32_t lo = lo_us * 3579u / 1000, hi = hi_us * 3580u / 1000;
     CHECK(pm >= lo - lo / 1000 && pm <= hi + hi / 1000, "PM timer: %u ticks, TSC says %u-%u", pm, lo, hi);
     print("PM timer: %u ticks in 4 ms of TSC\n", pm);
 
