@@ -243,6 +243,7 @@ static int vm_reload(struct vm *vm, const char **why)
         v->timer_deadline = v->timer_period = 0;
         v->timer_vector = 0;
         v->tsc_deadline = 0;
+        v->hw.tsc_aux = 0;
         v->start_pending = false;
         while (vcpu_take_posted_irq(&v->hw) >= 0)
             ;
@@ -398,6 +399,13 @@ void vm_set_tsc_deadline(unsigned vm_id, unsigned vcpu, uint64_t guest_tsc)
     struct vcpu *v = vcpu_by_id(vm_id, vcpu);
     if (v)
         v->tsc_deadline = guest_tsc;
+}
+
+void vm_set_tsc_aux(unsigned vm_id, unsigned vcpu, uint32_t aux)
+{
+    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
+    if (v)
+        v->hw.tsc_aux = aux;
 }
 
 uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu)

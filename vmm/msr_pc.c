@@ -69,7 +69,7 @@ struct msr_pc {
     uint64_t pat;
     uint64_t misc_enable;
     uint64_t spec_ctrl;         /* kept, not applied to the host */
-    uint64_t tsc_aux[VMM_MSR_PC_VCPUS];     /* kept; RDTSCP still sees the host's */
+    uint64_t tsc_aux[VMM_MSR_PC_VCPUS];     /* also given to the kernel: RDTSCP reads it */
 };
 
 static int fixed_index(uint32_t msr)
@@ -137,6 +137,11 @@ static int pc_rdmsr(struct vmm *m, void *state, unsigned vcpu, uint32_t msr, uin
 static int pc_wrmsr(struct vmm *m, void *state, unsigned vcpu, uint32_t msr, uint64_t val)
 {
     struct msr_pc *s = state;
+    if (msr == MSR_TSC_AUX) {
+        if (val >> 32)
+            return -1;                  /* bits 63:32 reserved: #GP */
+        vm_set_tsc_aux(m->vm_id, vcpu, (uint32_t)val);
+    }
     uint64_t *p = stored(s, vcpu, msr);
     if (p) {
         *p = val;

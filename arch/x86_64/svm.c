@@ -64,6 +64,7 @@ static int probe(void)
     svm_caps.nasids = s.ebx;
     svm_caps.features = s.edx;
     svm_caps.nx = (x1.edx & CPUIDX1_EDX_NX) != 0;
+    svm_caps.rdtscp = (x1.edx & CPUIDX1_EDX_RDTSCP) != 0;
     svm_caps.xsave = (read_cr4() & CR4_OSXSAVE) != 0;
     svm_caps.xcr0 = svm_caps.xsave ? xgetbv0() : 0;
     svm_caps.xsaveopt = svm_caps.xsave && (cpuid(0xd, 1).eax & 1);

@@ -36,6 +36,9 @@ uint32_t svm_asid_alloc(void)
     return k;
 }
 
+/* per CPU: the IA32_TSC_AUX value loaded for guests, plus one (0: unknown) */
+static uint64_t loaded_tsc_aux[MAX_CPUS];
+
 static uint8_t tlb_control_for(struct vcpu_hw *v, unsigned cpu)
 {
     /* Without FlushByAsid (QEMU TCG) ASID tagging is not trusted either:
@@ -346,6 +349,12 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         return 0;
     }
     uint64_t injected = b->ctl.eventinj;
+    /* RDTSCP is not intercepted and reads the physical IA32_TSC_AUX: load
+     * the vCPU's value (nethv itself never reads it) */
+    if (svm_caps.rdtscp && loaded_tsc_aux[cpu] != (uint64_t)v->tsc_aux + 1) {
+        wrmsr(MSR_TSC_AUX, v->tsc_aux);
+        loaded_tsc_aux[cpu] = (uint64_t)v->tsc_aux + 1;
+    }
     fpu_load(v);
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
     fpu_store(v);

@@ -86,6 +86,9 @@ void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t deadline, uint64_t pe
  * tick); the monitor reads and sets it here (reset, mode switches). */
 uint64_t vm_tsc_deadline(unsigned vm_id, unsigned vcpu);
 void vm_set_tsc_deadline(unsigned vm_id, unsigned vcpu, uint64_t guest_tsc);
+/* The vCPU's IA32_TSC_AUX (what RDTSCP returns in ECX), as the guest wrote it
+ * to the monitor; RDTSCP itself does not exit.  0 after a VM restart. */
+void vm_set_tsc_aux(unsigned vm_id, unsigned vcpu, uint32_t aux);
 /* A free-running 32-bit clock at I/O port..port+3 that the kernel answers
  * itself: reads return (host TSC - tsc0) at hz, exactly as the monitor's
  * model computes it (vmm/pm.c: the ACPI PM timer, which a Linux guest reads

@@ -75,6 +75,7 @@
 #define CPUID1_ECX_HYPERVISOR   (1u << 31)
 #define CPUID1_EDX_APIC         (1u << 9)
 #define CPUIDX1_EDX_NX          (1u << 20)      /* leaf 0x80000001 */
+#define CPUIDX1_EDX_RDTSCP      (1u << 27)      /* leaf 0x80000001: RDTSCP, IA32_TSC_AUX */
 #define CPUIDX1_EDX_PAGE1G      (1u << 26)
 #define CPUIDX1_EDX_LM          (1u << 29)
 #define CPUIDX1_ECX_SVM         (1u << 2)

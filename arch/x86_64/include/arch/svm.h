@@ -370,6 +370,7 @@ struct svm_caps {
     bool nx;                    /* host EFER.NXE set: NX usable in NPT entries */
     bool xsave;                 /* CR4.OSXSAVE: XSAVE/XRSTOR with xcr0 */
     bool xsaveopt;              /* and XSAVEOPT (CPUID 0xd.1 EAX[0]) */
+    bool rdtscp;                /* RDTSCP and IA32_TSC_AUX (CPUID 0x80000001 EDX[27]) */
     uint64_t xcr0;
     uint32_t maxphyaddr;
 };

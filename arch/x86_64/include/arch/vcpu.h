@@ -176,6 +176,9 @@ struct vcpu_hw {
     bool flush_on_entry;        /* SVM without flush-by-ASID: flush all */
     bool irq_window;            /* interrupt-window exiting requested */
     uint64_t tsc_offset;
+    uint32_t tsc_aux;           /* IA32_TSC_AUX, what RDTSCP returns in ECX (vm_set_tsc_aux);
+                                   SVM loads it into the MSR before entry (the VMCB has
+                                   no field for it), VMX switches it with its MSR lists */
     /* The vCPU's virtual-APIC page (kernel/vlapic.c, xAPIC layout), 0 = none;
      * given to the backend by set_vapic().  vid: set by the backend when the
      * CPU itself delivers interrupts from that page's IRR (VMX virtual-
