@@ -79,6 +79,5 @@ void fpu_xrstor_guest(void *area, uint64_t mask)
     uint64_t *bv = (uint64_t *)(a + XSAVE_XSTATE_BV);
     if ((mask & XCR0_X87) && (*bv & XCR0_X87) && x87_is_init(a))
         *bv &= ~XCR0_X87;
-    __asm__ volatile("xrstor64 (%0)" :: "r"(a), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32))
-                     : "memory");
+    xrstor(a, mask);
 }

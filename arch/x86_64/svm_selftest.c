@@ -373,13 +373,6 @@ static unsigned race_mode;
 static volatile bool race_stop;
 static volatile uint64_t race_loads;
 static uint8_t race_area[1024] __attribute__((aligned(64)));
-extern uint32_t fpu_isr_mask;
-
-static void xrstor_mask(void *a, uint64_t m)
-{
-    __asm__ volatile("xrstor64 (%0)" :: "r"(a), "a"((uint32_t)m), "d"((uint32_t)(m >> 32))
-                     : "memory");
-}
 
 /* On CPU 1 (the AP work of smp_run_on_aps), interrupts off, until race_stop. */
 static void race_ap(void)
@@ -402,12 +395,12 @@ static void race_ap(void)
             __asm__ volatile("fxrstor64 (%0)" :: "r"(race_area) : "memory");
             break;
         case RACE_XRSTOR_X87:
-            xrstor_mask(race_area, xcr0);
+            xrstor(race_area, xcr0);
             break;
         case RACE_NETHV:
             race_area[512] |= 1;                /* as XSAVEOPT leaves it under QEMU */
             fpu_xrstor_guest(race_area, xcr0);
-            xrstor_mask(race_area, fpu_isr_mask);
+            xrstor(race_area, fpu_isr_mask);
             break;
         }
         n++;

@@ -124,6 +124,17 @@ EOB
 host_triple_fault() { grep -q "^Triple fault" "$1" 2>/dev/null; }
 HOST_TF_MSG="the host CPU triple-faulted and QEMU exited, nethv printing nothing (QEMU -d cpu_reset: 'Triple fault')"
 
+# vmrun_fault QEMULOG: did the run end in a host page fault (CS 0008) on the
+# fetch of the instruction right after VMRUN in svm_vmrun (its address is
+# left in $vmrun_next), then "Triple fault" (QEMU's -d int,cpu_reset log)?
+# The host-side symptom of the QEMU TCG hflags2 race (arch/x86_64/fpu.c),
+# named so that it is recognised.
+vmrun_fault() {
+    grep -q "^Triple fault" "$1" 2>/dev/null || return 1
+    vmrun_next=$(objdump -d "$BUILD/nethv.elf" | awk '/\tvmrun/ { getline; sub(":", "", $1); print $1; exit }')
+    [ -n "$vmrun_next" ] && grep -Eq "v=0e e=00[0-9a-f]{2} .*IP=0008:0*$vmrun_next " "$1"
+}
+
 # guest_idt_fault LOG: nethv stopped a VM whose triple fault came from a page
 # fault on the guest's own IDT during event delivery (kernel/exit.c names
 # it).  A stock Linux guest never unmaps its IDT; this was the guest-side

@@ -34,22 +34,12 @@ boot_scenario() {
     # keep only the end of QEMU's exception log (-d int): what a triple fault left
     tail -n 400 "$LOG.qemu" > "$LOG.qemu.tail" 2>/dev/null; rm -f "$LOG.qemu"
     [ $rc -ne 124 ] || fail "QEMU still running after $3 s; last lines: $(last)"
-    qemu_vmrun_fault && fail "host #PF fetching the instruction after VMRUN ($vmrun_next), then #DF and a triple fault: the QEMU TCG hflags2 race is back (arch/x86_64/fpu.c); QEMU exited (see $LOG.qemu.tail)"
+    vmrun_fault "$LOG.qemu.tail" && fail "host #PF fetching the instruction after VMRUN ($vmrun_next), then #DF and a triple fault: the QEMU TCG hflags2 race is back (arch/x86_64/fpu.c); QEMU exited (see $LOG.qemu.tail)"
     grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
     ! guest_idt_fault "$clean" || fail "$GUEST_TF_MSG; $(grep -m1 'stopped: ' "$clean")"
 }
 last() { tail -n 3 "$clean" | tr '\n' '|'; }
 
-# qemu_vmrun_fault: did this run end in a host page fault (CS 0008) on the
-# fetch of the instruction right after VMRUN in svm_vmrun, then #DF and
-# "Triple fault" (QEMU's -d int log)?  That was the host-side symptom of the
-# QEMU TCG hflags2 race (arch/x86_64/fpu.c), which nethv now avoids; it is
-# named precisely so that a recurrence is recognised, and it fails the case.
-vmrun_next=$(objdump -d "$BUILD/nethv.elf" | awk '/\tvmrun/ { getline; sub(":", "", $1); print $1; exit }')
-qemu_vmrun_fault() {
-    [ -n "$vmrun_next" ] && grep -q "^Triple fault" "$LOG.qemu.tail" 2>/dev/null &&
-        grep -Eq "v=0e e=00[0-9a-f]{2} .*IP=0008:0*$vmrun_next " "$LOG.qemu.tail"
-}
 
 # run_case NAME SCENARIO VCPUS: one "PASS: qemu-linux/NAME" or "FAIL: ..." line
 run_case() (

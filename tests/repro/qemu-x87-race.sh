@@ -10,12 +10,10 @@
 # Usage: tests/repro/qemu-x87-race.sh [RUNS] (default 3 per mode); QEMU= the
 # emulator binary.  Prints one line per run and a summary per mode; exits 0.
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${BUILD:-build}
-QEMU=${QEMU:-qemu-system-x86_64}
+. tests/boot/lib.sh         # BUILD, QEMU, vmrun_fault
 RUNS=${1:-3}
 OUT=$BUILD/repro
 mkdir -p "$OUT"
-vmrun_next=$(objdump -d "$BUILD/nethv.elf" | awk '/\tvmrun/ { getline; sub(":", "", $1); print $1; exit }')
 for mode in fxrstor xrstor-x87 nethv; do
     iso=$OUT/x87race-$mode.iso
     scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "selftest=svm svm-x87race=$mode exit=poweroff" \
@@ -31,8 +29,7 @@ for mode in fxrstor xrstor-x87 nethv; do
         c=$(tr -d '\r' < "$log")
         if grep -q "^Triple fault" "$log.qemu.tail"; then
             v="host triple fault"
-            grep -Eq "v=0e e=00[0-9a-f]{2} .*IP=0008:0*$vmrun_next " "$log.qemu.tail" &&
-                v="$v (#PF fetching the instruction after VMRUN, $vmrun_next)"
+            vmrun_fault "$log.qemu.tail" && v="$v (#PF fetching the instruction after VMRUN, $vmrun_next)"
         elif echo "$c" | grep -q "^svm-selftest: PASS"; then
             v="pass: $(echo "$c" | sed -n 's/^svm-selftest: x87 race: CPU 1 made \([0-9]*\) loads.*/\1 loads on CPU 1/p')"
         elif echo "$c" | grep -q "svm-selftest: FAIL"; then

@@ -79,6 +79,7 @@ static inline bool host_text(uint64_t a)
     return a >= (uint64_t)(uintptr_t)__text_start && a < (uint64_t)(uintptr_t)__text_end;
 }
 void fpu_xrstor_guest(void *area, uint64_t mask);
+extern uint32_t fpu_isr_mask;      /* what isr_common saves: SSE|AVX, 0 = FXSAVE (fpu.c) */
 void dump_frame(const struct trap_frame *tf);
 
 #endif

@@ -49,6 +49,13 @@ static inline uint64_t rdtsc(void)
     __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
     return ((uint64_t)hi << 32) | lo;
 }
+/* XRSTOR (standard form) of the components in `mask` (SDM 1 13.8) */
+static inline void xrstor(const void *area, uint64_t mask)
+{
+    __asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"((uint32_t)mask), "d"((uint32_t)(mask >> 32))
+                     : "memory");
+}
+
 static inline void xsetbv(uint32_t idx, uint64_t v)
 {
     __asm__ volatile("xsetbv" :: "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
