@@ -1,5 +1,6 @@
 /* VM creation from the config, VM stop and restart, statistics. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
@@ -21,6 +22,39 @@ struct guest_boot_state vm_boot_state[VM_MAX];
 /* what the VMs were made from, for restarts (both live as long as the kernel) */
 static const struct nethv_config *vm_cfg;
 static const struct boot_info *vm_bi;
+
+/*
+ * cpu-offset=N on the command line: the config's host CPU n is CPU n + N, so
+ * the first N CPUs run no vCPU (they still serve the console and the uplink).
+ * The QEMU TCG runs use cpu-offset=1 with one CPU more: QEMU's cpu_clear_ignne()
+ * rewrites CPU 0's hflags2 without a lock on every x87 state load of any CPU,
+ * which can undo CPU 0's own NPT-mode switch at VMRUN or #VMEXIT (README,
+ * "The QEMU TCG fault"); a CPU 0 that never enters a guest has no such switch.
+ */
+static unsigned cpu_offset;
+
+static int cpu_offset_parse(void)
+{
+    char buf[16], *end;
+    if (!cmdline_get("cpu-offset", buf, sizeof(buf)))
+        return 0;
+    unsigned long n = strtoul(buf, &end, 10);
+    if (end == buf || *end || n >= cpus_online_count) {
+        printk("vm: cmdline: cpu-offset=%s: must be a number below the %u CPUs online; "
+               "no VM started\n", buf, cpus_online_count);
+        return -1;
+    }
+    cpu_offset = (unsigned)n;
+    if (n)
+        printk("vm: cpu-offset=%lu: the config's CPU n runs on host CPU n+%lu; "
+               "CPUs below %lu run no vCPU\n", n, n, n);
+    return 0;
+}
+
+static unsigned host_cpu_of(const struct config_vm *c, unsigned vcpu)
+{
+    return c->cpu[c->vcpus == 1 ? 0 : vcpu] + cpu_offset;
+}
 
 static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
 {
@@ -89,7 +123,7 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
     vm->cfg_index = ci;
     strncpy(vm->name, c->name, sizeof(vm->name) - 1);
     for (unsigned i = 0; i < c->vcpus; i++) {
-        unsigned cpu = c->cpu[c->vcpus == 1 ? 0 : i];
+        unsigned cpu = host_cpu_of(c, i);
         if (cpu >= cpus_online_count) {
             *why = "a vCPU is pinned to a CPU that is not online";
             return -1;
@@ -108,7 +142,7 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
         struct vcpu *v = &vm->vcpu[i];
         v->vm = vm;
         v->index = i;
-        v->host_cpu = c->cpu[c->vcpus == 1 ? 0 : i];
+        v->host_cpu = host_cpu_of(c, i);
         v->hw.host_cpu = v->host_cpu;
         v->state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
         if (platform == VMM_PLATFORM_PC) {
@@ -145,6 +179,8 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi)
         printk("vm: no hardware virtualization backend: %u VM(s) not started\n", cfg->nvms);
         return;
     }
+    if (cpu_offset_parse())
+        return;
     for (unsigned i = 0; i < cfg->nvms; i++) {
         const char *why = "";
         if (create_one(cfg, i, bi, &why)) {

@@ -6,7 +6,7 @@ guests_iso() {
     mods="$BUILD/config/guest-tests.dtb:config.dtb"
     for g in "$BUILD"/guest/*.elf; do mods="$mods $g"; done
     mods="$mods guest/tests/mbinfo-module.txt"     # the "mbinfo" VM's Multiboot module
-    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff" $mods || fail "mkiso"
+    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff $2" $mods || fail "mkiso"
 }
 
 # check_guests LOG: one PASS/FAIL line per guest test; non-zero if any failed.

@@ -8,6 +8,18 @@ LOGDIR=${LOGDIR:-$BUILD/test-logs}
 QEMU=${QEMU:-qemu-system-x86_64}
 mkdir -p "$LOGDIR"
 
+# QEMU TCG runs whose VMs use two host CPUs: QEMU gets one CPU more and nethv
+# cpu-offset=1, so QEMU's CPU 0 runs no vCPU.  QEMU's cpu_clear_ignne() does
+# an unlocked read-modify-write of CPU 0's hflags2 on every x87 state load of
+# any CPU, and the guests' own FXRSTORs can undo CPU 0's NPT-mode switch at
+# VMRUN/#VMEXIT (README, "The QEMU TCG fault").  QEMU_CPU0_FREE=0 runs the
+# old layout (VMs on QEMU's CPUs 0 and 1), to reproduce the residual fault.
+if [ "${QEMU_CPU0_FREE:-1}" = 1 ]; then
+    VM_SMP=3 VM_CMDLINE="cpu-offset=1"
+else
+    VM_SMP=2 VM_CMDLINE=""
+fi
+
 pass() { echo "PASS: $TEST"; exit 0; }
 fail() { echo "FAIL: $TEST: $* (log: $LOG)"; exit 1; }
 

@@ -5,8 +5,8 @@ TEST=qemu-guests
 . "$(dirname "$0")/guests.sh"
 LOG=$LOGDIR/$TEST.log
 iso=$LOGDIR/$TEST.iso
-guests_iso "$iso"
-timeout 120 "$QEMU" -accel tcg -cpu max -smp 2 -m 1G -no-reboot \
+guests_iso "$iso" "$VM_CMDLINE"
+timeout 120 "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 1G -no-reboot \
     -display none -monitor none -serial "file:$LOG" \
     -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
 [ $? -ne 124 ] || { echo "FAIL: $TEST: QEMU still running after 120 s (log: $LOG)"; exit 1; }

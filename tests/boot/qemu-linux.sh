@@ -22,9 +22,9 @@ boot_scenario() {
     LOG=$LOGDIR/qemu-linux-$1.log
     iso=$LOGDIR/qemu-linux-$1.iso
     [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/$2.dtb:config.dtb" \
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE" "$BUILD/config/$2.dtb:config.dtb" \
         "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-    timeout "$3" "$QEMU" -accel tcg -cpu max -smp 2 -m 2G -no-reboot \
+    timeout "$3" "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 2G -no-reboot \
         -d int,cpu_reset -D "$LOG.qemu" \
         -display none -monitor none -serial "file:$LOG" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
@@ -100,9 +100,15 @@ run_reboot() (
     pass
 )
 
+# QEMU_LINUX_CASES: which cases run (all four by default; e.g. "pair" for a soak)
 st=0
-run_case 1vcpu linux1 1 || st=1
-run_case 2vcpu linux2 2 || st=1
-run_pair || st=1
-run_reboot || st=1
+for c in ${QEMU_LINUX_CASES:-1vcpu 2vcpu pair reboot}; do
+    case $c in
+        1vcpu) run_case 1vcpu linux1 1 || st=1 ;;
+        2vcpu) run_case 2vcpu linux2 2 || st=1 ;;
+        pair) run_pair || st=1 ;;
+        reboot) run_reboot || st=1 ;;
+        *) echo "FAIL: qemu-linux: unknown case '$c' in QEMU_LINUX_CASES"; st=1 ;;
+    esac
+done
 exit $st

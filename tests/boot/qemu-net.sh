@@ -71,7 +71,7 @@ boot() {
     for f in "$BUILD/nethv.elf" "$BUILD/config/$2.dtb" "$IMG/vmlinuz" "$IMG/initrd.img"; do
         [ "$iso" -nt "$f" ] || fresh=0
     done
-    [ $fresh = 1 ] || scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" \
+    [ $fresh = 1 ] || scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE" \
         "$BUILD/config/$2.dtb:config.dtb" "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
     shift 3
     serial="file:$LOG"
@@ -84,7 +84,7 @@ boot() {
         catpid=$!
     fi
     rm -f "$LOG.qemu"
-    timeout "$to" "$QEMU" -accel "${QEMU_NET_ACCEL:-tcg}" -cpu max -smp 2 -m 2G -no-reboot \
+    timeout "$to" "$QEMU" -accel "${QEMU_NET_ACCEL:-tcg}" -cpu max -smp $VM_SMP -m 2G -no-reboot \
         -d cpu_reset -D "$LOG.qemu" -display none -monitor none -serial "$serial" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d "$@" 2>"$LOG.stderr" &
     qpid=$!
@@ -322,9 +322,9 @@ default_scenario() (
     clean=$LOG.txt
     iso=$LOGDIR/qemu-net-default.iso
     [ -f "$BUILD/config/default.dtb" ] || fail "no $BUILD/config/default.dtb (make configs)"
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "" "$BUILD/config/default.dtb:config.dtb" \
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "$VM_CMDLINE" "$BUILD/config/default.dtb:config.dtb" \
         "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
-    "$QEMU" -accel tcg -cpu max -smp 2 -m 2G -no-reboot -display none -monitor none \
+    "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 2G -no-reboot -display none -monitor none \
         -serial "file:$LOG" -nic user,model=e1000e -cdrom "$iso" -boot d 2>"$LOG.stderr" &
     qp=$!
     waited=0
