@@ -7,7 +7,10 @@
  *   Ctrl-T n   switch console input to the next VM
  *   Ctrl-T Ctrl-T   send a literal Ctrl-T to the VM
  * Polled from CPU 0's timer tick; what prints runs later from
- * console_service() on CPU 0 outside interrupt context.
+ * console_service() on CPU 0 outside interrupt context.  Keys typed after a
+ * command reach the VM only once the command has run: its output comes
+ * before anything the guest prints in answer (and after Ctrl-T n the keys
+ * go to the new VM), whichever CPU the VM runs on.
  */
 #include <string.h>
 #include <nethv/kernel.h>
@@ -31,6 +34,9 @@ static unsigned ring_head, ring_len;
 static unsigned input_vm;
 volatile bool console_pending;
 static volatile bool want_stats, want_switch, want_flight;
+/* commands typed / run: input waits while they differ (CPU 0 only: the
+ * tick's poll and console_service) */
+static volatile unsigned cmds_typed, cmds_done;
 
 void console_input_init(const struct nethv_config *cfg)
 {
@@ -48,16 +54,19 @@ void console_input_poll(void)
             escape = false;
             if (c == 's') {
                 want_stats = true;
+                cmds_typed++;
                 console_pending = true;
                 continue;
             }
             if (c == 'f') {
                 want_flight = true;
+                cmds_typed++;
                 console_pending = true;
                 continue;
             }
             if (c == 'n') {
                 want_switch = true;
+                cmds_typed++;
                 console_pending = true;
                 continue;
             }
@@ -70,7 +79,8 @@ void console_input_poll(void)
         if (ring_len < INPUT_RING)
             ring[(ring_head + ring_len++) % INPUT_RING] = (char)c;
     }
-    while (ring_len && input_vm < nvms && vms[input_vm].state == VM_RUNNING &&
+    while (ring_len && cmds_done == cmds_typed && input_vm < nvms &&
+           vms[input_vm].state == VM_RUNNING &&
            vmm_uart_input(vms[input_vm].monitor, ring[ring_head])) {
         ring_head = (ring_head + 1) % INPUT_RING;
         ring_len--;
@@ -79,6 +89,7 @@ void console_input_poll(void)
 
 void console_service(void)
 {
+    unsigned typed = cmds_typed;
     console_pending = false;
     if (want_stats) {
         want_stats = false;
@@ -99,4 +110,5 @@ void console_service(void)
         input_vm = (input_vm + 1) % nvms;
         printk("nethv: console input now goes to VM %s\n", vms[input_vm].name);
     }
+    cmds_done = typed;
 }

@@ -70,6 +70,7 @@ static void start_ap(struct vcpu *v)
     s.gdt.limit = s.idt.limit = 0xffff;
     s.cr0 = CR0_ET;
     r.rflags = 2;
+    vcpu_backend->reset_events(&v->hw);
     vcpu_backend->set_sregs(&v->hw, &s);
     vcpu_backend->set_regs(&v->hw, &r);
     v->start_pending = false;

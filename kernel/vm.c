@@ -297,7 +297,7 @@ static int vm_reload(struct vm *vm, const char **why)
     const struct guest_boot_state *st = &vm_boot_state[vm->id];
     vcpu_backend->set_sregs(&vm->vcpu[0].hw, &st->sregs);
     vcpu_backend->set_regs(&vm->vcpu[0].hw, &st->regs);
-    vcpu_backend->set_irq_window(&vm->vcpu[0].hw, false);
+    vcpu_backend->reset_events(&vm->vcpu[0].hw);
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vm->vcpu[i].state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
     return 0;

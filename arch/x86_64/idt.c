@@ -32,6 +32,11 @@ static const char *const exc_names[32] = {
     "reserved 27", "#HV hypervisor injection", "#VC VMM communication", "#SX security", "reserved 31",
 };
 
+uint64_t idt_base(void)
+{
+    return (uint64_t)(uintptr_t)idt;
+}
+
 void idt_init(void)
 {
     for (unsigned v = 0; v < 256; v++) {
@@ -129,6 +134,18 @@ void trap_dispatch(struct trap_frame *tf)
         dump_frame(tf);
         flight_print_cpu(this_cpu()->cpu);
         panic("unhandled exception %u in the hypervisor", v);
+    }
+    /* invariant: no interrupt is taken inside svm_vmrun: GIF=0 holds every
+     * one from CLGI to STGI, which is where host FS/GS/TR are the guest's */
+    if (tf->rip >= (uint64_t)(uintptr_t)svm_vmrun && tf->rip < (uint64_t)(uintptr_t)svm_vmrun_end) {
+        bool in_window;
+        uint64_t bad_gs = host_state_repair(tf, &in_window);
+        printk("\nnethv: interrupt vector %u taken inside svm_vmrun at %#llx (GS base was %#llx): "
+               "GIF=0 should have held it until STGI\n", v, (unsigned long long)tf->rip,
+               (unsigned long long)bad_gs);
+        dump_frame(tf);
+        flight_print_cpu(this_cpu()->cpu);
+        panic("an interrupt inside the CLGI..STGI window");
     }
     if (v >= VEC_PIC_BASE && v < VEC_PIC_BASE + 16)
         return;                 /* spurious IRQ from the masked 8259: no LAPIC EOI */

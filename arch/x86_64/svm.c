@@ -486,6 +486,15 @@ static void svm_set_irq_window(struct vcpu_hw *v, bool on)
     v->irq_window = on;
 }
 
+static void svm_reset_events(struct vcpu_hw *v)
+{
+    struct vmcb_control *c = &svm_vmcb(v)->ctl;
+    c->eventinj = 0;
+    c->int_state = 0;
+    v->reinject = 0;
+    svm_set_irq_window(v, false);
+}
+
 static void svm_set_tsc_offset(struct vcpu_hw *v, uint64_t off)
 {
     v->tsc_offset = off;
@@ -512,6 +521,7 @@ const struct vcpu_backend svm_backend = {
     .inject = svm_inject,
     .can_inject_irq = svm_can_inject_irq,
     .set_irq_window = svm_set_irq_window,
+    .reset_events = svm_reset_events,
     .set_tsc_offset = svm_set_tsc_offset,
     .set_preempt_timer = svm_set_preempt_timer,
     .dump = svm_dump,

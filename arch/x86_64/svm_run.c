@@ -23,9 +23,48 @@ static uint32_t next_asid = 1;
 static volatile bool asid_shared;
 static struct vcpu_hw *last_vcpu[MAX_CPUS];     /* per CPU: the vCPU run last */
 
+/* ASIDs handed out: 1..SVM_ASIDS_TRACKED-1 at most (nethv runs at most
+ * CONFIG_MAX_VMS x CONFIG_MAX_VCPUS = 128 vCPUs), so the TLB invariant
+ * below can track every one of them. */
+#define SVM_ASIDS_TRACKED 256
+
+/*
+ * Invariant (issue 12, item 3): a CPU enters a vCPU without a TLB flush only
+ * if every translation it may hold under that ASID was made by that vCPU
+ * since the CPU last flushed the ASID; and, without flush-by-ASID (QEMU TCG,
+ * whose TLB ignores the ASID), only if that vCPU ran last on the CPU.
+ * Tracked apart from tlb_control_for(), which decides the flush: per CPU,
+ * the vCPU that last ran under each ASID and the CPU's flush-all count when
+ * it did.  vCPUs never move between CPUs (svm_run refuses another CPU), so
+ * "a vCPU moved" needs no separate case: its first run on a CPU flushes.
+ */
+static struct asid_owner {
+    const struct vcpu_hw *v;
+    uint32_t flush_gen;
+} asid_owner[MAX_CPUS][SVM_ASIDS_TRACKED];
+static uint32_t flush_all_gen[MAX_CPUS];
+
+static void tlb_invariant(const struct vcpu_hw *v, unsigned cpu, uint8_t ctl)
+{
+    struct asid_owner *o = &asid_owner[cpu][v->tag];
+    if (ctl == SVM_TLB_FLUSH_ALL) {
+        flush_all_gen[cpu]++;
+    } else if (ctl == SVM_TLB_NOTHING) {
+        if (o->v != v || o->flush_gen != flush_all_gen[cpu])
+            panic("svm: CPU %u enters ASID %u without a TLB flush, but the ASID's translations "
+                  "there may be another vCPU's", cpu, v->tag);
+        if (!svm_has_flush_by_asid() && last_vcpu[cpu] != v)
+            panic("svm: CPU %u switches vCPUs without a TLB flush and without flush-by-ASID",
+                  cpu);
+    }
+    *o = (struct asid_owner){ v, flush_all_gen[cpu] };
+}
+
 uint32_t svm_asid_alloc(void)
 {
     uint32_t usable = svm_nasids() - 1;
+    if (usable > SVM_ASIDS_TRACKED - 1)
+        usable = SVM_ASIDS_TRACKED - 1;
     uint32_t k = __atomic_fetch_add(&next_asid, 1, __ATOMIC_RELAXED);
     if (k == 0 || k > usable) {
         if (!__atomic_exchange_n(&asid_shared, true, __ATOMIC_SEQ_CST))
@@ -338,6 +377,11 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
      * cleared only here, by the owner CPU) */
     if (__atomic_exchange_n(&v->running, true, __ATOMIC_SEQ_CST))
         panic("svm: vCPU with ASID %u entered on CPU %u while already running", v->tag, cpu);
+    /* invariant: an event the last exit cut short goes back in unchanged */
+    if (v->reinject && b->ctl.eventinj != v->reinject)
+        panic("svm: vCPU with ASID %u: the event cut short by its last exit (%#llx) was "
+              "replaced by %#llx before re-entry", v->tag, (unsigned long long)v->reinject,
+              (unsigned long long)b->ctl.eventinj);
     /* A vector posted after the caller's last look but before `running`
      * was visible got no kick IPI: exit at once instead of running the
      * guest until the next tick.  (With an irq window open or an event
@@ -355,8 +399,10 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         wrmsr(MSR_TSC_AUX, v->tsc_aux);
         loaded_tsc_aux[cpu] = (uint64_t)v->tsc_aux + 1;
     }
+    tlb_invariant(v, cpu, b->ctl.tlb_control);
     fpu_load(v);
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
+    vcpu_assert_host_state(cpu, "svm");
     fpu_store(v);
     __atomic_store_n(&v->running, false, __ATOMIC_SEQ_CST);
 
@@ -369,13 +415,14 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         b->ctl.eventinj = 0;            /* the guest is dead: nothing to finish */
     else if (b->ctl.exitcode != SVM_EXIT_INVALID)
         b->ctl.eventinj = redeliver(b->ctl.exitintinfo);
+    v->reinject = b->ctl.eventinj;
     decode_exit(v, b, e);
     e->rip = b->save.rip;
     e->cr3 = b->save.cr3;
     e->intinfo = b->ctl.exitintinfo;
     e->injected = injected & SVM_EVT_VALID ? injected : 0;
     if (b->save.cs.sel == SEL_KCODE && vcpu_host_state_saved(e))
-        b->ctl.eventinj = 0;            /* nothing of it goes back in */
+        b->ctl.eventinj = v->reinject = 0;      /* nothing of it goes back in */
     /* the host interrupt that ended the guest (or came during the exit)
      * is taken now, by the host IDT */
     __asm__ volatile("sti; nop; cli" ::: "memory");

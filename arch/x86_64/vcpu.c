@@ -98,6 +98,29 @@ const char *vcpu_exit_name(enum vcpu_exit_reason r)
  * VCPU_EXIT_HOST_STATE, which stops the VM with this report; the VM is
  * never resumed with host state in its VMCB/VMCS.
  */
+/* Invariant (both backends, after every exit, before anything that could
+ * fault or take an interrupt): the host's GS base, TR and IDT are in place.
+ * VMX loads them from the VMCS host-state area at VM exit (SDM 3C 28.5);
+ * SVM restores the IDT at #VMEXIT and GS/TR by the host VMLOAD
+ * (svm_entry.S, APM 2 15.5.2). */
+void vcpu_assert_host_state(unsigned cpu, const char *backend)
+{
+    uint64_t gs = rdmsr(MSR_GS_BASE);
+    uint16_t tr;
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+    __asm__ volatile("str %0" : "=r"(tr));
+    __asm__ volatile("sidt %0" : "=m"(idtr));
+    if (gs == (uint64_t)(uintptr_t)&percpu_area[cpu] && tr == SEL_TSS && idtr.base == idt_base())
+        return;
+    wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&percpu_area[cpu]);    /* for the report */
+    printk("\n%s: CPU %u after an exit: GS base %#llx (host %#llx), TR %#x (host %#x), "
+           "IDT %#llx (host %#llx): the host state is not in place\n", backend, cpu,
+           (unsigned long long)gs, (unsigned long long)(uintptr_t)&percpu_area[cpu], tr, SEL_TSS,
+           (unsigned long long)idtr.base, (unsigned long long)idt_base());
+    flight_print_cpu(cpu);
+    panic("%s: host state not restored at exit", backend);
+}
+
 bool vcpu_host_state_saved(struct vcpu_exit *e)
 {
     if (!host_text(e->rip) || e->cr3 != read_cr3())

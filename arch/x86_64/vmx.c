@@ -602,6 +602,16 @@ static void vmx_set_irq_window(struct vcpu_hw *v, bool on)
     vmcs_write32(PROC_BASED_CONTROLS, p->proc);
 }
 
+static void vmx_reset_events(struct vcpu_hw *v)
+{
+    if (!vmx_load(v))
+        return;
+    vmcs_write32(ENTRY_INTR_INFO, 0);
+    vmcs_write32(GUEST_INTERRUPTIBILITY, 0);
+    v->reinject = 0;
+    vmx_set_irq_window(v, false);
+}
+
 static void vmx_set_tsc_offset(struct vcpu_hw *v, uint64_t off)
 {
     if (!vmx_load(v))
@@ -646,6 +656,7 @@ const struct vcpu_backend vmx_backend = {
     .run = vmx_run,
     .inject = vmx_inject,
     .can_inject_irq = vmx_can_inject_irq,
+    .reset_events = vmx_reset_events,
     .set_irq_window = vmx_set_irq_window,
     .set_tsc_offset = vmx_set_tsc_offset,
     .set_preempt_timer = vmx_set_preempt_timer,

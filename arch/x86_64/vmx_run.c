@@ -71,11 +71,17 @@ static int enter_once(struct vcpu_hw *v, struct vmx_vcpu *p)
         irq_restore(flags);
         return NOT_ENTERED;
     }
+    /* invariant: an event the last exit cut short goes back in unchanged */
+    if (v->reinject && vmcs_read32(ENTRY_INTR_INFO) != (uint32_t)v->reinject)
+        panic("vmx: vCPU with VPID %u: the event cut short by its last exit (%#llx) was "
+              "replaced by %#x before re-entry", v->tag, (unsigned long long)v->reinject,
+              vmcs_read32(ENTRY_INTR_INFO));
     vmx_switch_msrs(v);
     if (read_cr2() != p->cr2)
         write_cr2(p->cr2);
     fpu_load(v, p);
     int rc = vmx_enter(v, v->launched);
+    vcpu_assert_host_state(this_cpu()->cpu, "vmx");
     fpu_save(v, p);
     p->cr2 = read_cr2();
     __atomic_store_n(&v->running, false, __ATOMIC_SEQ_CST);
@@ -240,12 +246,13 @@ static bool has_qual(uint32_t r)
 
 /* An event whose delivery the exit interrupted goes in again at the next
  * entry (SDM 3C 27.2.4, 29.2.1.1 in older editions: "IDT-vectoring"). */
-static void requeue_vectoring(void)
+static void requeue_vectoring(struct vcpu_hw *v)
 {
     uint32_t idt = vmcs_read32(IDT_VECTORING_INFO);
     if (!(idt & INTR_INFO_VALID))
         return;
-    vmcs_write32(ENTRY_INTR_INFO, idt & (INTR_INFO_VALID | INTR_INFO_ERROR_CODE | 0x7ff));
+    v->reinject = idt & (INTR_INFO_VALID | INTR_INFO_ERROR_CODE | 0x7ff);
+    vmcs_write32(ENTRY_INTR_INFO, (uint32_t)v->reinject);
     if (idt & INTR_INFO_ERROR_CODE)
         vmcs_write32(ENTRY_EXCEPTION_ERROR, vmcs_read32(IDT_VECTORING_ERROR));
     unsigned t = INTR_INFO_TYPE(idt);
@@ -304,8 +311,9 @@ static bool decode_exit(struct vcpu_hw *v, struct vmx_vcpu *p, struct vcpu_exit 
         return true;
     }
     v->launched = true;
+    v->reinject = 0;
     if (!len)               /* an instruction's exit never interrupts event delivery */
-        requeue_vectoring();
+        requeue_vectoring(v);
     if (!(vmx_caps.misc & VMX_MISC_STORE_LMA))  /* else the CPU keeps it (SDM 3C 27.2) */
         vmx_set_entry_ia32e(v, vmcs_read64(GUEST_IA32_EFER) & EFER_LMA);
 
@@ -469,8 +477,10 @@ int vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
             e->intinfo = idt & INTR_INFO_VALID ?
                 idt | (uint64_t)(idt & INTR_INFO_ERROR_CODE ? vmcs_read32(IDT_VECTORING_ERROR) : 0) << 32 : 0;
             e->injected = injected;
-            if ((vmcs_read16(GUEST_CS_SEL) == SEL_KCODE) && vcpu_host_state_saved(e))
+            if ((vmcs_read16(GUEST_CS_SEL) == SEL_KCODE) && vcpu_host_state_saved(e)) {
                 vmcs_write32(ENTRY_INTR_INFO, 0);   /* nothing of it goes back in */
+                v->reinject = 0;
+            }
             return e->reason == VCPU_EXIT_ENTRY_FAILED ? -1 : 0;
         }
         p->internal_exits++;

@@ -66,6 +66,7 @@ typedef void (*irq_handler_t)(struct trap_frame *tf);
 void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top);
 void gdt_load(struct percpu *pc);
 void idt_init(void);
+uint64_t idt_base(void);       /* the host IDT's address (vcpu_assert_host_state) */
 void idt_load(void);
 void irq_register(unsigned vector, irq_handler_t h);
 void fpu_init_cpu(void);

@@ -190,6 +190,10 @@ struct vcpu_hw {
     /* cross-CPU interrupt posting (vcpu_post_irq) */
     volatile uint64_t pending_irr[4];   /* vectors 0-255 posted, not yet injected */
     volatile bool running;      /* in guest mode on host_cpu now */
+    /* the event an exit cut short in its delivery, put back for the next
+     * entry (SVM EVENTINJ / VMX entry interruption info; 0: none): the
+     * entry asserts it is still there, unchanged -- delivered exactly once */
+    uint64_t reinject;
     volatile uint32_t kicks;
 };
 
@@ -212,6 +216,10 @@ struct vcpu_backend {
     bool (*inject)(struct vcpu_hw *v, const struct vcpu_event *ev);
     bool (*can_inject_irq)(struct vcpu_hw *v);          /* IF=1, no STI/MOV SS shadow, none pending */
     void (*set_irq_window)(struct vcpu_hw *v, bool on);
+    /* INIT and VM restart: drop a queued or re-queued event, the STI/MOV SS
+     * shadow and NMI blocking, and close the interrupt window (SDM 3A 9.1.1:
+     * INIT clears pending events; an AP's SIPI state must not inherit them) */
+    void (*reset_events)(struct vcpu_hw *v);
     void (*set_tsc_offset)(struct vcpu_hw *v, uint64_t off);
     void (*set_preempt_timer)(struct vcpu_hw *v, uint64_t tsc_ticks);  /* 0 = off */
     void (*dump)(struct vcpu_hw *v);                    /* guest state to the console */
@@ -255,5 +263,6 @@ const char *vcpu_exit_name(enum vcpu_exit_reason r);
 /* After an exit with rip/cr3 filled and CS = nethv's code selector: is the
  * saved "guest" state nethv's own?  If so, e becomes VCPU_EXIT_HOST_STATE. */
 bool vcpu_host_state_saved(struct vcpu_exit *e);
+void vcpu_assert_host_state(unsigned cpu, const char *backend);
 
 #endif
