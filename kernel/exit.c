@@ -12,12 +12,15 @@
 #include <nethv/guestabi.h>
 #include <nethv/vlapic.h>
 #include <arch/regs.h>
+#include <arch/cr4.h>
+#include <arch/decode.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 
 void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq);
 unsigned vcpu_decode_store_len(struct vcpu *v, const struct vmm_request *rq);
+int vcpu_decode_mov_to_cr(const struct vmm_request *rq, unsigned *cr, unsigned *gpr, unsigned *len);
 
 enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
 typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
@@ -132,6 +135,40 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
         vm_stop(v->vm, -1, rp.why[0] ? rp.why : "monitor fault");
         return EXIT_STOP;
     }
+}
+
+/* ---- MOV to CR4 (SVM intercepts it; VMX emulates it in its backend) ----
+ * Legal values (arch/cr4.h: what the guest's CPUID grants, PAE in long
+ * mode, PCIDE, CET) are loaded, anything else #GPs; the source GPR comes
+ * from the CPU (decode assists) or from decoding CS:RIP.  Other CR exits and
+ * bytes that are not a MOV to CR4 go to the monitor, which refuses them. */
+static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e)
+{
+    if (!e->cr.write || e->cr.num != 4)
+        return to_monitor(v, e);
+    struct vmm_request rq;
+    uint64_t cs_base;
+    unsigned gpr = (unsigned)e->cr.gpr, len = e->insn_len, cr = 4;
+    fill_request(v, e, &rq, &cs_base);
+    if (e->cr.gpr < 0 || !len) {
+        vm_fetch_insn(v->vm, &rq, cs_base);
+        if (vcpu_decode_mov_to_cr(&rq, &cr, &gpr, &len) || cr != 4)
+            return to_monitor(v, e);
+    }
+    /* outside 64-bit mode the operand is the 32-bit register */
+    uint64_t val = insn_gpr_read(&rq.regs, gpr, rq.mode == MODE_LONG64 ? 8 : 4, false);
+    struct vcpu_sregs s;
+    vcpu_backend->get_sregs(&v->hw, &s);
+    if (cr4_write_check(s.cr4, val, v->vm->hw.cr4_allowed, s.cr0, s.cr3, s.efer)) {
+        struct vcpu_event gp = { VCPU_EVENT_EXCEPTION, 13, true, 0 };
+        vcpu_backend->inject(&v->hw, &gp);
+        return EXIT_RESUME;
+    }
+    s.cr4 = val;
+    vcpu_backend->set_sregs(&v->hw, &s);
+    rq.regs.rip += len;
+    vcpu_backend->set_regs(&v->hw, &rq.regs);
+    return EXIT_RESUME;
 }
 
 /* ---- EOI: the kernel's fast path --------------------------------------
@@ -374,6 +411,7 @@ static const struct {
     [VCPU_EXIT_EXTINT]       = { nothing,     BY_KERNEL },
     [VCPU_EXIT_NMI]          = { nothing,     BY_KERNEL },
     [VCPU_EXIT_INTR_WINDOW]  = { irq_window,  BY_KERNEL },
+    [VCPU_EXIT_NMI_WINDOW]   = { nothing,     BY_KERNEL },      /* the run loop injects */
     [VCPU_EXIT_PREEMPT]      = { nothing,     BY_KERNEL },
     [VCPU_EXIT_HLT]          = { hlt,         BY_KERNEL },
     [VCPU_EXIT_HYPERCALL]    = { hypercall,   BY_KERNEL },
@@ -390,7 +428,7 @@ static const struct {
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_XSETBV]       = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_CR_ACCESS]    = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_CR_ACCESS]    = { cr_access,   BY_KERNEL },      /* MOV to CR4; else monitor */
     [VCPU_EXIT_INVD]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_VMINSN]       = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_APIC_EOI]     = { to_monitor,  BY_MONITOR },     /* IOAPIC: level-triggered EOI */

@@ -32,3 +32,18 @@ unsigned vcpu_decode_store_len(struct vcpu *v, const struct vmm_request *rq)
         return 0;
     return in.len;
 }
+
+/* MOV to CRn (0F 22 /r) at CS:RIP: 0 with the CR number, the source GPR and
+ * the length; -1 if the bytes are something else or cannot be decoded. */
+int vcpu_decode_mov_to_cr(const struct vmm_request *rq, unsigned *cr, unsigned *gpr, unsigned *len);
+int vcpu_decode_mov_to_cr(const struct vmm_request *rq, unsigned *cr, unsigned *gpr, unsigned *len)
+{
+    struct insn in;
+    if (decode_insn(rq->insn, rq->insn_avail, vmm_decode_mode(rq->mode), &in) ||
+        in.map != INSN_MAP_0F || in.opcode != 0x22 || !in.has_modrm)
+        return -1;
+    *cr = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
+    *gpr = (in.modrm & 7) | (in.rex_b ? 8 : 0);
+    *len = in.len;
+    return 0;
+}

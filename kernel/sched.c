@@ -98,7 +98,8 @@ static void wake_check(struct vcpu *v)
     if (v->state == VCPU_WAIT_SIPI && __atomic_load_n(&v->start_pending, __ATOMIC_ACQUIRE))
         start_ap(v);
     if (v->state == VCPU_HALTED &&
-        (v->vapic ? vlapic_has_deliverable(v) : vcpu_has_posted_irq(&v->hw)))
+        (__atomic_load_n(&v->hw.nmi_pending, __ATOMIC_ACQUIRE) ||
+         (v->vapic ? vlapic_has_deliverable(v) : vcpu_has_posted_irq(&v->hw))))
         v->state = VCPU_RUNNABLE;
 }
 
@@ -146,10 +147,26 @@ static bool others_due(struct vcpu *self)
         if (v->index == 0 && vm_dev_timer_due(v->vm, now))
             return true;
         if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
-            (vcpu_has_posted_irq(&v->hw) || v->start_pending))
+            (vcpu_has_posted_irq(&v->hw) || v->start_pending ||
+             (v->state == VCPU_HALTED && __atomic_load_n(&v->hw.nmi_pending, __ATOMIC_ACQUIRE))))
             return true;
     }
     return false;
+}
+
+/* A latched NMI goes in ahead of any interrupt once the guest does not
+ * block NMIs; until then the backend is asked for a window. */
+static void deliver_nmi(struct vcpu *v)
+{
+    if (!__atomic_load_n(&v->hw.nmi_pending, __ATOMIC_ACQUIRE))
+        return;
+    if (!vcpu_backend->can_inject_nmi(&v->hw)) {
+        vcpu_backend->set_nmi_window(&v->hw, true);
+        return;
+    }
+    struct vcpu_event ev = { VCPU_EVENT_NMI, 2, false, 0 };
+    if (vcpu_backend->inject(&v->hw, &ev))
+        __atomic_store_n(&v->hw.nmi_pending, 0, __ATOMIC_RELEASE);
 }
 
 /* Test VMs (no LAPIC): posted vectors are injected directly, highest first. */
@@ -196,6 +213,7 @@ static void run_slice(struct vcpu *v, bool others_waiting)
             break;              /* VM_RESTARTING: parked by the scheduler loop */
         }
         wake_check(v);
+        deliver_nmi(v);
         if (v->vapic)
             vlapic_inject(v);
         else

@@ -371,6 +371,12 @@ void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector)
         vcpu_post_irq(&vms[vm_id].vcpu[vcpu].hw, vector);
 }
 
+void vm_post_nmi(unsigned vm_id, unsigned vcpu)
+{
+    if (vm_id < nvms && vcpu < vms[vm_id].nvcpus)
+        vcpu_post_nmi(&vms[vm_id].vcpu[vcpu].hw);
+}
+
 /* A vCPU of a running VM or of the one being created (its monitor's init
  * asks for the APIC pages from vmm_create). */
 static struct vcpu *vcpu_by_id(unsigned vm_id, unsigned vcpu)
@@ -442,6 +448,13 @@ void vm_set_tsc_aux(unsigned vm_id, unsigned vcpu, uint32_t aux)
     struct vcpu *v = vcpu_by_id(vm_id, vcpu);
     if (v)
         v->hw.tsc_aux = aux;
+}
+
+/* (the VM being created counts: vm_id == nvms) */
+void vm_set_cr4_allowed(unsigned vm_id, uint64_t allowed)
+{
+    if (vm_id <= nvms && vm_id < VM_MAX)
+        vms[vm_id].hw.cr4_allowed = allowed;
 }
 
 uint64_t vm_guest_tsc(unsigned vm_id, unsigned vcpu)

@@ -3,7 +3,11 @@
 # A GRUB rescue ISO (BIOS and EFI) that boots KERNEL with Multiboot2 and
 # passes each FILE as a module named NAME (default: its file name); the
 # kernel finds modules by name (the config is "config.dtb").
+# MKISO_MULTIBOOT=1: Multiboot1 instead (multiboot/module), e.g. to boot a
+# bare-metal test guest directly on an emulator.
 set -eu
+mb=multiboot2 mod=module2
+[ "${MKISO_MULTIBOOT:-0}" = 1 ] && mb=multiboot mod=module
 out=$1; kernel=$2; cmdline=$3; shift 3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
@@ -15,13 +19,13 @@ cp "$kernel" "$dir/boot/nethv.elf"
     echo 'serial --unit=0 --speed=115200'
     echo 'terminal_output serial console'
     echo 'menuentry "nethv" {'
-    echo "    multiboot2 /boot/nethv.elf $cmdline"
+    echo "    $mb /boot/nethv.elf $cmdline"
     for arg in "$@"; do
         m=${arg%%:*}
         b=$(basename "$m")
         [ "$m" = "$arg" ] || b=${arg#*:}
         cp "$m" "$dir/boot/nethv/$b"
-        echo "    module2 /boot/nethv/$b $b"
+        echo "    $mod /boot/nethv/$b $b"
     done
     echo '    boot'
     echo '}'

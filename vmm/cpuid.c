@@ -11,6 +11,7 @@
 #include <string.h>
 #include <arch/x86.h>
 #include <arch/regs.h>
+#include <arch/cr4.h>
 #include "vmm.h"
 #include "lapic.h"
 
@@ -27,9 +28,9 @@
 #define CPUID_HV_LEAF           0x40000000u
 #define CPUID_HV_TIMING         0x40000010u
 
-void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
+/* What CPUID (leaf, sub) returns on the VM's vCPU `vcpu`. */
+static struct cpuid_regs cpuid_value(const struct vmm *m, unsigned vcpu, uint32_t leaf, uint32_t sub)
 {
-    uint32_t leaf = (uint32_t)rq->regs.gpr.rax, sub = (uint32_t)rq->regs.gpr.rcx;
     struct cpuid_regs r;
 
     if (leaf == CPUID_HV_LEAF) {
@@ -57,7 +58,7 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
             if (m->lapic)
                 r.ecx |= CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
             /* initial APIC id = vCPU index; logical count = vCPUs */
-            r.ebx = (r.ebx & 0x0000ffffu) | ((uint32_t)m->vcpus << 16) | ((uint32_t)rq->vcpu << 24);
+            r.ebx = (r.ebx & 0x0000ffffu) | ((uint32_t)m->vcpus << 16) | ((uint32_t)vcpu << 24);
             break;
         case 7:
             if (sub == 0) {
@@ -86,6 +87,13 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
             break;
         }
     }
+    return r;
+}
+
+void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
+{
+    struct cpuid_regs r = cpuid_value(m, rq->vcpu, (uint32_t)rq->regs.gpr.rax,
+                                      (uint32_t)rq->regs.gpr.rcx);
     rp->regs = rq->regs;
     rp->regs.gpr.rax = r.eax;
     rp->regs.gpr.rbx = r.ebx;
@@ -93,4 +101,22 @@ void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp
     rp->regs.gpr.rdx = r.edx;
     rp->regs_dirty = true;
     rp->advance_rip = rq->exit.insn_len ? rq->exit.insn_len : 2;
+}
+
+/* At creation and reset: the guest may set only the CR4 bits (enforced by
+ * the kernel on both backends, arch/cr4.h) and EFER bits (vmm_msr_efer)
+ * that this CPUID grants (APM 2 3.1.7, SDM 4 IA32_EFER). */
+void vmm_cpuid_publish(struct vmm *m)
+{
+    struct cpuid_regs l1 = cpuid_value(m, 0, 1, 0), l7 = { 0, 0, 0, 0 }, x1 = { 0, 0, 0, 0 };
+    if (cpuid_value(m, 0, 0, 0).eax >= 7)
+        l7 = cpuid_value(m, 0, 7, 0);
+    vm_set_cr4_allowed(m->vm_id, cr4_guest_allowed(l1.ecx, l1.edx, l7.ebx, l7.ecx, l7.edx));
+    if (cpuid_value(m, 0, 0x80000000, 0).eax >= 0x80000001)
+        x1 = cpuid_value(m, 0, 0x80000001, 0);
+    m->efer_allowed = ((x1.edx & CPUIDX1_EDX_SYSCALL) ? EFER_SCE : 0) |
+                      ((x1.edx & CPUIDX1_EDX_LM) ? EFER_LME : 0) |
+                      ((x1.edx & CPUIDX1_EDX_NX) ? EFER_NXE : 0) |
+                      ((x1.edx & CPUIDX1_EDX_FFXSR) ? EFER_FFXSR : 0) |
+                      ((x1.ecx & CPUIDX1_ECX_TCE) ? EFER_TCE : 0);
 }

@@ -170,10 +170,13 @@ static void send_ipi(struct vmm *m, unsigned self, struct apic_icr icr, bool x2a
             break;
         case 5:                 /* INIT: APs already wait for SIPI; level de-assert is a no-op */
             break;
+        case 4:                 /* NMI: the vector field is ignored (SDM 3A 11.6.1) */
+            vm_post_nmi(m->vm_id, i);
+            break;
         case 6:                 /* start-up */
             vm_vcpu_start(m->vm_id, i, icr.vector);
             break;
-        default:                /* SMI, NMI, ExtINT: not modelled */
+        default:                /* SMI, ExtINT: not modelled */
             m->lapic_dropped_ipis++;
             break;
         }
@@ -342,11 +345,39 @@ void vmm_lapic_apic_write(struct vmm *m, unsigned vcpu, unsigned off)
 
 /* ---- MSRs ------------------------------------------------------------------------ */
 
+/* The x2APIC MSRs (SDM 3A 11.12.1.2, table 11-6) with this model's six
+ * LVT entries (no CMCI): which exist to read and which to write; any
+ * other access #GPs, as do writes to the read-only ones. */
+static bool x2apic_readable(unsigned off)
+{
+    switch (off) {
+    case APIC_ID: case APIC_VERSION: case APIC_TPR: case APIC_PPR: case APIC_LDR: case APIC_SVR:
+    case APIC_ESR: case APIC_ICR_LO: case APIC_LVT_TIMER: case APIC_LVT_THERM: case APIC_LVT_PERF:
+    case APIC_LVT_LINT0: case APIC_LVT_LINT1: case APIC_LVT_ERROR: case APIC_TIMER_ICR:
+    case APIC_TIMER_CCR: case APIC_TIMER_DCR:
+        return true;
+    default:                    /* ISR, TMR, IRR: 8 registers each */
+        return off >= APIC_ISR && off < APIC_ESR;
+    }
+}
+
+static bool x2apic_writable(unsigned off)
+{
+    switch (off) {
+    case APIC_TPR: case APIC_EOI: case APIC_SVR: case APIC_ESR: case APIC_ICR_LO:
+    case APIC_LVT_TIMER: case APIC_LVT_THERM: case APIC_LVT_PERF: case APIC_LVT_LINT0:
+    case APIC_LVT_LINT1: case APIC_LVT_ERROR: case APIC_TIMER_ICR: case APIC_TIMER_DCR:
+    case APIC_SELF_IPI:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int rd_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t *val)
 {
     unsigned off = (msr - MSR_X2APIC_BASE) << 4;
-    if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || off == APIC_EOI ||
-        off == APIC_SELF_IPI || off == APIC_ICR_HI || off == APIC_DFR)
+    if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || !x2apic_readable(off))
         return -1;
     *val = vmm_lapic_read(m, vcpu, off, true);
     return 0;
@@ -355,8 +386,7 @@ static int rd_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64
 static int wr_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64_t val)
 {
     unsigned off = (msr - MSR_X2APIC_BASE) << 4;
-    if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || off == APIC_ICR_HI ||
-        off == APIC_DFR || off == APIC_LDR || off == APIC_ID)
+    if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || !x2apic_writable(off))
         return -1;
     vmm_lapic_write(m, vcpu, off, val, true);
     return 0;

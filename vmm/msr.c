@@ -10,7 +10,7 @@ void vmm_msr(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
     uint32_t msr = rq->exit.msr.index;
     bool write = rq->exit.reason == VCPU_EXIT_MSR_WRITE;
 
-    if (vmm_msr_efer(rq, rp))
+    if (vmm_msr_efer(m, rq, rp))
         return;
 
     for (unsigned i = 0; i < m->nmsrs; i++) {

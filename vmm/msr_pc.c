@@ -58,7 +58,6 @@
 #define DE_CFG_LFENCE_SER   (1u << 1)                               /* LFENCE is serializing */
 #define PAT_POWER_ON        0x0007040600070406ull
 
-#define EFER_ALLOWED        (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
 
 #define VMM_MSR_PC_VCPUS    64
 
@@ -183,11 +182,12 @@ int vmm_msr_pc_init(struct vmm *m)
 }
 
 /*
- * EFER (any platform): reads give the guest's value; writes may change SCE,
- * LME and NXE (LMA is read-only: the backends derive it from LME and
- * CR0.PG); reserved bits, or LME changed while paging is on, raise #GP.
+ * EFER (any platform): reads give the guest's value; writes may change the
+ * bits the guest's CPUID grants (m->efer_allowed: SCE, LME, NXE, FFXSR,
+ * TCE; LMA is read-only: the backends derive it from LME and CR0.PG);
+ * others, or LME changed while paging is on, raise #GP.
  */
-bool vmm_msr_efer(const struct vmm_request *rq, struct vmm_reply *rp)
+bool vmm_msr_efer(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
 {
     if (rq->exit.msr.index != MSR_EFER)
         return false;
@@ -201,7 +201,7 @@ bool vmm_msr_efer(const struct vmm_request *rq, struct vmm_reply *rp)
         return true;
     }
     uint64_t val = (rq->regs.gpr.rdx << 32) | (uint32_t)rq->regs.gpr.rax;
-    if ((val & ~EFER_ALLOWED) || ((rq->cr0 & CR0_PG) && ((val ^ rq->efer) & EFER_LME))) {
+    if ((val & ~(m->efer_allowed | EFER_LMA)) || ((rq->cr0 & CR0_PG) && ((val ^ rq->efer) & EFER_LME))) {
         vmm_inject_exception(rp, EXC_GP, true, 0);
         return true;
     }

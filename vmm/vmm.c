@@ -25,6 +25,7 @@ static int vmm_init(struct vmm *m, const struct vmm_create_args *a)
         printk("vmm %s: PC platform set-up failed\n", m->name);
         return -1;
     }
+    vmm_cpuid_publish(m);       /* (the CPUID policy needs the devices: x2APIC) */
     return 0;
 }
 

@@ -54,6 +54,8 @@ struct vmm {
     struct vmm_msr msrs[VMM_MAX_MSRS];
     size_t arena_used;
     uint8_t arena[VMM_ARENA] __attribute__((aligned(64)));
+    /* the EFER bits the guest's CPUID grants (vmm_cpuid_publish) */
+    uint64_t efer_allowed;
     /* counters */
     uint64_t unhandled_io, unhandled_mmio, unhandled_msr;
     /*
@@ -90,7 +92,7 @@ int vmm_platform_pc_init(struct vmm *m, const struct vmm_create_args *a);
 int vmm_msr_pc_init(struct vmm *m);
 int vmm_acpi_tables_init(struct vmm *m, const struct vmm_create_args *a);
 /* WRMSR/RDMSR EFER (every platform): true when handled. */
-bool vmm_msr_efer(const struct vmm_request *rq, struct vmm_reply *rp);
+bool vmm_msr_efer(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
 
 /* Zeroed memory owned by this monitor instance (device state); NULL when full. */
 void *vmm_alloc(struct vmm *m, size_t size);
@@ -122,6 +124,7 @@ bool vmm_uart_input(struct vmm *m, char c);
 bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
 bool testdev_mmio(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val);
 void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
+void vmm_cpuid_publish(struct vmm *m);
 void vmm_msr(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
 void vmm_mmio(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);
 void vmm_inject_exception(struct vmm_reply *rp, uint8_t vector, bool has_error, uint32_t error);

@@ -343,6 +343,9 @@ static void svm_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s)
     seg_to_vmcb(&g->ldtr, &s->ldtr);
     g->gdtr = (struct vmcb_seg){ 0, 0, s->gdt.limit, s->gdt.base };
     g->idtr = (struct vmcb_seg){ 0, 0, s->idt.limit, s->idt.base };
+    /* an emulated MOV to CR4 changing paging bits drops the TLB, as the CPU would */
+    if ((g->cr4 ^ s->cr4) & CR4_TLB_BITS)
+        v->flush_on_entry = true;
     g->cr0 = s->cr0;
     g->cr2 = s->cr2;
     g->cr3 = s->cr3;
@@ -411,6 +414,8 @@ static int svm_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
                     SVM_INT_SHUTDOWN;
     c->intercept2 = SVM_INT2_VMRUN | SVM_INT2_VMMCALL | SVM_INT2_VMLOAD | SVM_INT2_VMSAVE |
                     SVM_INT2_STGI | SVM_INT2_CLGI | SVM_INT2_SKINIT | SVM_INT2_XSETBV;
+    /* MOV to CR4: only the bits the guest's CPUID grants (kernel/exit.c, arch/cr4.h) */
+    c->intercept_cr = SVM_INT_CR_WRITE(4);
     c->iopm_base_pa = vm->io_bitmap;
     c->msrpm_base_pa = vm->msr_bitmap;
     c->tsc_offset = v->tsc_offset;
@@ -443,7 +448,12 @@ static bool svm_inject(struct vcpu_hw *v, const struct vcpu_event *ev)
         inj |= SVM_EVT_TYPE_INTR;
         break;
     case VCPU_EVENT_NMI:
+        /* the guest blocks NMIs until its IRET (15.20: EVENTINJ does not
+         * track it without vNMI) */
         inj = SVM_EVT_VALID | SVM_EVT_TYPE_NMI | 2;
+        v->nmi_blocked = true;
+        v->nmi_iret_seen = false;
+        c->intercept1 |= SVM_INT_IRET;
         break;
     case VCPU_EVENT_EXCEPTION:
         if (ev->vector > 31 || ev->vector == 2) {
@@ -491,8 +501,25 @@ static void svm_reset_events(struct vcpu_hw *v)
     struct vmcb_control *c = &svm_vmcb(v)->ctl;
     c->eventinj = 0;
     c->int_state = 0;
+    c->intercept1 &= ~SVM_INT_IRET;
     v->reinject = 0;
+    v->nmi_blocked = v->nmi_iret_seen = false;
+    __atomic_store_n(&v->nmi_pending, 0, __ATOMIC_SEQ_CST);
     svm_set_irq_window(v, false);
+}
+
+static bool svm_can_inject_nmi(struct vcpu_hw *v)
+{
+    const struct vmcb *b = svm_vmcb(v);
+    return !v->nmi_blocked && !(b->ctl.int_state & SVM_INTSTATE_SHADOW) &&
+           !(b->ctl.eventinj & SVM_EVT_VALID);
+}
+
+/* No NMI-window exit on SVM: while blocked, the IRET intercept (set by the
+ * injection) starts the unblocking; a shadow or a queued event is over by
+ * the next exit (the host tick at the latest). */
+static void svm_set_nmi_window(struct vcpu_hw *v, bool on)
+{
 }
 
 static void svm_set_tsc_offset(struct vcpu_hw *v, uint64_t off)
@@ -522,6 +549,8 @@ const struct vcpu_backend svm_backend = {
     .can_inject_irq = svm_can_inject_irq,
     .set_irq_window = svm_set_irq_window,
     .reset_events = svm_reset_events,
+    .can_inject_nmi = svm_can_inject_nmi,
+    .set_nmi_window = svm_set_nmi_window,
     .set_tsc_offset = svm_set_tsc_offset,
     .set_preempt_timer = svm_set_preempt_timer,
     .dump = svm_dump,

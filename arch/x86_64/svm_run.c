@@ -75,6 +75,10 @@ uint32_t svm_asid_alloc(void)
     return k;
 }
 
+/* per CPU: the host's CR0 (constant), for the #VMEXIT repair in svm_run */
+static uint64_t host_cr0[MAX_CPUS];
+uint64_t svm_cr0_repairs;
+
 /* per CPU: the IA32_TSC_AUX value loaded for guests, plus one (0: unknown) */
 static uint64_t loaded_tsc_aux[MAX_CPUS];
 
@@ -241,6 +245,10 @@ static void decode_exit(struct vcpu_hw *v, struct vmcb *b, struct vcpu_exit *e)
     }
     if (code < SVM_EXIT_DR0_READ) {
         e->reason = VCPU_EXIT_CR_ACCESS;
+        e->cr.num = code & 0xf;
+        e->cr.write = code >= SVM_EXIT_CR0_WRITE;
+        e->cr.gpr = svm_has_decode_assists() && (i1 & SVM_CR_INFO_VALID) ?
+                    (int8_t)(i1 & SVM_CR_INFO_GPR_MASK) : -1;
         return;
     }
     switch (code) {
@@ -257,6 +265,12 @@ static void decode_exit(struct vcpu_hw *v, struct vmcb *b, struct vcpu_exit *e)
     case SVM_EXIT_VINTR:
         e->reason = VCPU_EXIT_INTR_WINDOW;
         svm_backend.set_irq_window(v, false);
+        break;
+    case SVM_EXIT_IRET:         /* before the IRET runs (15.9): it ends NMI blocking */
+        b->ctl.intercept1 &= ~SVM_INT_IRET;
+        v->nmi_iret_seen = true;
+        v->nmi_iret_rip = b->save.rip;
+        e->reason = VCPU_EXIT_NMI_WINDOW;
         break;
     case SVM_EXIT_CPUID:
         e->reason = VCPU_EXIT_CPUID;
@@ -400,8 +414,25 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         loaded_tsc_aux[cpu] = (uint64_t)v->tsc_aux + 1;
     }
     tlb_invariant(v, cpu, b->ctl.tlb_control);
+    if (!host_cr0[cpu])
+        host_cr0[cpu] = read_cr0();
     fpu_load(v);
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
+    /* QEMU TCG (7.2, 10.0) can leave the guest's CR0 in place at #VMEXIT:
+     * do_vmexit restores CR0 before CR4 and EFER, and cpu_x86_update_cr0
+     * refuses to turn paging on with the guest's EFER.LME=1 and CR4.PAE=0
+     * still loaded (target/i386/tcg/sysemu/svm_helper.c, helper.c) -- a
+     * state any guest may be in (LME armed before paging).  The host then
+     * runs with paging off: put CR0 back first thing.  What ran since the
+     * #VMEXIT ran identity-mapped (nethv's map is 1:1), so it did what it
+     * should.  Reproducer: selftest=svm (test_lme_armed). */
+    if (read_cr0() != host_cr0[cpu]) {
+        write_cr0(host_cr0[cpu]);
+        if (__atomic_fetch_add(&svm_cr0_repairs, 1, __ATOMIC_RELAXED) == 0)
+            printk("svm: CPU %u: #VMEXIT left the guest's CR0 %#llx (the guest had EFER.LME "
+                   "armed with CR4.PAE and CR0.PG clear; a QEMU TCG bug): host CR0 restored\n",
+                   cpu, (unsigned long long)b->save.cr0);
+    }
     vcpu_assert_host_state(cpu, "svm");
     fpu_store(v);
     __atomic_store_n(&v->running, false, __ATOMIC_SEQ_CST);
@@ -416,6 +447,13 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
     else if (b->ctl.exitcode != SVM_EXIT_INVALID)
         b->ctl.eventinj = redeliver(b->ctl.exitintinfo);
     v->reinject = b->ctl.eventinj;
+    /* the IRET seen by the intercept has run once RIP moved: NMIs unblocked
+     * (an NMI cut short in its delivery stays blocked: it goes back in) */
+    if (v->nmi_iret_seen && b->save.rip != v->nmi_iret_rip) {
+        v->nmi_iret_seen = false;
+        v->nmi_blocked = (b->ctl.eventinj & SVM_EVT_TYPE_MASK) == SVM_EVT_TYPE_NMI &&
+                         (b->ctl.eventinj & SVM_EVT_VALID);
+    }
     decode_exit(v, b, e);
     e->rip = b->save.rip;
     e->cr3 = b->save.cr3;

@@ -333,6 +333,30 @@ static void test_prot32(struct vcpu_hw *v)
     check(r.rip == GPA_CODE32 + 0x34, "HLT exit at the HLT");
 }
 
+/* A guest with EFER.LME armed, CR4.PAE and CR0.PG clear (legal: a kernel
+ * on its way to long mode): after its exit the host must have its own CR0
+ * back.  QEMU TCG skips that restore (svm_run repairs it and counts). */
+extern uint64_t svm_cr0_repairs;
+static void test_lme_armed(struct vcpu_hw *v)
+{
+    struct vcpu_sregs s;
+    struct vcpu_regs r;
+    struct vcpu_exit e;
+    prot32_state(&s, &r, GPA_CODE32);
+    s.efer = EFER_LME;
+    be->set_sregs(v, &s);
+    be->set_regs(v, &r);
+    uint64_t before = svm_cr0_repairs;
+    run(v, &e);
+    show(0, v, &e);
+    check(read_cr0() & CR0_PG, "EFER.LME armed in the guest: host paging on after its exit");
+    printk("svm-selftest: EFER.LME armed with CR4.PAE=0, CR0.PG=0: the CPU %s the host's CR0 at "
+           "#VMEXIT\n", svm_cr0_repairs != before ? "did NOT restore (repaired)" : "restored");
+    be->get_sregs(v, &s);
+    s.efer = 0;
+    be->set_sregs(v, &s);
+}
+
 static void bench(struct vcpu_hw *v)
 {
     struct vcpu_regs r;
@@ -568,6 +592,7 @@ void svm_selftest(void)
         printk("svm-selftest: FAIL: SVM could not be enabled\n");
         return;
     }
+    vm.cr4_allowed = ~0ull;     /* no monitor, no CPUID policy: the hardware's rules */
     uint64_t hpa = page_alloc(RAM_SIZE / PAGE_SIZE, 2 * MIB, 0);
     if (!hpa || be->vm_map(&vm, 0, hpa, RAM_SIZE, S2_RWX)) {
         printk("svm-selftest: FAIL: no guest RAM\n");
@@ -590,6 +615,7 @@ void svm_selftest(void)
     check(vcpu[0].tag && vcpu[1].tag != vcpu[0].tag, "distinct non-zero ASIDs");
 
     test_prot32(&vcpu[0]);
+    test_lme_armed(&vcpu[2]);
     test_long64(&vcpu[1]);
     test_failures(&vcpu[2]);
     test_posted(&vcpu[0]);

@@ -48,6 +48,17 @@ void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector)
     }
 }
 
+/* An NMI (the LAPIC's NMI delivery mode): latched once, taken by the owner
+ * CPU's run loop when the guest is not blocking NMIs. */
+void vcpu_post_nmi(struct vcpu_hw *v)
+{
+    __atomic_store_n(&v->nmi_pending, 1, __ATOMIC_SEQ_CST);
+    if (v->host_cpu != this_cpu()->cpu) {
+        __atomic_fetch_add(&v->kicks, 1, __ATOMIC_RELAXED);
+        lapic_send_ipi(percpu_area[v->host_cpu].apic_id, VEC_IPI_KICK);
+    }
+}
+
 bool vcpu_has_posted_irq(const struct vcpu_hw *v)
 {
     for (int i = 0; i < 4; i++)
@@ -71,7 +82,8 @@ int vcpu_take_posted_irq(struct vcpu_hw *v)
 
 static const char *const exit_names[VCPU_EXIT__COUNT] = {
     [VCPU_EXIT_NONE] = "none", [VCPU_EXIT_EXTINT] = "extint", [VCPU_EXIT_NMI] = "nmi",
-    [VCPU_EXIT_INTR_WINDOW] = "irq-window", [VCPU_EXIT_PREEMPT] = "preempt",
+    [VCPU_EXIT_INTR_WINDOW] = "irq-window", [VCPU_EXIT_NMI_WINDOW] = "nmi-window",
+    [VCPU_EXIT_PREEMPT] = "preempt",
     [VCPU_EXIT_CPUID] = "cpuid", [VCPU_EXIT_HLT] = "hlt", [VCPU_EXIT_IO] = "io",
     [VCPU_EXIT_MMIO] = "mmio", [VCPU_EXIT_MSR_READ] = "rdmsr", [VCPU_EXIT_MSR_WRITE] = "wrmsr",
     [VCPU_EXIT_HYPERCALL] = "hypercall", [VCPU_EXIT_EXCEPTION] = "exception",
@@ -99,24 +111,26 @@ const char *vcpu_exit_name(enum vcpu_exit_reason r)
  * never resumed with host state in its VMCB/VMCS.
  */
 /* Invariant (both backends, after every exit, before anything that could
- * fault or take an interrupt): the host's GS base, TR and IDT are in place.
+ * fault or take an interrupt): the host's GS base, TR and IDT are in place,
+ * and paging is on.
  * VMX loads them from the VMCS host-state area at VM exit (SDM 3C 28.5);
  * SVM restores the IDT at #VMEXIT and GS/TR by the host VMLOAD
  * (svm_entry.S, APM 2 15.5.2). */
 void vcpu_assert_host_state(unsigned cpu, const char *backend)
 {
-    uint64_t gs = rdmsr(MSR_GS_BASE);
+    uint64_t gs = rdmsr(MSR_GS_BASE), cr0 = read_cr0();
     uint16_t tr;
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
     __asm__ volatile("str %0" : "=r"(tr));
     __asm__ volatile("sidt %0" : "=m"(idtr));
-    if (gs == (uint64_t)(uintptr_t)&percpu_area[cpu] && tr == SEL_TSS && idtr.base == idt_base())
+    if (gs == (uint64_t)(uintptr_t)&percpu_area[cpu] && tr == SEL_TSS && idtr.base == idt_base() &&
+        (cr0 & CR0_PG))
         return;
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&percpu_area[cpu]);    /* for the report */
     printk("\n%s: CPU %u after an exit: GS base %#llx (host %#llx), TR %#x (host %#x), "
-           "IDT %#llx (host %#llx): the host state is not in place\n", backend, cpu,
+           "IDT %#llx (host %#llx), CR0 %#llx: the host state is not in place\n", backend, cpu,
            (unsigned long long)gs, (unsigned long long)(uintptr_t)&percpu_area[cpu], tr, SEL_TSS,
-           (unsigned long long)idtr.base, (unsigned long long)idt_base());
+           (unsigned long long)idtr.base, (unsigned long long)idt_base(), (unsigned long long)cr0);
     flight_print_cpu(cpu);
     panic("%s: host state not restored at exit", backend);
 }

@@ -137,7 +137,9 @@ static void setup_controls(struct vcpu_hw *v)
     }
     vmcs_write64(TSC_OFFSET, 0);
     vmcs_writenat(CR0_GUEST_HOST_MASK, vmx_caps.cr0_mask);
-    vmcs_writenat(CR4_GUEST_HOST_MASK, vmx_caps.cr4_mask);
+    /* host-owned too: every bit the guest's CPUID does not grant, so that
+     * setting one exits and #GPs (emulate_cr4) */
+    vmcs_writenat(CR4_GUEST_HOST_MASK, vmx_caps.cr4_mask | (~v->vm->cr4_allowed & 0xffffffffull));
     vmcs_write64(VMCS_LINK_POINTER, ~0ull);
 }
 
@@ -602,6 +604,30 @@ static void vmx_set_irq_window(struct vcpu_hw *v, bool on)
     vmcs_write32(PROC_BASED_CONTROLS, p->proc);
 }
 
+/* NMI-window exiting needs "virtual NMIs" (SDM 3C 25.2, 26.7.6); with
+ * them the CPU tracks the guest's NMI blocking in the interruptibility
+ * state (set by the injection, cleared by the guest's IRET). */
+static void vmx_set_nmi_window(struct vcpu_hw *v, bool on)
+{
+    struct vmx_vcpu *p = vmx_priv(v);
+    if (!vmx_load(v) || !(p->pin & PIN_VIRTUAL_NMI) || !(vmx_caps.proc_may1 & PROC_NMI_WINDOW))
+        return;                 /* the next exit looks again */
+    uint32_t proc = on ? p->proc | PROC_NMI_WINDOW : p->proc & ~PROC_NMI_WINDOW;
+    if (proc != p->proc) {
+        p->proc = proc;
+        vmcs_write32(PROC_BASED_CONTROLS, p->proc);
+    }
+}
+
+static bool vmx_can_inject_nmi(struct vcpu_hw *v)
+{
+    if (!vmx_load(v))
+        return false;
+    return !(vmcs_read32(GUEST_INTERRUPTIBILITY) &
+             (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_NMI)) &&
+           !(vmcs_read32(ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
 static void vmx_reset_events(struct vcpu_hw *v)
 {
     if (!vmx_load(v))
@@ -609,7 +635,9 @@ static void vmx_reset_events(struct vcpu_hw *v)
     vmcs_write32(ENTRY_INTR_INFO, 0);
     vmcs_write32(GUEST_INTERRUPTIBILITY, 0);
     v->reinject = 0;
+    __atomic_store_n(&v->nmi_pending, 0, __ATOMIC_SEQ_CST);
     vmx_set_irq_window(v, false);
+    vmx_set_nmi_window(v, false);
 }
 
 static void vmx_set_tsc_offset(struct vcpu_hw *v, uint64_t off)
@@ -657,6 +685,8 @@ const struct vcpu_backend vmx_backend = {
     .inject = vmx_inject,
     .can_inject_irq = vmx_can_inject_irq,
     .reset_events = vmx_reset_events,
+    .can_inject_nmi = vmx_can_inject_nmi,
+    .set_nmi_window = vmx_set_nmi_window,
     .set_irq_window = vmx_set_irq_window,
     .set_tsc_offset = vmx_set_tsc_offset,
     .set_preempt_timer = vmx_set_preempt_timer,

@@ -12,6 +12,7 @@
 #include <nethv/mem.h>
 #include <arch/cpu.h>
 #include <arch/regs.h>
+#include <arch/cr4.h>
 #include <arch/vmx.h>
 #include <arch/x86.h>
 
@@ -163,15 +164,17 @@ static bool emulate_cr0(struct vcpu_hw *v, uint64_t val)
 static bool emulate_cr4(struct vcpu_hw *v, uint64_t val)
 {
     uint64_t old = guest_cr4();
-    /* no nested VMX/SMX; nothing the CPU cannot do; PAE stays on in long mode */
-    if ((val & (CR4_VMXE | (1ull << 14))) || (val & ~vmx_caps.cr4_fixed1) ||
-        ((vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && !(val & CR4_PAE)))
+    /* what the guest's CPUID grants (arch/cr4.h), never nested VMX/SMX, and
+     * nothing the CPU cannot do */
+    uint64_t allowed = v->vm->cr4_allowed & ~(CR4_VMXE | CR4_SMXE) & vmx_caps.cr4_fixed1;
+    if (cr4_write_check(old, val, allowed, guest_cr0(), vmcs_readnat(GUEST_CR3),
+                        vmcs_read64(GUEST_IA32_EFER)))
         return false;
     vmcs_writenat(GUEST_CR4, (val | vmx_caps.cr4_force1) & vmx_caps.cr4_fixed1);
     vmcs_writenat(CR4_READ_SHADOW, val);
     vmx_priv(v)->guest_osxsave = val & CR4_OSXSAVE;
-    if ((old ^ val) & (CR4_PAE | CR4_PGE | CR4_PCIDE | (1ull << 20) | (1ull << 4)))
-        flush_guest_tlb(v);     /* PAE, PGE, PCIDE, SMEP, PSE */
+    if ((old ^ val) & CR4_TLB_BITS)
+        flush_guest_tlb(v);
     vmx_load_pdptes(v);
     return true;
 }
@@ -342,6 +345,11 @@ static bool decode_exit(struct vcpu_hw *v, struct vmx_vcpu *p, struct vcpu_exit 
         e->sipi.vector = (uint8_t)q;
         break;
     case EXIT_INTR_WINDOW:   e->reason = VCPU_EXIT_INTR_WINDOW; break;
+    case EXIT_NMI_WINDOW:
+        e->reason = VCPU_EXIT_NMI_WINDOW;
+        p->proc &= ~PROC_NMI_WINDOW;
+        vmcs_write32(PROC_BASED_CONTROLS, p->proc);
+        break;
     case EXIT_TPR_BELOW:    /* the guest's CR8 write let a held vector through */
         e->reason = VCPU_EXIT_INTR_WINDOW;
         break;

@@ -412,6 +412,7 @@ void vmx_selftest(void)
         printk("vmx-selftest: FAIL: VM set-up\n");
         return;
     }
+    vm.cr4_allowed = ~0ull;     /* no monitor, no CPUID policy: the hardware's rules */
     ram = phys_to_virt(ram_pa);
     memcpy(ram + GPA_CODE32, guest32, sizeof(guest32));
     memcpy(ram + GPA_CODE64, guest64, sizeof(guest64));

@@ -26,7 +26,7 @@ void puts_(const char *s);                  /* to the debug port */
 void print(const char *fmt, ...);           /* %s %d %u %x only */
 uint32_t hypercall(uint32_t nr, uint32_t b, uint32_t c);
 void guest_exit(int code) __attribute__((noreturn));
-void set_handler(unsigned vector, guest_handler h);     /* vectors with stubs: 0-8 10-14 16-19 32 64 */
+void set_handler(unsigned vector, guest_handler h);     /* vectors with stubs: 0-8 10-14 16-19 32 48 64 80 96 */
 void idt_install(void);
 int guest_main(uint32_t magic, uint32_t mbi);
 

@@ -51,7 +51,10 @@ vec_\n:
     VEC 18
     VEC 19
     VEC 32
+    VEC 48
     VEC 64
+    VEC 80
+    VEC 96
 
 vec_common:
     pusha

@@ -64,6 +64,8 @@ int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len);
 int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len);
 /* Post an interrupt vector to one of the VM's vCPUs (no exit needed). */
 void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector);
+/* an NMI for the vCPU (the LAPIC's NMI delivery mode): latched, one at a time */
+void vm_post_nmi(unsigned vm_id, unsigned vcpu);
 /* The vCPU's virtual-APIC page (4 KiB, xAPIC layout, nethv/vlapic.h) or
  * NULL; the monitor emulates register accesses of that vCPU's own exits on
  * it (its CPU), never another vCPU's: those go through vm_post_irq. */
@@ -89,6 +91,8 @@ void vm_set_tsc_deadline(unsigned vm_id, unsigned vcpu, uint64_t guest_tsc);
 /* The vCPU's IA32_TSC_AUX (what RDTSCP returns in ECX), as the guest wrote it
  * to the monitor; RDTSCP itself does not exit.  0 after a VM restart. */
 void vm_set_tsc_aux(unsigned vm_id, unsigned vcpu, uint32_t aux);
+/* the CR4 bits the guest's CPUID grants: the kernel refuses others (#GP) */
+void vm_set_cr4_allowed(unsigned vm_id, uint64_t allowed);
 /* A free-running 32-bit clock at I/O port..port+3 that the kernel answers
  * itself: reads return (host TSC - tsc0) at hz, exactly as the monitor's
  * model computes it (vmm/pm.c: the ACPI PM timer, which a Linux guest reads

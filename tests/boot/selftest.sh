@@ -44,7 +44,9 @@ qemu_case() (
     [ $rc -ne 124 ] || fail "QEMU still running after 180 s; last lines: $(last)"
     ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
     expect_selftest nethv
-    pass
+    # the #VMEXIT CR0 restore that QEMU skips (svm_run repairs it): shown
+    l=$(grep -m1 "^svm-selftest: EFER.LME armed" "$clean") || fail "no EFER.LME-armed line"
+    echo "PASS: $TEST (${l#svm-selftest: })"; exit 0
 )
 
 bochs_case() (
@@ -62,6 +64,9 @@ bochs_case() (
     clean=$LOG.txt
     tr -d '\r' < "$LOG" > "$clean"
     expect_selftest fxrstor
+    # a CPU that does what APM 2 15.6 says: no repair needed
+    grep -q "^svm-selftest: EFER.LME armed with CR4.PAE=0, CR0.PG=0: the CPU restored" "$clean" ||
+        fail "the host CR0 after an EFER.LME-armed guest: $(grep -m1 'EFER.LME armed' "$clean")"
     pass
 )
 

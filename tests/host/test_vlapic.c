@@ -30,6 +30,8 @@ void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector)
     vlapic_set_irr(pages[vcpu], vector);        /* what the owner CPU's sync does */
 }
 void vm_vcpu_start(unsigned vm_id, unsigned vcpu, uint8_t v) { started[vcpu] = v; }
+static unsigned nmis[NCPU];
+void vm_post_nmi(unsigned vm_id, unsigned vcpu) { if (vcpu < NCPU) nmis[vcpu]++; }
 void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t d, uint64_t p, uint8_t vec)
 {
     timer[vcpu].deadline = d;
@@ -310,6 +312,17 @@ static void test_ipis(void **s)
     assert_int_equal(started[1], 0x9a);
     assert_int_equal(started[2], 0);
     assert_int_equal(posts, before);
+    /* NMI (delivery mode 100) to vCPU 3: no vector posted, one NMI */
+    vmm_lapic_write(&M, 0, APIC_ICR_HI, 3u << 24, false);
+    vmm_lapic_write(&M, 0, APIC_ICR_LO, 0x4400, false);
+    assert_int_equal(nmis[3], 1);
+    assert_int_equal(nmis[0] + nmis[1] + nmis[2], 0);
+    assert_int_equal(posts, before);
+    /* NMI to all excluding self (from vCPU 0) */
+    vmm_lapic_write(&M, 0, APIC_ICR_LO, 0xc4400, false);
+    assert_int_equal(nmis[0], 0);
+    assert_int_equal(nmis[1] + nmis[2], 2);
+    assert_int_equal(nmis[3], 2);
 }
 
 /* VMX APIC-write exits: the CPU has stored the guest's value in the page;

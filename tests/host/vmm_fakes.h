@@ -37,6 +37,7 @@ uint64_t page_alloc(uint64_t npages, uint64_t align, uint64_t limit)
 void page_free(uint64_t phys, uint64_t npages) { free((void *)(uintptr_t)phys); }
 bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) { return false; }
 void vmm_cpuid(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
+void vmm_cpuid_publish(struct vmm *m) {}
 void vmm_msr(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
 void vmm_mmio(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp) {}
 const char *vcpu_exit_name(enum vcpu_exit_reason r) { return "?"; }

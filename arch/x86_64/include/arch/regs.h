@@ -18,15 +18,33 @@
 #define CR0_CD          (1ull << 30)
 #define CR0_PG          (1ull << 31)
 
-/* CR4 (SDM 3A 2.5) */
+/* CR4 (SDM 3A 2.5; APM 2 3.1.3) */
+#define CR4_VME         (1ull << 0)
+#define CR4_PVI         (1ull << 1)
+#define CR4_TSD         (1ull << 2)
+#define CR4_DE          (1ull << 3)
+#define CR4_PSE         (1ull << 4)
 #define CR4_PAE         (1ull << 5)
+#define CR4_MCE         (1ull << 6)
 #define CR4_PGE         (1ull << 7)
+#define CR4_PCE         (1ull << 8)
 #define CR4_OSFXSR      (1ull << 9)
 #define CR4_OSXMMEXCPT  (1ull << 10)
+#define CR4_UMIP        (1ull << 11)
+#define CR4_LA57        (1ull << 12)
 #define CR4_VMXE        (1ull << 13)
+#define CR4_SMXE        (1ull << 14)
 #define CR4_FSGSBASE    (1ull << 16)
 #define CR4_PCIDE       (1ull << 17)
 #define CR4_OSXSAVE     (1ull << 18)
+#define CR4_KL          (1ull << 19)
+#define CR4_SMEP        (1ull << 20)
+#define CR4_SMAP        (1ull << 21)
+#define CR4_PKE         (1ull << 22)
+#define CR4_CET         (1ull << 23)
+#define CR4_PKS         (1ull << 24)
+/* a change of these invalidates TLB entries (SDM 3A 4.10.4.1) */
+#define CR4_TLB_BITS    (CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | CR4_SMAP | CR4_PKE | CR4_LA57)
 
 /* RFLAGS */
 #define RFLAGS_FIXED1   (1ull << 1)     /* reserved, always 1 */
@@ -51,6 +69,9 @@
 #define  EFER_LMA               (1ull << 10)
 #define  EFER_NXE               (1ull << 11)
 #define  EFER_SVME              (1ull << 12)
+#define  EFER_LMSLE             (1ull << 13)    /* AMD: long-mode segment limits */
+#define  EFER_FFXSR             (1ull << 14)    /* AMD: fast FXSAVE/FXRSTOR */
+#define  EFER_TCE               (1ull << 15)    /* AMD: translation cache extension */
 #define MSR_STAR                0xc0000081
 #define MSR_LSTAR               0xc0000082
 #define MSR_CSTAR               0xc0000083
@@ -68,13 +89,38 @@
 #define LAPIC_MMIO_SIZE         0x1000ull
 
 /* CPUID feature bits */
+/* the CPUID bits that grant CR4 bits (SDM 2 CPUID; SDM 3A 2.5) */
+#define CPUID1_EDX_VME          (1u << 1)
+#define CPUID1_EDX_DE           (1u << 2)
+#define CPUID1_EDX_PSE          (1u << 3)
+#define CPUID1_EDX_TSC          (1u << 4)
+#define CPUID1_EDX_PAE          (1u << 6)
+#define CPUID1_EDX_MCE          (1u << 7)
+#define CPUID1_EDX_PGE          (1u << 13)
+#define CPUID1_EDX_FXSR         (1u << 24)
+#define CPUID1_EDX_SSE          (1u << 25)
+#define CPUID1_ECX_SMX          (1u << 6)
+#define CPUID1_ECX_PCID         (1u << 17)
+#define CPUID7_EBX_FSGSBASE     (1u << 0)
+#define CPUID7_EBX_SMEP         (1u << 7)
+#define CPUID7_EBX_SMAP         (1u << 20)
+#define CPUID7_ECX_UMIP         (1u << 2)
+#define CPUID7_ECX_PKU          (1u << 3)
+#define CPUID7_ECX_CET_SS       (1u << 7)
+#define CPUID7_ECX_LA57         (1u << 16)
+#define CPUID7_ECX_KL           (1u << 23)
+#define CPUID7_ECX_PKS          (1u << 31)
+#define CPUID7_EDX_CET_IBT      (1u << 20)
 #define CPUID1_ECX_VMX          (1u << 5)
 #define CPUID1_ECX_X2APIC       (1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_XSAVE        (1u << 26)
 #define CPUID1_ECX_HYPERVISOR   (1u << 31)
 #define CPUID1_EDX_APIC         (1u << 9)
+#define CPUIDX1_EDX_SYSCALL     (1u << 11)      /* leaf 0x80000001: SYSCALL/SYSRET, EFER.SCE */
 #define CPUIDX1_EDX_NX          (1u << 20)      /* leaf 0x80000001 */
+#define CPUIDX1_EDX_FFXSR       (1u << 25)      /* leaf 0x80000001: EFER.FFXSR */
+#define CPUIDX1_ECX_TCE         (1u << 17)      /* leaf 0x80000001: EFER.TCE */
 #define CPUIDX1_EDX_RDTSCP      (1u << 27)      /* leaf 0x80000001: RDTSCP, IA32_TSC_AUX */
 #define CPUIDX1_EDX_PAGE1G      (1u << 26)
 #define CPUIDX1_EDX_LM          (1u << 29)

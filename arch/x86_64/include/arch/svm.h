@@ -60,6 +60,11 @@
 #define SVM_INT_INIT            (1u << 3)   /* 15.13.4 */
 #define SVM_INT_VINTR           (1u << 4)   /* 15.13.5 virtual interrupt taken */
 #define SVM_INT_CR0_SEL_WRITE   (1u << 5)
+/* VMCB 0x000 intercept_cr: reads of CRn in bit n, writes in bit 16 + n (15.9.1) */
+#define SVM_INT_CR_WRITE(n)     (1u << (16 + (n)))
+/* EXITINFO1 of a CR access with decode assists: bit 63 valid, 3:0 the GPR (15.34.1) */
+#define SVM_CR_INFO_VALID       (1ull << 63)
+#define SVM_CR_INFO_GPR_MASK    0xfull
 #define SVM_INT_IDTR_READ       (1u << 6)
 #define SVM_INT_GDTR_READ       (1u << 7)
 #define SVM_INT_LDTR_READ       (1u << 8)

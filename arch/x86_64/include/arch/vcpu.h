@@ -73,6 +73,8 @@ enum vcpu_exit_reason {
     VCPU_EXIT_EXTINT,           /* host interrupt arrived (handled by host IDT) */
     VCPU_EXIT_NMI,
     VCPU_EXIT_INTR_WINDOW,      /* guest can take an interrupt now */
+    VCPU_EXIT_NMI_WINDOW,       /* guest can take an NMI now (VMX), or the SVM IRET
+                                   intercept that starts the end of NMI blocking */
     VCPU_EXIT_PREEMPT,          /* time slice over (preemption timer) */
     VCPU_EXIT_CPUID,
     VCPU_EXIT_HLT,
@@ -129,6 +131,9 @@ struct vcpu_exit {
         struct { uint8_t vector; } sipi;
         struct { uint8_t vector; } eoi;             /* APIC_EOI */
         struct { uint16_t offset; } apic_write;     /* APIC_WRITE */
+        /* CR_ACCESS: CR number, MOV to (write) or from, and the GPR if the
+         * CPU said which (SVM decode assists), else -1: decode it */
+        struct { uint8_t num; bool write; int8_t gpr; } cr;
         struct { const char *what; uint64_t error; } fail;  /* ENTRY_FAILED */
     };
 };
@@ -162,6 +167,9 @@ struct vm_hw {
      * x2APIC mode (while any is, the x2APIC MSRs all exit) */
     uint64_t apic_access_pa;
     unsigned non_x2apic_vcpus;
+    /* the CR4 bits the guest's CPUID grants (vm_set_cr4_allowed, from the
+     * monitor at creation; arch/cr4.h); a MOV to CR4 setting others #GPs */
+    uint64_t cr4_allowed;
 };
 
 struct vcpu_hw {
@@ -195,6 +203,14 @@ struct vcpu_hw {
      * entry asserts it is still there, unchanged -- delivered exactly once */
     uint64_t reinject;
     volatile uint32_t kicks;
+    /* NMIs (vcpu_post_nmi): one latched, like the LAPIC's NMI pin.  SVM
+     * tracks the guest's NMI blocking itself (no vNMI): set by the
+     * injection, ended by the guest's IRET -- the IRET intercept records its
+     * RIP, and the first exit at another RIP unblocks (as KVM does). */
+    volatile uint32_t nmi_pending;
+    bool nmi_blocked;
+    bool nmi_iret_seen;
+    uint64_t nmi_iret_rip;
 };
 
 /* ---- the backend-neutral calls -------------------------------------------- */
@@ -220,6 +236,11 @@ struct vcpu_backend {
      * shadow and NMI blocking, and close the interrupt window (SDM 3A 9.1.1:
      * INIT clears pending events; an AP's SIPI state must not inherit them) */
     void (*reset_events)(struct vcpu_hw *v);
+    /* NMIs: can one be injected now (no NMI blocking, no MOV SS/STI shadow,
+     * nothing queued); ask for an exit when one can (VMX NMI-window exiting;
+     * SVM: the IRET intercept, else the next exit) */
+    bool (*can_inject_nmi)(struct vcpu_hw *v);
+    void (*set_nmi_window)(struct vcpu_hw *v, bool on);
     void (*set_tsc_offset)(struct vcpu_hw *v, uint64_t off);
     void (*set_preempt_timer)(struct vcpu_hw *v, uint64_t tsc_ticks);  /* 0 = off */
     void (*dump)(struct vcpu_hw *v);                    /* guest state to the console */
@@ -258,6 +279,7 @@ void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector);
 /* Highest posted vector (and clear it), or -1; owner CPU only. */
 int vcpu_take_posted_irq(struct vcpu_hw *v);
 bool vcpu_has_posted_irq(const struct vcpu_hw *v);
+void vcpu_post_nmi(struct vcpu_hw *v);      /* any CPU: latch an NMI, kick its CPU */
 
 const char *vcpu_exit_name(enum vcpu_exit_reason r);
 /* After an exit with rip/cr3 filled and CS = nethv's code selector: is the
