@@ -142,8 +142,9 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
  * mode, PCIDE, CET) are loaded, anything else #GPs; the source GPR comes
  * from the CPU (decode assists) or from decoding CS:RIP.  Other CR exits and
  * bytes that are not a MOV to CR4 go to the monitor, which refuses them. */
-static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e)
+static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
 {
+    *by = BY_MONITOR;
     if (!e->cr.write || e->cr.num != 4)
         return to_monitor(v, e);
     struct vmm_request rq;
@@ -155,6 +156,7 @@ static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e)
         if (vcpu_decode_mov_to_cr(&rq, &cr, &gpr, &len) || cr != 4)
             return to_monitor(v, e);
     }
+    *by = BY_KERNEL;
     /* outside 64-bit mode the operand is the 32-bit register */
     uint64_t val = insn_gpr_read(&rq.regs, gpr, rq.mode == MODE_LONG64 ? 8 : 4, false);
     struct vcpu_sregs s;
@@ -428,7 +430,7 @@ static const struct {
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_XSETBV]       = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_CR_ACCESS]    = { cr_access,   BY_KERNEL },      /* MOV to CR4; else monitor */
+    [VCPU_EXIT_CR_ACCESS]    = { NULL,        BY_MONITOR },     /* cr_access(): either */
     [VCPU_EXIT_INVD]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_VMINSN]       = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_APIC_EOI]     = { to_monitor,  BY_MONITOR },     /* IOAPIC: level-triggered EOI */
@@ -444,10 +446,11 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     unsigned r = (unsigned)e->reason;
     struct flight_rec *rec = flight_record(&v->flight, e, this_cpu()->cpu);
 
-    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO) {
+    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO ||
+        r == VCPU_EXIT_CR_ACCESS) {
         by = BY_MONITOR;
-        res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : r == VCPU_EXIT_IO ? io(v, e, &by)
-                                                                         : msr_write(v, e, &by);
+        res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : r == VCPU_EXIT_IO ? io(v, e, &by) :
+              r == VCPU_EXIT_CR_ACCESS ? cr_access(v, e, &by) : msr_write(v, e, &by);
     } else {
         if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
             r = VCPU_EXIT_UNKNOWN;
