@@ -36,16 +36,21 @@ const struct vcpu_backend *vcpu_select_backend(void)
 /* The kick IPI (VEC_IPI_KICK, a no-op handler registered at boot) only
  * forces a VM exit; the posted vector is injected by the owner CPU's run
  * loop before the next entry. */
-void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector)
+/* Another CPU owns the vCPU: kick that CPU, whether the vCPU is in guest
+ * mode (forces an exit) or halted (wakes the idle CPU now, not at its next
+ * tick).  A kick to a CPU busy with another vCPU costs it one exit. */
+static void kick_owner(struct vcpu_hw *v)
 {
-    __atomic_fetch_or(&v->pending_irr[vector >> 6], 1ull << (vector & 63), __ATOMIC_SEQ_CST);
-    /* Another CPU owns it: kick that CPU, whether the vCPU is in guest mode
-     * (forces an exit) or halted (wakes the idle CPU now, not at its next
-     * tick).  A kick to a CPU busy with another vCPU costs it one exit. */
     if (v->host_cpu != this_cpu()->cpu) {
         __atomic_fetch_add(&v->kicks, 1, __ATOMIC_RELAXED);
         lapic_send_ipi(percpu_area[v->host_cpu].apic_id, VEC_IPI_KICK);
     }
+}
+
+void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector)
+{
+    __atomic_fetch_or(&v->pending_irr[vector >> 6], 1ull << (vector & 63), __ATOMIC_SEQ_CST);
+    kick_owner(v);
 }
 
 /* An NMI (the LAPIC's NMI delivery mode): latched once, taken by the owner
@@ -53,10 +58,7 @@ void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector)
 void vcpu_post_nmi(struct vcpu_hw *v)
 {
     __atomic_store_n(&v->nmi_pending, 1, __ATOMIC_SEQ_CST);
-    if (v->host_cpu != this_cpu()->cpu) {
-        __atomic_fetch_add(&v->kicks, 1, __ATOMIC_RELAXED);
-        lapic_send_ipi(percpu_area[v->host_cpu].apic_id, VEC_IPI_KICK);
-    }
+    kick_owner(v);
 }
 
 bool vcpu_has_posted_irq(const struct vcpu_hw *v)
