@@ -98,7 +98,7 @@ static void wake_check(struct vcpu *v)
     if (v->state == VCPU_WAIT_SIPI && __atomic_load_n(&v->start_pending, __ATOMIC_ACQUIRE))
         start_ap(v);
     if (v->state == VCPU_HALTED &&
-        (__atomic_load_n(&v->hw.nmi_pending, __ATOMIC_ACQUIRE) ||
+        (vcpu_has_posted_nmi(&v->hw) ||
          (v->vapic ? vlapic_has_deliverable(v) : vcpu_has_posted_irq(&v->hw))))
         v->state = VCPU_RUNNABLE;
 }
@@ -148,7 +148,7 @@ static bool others_due(struct vcpu *self)
             return true;
         if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
             (vcpu_has_posted_irq(&v->hw) || v->start_pending ||
-             (v->state == VCPU_HALTED && __atomic_load_n(&v->hw.nmi_pending, __ATOMIC_ACQUIRE))))
+             (v->state == VCPU_HALTED && vcpu_has_posted_nmi(&v->hw))))
             return true;
     }
     return false;
@@ -158,7 +158,7 @@ static bool others_due(struct vcpu *self)
  * block NMIs; until then the backend is asked for a window. */
 static void deliver_nmi(struct vcpu *v)
 {
-    if (!__atomic_load_n(&v->hw.nmi_pending, __ATOMIC_ACQUIRE))
+    if (!vcpu_has_posted_nmi(&v->hw))
         return;
     if (!vcpu_backend->can_inject_nmi(&v->hw)) {
         vcpu_backend->set_nmi_window(&v->hw, true);

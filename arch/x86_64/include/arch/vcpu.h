@@ -280,6 +280,10 @@ void vcpu_post_irq(struct vcpu_hw *v, uint8_t vector);
 int vcpu_take_posted_irq(struct vcpu_hw *v);
 bool vcpu_has_posted_irq(const struct vcpu_hw *v);
 void vcpu_post_nmi(struct vcpu_hw *v);      /* any CPU: latch an NMI, kick its CPU */
+static inline bool vcpu_has_posted_nmi(const struct vcpu_hw *v)
+{
+    return __atomic_load_n(&v->nmi_pending, __ATOMIC_ACQUIRE) != 0;
+}
 
 const char *vcpu_exit_name(enum vcpu_exit_reason r);
 /* After an exit with rip/cr3 filled and CS = nethv's code selector: is the
