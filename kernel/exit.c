@@ -445,6 +445,8 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     enum exit_handler by;
     unsigned r = (unsigned)e->reason;
     struct flight_rec *rec = flight_record(&v->flight, e, this_cpu()->cpu);
+    struct vcpu_regs before;
+    vcpu_backend->get_regs(&v->hw, &before);
 
     if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO ||
         r == VCPU_EXIT_CR_ACCESS) {
@@ -460,6 +462,16 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     }
     __atomic_fetch_add(&v->vm->exits[r][by], 1, __ATOMIC_RELAXED);
     rec->handler = (uint8_t)by;
+    /* A handler that moved RIP retired the instruction; under TF (before
+     * and after: not a reset) the guest is owed that instruction's
+     * single-step trap.  HLT's comes when it wakes: not modelled. */
+    if (res != EXIT_STOP && r != VCPU_EXIT_HLT && r != VCPU_EXIT_INIT && r != VCPU_EXIT_SIPI &&
+        (before.rflags & RFLAGS_TF)) {
+        struct vcpu_regs after;
+        vcpu_backend->get_regs(&v->hw, &after);
+        if (after.rip != before.rip && (after.rflags & RFLAGS_TF))
+            vcpu_backend->single_step(&v->hw);
+    }
     switch (res) {
     case EXIT_HALT:
         return VCPU_HALTED;

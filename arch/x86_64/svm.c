@@ -508,6 +508,16 @@ static void svm_reset_events(struct vcpu_hw *v)
     svm_set_irq_window(v, false);
 }
 
+/* SVM keeps the guest's DR6 in the VMCB (15.5.1); the trap is an injected #DB */
+static void svm_single_step(struct vcpu_hw *v)
+{
+    struct vmcb *b = svm_vmcb(v);
+    b->save.dr6 |= DR6_BS;
+    const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = 1 };
+    if (!svm_inject(v, &ev))
+        printk("svm: single-step #DB not raised: an event is already queued\n");
+}
+
 static bool svm_can_inject_nmi(struct vcpu_hw *v)
 {
     const struct vmcb *b = svm_vmcb(v);
@@ -549,6 +559,7 @@ const struct vcpu_backend svm_backend = {
     .can_inject_irq = svm_can_inject_irq,
     .set_irq_window = svm_set_irq_window,
     .reset_events = svm_reset_events,
+    .single_step = svm_single_step,
     .can_inject_nmi = svm_can_inject_nmi,
     .set_nmi_window = svm_set_nmi_window,
     .set_tsc_offset = svm_set_tsc_offset,

@@ -585,13 +585,21 @@ static bool vmx_inject(struct vcpu_hw *v, const struct vcpu_event *ev)
     return true;
 }
 
+/* A single-step trap pending in the VMCS: an entry that injects an
+ * interrupt, NMI or exception drops it (SDM 3C 26.7.3), so nothing is
+ * injected until the #DB is delivered; the window exit comes after it. */
+static bool vmx_step_pending(void)
+{
+    return vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) & DR6_BS;
+}
+
 static bool vmx_can_inject_irq(struct vcpu_hw *v)
 {
     if (!vmx_load(v))
         return false;
     return (vmx_regs(v)->rflags & RFLAGS_IF) &&
            !(vmcs_read32(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) &&
-           !(vmcs_read32(ENTRY_INTR_INFO) & INTR_INFO_VALID);
+           !(vmcs_read32(ENTRY_INTR_INFO) & INTR_INFO_VALID) && !vmx_step_pending();
 }
 
 static void vmx_set_irq_window(struct vcpu_hw *v, bool on)
@@ -625,7 +633,7 @@ static bool vmx_can_inject_nmi(struct vcpu_hw *v)
         return false;
     return !(vmcs_read32(GUEST_INTERRUPTIBILITY) &
              (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_NMI)) &&
-           !(vmcs_read32(ENTRY_INTR_INFO) & INTR_INFO_VALID);
+           !(vmcs_read32(ENTRY_INTR_INFO) & INTR_INFO_VALID) && !vmx_step_pending();
 }
 
 static void vmx_reset_events(struct vcpu_hw *v)
@@ -634,10 +642,23 @@ static void vmx_reset_events(struct vcpu_hw *v)
         return;
     vmcs_write32(ENTRY_INTR_INFO, 0);
     vmcs_write32(GUEST_INTERRUPTIBILITY, 0);
+    vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
     v->reinject = 0;
     __atomic_store_n(&v->nmi_pending, 0, __ATOMIC_SEQ_CST);
     vmx_set_irq_window(v, false);
     vmx_set_nmi_window(v, false);
+}
+
+/* The VMCS's pending debug exceptions (SDM 3C 25.4.2): with BS set, the CPU
+ * delivers the single-step #DB, DR6 included, before the guest's next
+ * instruction (26.7.3).  An exit may have recorded it already (a step held
+ * by MOV SS); setting it again is one trap, not two. */
+static void vmx_single_step(struct vcpu_hw *v)
+{
+    if (!vmx_load(v))
+        return;
+    vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS,
+                  vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 }
 
 static void vmx_set_tsc_offset(struct vcpu_hw *v, uint64_t off)
@@ -685,6 +706,7 @@ const struct vcpu_backend vmx_backend = {
     .inject = vmx_inject,
     .can_inject_irq = vmx_can_inject_irq,
     .reset_events = vmx_reset_events,
+    .single_step = vmx_single_step,
     .can_inject_nmi = vmx_can_inject_nmi,
     .set_nmi_window = vmx_set_nmi_window,
     .set_irq_window = vmx_set_irq_window,

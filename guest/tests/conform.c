@@ -19,7 +19,11 @@
  * register, no way back to xAPIC without disabling), NMIs by the ICR and
  * their blocking until IRET, CR4 and EFER against CPUID, the IOAPIC with a
  * level-triggered line (masking, remote IRR, re-delivery), the PIT counting
- * down, the TSC and RDTSCP with TSC_AUX.
+ * down, the TSC and RDTSCP with TSC_AUX, x87 and SSE state across exits
+ * and vCPU switches, single-step traps over instructions the hypervisor
+ * emulates (CPUID, port I/O, RDMSR, LAPIC MMIO) and the MOV SS shadow that
+ * holds one back, real mode entered from protected mode (IVT interrupt,
+ * CPUID and port I/O there) and the return to protected mode.
  */
 #include "../lib/guest.h"
 
@@ -732,6 +736,273 @@ static void check_timers(void)
     result("tsc.rdtscp_aux", aux == 0x1234, "ECX of RDTSCP after TSC_AUX = 0x1234", aux, 0x1234);
 }
 
+/* ---- x87 and SSE state across exits and vCPU switches ----
+ * Exits of each kind nethv handles (CPUID, port I/O, LAPIC MMIO, MSR) and
+ * HLTs woken by the LAPIC timer, while a neighbour VM on the same host CPU
+ * (config/conform.dts) runs its own x87/SSE state; the registers must come
+ * back as loaded. */
+#define XLOAD(n)  __asm__ volatile("movdqu %0, %%xmm" #n :: "m"(xpat[n][0]))
+#define XSTORE(n) __asm__ volatile("movdqu %%xmm" #n ", %0" : "=m"(xgot[n][0]))
+
+static void check_fpu(void)
+{
+    static uint32_t xpat[8][4], xgot[8][4];
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    if (!(r[3] & (1u << 24)) || !(r[3] & (1u << 26))) {
+        print("conf: fpu.state_across_exits: skipped (no FXSR or SSE2)\n");
+        return;
+    }
+    uint32_t cr0, cr4;
+    __asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
+    cr0 = (cr0 & ~(1u << 2)) | (1u << 1);               /* EM=0, MP=1 */
+    cr4 |= (1u << 9) | (1u << 10);                      /* OSFXSR, OSXMMEXCPT */
+    __asm__ volatile("mov %0, %%cr0; mov %1, %%cr4" :: "r"(cr0), "r"(cr4));
+    for (unsigned i = 0; i < 8; i++)
+        for (unsigned j = 0; j < 4; j++)
+            xpat[i][j] = 0x5c000000u + (i * 16 + j) * 0x00010203u;
+    static const uint16_t cw_set = 0x27f;
+    __asm__ volatile("fninit; fldcw %0; fld1; fldpi" :: "m"(cw_set));
+    XLOAD(0); XLOAD(1); XLOAD(2); XLOAD(3); XLOAD(4); XLOAD(5); XLOAD(6); XLOAD(7);
+
+    mmio_write32(LAPIC + LAPIC_SVR, SVR_ENABLE | 0xff);
+    mmio_write32(LAPIC + LAPIC_TDCR, 0xb);              /* divide by 1 */
+    mmio_write32(LAPIC + LAPIC_LVT_TIMER, VEC_TIMER);
+    reset_seen();
+    unsigned halts = 0;
+    for (unsigned n = 0; n < 400; n++) {
+        cpuid(0, 0, r);
+        outb(0x80, (uint8_t)n);
+        (void)mmio_read32(LAPIC + LAPIC_VER);
+        (void)rdmsr64(MSR_APIC_BASE);
+        if (n % 50 == 0) {
+            uint32_t before = seen_count;
+            mmio_write32(LAPIC + LAPIC_TMICT, 200000);
+            uint64_t end = rdtsc64() + WAIT_CYCLES;
+            while (seen_count == before && rdtsc64() < end)
+                __asm__ volatile("sti; hlt; cli");
+            halts += seen_count != before;
+        }
+    }
+    mmio_write32(LAPIC + LAPIC_LVT_TIMER, VEC_TIMER | LVT_MASKED);
+    XSTORE(0); XSTORE(1); XSTORE(2); XSTORE(3); XSTORE(4); XSTORE(5); XSTORE(6); XSTORE(7);
+    uint16_t cw, sw;
+    static uint64_t st0, st1;
+    __asm__ volatile("fnstcw %0; fnstsw %1; fstpl %2; fstpl %3"
+                     : "=m"(cw), "=m"(sw), "=m"(st0), "=m"(st1));
+    unsigned bad = 0;
+    for (unsigned i = 0; i < 8; i++)
+        for (unsigned j = 0; j < 4; j++)
+            bad += xgot[i][j] != xpat[i][j];
+    result("fpu.sse_across_exits", bad == 0 && halts == 8, "XMM words changed, timer wake-ups",
+           bad, halts);
+    result("fpu.x87_across_exits",
+           cw == 0x27f && ((sw >> 11) & 7) == 6 && st0 == 0x400921fb54442d18ull &&
+               st1 == 0x3ff0000000000000ull,
+           "FCW, top of stack", cw, (sw >> 11) & 7);
+}
+
+/* ---- single-step traps over instructions nethv emulates, MOV SS shadow ----
+ * TF set by POPF traps after the instruction that follows the POPF (SDM 3B
+ * 18.3.1.4); an instruction that exits to the hypervisor is retired by it,
+ * so it must raise that trap itself (DR6.BS set).  MOV SS holds the trap
+ * until after the next instruction (SDM 3A 6.8.3). */
+static volatile uint32_t db_count, db_eip, db_dr6;
+
+static void on_db(struct guest_frame *f)
+{
+    uint32_t dr6;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+    __asm__ volatile("mov %0, %%dr6" :: "r"(0xffff0ff0u));
+    db_count++;
+    db_eip = f->eip;
+    db_dr6 = dr6;
+    f->eflags &= ~0x100u;               /* one step is enough */
+}
+
+#define DR6_BS (1u << 14)
+
+/* STEP(pre, insn): TF on by POPF, then insn; `want` gets the address after insn */
+#define STEP(pre, insn, ...)                                                   \
+    __asm__ volatile(pre "pushfl\n\torl $0x100, (%%esp)\n\tpopfl\n\t" insn    \
+                     "\n1%=:\n\tmovl $1%=b, %[w]" : [w] "=m"(want) __VA_ARGS__)
+
+static void step_result(const char *name, uint32_t want)
+{
+    result(name, db_count == 1 && db_eip == want && (db_dr6 & DR6_BS),
+           "#DB count, eip vs the next instruction", db_count, db_eip - want);
+}
+
+static void check_single_step(void)
+{
+    uint32_t want;
+    set_handler(1, on_db);
+    __asm__ volatile("mov %0, %%dr6" :: "r"(0xffff0ff0u));
+
+    db_count = 0;
+    STEP("", "nop", : : "memory");
+    step_result("step.nop", want);
+
+    db_count = 0;
+    STEP("xorl %%eax, %%eax\n\t", "cpuid", : : "eax", "ebx", "ecx", "edx", "memory");
+    step_result("step.cpuid", want);
+
+    db_count = 0;
+    STEP("movb $0, %%al\n\t", "outb %%al, $0x80", : : "eax", "memory");
+    step_result("step.out", want);
+
+    db_count = 0;
+    STEP("movl $0x1b, %%ecx\n\t", "rdmsr", : : "eax", "ecx", "edx", "memory");
+    step_result("step.rdmsr", want);
+
+    db_count = 0;
+    STEP("", "movl 0xfee00080, %%eax", : : "eax", "memory");
+    step_result("step.lapic_read", want);
+
+    /* the trap that MOV SS holds back comes after the next instruction */
+    db_count = 0;
+    STEP("movw %%ss, %%bx\n\t", "movw %%bx, %%ss\n\tnop", : : "ebx", "memory");
+    step_result("shadow.mov_ss_step", want);
+
+    db_count = 0;
+    STEP("movw %%ss, %%bx\n\txorl %%eax, %%eax\n\t", "movw %%bx, %%ss\n\tcpuid",
+         : : "eax", "ebx", "ecx", "edx", "memory");
+    step_result("shadow.mov_ss_cpuid", want);
+
+    set_handler(1, on_event);
+}
+
+/* ---- real mode and back ----
+ * From 32-bit protected mode through a 16-bit segment to real mode (CR0.PE
+ * cleared), an INT through a real-mode IVT, CPUID and port I/O (both exit
+ * to nethv) there, then back to protected mode (SDM 3A 9.9.2).  The 16-bit
+ * code runs from a copy at RM_BASE; its own data sits at its end. */
+#define RM_BASE 0x7000u
+#define RM_VEC  0x50u
+#define STR_(x) #x
+#define STR(x) STR_(x)
+extern char rm_blob[], rm_blob_end[], rm_isr[], rm_far[], rm_flag[], rm_ints[], rm_msw[],
+    rm_vendor[], rm_pit[];
+void rm_roundtrip(void);
+uint32_t rm_saved_esp;
+uint8_t rm_saved_idt[6];
+
+__asm__(
+    "   .data\n"
+    "   .code16\n"
+    "   .globl rm_blob\n"
+    "rm_blob:\n"                                /* entered at 0x20:0, 16-bit protected mode */
+    "   movw $0x28, %ax\n"
+    "   movw %ax, %ds\n   movw %ax, %es\n   movw %ax, %fs\n   movw %ax, %gs\n   movw %ax, %ss\n"
+    "   movl %cr0, %eax\n"
+    "   andl $0xfffffffe, %eax\n"
+    "   movl %eax, %cr0\n"
+    "   ljmp $(" STR(RM_BASE) " >> 4), $(rm_real - rm_blob)\n"
+    "rm_real:\n"
+    "   xorw %ax, %ax\n"
+    "   movw %ax, %ds\n   movw %ax, %es\n   movw %ax, %fs\n   movw %ax, %gs\n   movw %ax, %ss\n"
+    "   movw $(" STR(RM_BASE) " - 0x10), %sp\n"
+    "   lidt (" STR(RM_BASE) " + rm_ivt - rm_blob)\n"
+    "   movw $1, (" STR(RM_BASE) " + rm_flag - rm_blob)\n"
+    "   int $" STR(RM_VEC) "\n"
+    "   smsw %ax\n"
+    "   movw %ax, (" STR(RM_BASE) " + rm_msw - rm_blob)\n"
+    "   xorl %eax, %eax\n"
+    "   cpuid\n"
+    "   movl %ebx, (" STR(RM_BASE) " + rm_vendor - rm_blob)\n"
+    "   movb $0, %al\n"
+    "   outb %al, $0x43\n"
+    "   inb $0x40, %al\n"
+    "   movb %al, %bl\n"
+    "   inb $0x40, %al\n"
+    "   movb %al, %bh\n"
+    "   movw %bx, (" STR(RM_BASE) " + rm_pit - rm_blob)\n"
+    "   movl %cr0, %eax\n"
+    "   orl $1, %eax\n"
+    "   movl %eax, %cr0\n"
+    "   ljmpl *(" STR(RM_BASE) " + rm_far - rm_blob)\n"
+    "   .globl rm_isr\n"
+    "rm_isr:\n"
+    "   incw %cs:(rm_ints - rm_blob)\n"
+    "   iret\n"
+    "   .balign 4\n"
+    "   .globl rm_far, rm_flag, rm_ints, rm_msw, rm_vendor, rm_pit, rm_blob_end\n"
+    "rm_far:    .long 0\n   .word 0x08\n"
+    "rm_ivt:    .word 0x3ff\n   .long 0\n"
+    "rm_flag:   .word 0\n"
+    "rm_ints:   .word 0\n"
+    "rm_msw:    .word 0xffff\n"
+    "rm_pit:    .word 0\n"
+    "rm_vendor: .long 0\n"
+    "rm_blob_end:\n"
+    "   .code32\n"
+    "   .text\n"
+    "rm_back32:\n"
+    "   movw $0x10, %ax\n"
+    "   movw %ax, %ds\n   movw %ax, %es\n   movw %ax, %fs\n   movw %ax, %gs\n   movw %ax, %ss\n"
+    "   movl rm_saved_esp, %esp\n"
+    "   lidt rm_saved_idt\n"
+    "   popal\n"
+    "   popfl\n"
+    "   ret\n"
+    "   .globl rm_roundtrip\n"
+    "rm_roundtrip:\n"
+    "   pushfl\n"
+    "   cli\n"
+    "   pushal\n"
+    "   movl %esp, rm_saved_esp\n"
+    "   sidt rm_saved_idt\n"
+    "   movl $rm_back32, (" STR(RM_BASE) " + rm_far - rm_blob)\n"
+    "   ljmp $0x20, $0\n");
+
+/* the library's GDT plus a 16-bit code segment based at RM_BASE (0x20) and
+ * a 16-bit data segment (0x28), both with 64 KiB limits */
+static uint64_t rm_gdt[6] = {
+    0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00cf12000000ffffull,
+    0x00009a000000ffffull | ((uint64_t)RM_BASE << 16), 0x000092000000ffffull,
+};
+
+static uintptr_t rm_addr(const char *sym)
+{
+    uintptr_t a = RM_BASE + (uint32_t)(sym - rm_blob);
+    __asm__("" : "+r"(a));
+    return a;
+}
+#define RM_AT(sym, type) (*(volatile type *)rm_addr(sym))
+
+static void check_real_mode(void)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gd = { sizeof(rm_gdt) - 1,
+                                                                          (uint32_t)rm_gdt };
+    __asm__ volatile("lgdt %0" :: "m"(gd));
+    /* fixed low addresses, laundered so that GCC sees no object bounds */
+    uintptr_t at = RM_BASE, ivt_at = RM_VEC * 4;
+    __asm__("" : "+r"(at), "+r"(ivt_at));
+    volatile uint8_t *dst = (volatile uint8_t *)at;
+    for (uint32_t i = 0; i < (uint32_t)(rm_blob_end - rm_blob); i++)
+        dst[i] = (uint8_t)rm_blob[i];
+    volatile uint16_t *ivt = (volatile uint16_t *)ivt_at;
+    ivt[0] = (uint16_t)(rm_isr - rm_blob);
+    ivt[1] = RM_BASE >> 4;
+
+    rm_roundtrip();
+
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    result("realmode.entered", RM_AT(rm_flag, uint16_t) == 1, "flag written in real mode",
+           RM_AT(rm_flag, uint16_t), 0);
+    result("realmode.cr0_pe_clear", (RM_AT(rm_msw, uint16_t) & 1) == 0, "SMSW in real mode",
+           RM_AT(rm_msw, uint16_t), 0);
+    result("realmode.ivt_int", RM_AT(rm_ints, uint16_t) == 1, "INT through the IVT taken",
+           RM_AT(rm_ints, uint16_t), 0);
+    result("realmode.cpuid", RM_AT(rm_vendor, uint32_t) == r[1], "CPUID.0 EBX in real mode vs protected",
+           RM_AT(rm_vendor, uint32_t), r[1]);
+    /* back in protected mode: segments and interrupts work as before */
+    reset_seen();
+    TRY("ud2", : : "memory");
+    expect_exc("realmode.back_to_protected", 6, false, 0);
+}
+
 int guest_main(uint32_t magic, uint32_t mbi)
 {
     /* both 8259s masked: a BIOS leaves the PIT's IRQ 0 at vector 8 */
@@ -743,6 +1014,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     set_handler(VEC_SELF, on_event);
     set_handler(VEC_HIGH, on_event);
     set_handler(VEC_TIMER, on_event);
+    check_fpu();
     check_exceptions();
     check_cpuid_xcr0();
     check_lapic();
@@ -753,6 +1025,8 @@ int guest_main(uint32_t magic, uint32_t mbi)
     check_ioapic();
     check_timers();
     check_x2apic();
+    check_single_step();
+    check_real_mode();
     print("conf: done, %u checks, %u failed\n", checks, fails);
     return 0;
 }

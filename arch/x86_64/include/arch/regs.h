@@ -48,8 +48,12 @@
 
 /* RFLAGS */
 #define RFLAGS_FIXED1   (1ull << 1)     /* reserved, always 1 */
+#define RFLAGS_TF       (1ull << 8)     /* single-step (SDM 3B 18.3.1.4) */
 #define RFLAGS_IF       (1ull << 9)
 #define RFLAGS_VM       (1ull << 17)
+
+/* DR6 (SDM 3B 18.2.3) */
+#define DR6_BS          (1ull << 14)    /* the #DB came from a single step */
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_IA32_APIC_BASE      0x0000001b

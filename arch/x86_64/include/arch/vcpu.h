@@ -236,6 +236,11 @@ struct vcpu_backend {
      * shadow and NMI blocking, and close the interrupt window (SDM 3A 9.1.1:
      * INIT clears pending events; an AP's SIPI state must not inherit them) */
     void (*reset_events)(struct vcpu_hw *v);
+    /* The kernel or the monitor retired an instruction the guest ran with
+     * RFLAGS.TF=1: raise the single-step trap that instruction would have
+     * raised after itself (#DB, DR6.BS; SDM 3B 18.3.1.4), ahead of any
+     * interrupt, as a trap of the previous instruction is (SDM 3A 6.9). */
+    void (*single_step)(struct vcpu_hw *v);
     /* NMIs: can one be injected now (no NMI blocking, no MOV SS/STI shadow,
      * nothing queued); ask for an exit when one can (VMX NMI-window exiting;
      * SVM: the IRET intercept, else the next exit) */
