@@ -388,6 +388,8 @@ static int wr_x2apic(struct vmm *m, void *s, unsigned vcpu, uint32_t msr, uint64
     unsigned off = (msr - MSR_X2APIC_BASE) << 4;
     if (vcpu >= m->lapic->n || !x2apic_mode(&m->lapic->cpu[vcpu]) || !x2apic_writable(off))
         return -1;
+    if (off == APIC_EOI && val)         /* x2APIC EOI takes 0 only (SDM 3A 11.12.1.2) */
+        return -1;
     vmm_lapic_write(m, vcpu, off, val, true);
     return 0;
 }

@@ -30,7 +30,7 @@ reference() {
 
 # QEMU TCG -cpu max, bare: the guest straight from -kernel (Multiboot1)
 REF_QEMU=$LOGDIR/conform-ref-qemu.log
-timeout 60 "$QEMU" -accel tcg -cpu max -m 64M -no-reboot -display none -monitor none -serial null \
+timeout 60 "$QEMU" -accel tcg -cpu max -smp 2 -m 64M -no-reboot -display none -monitor none -serial null \
     -debugcon "file:$REF_QEMU" -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$ELF" 2>"$REF_QEMU.stderr"
 reference qemu "$REF_QEMU" || exit 1
 
@@ -40,7 +40,7 @@ REF_BOCHS=$LOGDIR/conform-ref-bochs.log
 LOG=$REF_BOCHS
 MKISO_MULTIBOOT=1 scripts/mkiso.sh "$LOGDIR/conform-bare.iso" "$ELF" "" ||
     { echo "FAIL: $TEST: mkiso (bare)"; exit 1; }
-bochs_rc_iso "$LOGDIR/conform-bare.bochsrc" tigerlake 1 64 "$LOGDIR/conform-bare.iso"
+bochs_rc_iso "$LOGDIR/conform-bare.bochsrc" tigerlake 2 64 "$LOGDIR/conform-bare.iso"
 echo c | SDL_VIDEODRIVER=dummy timeout 300 bochs -q -f "$LOGDIR/conform-bare.bochsrc" > "$REF_BOCHS" 2>"$REF_BOCHS.stderr"
 reference bochs "$REF_BOCHS" || exit 1
 
@@ -83,17 +83,22 @@ compare() {
     return $st
 }
 
-iso=$LOGDIR/conform.iso
-scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$DTB:config.dtb" "$ELF" "$BUILD/guest/fpu.elf" ||
+# QEMU: CPU 0 free of vCPUs (lib.sh, VM_SMP/VM_CMDLINE); Bochs: CPUs 0 and 1
+mods="$DTB:config.dtb $ELF $BUILD/guest/fpu.elf"
+iso=$LOGDIR/conform-qemu.iso
+scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE" $mods ||
     { echo "FAIL: $TEST: mkiso"; exit 1; }
 st=0
 
 LOG=$LOGDIR/conform-qemu.log
-timeout 120 "$QEMU" -accel tcg -cpu max -smp 2 -m 512M -no-reboot -display none -monitor none \
+timeout 120 "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 512M -no-reboot -display none -monitor none \
     -serial "file:$LOG" -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
 tr -d '\r' < "$LOG" > "$LOG.txt"
 compare qemu-svm "$LOG.txt" "$REF_QEMU" || st=1
 
+iso=$LOGDIR/conform-bochs.iso
+scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" $mods ||
+    { echo "FAIL: $TEST: mkiso"; exit 1; }
 LOG=$LOGDIR/conform-bochs.log
 rc=$LOGDIR/conform-bochs.bochsrc
 bochs_rc_iso "$rc" tigerlake 2 256 "$iso"
