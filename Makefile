@@ -177,6 +177,7 @@ bench: deps all
 	-BUILD=$(BUILD) tests/bench/cpu-exits.sh
 	-BUILD=$(BUILD) tests/bench/boot-time.sh
 	-BUILD=$(BUILD) tests/bench/guest-net.sh
+	-BUILD=$(BUILD) tests/bench/isolation.sh
 	$(MAKE) --no-print-directory $(BUILD)/bench/datapath && BUILD=$(BUILD) tests/bench/datapath.sh
 
 clean:

@@ -435,7 +435,7 @@ static int parse_memmap(struct ctx *c, int node, struct config_vm *vm)
 static int parse_vm(struct ctx *c, int node, struct config_vm *vm)
 {
     static const char *const props[] = { "name", "memory", "vcpus", "cpus", "kernel",
-        "initrd", "bootargs", "type", "memory-map", NULL };
+        "initrd", "bootargs", "type", "memory-map", "console-rate", NULL };
     uint64_t v = 0;
     unsigned type = CONFIG_VM_LINUX;
     int rc;
@@ -470,6 +470,14 @@ static int parse_vm(struct ctx *c, int node, struct config_vm *vm)
         (rc = get_enum(c, node, "type", 0, vm_types, &type)) < 0)
         return rc;
     vm->type = (enum config_vm_type)type;
+
+    v = CONFIG_CONSOLE_RATE_DEFAULT;
+    if ((rc = get_cells(c, node, "console-rate", 0, 1, &v)) < 0)
+        return rc;
+    if (v < CONFIG_CONSOLE_RATE_MIN || v > CONFIG_CONSOLE_RATE_MAX)
+        return reject(c, CONFIG_EVALUE, "console-rate", "must be %u..%u bytes/s (%llu)",
+                      CONFIG_CONSOLE_RATE_MIN, CONFIG_CONSOLE_RATE_MAX, (unsigned long long)v);
+    vm->console_rate = (uint32_t)v;
     return parse_memmap(c, node, vm);
 }
 
@@ -480,7 +488,8 @@ static const char *const nic_names[] = { "auto", "e1000", "e1000e", "virtio-net"
 
 static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
 {
-    static const char *const props[] = { "name", "type", "vm", "mac", "vlan", NULL };
+    static const char *const props[] = { "name", "type", "vm", "mac", "vlan", "allowed-macs",
+                                         NULL };
     const struct nethv_config *cfg = c->cfg;
     static const uint8_t zero[6];
     uint64_t vlan = 0;
@@ -498,10 +507,17 @@ static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
         return reject(c, CONFIG_EVALUE, "mac", "must be unicast (multicast bit set)");
     if (!memcmp(mac, zero, 6))
         return reject(c, CONFIG_EVALUE, "mac", "must not be all-zero");
-    for (uint32_t i = 0; i < cfg->nports; i++)
-        if (cfg->port[i].type == CONFIG_PORT_VM && !memcmp(cfg->port[i].mac, mac, 6))
-            return reject(c, CONFIG_EDUP, "mac", "duplicate MAC (also port '%s')",
-                          cfg->port[i].name);
+    for (uint32_t i = 0; i < cfg->nports; i++) {
+        const struct config_port *o = &cfg->port[i];
+        if (o->type != CONFIG_PORT_VM)
+            continue;
+        if (!memcmp(o->mac, mac, 6))
+            return reject(c, CONFIG_EDUP, "mac", "duplicate MAC (also port '%s')", o->name);
+        for (uint32_t k = 0; k < o->nallowed; k++)
+            if (!memcmp(o->allowed[k], mac, 6))
+                return reject(c, CONFIG_EDUP, "mac", "duplicate MAC (in port '%s''s allowed-macs)",
+                              o->name);
+    }
     memcpy(p->mac, mac, 6);
 
     if ((rc = get_cells(c, node, "vlan", 0, 1, &vlan)) < 0)
@@ -510,6 +526,43 @@ static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
         return reject(c, CONFIG_EVALUE, "vlan", "must be 0..%u (%llu)", CONFIG_VLAN_MAX,
                       (unsigned long long)vlan);
     p->vlan = (uint16_t)vlan;
+
+    const uint8_t *am = get_raw(c, node, "allowed-macs", 0, &len, &rc);
+    if (rc < 0)
+        return rc;
+    if (am) {
+        if (len == 0 || len % 6)
+            return reject(c, CONFIG_EFORMAT, "allowed-macs",
+                          "must be 6 bytes per MAC [xx xx xx xx xx xx ...], not %u", (unsigned)len);
+        if (len / 6 > CONFIG_MAX_ALLOWED_MACS)
+            return reject(c, CONFIG_ELIMIT, "allowed-macs", "at most %u MACs, not %u",
+                          CONFIG_MAX_ALLOWED_MACS, (unsigned)(len / 6));
+        for (int i = 0; i < len / 6; i++) {
+            const uint8_t *m = am + 6 * i;
+            if (m[0] & 1)
+                return reject(c, CONFIG_EVALUE, "allowed-macs",
+                              "MAC %u must be unicast (multicast bit set)", (unsigned)i + 1);
+            if (!memcmp(m, zero, 6))
+                return reject(c, CONFIG_EVALUE, "allowed-macs", "MAC %u must not be all-zero", (unsigned)i + 1);
+            if (!memcmp(m, p->mac, 6))
+                return reject(c, CONFIG_EDUP, "allowed-macs", "MAC %u is the port's own `mac`", (unsigned)i + 1);
+            for (uint32_t j = 0; j < cfg->nports; j++) {
+                const struct config_port *o = &cfg->port[j];
+                bool taken = o->type == CONFIG_PORT_VM && !memcmp(o->mac, m, 6);
+                for (uint32_t k = 0; o->type == CONFIG_PORT_VM && k < o->nallowed; k++)
+                    taken |= !memcmp(o->allowed[k], m, 6);
+                if (taken)
+                    return reject(c, CONFIG_EDUP, "allowed-macs",
+                                  "MAC %u is port '%s''s already", (unsigned)i + 1, o->name);
+            }
+            for (int k = 0; k < i; k++)
+                if (!memcmp(am + 6 * k, m, 6))
+                    return reject(c, CONFIG_EDUP, "allowed-macs", "MAC %u repeats MAC %u",
+                                  (unsigned)i + 1, (unsigned)k + 1);
+            memcpy(p->allowed[i], m, 6);
+        }
+        p->nallowed = (uint32_t)(len / 6);
+    }
     return 0;
 }
 
@@ -763,6 +816,8 @@ static void print_vm(const struct config_vm *vm, struct sbuf *b)
         sb_format(b, ", initrd %s", vm->initrd);
     if (vm->bootargs[0])
         sb_format(b, ", bootargs \"%s\"", vm->bootargs);
+    if (vm->console_rate != CONFIG_CONSOLE_RATE_DEFAULT)
+        sb_format(b, ", console %u bytes/s", vm->console_rate);
 }
 
 static void print_port(const struct nethv_config *cfg, const struct config_port *p,
@@ -779,6 +834,10 @@ static void print_port(const struct nethv_config *cfg, const struct config_port 
         sb_format(b, ", vlan %u", p->vlan);
     else
         sb_puts(b, ", untagged");
+    for (uint32_t i = 0; i < p->nallowed; i++) {
+        sb_puts(b, i ? " " : ", also from ");
+        sb_mac(b, p->allowed[i]);
+    }
 }
 
 void config_print(const struct nethv_config *cfg, config_printf_fn pr)

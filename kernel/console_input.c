@@ -18,6 +18,7 @@
 #include <nethv/config.h>
 #include <nethv/net.h>
 #include <arch/uart.h>
+#include <arch/cpu.h>
 
 #define CONSOLE_ESCAPE 0x14     /* Ctrl-T */
 
@@ -99,6 +100,7 @@ void console_service(void)
             vnet_print_stats(&vms[i]);
         }
         net_print_stats();
+        irqoff_print_stats();
     }
     if (want_flight) {
         want_flight = false;

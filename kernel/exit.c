@@ -11,6 +11,7 @@
 #include <nethv/vmm_if.h>
 #include <nethv/guestabi.h>
 #include <nethv/vlapic.h>
+#include <nethv/net.h>
 #include <arch/regs.h>
 #include <arch/cr4.h>
 #include <arch/decode.h>
@@ -345,9 +346,17 @@ static uint64_t doorbell(struct vcpu *v, uint64_t name_gpa, uint8_t vector)
     return HC_INVALID;
 }
 
+/* The hypercalls are for "test" VMs (the bare-metal test guests and the
+ * benchmarks): a PC guest's VMCALL/VMMCALL is #UD, as on a CPU with no
+ * hypervisor interface -- nethv's CPUID offers it none. */
 static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vcpu_regs r;
+    if (!v->vm->monitor_is_test) {
+        const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_UD };
+        vcpu_backend->inject(&v->hw, &ev);
+        return EXIT_RESUME;
+    }
     unsigned len = vcpu_insn_len(v, e);
     vcpu_backend->get_regs(&v->hw, &r);
     switch (r.gpr.rax) {
@@ -405,6 +414,36 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
     return EXIT_STOP;
 }
 
+/* INVD, WBINVD: nethv gives guests no device that needs a cache flush
+ * (no pass-through, coherent DMA): a no-op, as KVM does without assigned
+ * devices -- a WBINVD loop flushes no host cache. */
+static enum exit_result cache_flush(struct vcpu *v, struct vcpu_exit *e)
+{
+    unsigned len = vcpu_insn_len(v, e);
+    advance_rip(v, len ? len : 2);      /* INVD 0f 08, WBINVD 0f 09 */
+    return EXIT_RESUME;
+}
+
+/* An instruction this guest may not run: the fault the backend named */
+static enum exit_result refused(struct vcpu *v, struct vcpu_exit *e)
+{
+    const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = e->refused.fault,
+                                   .has_error = e->refused.fault == EXC_GP, .error = 0 };
+    vcpu_backend->inject(&v->hw, &ev);
+    return EXIT_RESUME;
+}
+
+/* #DB and #AC are intercepted only so that their delivery loops cannot
+ * hold a CPU: straight back to the guest; anything else to the monitor */
+static enum exit_result exception(struct vcpu *v, struct vcpu_exit *e)
+{
+    if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC) {
+        vcpu_backend->reflect_exception(&v->hw, e);
+        return EXIT_RESUME;
+    }
+    return to_monitor(v, e);
+}
+
 static const struct {
     exit_fn fn;
     enum exit_handler by;
@@ -426,12 +465,13 @@ static const struct {
     [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* mmio(): either */
     [VCPU_EXIT_MSR_READ]     = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_MSR_WRITE]    = { NULL,        BY_MONITOR },     /* msr_write(): either */
-    [VCPU_EXIT_EXCEPTION]    = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_EXCEPTION]    = { exception,   BY_KERNEL },      /* #DB, #AC: reflected */
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_XSETBV]       = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_CR_ACCESS]    = { NULL,        BY_MONITOR },     /* cr_access(): either */
-    [VCPU_EXIT_INVD]         = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_INVD]         = { cache_flush, BY_KERNEL },
+    [VCPU_EXIT_REFUSED]      = { refused,     BY_KERNEL },
     [VCPU_EXIT_VMINSN]       = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_APIC_EOI]     = { to_monitor,  BY_MONITOR },     /* IOAPIC: level-triggered EOI */
     [VCPU_EXIT_APIC_WRITE]   = { to_monitor,  BY_MONITOR },     /* LAPIC register side effects */
@@ -447,6 +487,8 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     struct flight_rec *rec = flight_record(&v->flight, e, this_cpu()->cpu);
     struct vcpu_regs before;
     vcpu_backend->get_regs(&v->hw, &before);
+    if (__atomic_load_n(&v->vm->tx_resume, __ATOMIC_ACQUIRE))
+        vnet_tx_resume(v->vm);
 
     if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO ||
         r == VCPU_EXIT_CR_ACCESS) {

@@ -75,6 +75,7 @@ void kernel_main(const struct boot_info *bi)
     mem_init(bi);
     paging_init();
     cpu_init_percpu(0, 0, (uint64_t)(uintptr_t)boot_stack_top);
+    irqoff_enable_tracking();
     fpu_init_cpu();
     acpi_init(bi);
     lapic_init_bsp(acpi_lapic_base());

@@ -72,6 +72,16 @@ void net_init(const struct nethv_config *cfg)
 {
     tsc_per_ms = tsc_hz / 1000;
     switch_init();
+    /* RDRAND where the CPU has it (CPUID.1:ECX[30]), and the TSC in any case */
+    uint64_t seed = rdtsc() * 0x9e3779b97f4a7c15ull;
+    if (cpuid(1, 0).ecx & (1u << 30)) {
+        uint64_t r = 0;
+        unsigned char ok = 0;
+        for (int i = 0; i < 10 && !ok; i++)
+            __asm__ volatile("rdrand %0; setc %1" : "=r"(r), "=qm"(ok));
+        seed ^= r;
+    }
+    switch_set_hash_seed(seed);
     vnet_init(cfg);
     for (unsigned i = 0; i < cfg->nports; i++)
         if (cfg->port[i].type == CONFIG_PORT_UPLINK)
@@ -83,6 +93,9 @@ void net_tick(void)
     struct netdev *nd = __atomic_load_n(&uplink, __ATOMIC_ACQUIRE);
     if (nd && !nd->irq && this_cpu()->cpu == 0)
         nd->poll(nd);
+    /* aged-out learned MACs: the whole table every 32 ticks of CPU 0 */
+    if (this_cpu()->cpu == 0)
+        switch_sweep(net_now_ms(), SW_BUCKETS_PER_TICK);
 }
 
 void net_print_stats(void)

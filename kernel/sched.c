@@ -6,6 +6,17 @@
  * host interrupt (timer tick or kick IPI), or polls when a LAPIC timer is
  * due sooner.
  *
+ * Fair shares: each vCPU accumulates the TSC time it ran (vruntime), and
+ * the runnable one that has run least goes next -- round robin when their
+ * slices are equal, and a slice cut short (SVM ends a guest's run at the
+ * next host tick, whatever its phase) is made up with the next.  A
+ * vCPU that becomes due (its timer expired, an interrupt posted while it
+ * sleeps) cuts the running one's slice only if it has run less: a sleeper
+ * gets its interrupt at once, but a vCPU whose own timer storms (a LAPIC
+ * period of 200 us, the floor) cannot cut a busy neighbour's slice at each
+ * expiry.  A vCPU's vruntime is kept within one tick of the least on its
+ * CPU, so a long sleeper does not monopolize the CPU when it wakes.
+ *
  * Interrupt delivery at each guest entry: test VMs (no LAPIC) get posted
  * vectors injected directly; PC-platform vCPUs go through their virtual
  * LAPIC (kernel/vlapic.c): posted vectors -> IRR, arbitration against PPR,
@@ -45,6 +56,7 @@ static bool first_run(struct vcpu *v)
         vm_stop(v->vm, -1, "vCPU set-up failed");
         return false;
     }
+    vcpu_debug_regs_reset(&v->hw);
     if (v->index == 0) {
         const struct guest_boot_state *st = &vm_boot_state[v->vm->id];
         vcpu_backend->set_sregs(&v->hw, &st->sregs);
@@ -103,52 +115,85 @@ static void wake_check(struct vcpu *v)
         v->state = VCPU_RUNNABLE;
 }
 
-/* The earliest LAPIC timer deadline that will post an interrupt among the
- * vCPUs of this CPU, or 0 (masked timers keep time at the next look); the
- * device timers of VMs whose vCPU 0 runs here count too. */
+/* The earliest deadline of v that will post an interrupt: its LAPIC timer
+ * (masked timers keep time at the next look) and, for a vCPU 0, its VM's
+ * device timers; 0 = none. */
+static uint64_t next_deadline_of(const struct vcpu *v)
+{
+    uint64_t next = 0;
+    if (v->vm->state != VM_RUNNING)
+        return 0;
+    if (v->vapic && v->timer_deadline && v->timer_vector >= 16)
+        next = v->timer_deadline;
+    uint64_t dev = v->index == 0 ? v->vm->dev_timer_next : 0;
+    if (dev && (!next || dev < next))
+        next = dev;
+    return next;
+}
+
+/* The earliest of those among the vCPUs of this CPU, or 0. */
 static uint64_t next_deadline(struct vcpu *q)
 {
     uint64_t next = 0;
     for (struct vcpu *v = q; v; v = v->next_on_cpu) {
-        if (v->vm->state != VM_RUNNING)
-            continue;
-        if (v->vapic && v->timer_deadline && v->timer_vector >= 16 &&
-            (!next || v->timer_deadline < next))
-            next = v->timer_deadline;
-        uint64_t dev = v->index == 0 ? v->vm->dev_timer_next : 0;
-        if (dev && (!next || dev < next))
-            next = dev;
+        uint64_t d = next_deadline_of(v);
+        if (d && (!next || d < next))
+            next = d;
     }
     return next;
 }
 
+/* A vCPU's vruntime as the scheduler weighs it: never more than one tick
+ * behind `floor` (the running one's), so that time asleep is no credit. */
+static uint64_t vrt_weighed(const struct vcpu *v, uint64_t floor)
+{
+    uint64_t credit = tsc_hz / TICK_HZ;
+    return v->vruntime + credit < floor ? floor - credit : v->vruntime;
+}
+
 /* VMX: the preemption timer makes a running guest exit at the next LAPIC
  * timer deadline on this CPU, its own or a halted neighbour's (otherwise
- * the next host tick would be the resolution).  SVM has none: host tick. */
-static void arm_guest_timer(struct vcpu *v)
+ * the next host tick would be the resolution), and -- with others waiting
+ * -- at the end of its slice (slice_end, host TSC), whether or not the
+ * host's tick reaches it: Bochs 2.7 takes no external-interrupt exit while
+ * the guest has RFLAGS.IF=0 (measured: a guest spinning with IF=0 got 1
+ * such exit in 10 s; with IF=1, 100 per second), and a guest must not hold
+ * its CPU on such a platform either.  SVM has none: the host tick. */
+static void arm_guest_timer(struct vcpu *v, uint64_t slice_end, uint64_t self_vrt)
 {
-    uint64_t next = next_deadline(runq[this_cpu()->cpu]), now = rdtsc();
+    uint64_t now = rdtsc(), next = 0;
+    /* its own deadlines; a neighbour's only if it is still ahead and the
+     * neighbour may cut this slice (has run less: others_due) -- one that
+     * is due and may not would make every entry exit at once */
+    for (struct vcpu *u = runq[this_cpu()->cpu]; u; u = u->next_on_cpu) {
+        uint64_t d = next_deadline_of(u);
+        if (d && (u == v || (d > now && vrt_weighed(u, self_vrt) < self_vrt)) && (!next || d < next))
+            next = d;
+    }
+    if (slice_end && (!next || slice_end < next))
+        next = slice_end;
     uint64_t ticks = !next ? 0 : next > now ? next - now : 1;
     if (ticks || v->timer_hw_armed)
         vcpu_backend->set_preempt_timer(&v->hw, ticks);
     v->timer_hw_armed = ticks != 0;
 }
 
+
 /* Another vCPU of this CPU has become due (timer expired, or an interrupt
- * posted while it sleeps): end the running one's slice so it runs now. */
-static bool others_due(struct vcpu *self)
+ * posted while it sleeps) and has run less than self (self_vrt, this
+ * slice included): end self's slice so that it runs now. */
+static bool others_due(struct vcpu *self, uint64_t self_vrt)
 {
     uint64_t now = rdtsc();
     for (struct vcpu *v = runq[self->host_cpu]; v; v = v->next_on_cpu) {
         if (v == self || v->state == VCPU_STOPPED || v->vm->state != VM_RUNNING)
             continue;
-        if (v->timer_deadline && now >= v->timer_deadline)
-            return true;
-        if (v->index == 0 && vm_dev_timer_due(v->vm, now))
-            return true;
-        if ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
-            (vcpu_has_posted_irq(&v->hw) || v->start_pending ||
-             (v->state == VCPU_HALTED && vcpu_has_posted_nmi(&v->hw))))
+        bool due = (v->timer_deadline && now >= v->timer_deadline) ||
+                   (v->index == 0 && vm_dev_timer_due(v->vm, now)) ||
+                   ((v->state == VCPU_HALTED || v->state == VCPU_WAIT_SIPI) &&
+                    (vcpu_has_posted_irq(&v->hw) || v->start_pending ||
+                     (v->state == VCPU_HALTED && vcpu_has_posted_nmi(&v->hw))));
+        if (due && vrt_weighed(v, self_vrt) < self_vrt)
             return true;
     }
     return false;
@@ -205,6 +250,15 @@ static void run_slice(struct vcpu *v, bool others_waiting)
 {
     uint64_t tick0 = this_cpu()->timer_ticks;
     struct vcpu_exit e;
+    /* no credit for time asleep: within a tick of the least on this CPU */
+    uint64_t least = UINT64_MAX;
+    for (struct vcpu *u = runq[this_cpu()->cpu]; u; u = u->next_on_cpu)
+        if (u != v && u->state == VCPU_RUNNABLE && u->vruntime < least)
+            least = u->vruntime;
+    if (least != UINT64_MAX)
+        v->vruntime = vrt_weighed(v, least);
+    uint64_t t0 = rdtsc(), slice = tsc_hz / TICK_HZ;
+    v->slices++;
 
     while (v->state == VCPU_RUNNABLE) {
         if (v->vm->state != VM_RUNNING) {
@@ -218,10 +272,13 @@ static void run_slice(struct vcpu *v, bool others_waiting)
             vlapic_inject(v);
         else
             deliver_posted(v);
-        arm_guest_timer(v);
+        arm_guest_timer(v, others_waiting ? t0 + slice : 0, v->vruntime + (rdtsc() - t0));
         memset(&e, 0, sizeof(e));
         __atomic_store_n(&last_run[this_cpu()->cpu], v, __ATOMIC_RELAXED);
-        if (vcpu_backend->run(&v->hw, &e)) {
+        uint64_t r0 = rdtsc();
+        int rc = vcpu_backend->run(&v->hw, &e);
+        v->guest_tsc += rdtsc() - r0;
+        if (rc) {
             e.reason = VCPU_EXIT_ENTRY_FAILED;
             if (!e.fail.what)
                 e.fail.what = "backend run() failed";
@@ -229,11 +286,14 @@ static void run_slice(struct vcpu *v, bool others_waiting)
         v->state = exit_dispatch(v, &e);
         if (console_pending && this_cpu()->cpu == 0)
             console_service();
-        if (others_waiting && this_cpu()->timer_ticks != tick0)
+        if (others_waiting && (this_cpu()->timer_ticks != tick0 || rdtsc() - t0 >= slice))
             break;
-        if (others_due(v))
+        if (others_due(v, v->vruntime + (rdtsc() - t0)))
             break;
     }
+    uint64_t ran = rdtsc() - t0;
+    v->vruntime += ran;
+    v->run_tsc += ran;
 }
 
 /*
@@ -309,10 +369,15 @@ void vcpu_scheduler(void)
             if (v->state == VCPU_RUNNABLE && v->vm->state == VM_RUNNING)
                 runnable++;
         }
-        for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu) {
-            if (v->state != VCPU_RUNNABLE || v->vm->state != VM_RUNNING)
-                continue;
-            run_slice(v, runnable > 1);
+        /* the runnable vCPU that has run least: a slice cut short (by
+         * the tick's phase, an exit) is made up for with the next one */
+        struct vcpu *pick = NULL;
+        for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu)
+            if (v->state == VCPU_RUNNABLE && v->vm->state == VM_RUNNING &&
+                (!pick || v->vruntime < pick->vruntime))
+                pick = v;
+        if (pick) {
+            run_slice(pick, runnable > 1);
             ran = true;
         }
         if (!ran) {

@@ -100,9 +100,25 @@ static inline uint64_t mac_key(const uint8_t *mac, uint16_t vlan)
     return lo | (uint64_t)hi << 32 | (uint64_t)(vlan & 0xfff) << 48 | KEY_VALID;
 }
 
+/* The bucket of a key: MurmurHash3's 64-bit finalizer over the key and a
+ * per-boot seed (switch_set_hash_seed).  A plain multiplicative hash left a
+ * third of the buckets empty for sequential MACs, and an unseeded hash lets
+ * a sender on the wire aim all its sources at one bucket. */
+static uint64_t sw_hash_seed = 0x5bd1e9955bd1e995ull;
+
+void switch_set_hash_seed(uint64_t seed)
+{
+    sw_hash_seed = seed | 1;
+}
+
 static inline struct sw_bucket *key_bucket(uint64_t key)
 {
-    uint64_t h = (key & ~KEY_VALID) * 0x9e3779b97f4a7c15ull;
+    uint64_t h = (key & ~KEY_VALID) ^ sw_hash_seed;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return &sw_table[h >> (64 - 11)];
 }
 _Static_assert(SW_BUCKETS == 1 << 11, "key_bucket takes 11 bits");
@@ -142,6 +158,7 @@ const char *sw_drop_name(enum sw_drop c)
         [SW_DROP_NO_BUF] = "no_buf",   [SW_DROP_MALFORMED] = "malformed",
         [SW_DROP_OVERSIZE] = "oversize", [SW_DROP_DOWN] = "down",
         [SW_DROP_SPOOF] = "spoof",     [SW_DROP_NO_DEST] = "no_dest",
+        [SW_DROP_BUDGET] = "budget",
     };
     return (unsigned)c < SW_DROP__COUNT ? names[c] : "?";
 }
@@ -170,18 +187,38 @@ static inline int table_lookup(uint64_t key, uint64_t now_ms)
     return -1;
 }
 
+/* Entries learned on a port: +1 / -1 (relaxed; the cap is approximate by
+ * the few inserts racing on other CPUs) */
+static inline void learned_add(unsigned port, int d)
+{
+    if (port < SW_MAX_PORTS && sw_ports[port])
+        __atomic_fetch_add(&sw_ports[port]->learned, (uint32_t)d, __ATOMIC_RELAXED);
+}
+
+static inline bool learn_capped(unsigned port)
+{
+    return port < SW_MAX_PORTS && sw_ports[port] &&
+           __atomic_load_n(&sw_ports[port]->learned, __ATOMIC_RELAXED) >= SW_LEARN_MAX;
+}
+
 /* Put key -> val into a free, dead or the oldest learned slot of its
- * bucket; false if every slot is static or a racing writer won. */
-static bool table_insert(struct sw_bucket *b, uint64_t key, uint64_t val, uint64_t now_ms)
+ * bucket -- with own_only (a port at its learning cap) only into one of
+ * the same port's learned slots; false if there is none, every slot is
+ * static, or a racing writer won.  Learned entries are counted per port. */
+static bool table_insert(struct sw_bucket *b, uint64_t key, uint64_t val, uint64_t now_ms,
+                         bool own_only)
 {
     int victim = -1;
-    uint64_t victim_key = 0, oldest = 0;
+    uint64_t victim_key = 0, victim_val = 0, oldest = 0;
+    unsigned port = (unsigned)(val & VAL_PORT_MASK);
 
     for (unsigned w = 0; w < SW_WAYS; w++) {
         uint64_t k = __atomic_load_n(&b->e[w].key, __ATOMIC_ACQUIRE);
         if (k == KEY_BUSY)
             continue;
         if (k == 0) {
+            if (own_only)
+                continue;
             victim = (int)w;
             victim_key = 0;
             break;
@@ -189,10 +226,13 @@ static bool table_insert(struct sw_bucket *b, uint64_t key, uint64_t val, uint64
         uint64_t v = __atomic_load_n(&b->e[w].val, __ATOMIC_RELAXED);
         if (v & VAL_STATIC)
             continue;
+        if (own_only && (v & VAL_PORT_MASK) != port)
+            continue;
         uint64_t age = val_alive(v, now_ms) ? val_age(v, now_ms) : UINT64_MAX;
         if (victim < 0 || age > oldest) {
             victim = (int)w;
             victim_key = k;
+            victim_val = v;
             oldest = age;
         }
     }
@@ -202,6 +242,10 @@ static bool table_insert(struct sw_bucket *b, uint64_t key, uint64_t val, uint64
     if (!__atomic_compare_exchange_n(&e->key, &victim_key, KEY_BUSY, false, __ATOMIC_ACQUIRE,
                                      __ATOMIC_RELAXED))
         return false;
+    if (victim_key)     /* evicted: a learned entry (statics are never victims) */
+        learned_add((unsigned)(victim_val & VAL_PORT_MASK), -1);
+    if (!(val & VAL_STATIC))
+        learned_add(port, +1);
     /* release: readers that see the new val also see KEY_BUSY (not the old key) */
     __atomic_store_n(&e->val, val, __ATOMIC_RELEASE);
     /* release: the val above is visible before the key that names it */
@@ -223,14 +267,21 @@ static enum learn_result table_learn(uint64_t key, unsigned port, uint64_t now_m
             continue;
         if (v & VAL_STATIC)
             return (v & VAL_PORT_MASK) == port ? LEARN_OK : LEARN_SPOOF;
-        if ((v & VAL_PORT_MASK) != port || val_age(v, now_ms) >= SW_REFRESH_MS) {
+        unsigned was = (unsigned)(v & VAL_PORT_MASK);
+        if (was != port && learn_capped(port))
+            return LEARN_OK;            /* at its cap a port takes no one's entry */
+        if (was != port || val_age(v, now_ms) >= SW_REFRESH_MS) {
             /* a failed CAS means another CPU rewrote it just now: theirs stands */
-            __atomic_compare_exchange_n(&e->val, &v, mk_val(port, now_ms, false), false,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+            if (__atomic_compare_exchange_n(&e->val, &v, mk_val(port, now_ms, false), false,
+                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED) &&
+                was != port) {
+                learned_add(was, -1);
+                learned_add(port, +1);
+            }
         }
         return LEARN_OK;
     }
-    table_insert(b, key, mk_val(port, now_ms, false), now_ms);
+    table_insert(b, key, mk_val(port, now_ms, false), now_ms, learn_capped(port));
     return LEARN_OK;
 }
 
@@ -256,6 +307,7 @@ static bool table_set_static(uint64_t key, unsigned port)
         if (!__atomic_compare_exchange_n(&e->key, &k, KEY_BUSY, false, __ATOMIC_ACQUIRE,
                                          __ATOMIC_RELAXED))
             continue;
+        learned_add((unsigned)(__atomic_load_n(&e->val, __ATOMIC_RELAXED) & VAL_PORT_MASK), -1);
         if (first < 0) {
             first = (int)w;
             __atomic_store_n(&e->val, val, __ATOMIC_RELEASE);
@@ -264,7 +316,38 @@ static bool table_set_static(uint64_t key, unsigned port)
             __atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
         }
     }
-    return first >= 0 || table_insert(b, key, val, 0);
+    return first >= 0 || table_insert(b, key, val, 0, false);
+}
+
+static unsigned sweep_cursor;
+
+void switch_sweep(uint64_t now_ms, unsigned nbuckets)
+{
+    if (nbuckets > SW_BUCKETS)
+        nbuckets = SW_BUCKETS;
+    unsigned start = __atomic_fetch_add(&sweep_cursor, nbuckets, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < nbuckets; i++) {
+        struct sw_bucket *b = &sw_table[(start + i) % SW_BUCKETS];
+        for (unsigned w = 0; w < SW_WAYS; w++) {
+            struct sw_entry *e = &b->e[w];
+            uint64_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
+            if (k == 0 || k == KEY_BUSY)
+                continue;
+            uint64_t v = __atomic_load_n(&e->val, __ATOMIC_RELAXED);
+            if (val_alive(v, now_ms))
+                continue;
+            if (!__atomic_compare_exchange_n(&e->key, &k, KEY_BUSY, false, __ATOMIC_ACQUIRE,
+                                             __ATOMIC_RELAXED))
+                continue;
+            v = __atomic_load_n(&e->val, __ATOMIC_RELAXED);
+            if (val_alive(v, now_ms)) {         /* refreshed meanwhile: keep it */
+                __atomic_store_n(&e->key, k, __ATOMIC_RELEASE);
+                continue;
+            }
+            learned_add((unsigned)(v & VAL_PORT_MASK), -1);
+            __atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
+        }
+    }
 }
 
 /* ---- ports -------------------------------------------------------------------- */
@@ -287,9 +370,16 @@ int switch_add_port(struct sw_port *p)
     if (id >= SW_MAX_PORTS || !p->xmit || p->vlan >= SW_VLANS)
         return -1;
     p->id = (uint16_t)id;
+    p->learned = 0;
+    if (p->nallowed > SW_ALLOWED_MACS)
+        return -1;
     if (p->has_mac) {
-        if ((p->mac[0] & 1) || !table_set_static(mac_key(p->mac, p->uplink ? 0 : p->vlan), id))
+        uint16_t vl = p->uplink ? 0 : p->vlan;
+        if ((p->mac[0] & 1) || !table_set_static(mac_key(p->mac, vl), id))
             return -1;
+        for (unsigned i = 0; i < p->nallowed; i++)
+            if ((p->allowed[i][0] & 1) || !table_set_static(mac_key(p->allowed[i], vl), id))
+                return -1;
     }
     sw_ports[id] = p;
     if (p->uplink)
@@ -488,8 +578,17 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
     p->in_port = in->id;
 
     uint64_t src = mac_key(d + ETH_ALEN, vlan);
-    if (src != *last_src) {             /* bursts from one source: learn once */
-        if (table_learn(src, in->id, now_ms) == LEARN_SPOOF) {
+    if (src != *last_src) {             /* bursts from one source: check / learn once */
+        if (!in->uplink && in->has_mac) {
+            /* a VM port sends from its own MACs only; they are static entries */
+            bool ok = !memcmp(d + ETH_ALEN, in->mac, ETH_ALEN);
+            for (unsigned i = 0; !ok && i < in->nallowed; i++)
+                ok = !memcmp(d + ETH_ALEN, in->allowed[i], ETH_ALEN);
+            if (!ok) {
+                drops[SW_DROP_SPOOF]++;
+                return 0;
+            }
+        } else if (table_learn(src, in->id, now_ms) == LEARN_SPOOF) {
             drops[SW_DROP_SPOOF]++;
             return 0;
         }

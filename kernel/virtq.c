@@ -100,6 +100,7 @@ int virtq_setup(struct virtq *q, const struct gmem *m, uint16_t size, uint64_t d
     __atomic_store_n(&q->used->flags, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&q->used->idx, 0, __ATOMIC_RELAXED);
     __atomic_store_n(avail_event(q), 0, __ATOMIC_RELAXED);
+    virtq_rx_batch_start(q);
     return 0;
 }
 
@@ -141,6 +142,7 @@ struct walk {
     const uint8_t *tbl;         /* current table: the ring's or an indirect one */
     uint32_t tsize;             /* its entries */
     uint32_t left;              /* descriptors we may still visit (loop bound) */
+    uint32_t *visits;           /* RX: the frame's remaining visits; NULL: none kept */
     uint16_t i;                 /* next entry */
     bool in_indirect, more;
 };
@@ -153,10 +155,12 @@ static inline void walk_start(const struct virtq *q, struct walk *w, uint16_t he
     w->i = head;
     w->in_indirect = false;
     w->more = true;
+    w->visits = NULL;
 }
 
 /* Next buffer of the chain: 1 with *p / *len set, 0 at the end of the chain,
- * -1 when the chain broke the rules (the queue is then broken).
+ * -1 when the chain broke the rules (the queue is then broken), -2 when the
+ * frame's visit budget (w->visits) is spent (the queue is fine).
  * want_write: VRING_DESC_F_WRITE for RX, 0 for TX. */
 __attribute__((always_inline))
 static inline int walk_next(struct virtq *q, struct walk *w, uint16_t want_write, uint8_t **p,
@@ -172,6 +176,11 @@ static inline int walk_next(struct virtq *q, struct walk *w, uint16_t want_write
             return -1;
         }
         w->left--;
+        if (w->visits) {
+            if (*w->visits == 0)
+                return -2;
+            (*w->visits)--;
+        }
         d = load_desc(w->tbl + (uint32_t)w->i * sizeof(struct vring_desc));
         if (!(d.flags & VRING_DESC_F_INDIRECT))
             break;
@@ -279,23 +288,32 @@ static inline uint32_t rx_copy(struct rx_src *s, uint8_t *p, uint32_t room)
     return n;
 }
 
-/* Fill the chain at `head` from s until either ends: bytes written, -1 broken. */
-static inline int64_t rx_fill_chain(struct virtq *q, uint16_t head, struct rx_src *s)
+/* Fill the chain at `head` from s until either ends: bytes written, -1
+ * broken (a chain with no room at all breaks the queue), -2 out of visits. */
+static inline int64_t rx_fill_chain(struct virtq *q, uint16_t head, struct rx_src *s,
+                                    uint32_t *visits)
 {
     struct walk w;
     uint32_t written = 0;
 
     walk_start(q, &w, head);
+    w.visits = visits;
     while (s->off < s->total) {
         uint8_t *p;
         uint32_t len;
         int r = walk_next(q, &w, VRING_DESC_F_WRITE, &p, &len);
 
         if (r < 0)
-            return -1;
+            return r;
         if (r == 0)
             break;
         written += rx_copy(s, p, len);
+    }
+    if (written == 0) {
+        /* only zero-length buffers: no driver does this, and with MRG_RXBUF
+         * every frame would walk all of them again */
+        virtq_break(q, "RX chain with no room");
+        return -1;
     }
     return written;
 }
@@ -305,6 +323,9 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
 {
     struct rx_src s;
     uint16_t last_avail = q->last_avail, used_idx = q->used_idx, nbufs = 0;
+    uint32_t visits = q->rx_visits_left < VIRTQ_RX_FRAME_VISITS ? q->rx_visits_left
+                                                                : VIRTQ_RX_FRAME_VISITS;
+    uint32_t had = visits;
 
     if (q->broken)
         return VIRTQ_BROKEN;
@@ -327,13 +348,21 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
             q->used_idx = used_idx;
             return st;
         }
-        n = rx_fill_chain(q, head, &s);
+        n = rx_fill_chain(q, head, &s, &visits);
+        if (n == -2) {
+            /* over the frame's or the batch's bound: nothing visible */
+            q->last_avail = last_avail;
+            q->used_idx = used_idx;
+            q->rx_visits_left -= had - visits;
+            return VIRTQ_BUDGET;
+        }
         if (n < 0)
             return VIRTQ_BROKEN;
         if (!q->mrg_rxbuf && s.off < s.total) {
             /* 5.1.6.3.1: without MRG_RXBUF one chain holds the whole packet;
              * this one is too small: leave it for the next frame */
             q->last_avail = last_avail;
+            q->rx_visits_left -= had - visits;
             return VIRTQ_DROPPED;
         }
         put_used(q, head, (uint32_t)n);
@@ -344,6 +373,7 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
         *s.nb[0] = (uint8_t)nbufs;
         *s.nb[1] = (uint8_t)(nbufs >> 8);
     }
+    q->rx_visits_left -= had - visits;
     q->frames++;
     q->bytes += len;
     return VIRTQ_OK;

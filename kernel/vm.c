@@ -15,6 +15,10 @@
 #include <arch/time.h>
 #include <arch/x86.h>
 
+/* console output per VM (vm_console_line) */
+#define VM_CONSOLE_BURST_S 8u           /* the bucket holds 8 s of the VM's rate */
+#define VM_CONSOLE_LINE  512u           /* escaped: 4 bytes per byte at most */
+
 struct vm vms[VM_MAX];
 unsigned nvms;
 /* initial register state per vCPU 0, applied on its host CPU at first run */
@@ -159,6 +163,7 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
     monitor_args(cfg, vm, &a);
     vm->monitor = vmm_create(&a);
     vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
+    vm->con_rate = cfg->vm[vm->cfg_index].console_rate;
     if (!vm->monitor) {
         *why = "monitor could not be created";
         return -1;
@@ -299,6 +304,8 @@ static int vm_reload(struct vm *vm, const char **why)
     vcpu_backend->set_regs(&vm->vcpu[0].hw, &st->regs);
     vcpu_backend->reset_events(&vm->vcpu[0].hw);
     for (unsigned i = 0; i < vm->nvcpus; i++)
+        vcpu_fpu_reset(&vm->vcpu[i].hw);        /* nothing of the old guest's x87/SSE */
+    for (unsigned i = 0; i < vm->nvcpus; i++)
         vm->vcpu[i].state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
     return 0;
 }
@@ -355,14 +362,76 @@ void vm_print_stats(const struct vm *vm)
                      (unsigned long long)__atomic_load_n(&vm->fast_clock_reads, __ATOMIC_RELAXED));
         printk("%s\n", line);
     }
+    for (unsigned i = 0; i < vm->nvcpus; i++)      /* sched.c's accounting */
+        printk("vm %s: vCPU %u: ran %llu ms (in guest mode %llu ms) in %llu slices\n", vm->name, i,
+               (unsigned long long)(tsc_hz >= 1000 ? vm->vcpu[i].run_tsc / (tsc_hz / 1000) : 0),
+               (unsigned long long)(tsc_hz >= 1000 ? vm->vcpu[i].guest_tsc / (tsc_hz / 1000) : 0),
+               (unsigned long long)vm->vcpu[i].slices);
+    if (vm->con_dropped)
+        printk("vm %s: console: %llu bytes dropped (over %u bytes/s)\n", vm->name,
+               (unsigned long long)vm->con_dropped, vm->con_rate);
+    uint64_t fl = __atomic_load_n(&vm->timer_floored, __ATOMIC_RELAXED);
+    if (fl)
+        printk("vm %s: timer periods raised to the minimum: %llu\n", vm->name,
+               (unsigned long long)fl);
     if (vm->monitor)
         vmm_print_stats(vm->monitor);
 }
 
+/* A VM's console lines (its UART and debug port, through its monitor):
+ * control bytes are shown escaped (\xNN) so that no guest drives the
+ * operator's terminal, and each VM may print VM_CONSOLE_BPS bytes a second
+ * with bursts of VM_CONSOLE_BURST; beyond that its lines are dropped and
+ * counted, and a note says how many when it prints again. */
+
 void vm_console_line(unsigned vm_id, const char *line)
 {
-    if (vm_id < nvms)
-        printk("[%s] %s\n", vms[vm_id].name, line);
+    if (vm_id >= nvms)
+        return;
+    struct vm *vm = &vms[vm_id];
+    char out[VM_CONSOLE_LINE];
+    size_t n = 0, raw = 0;
+    for (const unsigned char *p = (const unsigned char *)line; *p && n + 5 < sizeof(out); p++, raw++) {
+        if (*p >= 0x20 && *p < 0x7f) {
+            out[n++] = (char)*p;
+        } else if (*p == '\t') {
+            out[n++] = ' ';
+        } else {
+            static const char hex[] = "0123456789abcdef";
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = 0;
+    uint64_t now = rdtsc(), cost = raw + 1, dropped_note = 0;
+    uint64_t f = spin_lock_irqsave(&vm->con_lock);
+    uint64_t rate = vm->con_rate ? vm->con_rate : CONFIG_CONSOLE_RATE_DEFAULT;
+    uint64_t burst = rate * VM_CONSOLE_BURST_S;
+    if (!vm->con_tsc) {
+        vm->con_tsc = now;
+        vm->con_tokens = burst;
+    }
+    uint64_t refill = tsc_hz ? (now - vm->con_tsc) * rate / tsc_hz : 0;
+    if (refill) {
+        vm->con_tokens = vm->con_tokens + refill > burst ? burst : vm->con_tokens + refill;
+        vm->con_tsc = now;
+    }
+    bool print = vm->con_tokens >= cost;
+    if (print) {
+        vm->con_tokens -= cost;
+        dropped_note = vm->con_dropped - vm->con_dropped_said;
+        vm->con_dropped_said = vm->con_dropped;
+    } else {
+        vm->con_dropped += cost;
+    }
+    spin_unlock_irqrestore(&vm->con_lock, f);
+    if (dropped_note)
+        printk("vm %s: console: dropped %llu bytes (over %llu bytes/s)\n", vm->name,
+               (unsigned long long)dropped_note, (unsigned long long)rate);
+    if (print)
+        printk("[%s] %s\n", vm->name, out);
 }
 
 void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector)
@@ -409,11 +478,29 @@ void vm_vcpu_start(unsigned vm_id, unsigned vcpu, uint8_t sipi_vector)
     vcpu_post_irq(&v->hw, 0);
 }
 
+/* The shortest period a guest timer may have: 200 us, KVM's floor for the
+ * LAPIC timer (min_timer_period_us).  A period of one count (LAPIC, PIT
+ * reload 1) would otherwise be an interrupt per microsecond, a storm that
+ * holds the CPU from its other vCPUs.  Raised periods are counted. */
+#define TIMER_MIN_PERIOD_US 200u
+
+static uint64_t timer_floor(struct vm *vm, uint64_t period, const char *which)
+{
+    uint64_t min = tsc_hz / (1000000u / TIMER_MIN_PERIOD_US);
+    if (!period || period >= min)
+        return period;
+    if (__atomic_fetch_add(&vm->timer_floored, 1, __ATOMIC_RELAXED) == 0)
+        printk("vm %s: %s period of %llu TSC ticks raised to %u us (the minimum); counted "
+               "in the stats\n", vm->name, which, (unsigned long long)period, TIMER_MIN_PERIOD_US);
+    return min;
+}
+
 void vm_vcpu_timer(unsigned vm_id, unsigned vcpu, uint64_t deadline, uint64_t period, uint8_t vector)
 {
     struct vcpu *v = vcpu_by_id(vm_id, vcpu);
     if (!v)
         return;
+    period = timer_floor(v->vm, period, "LAPIC timer");
     v->timer_vector = vector;
     v->timer_period = period;
     /* guest TSC = host TSC + offset (two's complement) */
@@ -486,6 +573,7 @@ void vm_dev_timer(unsigned vm_id, unsigned id, uint64_t deadline_tsc, uint64_t p
     if (vm_id >= VM_MAX || vm_id > nvms || id >= VMM_DEV_TIMERS)
         return;
     struct vm *vm = &vms[vm_id];
+    period = timer_floor(vm, period, "device timer");
     uint64_t f = spin_lock_irqsave(&vm->dev_timer_lock);
     vm->dev_timer[id].deadline = deadline_tsc;
     vm->dev_timer[id].period = deadline_tsc ? period : 0;

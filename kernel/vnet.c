@@ -38,6 +38,7 @@
 #include <arch/vcpu.h>
 
 enum { VQ_RX = 0, VQ_TX = 1 };
+_Static_assert(CONFIG_MAX_ALLOWED_MACS == SW_ALLOWED_MACS, "allowed-macs: config and switch agree");
 
 /* Whether a vCPU of the VM runs on another CPU than this one: only then do
  * the guest's ring and buffers sit in another CPU's cache, which is what
@@ -74,7 +75,18 @@ struct vnet {
      * tx_lock, the rest relaxed atomics: read racily by the stats print */
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
     uint64_t notifies, irqs[VMM_NET_QUEUES];
+    uint64_t tx_budget_hits;            /* drains cut short by VNET_TX_BUDGET */
+    bool tx_resume;                     /* a drain stopped at its budget (atomic) */
 };
+
+/* Bound on one TX drain: chains taken (sent or dropped) before it returns
+ * to the guest.  Each chain's walk is bounded by the queue size (virtq.c),
+ * so one drain -- with interrupts off, under tx_lock -- visits at most
+ * VNET_TX_BUDGET x 256 descriptors and copies VNET_TX_BUDGET frames.  A
+ * ring holds 256 chains: a guest refilling it from another vCPU while we
+ * drain is what meets the bound.  The rest is drained at the VM's next
+ * exit (vnet_tx_resume), with notifications still off meanwhile. */
+#define VNET_TX_BUDGET 256u
 
 static struct vnet vnets[CONFIG_MAX_PORTS];
 static unsigned nvnets;
@@ -258,6 +270,7 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
     uint64_t f = spin_lock_irqsave(&vn->rx_lock);
     if (vn->up[VQ_RX] && vn->vm->state != VM_RUNNING)
         vn->up[VQ_RX] = false;          /* the guest is gone: stop writing its RAM */
+    virtq_rx_batch_start(q);            /* bound: VIRTQ_RX_BATCH_VISITS for these n */
     if (vn->up[VQ_RX] && guest_elsewhere(vn->vm))
         virtq_rx_prefetch(q, n);        /* the batch's cache misses, together */
     for (unsigned i = 0; i < n; i++) {
@@ -291,6 +304,9 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
             break;
         case VIRTQ_DROPPED:                 /* larger than the guest's buffers */
             drops[SW_DROP_OVERSIZE]++;
+            break;
+        case VIRTQ_BUDGET:                  /* the guest's chains cost too many visits */
+            drops[SW_DROP_BUDGET]++;
             break;
         case VIRTQ_BROKEN:
         default:
@@ -329,7 +345,7 @@ static void vnet_tx_drain(struct vnet *vn)
     struct virtq *q = &vn->q[VQ_TX];
     struct pkt pk[PKT_BATCH];
     struct pkt *batch[PKT_BATCH];
-    unsigned bad = 0;
+    unsigned bad = 0, taken = 0;
     bool irq = false;
 
     uint64_t f = spin_lock_irqsave(&vn->tx_lock);
@@ -346,7 +362,13 @@ static void vnet_tx_drain(struct vnet *vn)
             struct virtio_net_hdr h;
             uint32_t len;
             uint8_t *buf = bufs + n * PKT_BUF_SIZE;
+            if (taken == VNET_TX_BUDGET) {
+                more = false;
+                break;
+            }
             enum virtq_status st = virtq_tx_get(q, &h, buf, PKT_BUF_SIZE, &len);
+            if (st == VIRTQ_OK || st == VIRTQ_DROPPED)
+                taken++;
             if (st == VIRTQ_DROPPED) {  /* runt or oversize: completed, not sent */
                 bad++;
                 continue;
@@ -381,6 +403,14 @@ static void vnet_tx_drain(struct vnet *vn)
             irq = true;
         if (more)
             continue;
+        if (taken == VNET_TX_BUDGET && vn->up[VQ_TX]) {
+            /* the budget is spent: back to the guest, resumed at the VM's
+             * next exit; notifications stay off until the ring is empty */
+            vn->tx_budget_hits++;
+            __atomic_store_n(&vn->tx_resume, true, __ATOMIC_RELEASE);
+            __atomic_store_n(&vn->vm->tx_resume, true, __ATOMIC_RELEASE);
+            break;
+        }
         if (!vn->up[VQ_TX] || !virtq_enable_notify(q))
             break;
         virtq_disable_notify(q);        /* buffers arrived meanwhile: drain them too */
@@ -390,6 +420,21 @@ static void vnet_tx_drain(struct vnet *vn)
     spin_unlock_irqrestore(&vn->tx_lock, f);
     if (bad)            /* virtq does not say which: runts do not come from sane drivers */
         sw_port_drop(&vn->port, SW_DROP_OVERSIZE, bad);
+}
+
+/* kernel/exit.c, at an exit of a VM whose vm.tx_resume is set: go on with
+ * the drains that stopped at their budget, each with a budget again. */
+void vnet_tx_resume(struct vm *vm)
+{
+    unsigned ci = vm->cfg_index;
+    if (ci >= CONFIG_MAX_VMS)
+        return;
+    __atomic_store_n(&vm->tx_resume, false, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < vm_nports[ci]; i++) {
+        struct vnet *vn = vm_ports[ci][i];
+        if (__atomic_exchange_n(&vn->tx_resume, false, __ATOMIC_ACQ_REL))
+            vnet_tx_drain(vn);
+    }
 }
 
 /* kernel/exit.c, for every MMIO exit, on the exiting vCPU's CPU: a write to
@@ -446,6 +491,8 @@ void vnet_init(const struct nethv_config *cfg)
         vn->port.vlan = cp->vlan;
         vn->port.has_mac = true;
         memcpy(vn->port.mac, cp->mac, ETH_ALEN);
+        vn->port.nallowed = (uint8_t)cp->nallowed;
+        memcpy(vn->port.allowed, cp->allowed, sizeof(vn->port.allowed));
         vn->port.xmit = vnet_xmit;
         vn->port.priv = vn;
         for (unsigned qi = 0; qi < VMM_NET_QUEUES; qi++)
@@ -472,19 +519,21 @@ void vnet_print_stats(const struct vm *vm)
         return;
     for (unsigned i = 0; i < vm_nports[ci]; i++) {
         struct vnet *vn = vm_ports[ci][i];
-        char drops[128];
+        char drops[224];
         int n = 0;
         for (unsigned c = 0; c < SW_DROP__COUNT && n < (int)sizeof(drops); c++)
             n += snprintf(drops + n, sizeof(drops) - n, " %s %llu", sw_drop_name((enum sw_drop)c),
                           (unsigned long long)stat_ld(&vn->port.st.drops[c]));
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
-               "kernel notifies %llu, interrupts rxq %llu txq %llu, drops%s\n",
+               "kernel notifies %llu, interrupts rxq %llu txq %llu, tx drains at budget %llu, "
+               "drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),
                (unsigned long long)stat_ld(&vn->tx_bytes),
                (unsigned long long)stat_ld(&vn->notifies),
                (unsigned long long)stat_ld(&vn->irqs[VQ_RX]),
-               (unsigned long long)stat_ld(&vn->irqs[VQ_TX]), drops);
+               (unsigned long long)stat_ld(&vn->irqs[VQ_TX]),
+               (unsigned long long)stat_ld(&vn->tx_budget_hits), drops);
     }
 }

@@ -23,6 +23,16 @@
 #define CPUID7_EBX_ERMS         (1u << 9)       /* hidden: Bochs mis-emulates fast strings */
 #define CPUID7_EBX_AVX512F      (1u << 16)
 #define CPUID7_EDX_FSRM         (1u << 4)
+/* speculation controls (SDM 2 CPUID.7.0:EDX): offered only when they work
+ * for the guest -- nethv does not yet switch SPEC_CTRL per vCPU or pass
+ * PRED_CMD/FLUSH_CMD through, so none is (issue 13, item 3) */
+#define CPUID7_EDX_SPEC_BITS    ((1u << 26) /* IBRS/IBPB */ | (1u << 27) /* STIBP */ | \
+                                 (1u << 28) /* L1D_FLUSH */ | (1u << 29) /* ARCH_CAPABILITIES */ | \
+                                 (1u << 30) /* CORE_CAPABILITIES */ | (1u << 31) /* SSBD */)
+/* AMD's (APM 3 CPUID 8000_0008h EBX): IBPB, IBRS, STIBP, the "always on"
+ * and "preferred" hints, SSBD, VIRT_SSBD, SSB_NO... */
+#define CPUIDX8_EBX_SPEC_BITS   ((1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) | \
+                                 (1u << 18) | (1u << 24) | (1u << 25) | (1u << 26))
 #define CPUID_TSC_LEAF          0x15u
 #define CPUID_FREQ_LEAF         0x16u           /* highest basic leaf we define */
 #define CPUID_HV_LEAF           0x40000000u
@@ -64,7 +74,7 @@ static struct cpuid_regs cpuid_value(const struct vmm *m, unsigned vcpu, uint32_
             if (sub == 0) {
                 r.ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512F | CPUID7_EBX_ERMS);
                 r.ecx = 0;
-                r.edx &= ~CPUID7_EDX_FSRM;
+                r.edx &= ~(CPUID7_EDX_FSRM | CPUID7_EDX_SPEC_BITS);
             }
             break;
         case CPUID_TSC_LEAF:        /* the APIC timer clock as the crystal */
@@ -82,6 +92,9 @@ static struct cpuid_regs cpuid_value(const struct vmm *m, unsigned vcpu, uint32_
             break;
         case 0x80000001:
             r.ecx &= ~CPUIDX1_ECX_SVM;
+            break;
+        case 0x80000008:
+            r.ebx &= ~CPUIDX8_EBX_SPEC_BITS;
             break;
         default:
             break;

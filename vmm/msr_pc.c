@@ -17,6 +17,8 @@
 #define MSR_PLATFORM_ID     0x017
 #define MSR_FEATURE_CONTROL 0x03a
 #define MSR_TSC_ADJUST      0x03b
+/* not offered (CPUID hides them, vmm/cpuid.c): #GP, never a value kept
+ * that does nothing */
 #define MSR_SPEC_CTRL       0x048
 #define MSR_PRED_CMD        0x049
 #define MSR_BIOS_SIGN_ID    0x08b       /* AMD: PATCH_LEVEL */
@@ -67,7 +69,6 @@ struct msr_pc {
     uint64_t mtrr_def;
     uint64_t pat;
     uint64_t misc_enable;
-    uint64_t spec_ctrl;         /* kept, not applied to the host */
     uint64_t tsc_aux[VMM_MSR_PC_VCPUS];     /* also given to the kernel: RDTSCP reads it */
 };
 
@@ -96,7 +97,6 @@ static uint64_t *stored(struct msr_pc *s, unsigned vcpu, uint32_t msr)
     case MSR_MTRR_DEF_TYPE: return &s->mtrr_def;
     case MSR_PAT:           return &s->pat;
     case MSR_MISC_ENABLE:   return &s->misc_enable;
-    case MSR_SPEC_CTRL:     return &s->spec_ctrl;
     default:                return NULL;
     }
 }
@@ -116,7 +116,7 @@ static int pc_rdmsr(struct vmm *m, void *state, unsigned vcpu, uint32_t msr, uin
     case MSR_PLATFORM_INFO: *val = (vm_tsc_khz() / 100000) << 8; return 0;  /* max non-turbo ratio */
     case MSR_MTRRCAP:       *val = MTRRCAP_VAL; return 0;
     case MSR_FEATURE_CONTROL: *val = FEATURE_CTL_LOCKED; return 0;
-    case MSR_PLATFORM_ID: case MSR_TSC_ADJUST: case MSR_BIOS_SIGN_ID: case MSR_ARCH_CAP:
+    case MSR_PLATFORM_ID: case MSR_TSC_ADJUST: case MSR_BIOS_SIGN_ID:
     case MSR_MCG_CAP: case MSR_MCG_STATUS: case MSR_DEBUGCTL: case MSR_THERM_INT:
     case MSR_THERM_STATUS: case MSR_PKG_THERM_STAT: case MSR_PKG_THERM_INT: case MSR_ENERGY_PERF_BIAS:
         *val = 0;
@@ -147,7 +147,7 @@ static int pc_wrmsr(struct vmm *m, void *state, unsigned vcpu, uint32_t msr, uin
         return 0;
     }
     switch (msr) {
-    case MSR_TSC: case MSR_TSC_ADJUST: case MSR_PRED_CMD: case MSR_BIOS_SIGN_ID:
+    case MSR_TSC: case MSR_TSC_ADJUST: case MSR_BIOS_SIGN_ID:
     case MSR_MCG_STATUS: case MSR_MCG_CTL: case MSR_DEBUGCTL: case MSR_THERM_INT:
     case MSR_THERM_STATUS: case MSR_PKG_THERM_STAT: case MSR_PKG_THERM_INT: case MSR_ENERGY_PERF_BIAS:
     case MSR_MPERF: case MSR_APERF:

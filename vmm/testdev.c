@@ -38,8 +38,15 @@ bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *r
     return false;
 }
 
+/* The test MMIO device: on "test" VMs only (a PC has no such device; its
+ * window then reads as unclaimed).  The debug port 0xE9 and the exit port
+ * 0xF4 are on every platform: QEMU's isa-debug-exit and Bochs' port E9
+ * hack, which the PC conformance guest relies on; a guest can only print
+ * (rate-limited like any console) or stop itself with them. */
 bool testdev_mmio(struct vmm *m, uint64_t gpa, bool write, unsigned size, uint64_t *val)
 {
+    if (m->platform != VMM_PLATFORM_TEST)
+        return false;
     if (gpa < TESTDEV_MMIO_BASE || gpa >= TESTDEV_MMIO_BASE + TESTDEV_MMIO_SIZE)
         return false;
     uint64_t f = spin_lock_irqsave(&m->lock);

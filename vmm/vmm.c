@@ -21,6 +21,7 @@ static int vmm_init(struct vmm *m, const struct vmm_create_args *a)
     strncpy(m->name, a->name, sizeof(m->name) - 1);
     m->vcpus = a->vcpus;
     m->ram_bytes = a->ram_bytes;
+    m->platform = a->platform;
     if (a->platform == VMM_PLATFORM_PC && vmm_platform_pc_init(m, a)) {
         printk("vmm %s: PC platform set-up failed\n", m->name);
         return -1;

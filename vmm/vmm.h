@@ -75,6 +75,7 @@ struct vmm {
     int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit: VMM_RESET_VM */
     /* interrupt controllers (lapic.c, ioapic.c) */
     struct vmm_lapic *lapic;    /* local APICs: NULL on the test platform */
+    enum vmm_platform platform; /* the test device exists on VMM_PLATFORM_TEST only */
     struct vmm_ioapic *ioapic;
     uint64_t lapic_dropped_ipis;        /* NMI/SMI/ExtINT IPIs: not modelled */
     /* device timers (vm_dev_timer ids): expired() runs with m->lock held */

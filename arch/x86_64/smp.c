@@ -25,6 +25,10 @@ __attribute__((noreturn)) void ap_main(uint64_t cpu);
 __attribute__((noreturn)) void ap_main(uint64_t cpu)
 {
     struct percpu *pc = &percpu_area[cpu];
+    /* %gs:0 is this CPU's before anything can take a lock (irqoff.c) */
+    pc->self = pc;
+    pc->cpu = (uint32_t)cpu;
+    wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);
     cpu_init_percpu((unsigned)cpu, pc->apic_id, pc->kstack_top);
     idt_load();
     fpu_init_cpu();

@@ -36,8 +36,6 @@ static int probe_result = 1;            /* 1: not probed yet, 0: usable, -1: not
 
 #define GUEST_PAT       0x0007040600070406ull   /* the PAT's power-on value */
 #define RFLAGS_FIXED    (1ull << 1)
-#define DR6_INIT        0xffff0ff0ull
-#define DR7_INIT        0x400ull
 #define AR_P            (1u << 7)
 
 static uint64_t xgetbv0(void)
@@ -409,11 +407,17 @@ static int svm_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
 
     struct vmcb *b = svm_vmcb(v);
     struct vmcb_control *c = &b->ctl;
+    /* RDPMC, INVLPGA, MONITOR/MWAIT: refused (kernel/exit.c); INVD and
+     * WBINVD: no-ops; #DB and #AC: reflected, so that a guest's #DB or #AC
+     * delivery loop (CVE-2015-8104, CVE-2015-5307) is a loop of exits the
+     * host interrupts, not one inside the CPU */
+    c->intercept_exc = (1u << EXC_DB) | (1u << EXC_AC);
     c->intercept1 = SVM_INT_INTR | SVM_INT_NMI | SVM_INT_SMI | SVM_INT_INIT | SVM_INT_CPUID |
                     SVM_INT_INVD | SVM_INT_HLT | SVM_INT_IOIO_PROT | SVM_INT_MSR_PROT |
-                    SVM_INT_SHUTDOWN;
+                    SVM_INT_SHUTDOWN | SVM_INT_RDPMC | SVM_INT_INVLPGA;
     c->intercept2 = SVM_INT2_VMRUN | SVM_INT2_VMMCALL | SVM_INT2_VMLOAD | SVM_INT2_VMSAVE |
-                    SVM_INT2_STGI | SVM_INT2_CLGI | SVM_INT2_SKINIT | SVM_INT2_XSETBV;
+                    SVM_INT2_STGI | SVM_INT2_CLGI | SVM_INT2_SKINIT | SVM_INT2_XSETBV |
+                    SVM_INT2_WBINVD | SVM_INT2_MONITOR | SVM_INT2_MWAIT | SVM_INT2_MWAIT_ARMED;
     /* MOV to CR4: only the bits the guest's CPUID grants (kernel/exit.c, arch/cr4.h) */
     c->intercept_cr = SVM_INT_CR_WRITE(4);
     c->iopm_base_pa = vm->io_bitmap;
@@ -429,7 +433,7 @@ static int svm_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
     struct vmcb_save *g = &b->save;
     svm_set_sregs(v, &initial_sregs);
     g->rflags = RFLAGS_FIXED;
-    g->dr6 = DR6_INIT;
+    g->dr6 = DR6_FIXED1;
     g->dr7 = DR7_INIT;
     g->g_pat = GUEST_PAT;
     return 0;
@@ -502,10 +506,25 @@ static void svm_reset_events(struct vcpu_hw *v)
     c->eventinj = 0;
     c->int_state = 0;
     c->intercept1 &= ~SVM_INT_IRET;
+    svm_vmcb(v)->save.dr6 = DR6_FIXED1;         /* INIT (SDM 3A table 9-1) */
+    svm_vmcb(v)->save.dr7 = DR7_INIT;
+    vcpu_debug_regs_reset(v);
     v->reinject = 0;
     v->nmi_blocked = v->nmi_iret_seen = false;
     __atomic_store_n(&v->nmi_pending, 0, __ATOMIC_SEQ_CST);
     svm_set_irq_window(v, false);
+}
+
+/* An intercepted #DB has updated the VMCB's DR6 already (KVM's
+ * db_interception relies on it too); #AC's error code is 0. */
+static void svm_reflect_exception(struct vcpu_hw *v, const struct vcpu_exit *e)
+{
+    struct vmcb_control *c = &svm_vmcb(v)->ctl;
+    c->eventinj = 0;
+    v->reinject = 0;
+    const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = e->exc.vector,
+                                   .has_error = e->exc.has_error, .error = e->exc.error };
+    svm_inject(v, &ev);
 }
 
 /* SVM keeps the guest's DR6 in the VMCB (15.5.1); the trap is an injected #DB */
@@ -560,6 +579,7 @@ const struct vcpu_backend svm_backend = {
     .set_irq_window = svm_set_irq_window,
     .reset_events = svm_reset_events,
     .single_step = svm_single_step,
+    .reflect_exception = svm_reflect_exception,
     .can_inject_nmi = svm_can_inject_nmi,
     .set_nmi_window = svm_set_nmi_window,
     .set_tsc_offset = svm_set_tsc_offset,

@@ -307,7 +307,19 @@ static void decode_exit(struct vcpu_hw *v, struct vmcb *b, struct vcpu_exit *e)
         e->reason = VCPU_EXIT_VMINSN;
         break;
     case SVM_EXIT_INVD:
+    case SVM_EXIT_WBINVD:
         e->reason = VCPU_EXIT_INVD;
+        break;
+    case SVM_EXIT_MONITOR:
+    case SVM_EXIT_MWAIT:
+    case SVM_EXIT_MWAIT_ARMED:
+    case SVM_EXIT_INVLPGA:
+        e->reason = VCPU_EXIT_REFUSED;
+        e->refused.fault = EXC_UD;
+        break;
+    case SVM_EXIT_RDPMC:
+        e->reason = VCPU_EXIT_REFUSED;
+        e->refused.fault = EXC_GP;
         break;
     case SVM_EXIT_XSETBV:
         e->reason = VCPU_EXIT_XSETBV;
@@ -417,7 +429,10 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
     if (!host_cr0[cpu])
         host_cr0[cpu] = read_cr0();
     fpu_load(v);
+    vcpu_debug_regs_load(v, cpu, false);
+    irqoff_end();               /* guest time is not host time with interrupts off */
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
+    irqoff_begin();
     /* QEMU TCG (7.2, 10.0) can leave the guest's CR0 in place at #VMEXIT:
      * do_vmexit restores CR0 before CR4 and EFER, and cpu_x86_update_cr0
      * refuses to turn paging on with the guest's EFER.LME=1 and CR4.PAE=0

@@ -2,7 +2,9 @@
  * Backend selection and the backend-neutral parts of the vCPU interface:
  * cross-CPU interrupt posting and kicks (see arch/vcpu.h).
  */
+#include <string.h>
 #include <nethv/kernel.h>
+#include <nethv/mem.h>
 #include <arch/vcpu.h>
 #include <arch/cpu.h>
 #include <arch/lapic.h>
@@ -91,7 +93,8 @@ static const char *const exit_names[VCPU_EXIT__COUNT] = {
     [VCPU_EXIT_HYPERCALL] = "hypercall", [VCPU_EXIT_EXCEPTION] = "exception",
     [VCPU_EXIT_TRIPLE_FAULT] = "triple-fault", [VCPU_EXIT_INIT] = "init",
     [VCPU_EXIT_SIPI] = "sipi", [VCPU_EXIT_XSETBV] = "xsetbv", [VCPU_EXIT_CR_ACCESS] = "cr",
-    [VCPU_EXIT_INVD] = "invd", [VCPU_EXIT_VMINSN] = "vm-insn", [VCPU_EXIT_APIC_EOI] = "apic-eoi",
+    [VCPU_EXIT_INVD] = "invd", [VCPU_EXIT_VMINSN] = "vm-insn",
+    [VCPU_EXIT_REFUSED] = "refused", [VCPU_EXIT_APIC_EOI] = "apic-eoi",
     [VCPU_EXIT_APIC_WRITE] = "apic-write",
     [VCPU_EXIT_ENTRY_FAILED] = "entry-failed",
     [VCPU_EXIT_HOST_STATE] = "host-state", [VCPU_EXIT_UNKNOWN] = "unknown",
@@ -118,6 +121,56 @@ const char *vcpu_exit_name(enum vcpu_exit_reason r)
  * VMX loads them from the VMCS host-state area at VM exit (SDM 3C 28.5);
  * SVM restores the IDT at #VMEXIT and GS/TR by the host VMLOAD
  * (svm_entry.S, APM 2 15.5.2). */
+/* ---- debug registers ------------------------------------------------------- */
+/* Which vCPU's DR0-3 (/DR6) the CPU holds.  nethv itself never uses them,
+ * and DR7 is switched by the CPU (VMCS/VMCB): only a change of vCPU on a
+ * CPU costs the four (five) moves each way. */
+static struct vcpu_hw *dr_owner[MAX_CPUS];
+
+void vcpu_debug_regs_reset(struct vcpu_hw *v)
+{
+    for (unsigned i = 0; i < 4; i++)
+        v->dr[i] = 0;
+    v->dr6 = DR6_FIXED1;
+    v->dr_reload = true;
+}
+
+void vcpu_debug_regs_load(struct vcpu_hw *v, unsigned cpu, bool with_dr6)
+{
+    struct vcpu_hw *o = dr_owner[cpu];
+    if (o == v && !v->dr_reload)
+        return;
+    if (o && o != v) {
+        o->dr[0] = read_dr0();
+        o->dr[1] = read_dr1();
+        o->dr[2] = read_dr2();
+        o->dr[3] = read_dr3();
+        if (with_dr6)
+            o->dr6 = read_dr6();
+    }
+    write_dr0(v->dr[0]);
+    write_dr1(v->dr[1]);
+    write_dr2(v->dr[2]);
+    write_dr3(v->dr[3]);
+    if (with_dr6)
+        write_dr6(v->dr6);
+    v->dr_reload = false;
+    dr_owner[cpu] = v;
+}
+
+void vcpu_fpu_reset(struct vcpu_hw *v)
+{
+    uint8_t *a = phys_to_virt(v->fpu_area);
+    uint64_t xstate_bv;
+    memcpy(&xstate_bv, a + 512, sizeof(xstate_bv));     /* the backend's convention */
+    memset(a, 0, PAGE_SIZE);
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy(a + 0, &fcw, sizeof(fcw));
+    memcpy(a + 24, &mxcsr, sizeof(mxcsr));
+    memcpy(a + 512, &xstate_bv, sizeof(xstate_bv));
+}
+
 void vcpu_assert_host_state(unsigned cpu, const char *backend)
 {
     uint64_t gs = rdmsr(MSR_GS_BASE), cr0 = read_cr0();

@@ -117,7 +117,9 @@ static void setup_controls(struct vcpu_hw *v)
     vmcs_write32(PROC_BASED_CONTROLS2, p->proc2);
     vmcs_write32(EXIT_CONTROLS, vmx_caps.exit);
     vmcs_write32(ENTRY_CONTROLS, vmx_caps.entry);
-    vmcs_write32(EXCEPTION_BITMAP, 0);
+    /* #DB and #AC reflected (kernel/exit.c): a guest's delivery loop of
+     * either (CVE-2015-8104, CVE-2015-5307) becomes a loop of exits */
+    vmcs_write32(EXCEPTION_BITMAP, (1u << EXC_DB) | (1u << EXC_AC));
     vmcs_write32(PAGE_FAULT_ERROR_MASK, 0);
     vmcs_write32(PAGE_FAULT_ERROR_MATCH, 0);
     vmcs_write32(CR3_TARGET_COUNT, 0);
@@ -643,10 +645,46 @@ static void vmx_reset_events(struct vcpu_hw *v)
     vmcs_write32(ENTRY_INTR_INFO, 0);
     vmcs_write32(GUEST_INTERRUPTIBILITY, 0);
     vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    vmcs_writenat(GUEST_DR7, DR7_INIT);         /* INIT (SDM 3A table 9-1) */
+    vcpu_debug_regs_reset(v);
     v->reinject = 0;
     __atomic_store_n(&v->nmi_pending, 0, __ATOMIC_SEQ_CST);
     vmx_set_irq_window(v, false);
     vmx_set_nmi_window(v, false);
+}
+
+/* A #DB that exits leaves DR6 alone; its bits come in the exit
+ * qualification (SDM 3C 27.1, 27.2.1).  DR6 is not in the VMCS: it is
+ * this CPU's, the vCPU's own while it runs here (vcpu_debug_regs_load). */
+static void vmx_reflect_exception(struct vcpu_hw *v, const struct vcpu_exit *e)
+{
+    struct vmx_vcpu *p = vmx_priv(v);
+    if (!vmx_load(v))
+        return;
+    vmcs_write32(ENTRY_INTR_INFO, 0);
+    v->reinject = 0;
+    uint32_t info = INTR_INFO_VALID | e->exc.vector;
+    if (e->exc.vector == EXC_DB) {
+        uint64_t dr6 = read_dr6();
+        write_dr6((dr6 & ~DR6_EXIT_QUAL_BITS) | DR6_FIXED1 | (e->qual & DR6_EXIT_QUAL_BITS));
+    }
+    if (INTR_INFO_TYPE(p->last_intr_info) == INTR_TYPE_PRIV_SW_EXC) {
+        info |= INTR_TYPE_PRIV_SW_EXC << 8;             /* ICEBP (INT1) */
+        vmcs_write32(ENTRY_INSTRUCTION_LEN, p->last_insn_len);
+    } else {
+        info |= INTR_TYPE_HW_EXC << 8;
+    }
+    if (e->exc.has_error && (vmcs_readnat(CR0_READ_SHADOW) & CR0_PE)) {
+        info |= INTR_INFO_ERROR_CODE;
+        vmcs_write32(ENTRY_EXCEPTION_ERROR, e->exc.error);
+    }
+    vmcs_write32(ENTRY_INTR_INFO, info);
+    /* entry check (26.3.1.5): in an STI/MOV SS shadow with TF=1, the pending
+     * debug exceptions must have BS */
+    if ((vmcs_read32(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) &&
+        (vmx_regs(v)->rflags & RFLAGS_TF))
+        vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS,
+                      vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
 }
 
 /* The VMCS's pending debug exceptions (SDM 3C 25.4.2): with BS set, the CPU
@@ -707,6 +745,7 @@ const struct vcpu_backend vmx_backend = {
     .can_inject_irq = vmx_can_inject_irq,
     .reset_events = vmx_reset_events,
     .single_step = vmx_single_step,
+    .reflect_exception = vmx_reflect_exception,
     .can_inject_nmi = vmx_can_inject_nmi,
     .set_nmi_window = vmx_set_nmi_window,
     .set_irq_window = vmx_set_irq_window,

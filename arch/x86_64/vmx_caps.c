@@ -73,7 +73,8 @@ static int discover(void)
                     PIN_EXTINT_EXIT | PIN_NMI_EXIT, "pin-based", &c->pin_may1, &ok);
 
     uint32_t want = PROC_HLT_EXIT | PROC_TSC_OFFSET | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
-                    PROC_MWAIT_EXIT | PROC_MONITOR_EXIT | PROC_SECONDARY | PROC_TPR_SHADOW;
+                    PROC_MWAIT_EXIT | PROC_MONITOR_EXIT | PROC_SECONDARY | PROC_TPR_SHADOW |
+                    PROC_RDPMC_EXIT;
     uint32_t proc_msr = tru ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS;
     c->proc = adjust(proc_msr, want, PROC_HLT_EXIT | PROC_TSC_OFFSET | PROC_IO_BITMAPS |
                      PROC_MSR_BITMAPS | PROC_SECONDARY, "processor-based", &c->proc_may1, &ok);
@@ -83,7 +84,8 @@ static int discover(void)
 
     if (c->proc_may1 & PROC_SECONDARY) {
         c->proc2 = adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
-                          PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID,
+                          PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED | PROC2_RDTSCP | PROC2_INVPCID |
+                              PROC2_WBINVD_EXIT,
                           PROC2_EPT | PROC2_UNRESTRICTED, "secondary", &c->proc2_may1, &ok);
         c->ept_vpid = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
     }

@@ -81,7 +81,10 @@ static int enter_once(struct vcpu_hw *v, struct vmx_vcpu *p)
     if (read_cr2() != p->cr2)
         write_cr2(p->cr2);
     fpu_load(v, p);
+    vcpu_debug_regs_load(v, this_cpu()->cpu, true);
+    irqoff_end();               /* guest time is not host time with interrupts off */
     int rc = vmx_enter(v, v->launched);
+    irqoff_begin();
     vcpu_assert_host_state(this_cpu()->cpu, "vmx");
     fpu_save(v, p);
     p->cr2 = read_cr2();
@@ -364,13 +367,19 @@ static bool decode_exit(struct vcpu_hw *v, struct vmx_vcpu *p, struct vcpu_exit 
         e->cpuid.subleaf = (uint32_t)v->gpr.rcx;
         break;
     case EXIT_HLT:
-    case EXIT_MWAIT:        /* wakes on any interrupt, like HLT */
         e->reason = VCPU_EXIT_HLT;
         break;
-    case EXIT_MONITOR:      /* armed for nothing: MWAIT is a HLT */
-        skip_insn(v, len);
-        return false;
-    case EXIT_INVD:          e->reason = VCPU_EXIT_INVD; break;
+    case EXIT_MWAIT:        /* CPUID hides MONITOR/MWAIT (vmm/cpuid.c) */
+    case EXIT_MONITOR:
+        e->reason = VCPU_EXIT_REFUSED;
+        e->refused.fault = EXC_UD;
+        break;
+    case EXIT_RDPMC:        /* no PMU given (CPUID leaf 0xA hidden) */
+        e->reason = VCPU_EXIT_REFUSED;
+        e->refused.fault = EXC_GP;
+        break;
+    case EXIT_INVD:
+    case EXIT_WBINVD:        e->reason = VCPU_EXIT_INVD; break;
     case EXIT_VMCALL:        e->reason = VCPU_EXIT_HYPERCALL; break;
     case EXIT_IO:
         e->reason = VCPU_EXIT_IO;

@@ -700,6 +700,37 @@ static uint16_t pit_read0(void)
     return (uint16_t)(lo | hi << 8);
 }
 
+/* IA32_SPEC_CTRL exists iff CPUID.7.0:EDX[26] (IBRS/IBPB) says so (SDM 4
+ * table 2-2): offered, it keeps IBRS as written; hidden, it #GPs.  nethv
+ * hides it until its value takes effect per vCPU.  A policy check: bare
+ * QEMU -cpu max answers the MSR without the CPUID bit. */
+static void check_spec_ctrl(void)
+{
+    if (!under_nethv()) {
+        print("conf: policy.spec_ctrl_consistent: skipped (not under nethv)\n");
+        return;
+    }
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    bool offered = false;
+    if (r[0] >= 7) {
+        cpuid(7, 0, r);
+        offered = (r[3] >> 26) & 1;
+    }
+    reset_seen();
+    uint32_t lo = 0xffffffffu, hi = 0;
+    TRY("wrmsr", : "c"(0x48u), "a"(1u), "d"(0u) : "memory");
+    bool wr_gp = seen_vec == 13;
+    reset_seen();
+    TRY("rdmsr", , "=a"(lo), "=d"(hi) : "c"(0x48u) : "memory");
+    bool rd_gp = seen_vec == 13;
+    if (!rd_gp && !wr_gp)
+        __asm__ volatile("wrmsr" :: "c"(0x48u), "a"(0u), "d"(0u));
+    bool ok = offered ? !wr_gp && !rd_gp && (lo & 1) : wr_gp && rd_gp;
+    result("policy.spec_ctrl_consistent", ok, "CPUID IBRS, SPEC_CTRL read-back (or #GP: 1)", offered,
+           rd_gp ? 1 : lo);
+}
+
 static void check_timers(void)
 {
     outb(0x43, 0x34);                   /* channel 0, lo/hi, mode 2 */
@@ -1155,6 +1186,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     check_efer();
     check_ioapic();
     check_timers();
+    check_spec_ctrl();
     check_smp();
     check_x2apic();
     check_single_step();

@@ -18,6 +18,8 @@
  *         initrd = "initrd.img";      optional boot module name
  *         bootargs = "console=ttyS0"; optional
  *         type = "linux";             optional: linux (default)|multiboot|test
+ *         console-rate = <16384>;     optional: bytes/s of console output, with
+ *                     bursts of 8 s of it; over that dropped and counted
  *         memory-map = <gpa-hi gpa-lo size-hi size-lo ...>;  optional; 4 KiB
  *                     aligned, no overlap, sizes sum to `memory`.
  *                     Default: one region at GPA 0.
@@ -26,6 +28,10 @@
  *     net {                                          optional
  *       port0 { type = "vm"; vm = "a"; mac = [52 54 00 00 00 0a];
  *               vlan = <0>; };      vlan optional, 0..4094, 0 = untagged
+ *               allowed-macs = [02 00 00 00 00 01 ...];  optional: up to
+ *                  CONFIG_MAX_ALLOWED_MACS more source MACs the VM may send
+ *                  from (unicast, 6 bytes each); any other source but `mac`
+ *                  is dropped as spoofed (kernel/switch.c)
  *       uplink { type = "uplink"; nic = "auto"; };  e1000|e1000e|virtio-net|auto
  *     };
  *   };
@@ -56,6 +62,10 @@
 #define CONFIG_REGION_ALIGN   4096ull               /* memory-map granularity */
 #define CONFIG_MAX_GPA        (1ull << 40)          /* guest RAM ends below */
 #define CONFIG_VLAN_MAX       4094
+#define CONFIG_MAX_ALLOWED_MACS 8   /* allowed-macs per VM port */
+#define CONFIG_CONSOLE_RATE_DEFAULT 16384u  /* console-rate (bytes/s): a Linux boot */
+#define CONFIG_CONSOLE_RATE_MIN     64u     /* log passes; a flood does not */
+#define CONFIG_CONSOLE_RATE_MAX     (1u << 20)
 
 enum config_vm_type   { CONFIG_VM_LINUX, CONFIG_VM_MULTIBOOT, CONFIG_VM_TEST };
 enum config_port_type { CONFIG_PORT_VM, CONFIG_PORT_UPLINK };
@@ -80,6 +90,7 @@ struct config_vm {
     char     kernel[CONFIG_MODULE_MAX + 1];
     char     initrd[CONFIG_MODULE_MAX + 1];     /* "" = none */
     char     bootargs[CONFIG_BOOTARGS_MAX + 1]; /* "" = none */
+    uint32_t console_rate;                      /* bytes/s (CONFIG_CONSOLE_RATE_*) */
 };
 
 struct config_port {
@@ -88,6 +99,8 @@ struct config_port {
     uint32_t vm;                                /* VM ports: index in vm[] */
     uint16_t vlan;                              /* VM ports: 0 = untagged */
     uint8_t  mac[6];                            /* VM ports */
+    uint32_t nallowed;                          /* VM ports: allowed-macs */
+    uint8_t  allowed[CONFIG_MAX_ALLOWED_MACS][6];
     enum config_nic nic;                        /* uplink ports */
 };
 

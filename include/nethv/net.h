@@ -35,5 +35,7 @@ void vnet_print_stats(const struct vm *vm);
  * a write to one of the VM's virtio-net notify windows, handled here (RIP
  * advanced, the TX queue drained); false: the monitor takes the exit. */
 bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e);
+/* At an exit of a VM with vm.tx_resume set: the TX drains cut at their budget. */
+void vnet_tx_resume(struct vm *vm);
 
 #endif

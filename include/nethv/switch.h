@@ -7,10 +7,18 @@
  * the switch (into the guest's RX ring, or onto the wire) and reports how
  * many frames it could not take by cause through sw_port_drop().
  *
- * - Learning: source MAC -> ingress port, with ageing (SW_AGE_MS); the MAC
- *   of each VM port is also a static entry from the config.  A frame from
- *   another port whose source is a static MAC (same VLAN) is dropped at
- *   ingress (SW_DROP_SPOOF); group source MACs are malformed.
+ * - Source policy: a VM port with a MAC (has_mac) is bound to it and to its
+ *   allowed MACs (config `allowed-macs`): those are static table entries of
+ *   the port, nothing is learned on it, and a frame from it with any other
+ *   source is dropped (SW_DROP_SPOOF).  So no VM takes a MAC learned on
+ *   another port (the gateway's on the uplink) or floods the table.
+ * - Learning: on the other ports (the uplink; VM ports without a MAC in
+ *   host tests) source MAC -> ingress port, with ageing (SW_AGE_MS), at
+ *   most SW_LEARN_MAX entries per port: at its cap a port only replaces its
+ *   own entries, so a source-MAC flood evicts nobody else's.  switch_sweep
+ *   frees aged-out entries (bounded work per call).  A frame whose source is
+ *   another port's static MAC (same VLAN) is dropped at ingress
+ *   (SW_DROP_SPOOF); group source MACs are malformed.
  * - Flooding: broadcast, multicast and unknown unicast go to every other
  *   port of the same VLAN.
  * - VLANs: a VM port has an access VLAN (0 = untagged); the uplink is a
@@ -41,6 +49,8 @@
 
 #define SW_MAX_PORTS    32
 #define SW_AGE_MS       300000u         /* 802.1D default ageing time, 300 s */
+#define SW_LEARN_MAX    4096u           /* learned entries per port: half the table (2048 x 4) */
+#define SW_ALLOWED_MACS 8               /* = CONFIG_MAX_ALLOWED_MACS */
 
 enum sw_drop {
     SW_DROP_NO_BUF,         /* destination had no RX buffer (guest ring empty / NIC ring full) */
@@ -50,6 +60,8 @@ enum sw_drop {
     SW_DROP_SPOOF,          /* source MAC is another port's static MAC (ingress) */
     SW_DROP_NO_DEST,        /* nowhere to go: learned on the ingress port itself
                              * (no hairpin) or no other port in the VLAN */
+    SW_DROP_BUDGET,         /* the guest's RX buffers would cost more descriptor
+                             * visits than a frame or batch may spend (virtq.h) */
     SW_DROP__COUNT
 };
 /* Short name of a drop cause ("no_buf", ...) for statistics. */
@@ -73,13 +85,18 @@ struct sw_port {
     bool uplink;                /* trunk port (the NIC) */
     bool partial_csum_ok;       /* takes PKT_CSUM_PARTIAL frames (guest negotiated GUEST_CSUM) */
     bool has_mac;
-    uint8_t mac[ETH_ALEN];      /* VM ports: static MAC table entry */
+    uint8_t mac[ETH_ALEN];      /* VM ports: static MAC table entry, the bound source */
+    uint8_t nallowed;           /* VM ports: more sources it may use (static entries) */
+    uint8_t allowed[SW_ALLOWED_MACS][ETH_ALEN];
+    uint32_t learned;           /* entries learned on this port (atomic) */
     sw_xmit_fn *xmit;
     void *priv;
     struct sw_port_stats st;
 };
 
 void switch_init(void);
+/* A per-boot random seed for the MAC table's hash (before any port). */
+void switch_set_hash_seed(uint64_t seed);
 /* Register a port (its fields set); its id, or -1 when full. */
 int switch_add_port(struct sw_port *p);
 /* Forward a batch received on port `in` (its rx counters are updated
@@ -93,6 +110,10 @@ struct sw_port *switch_port(unsigned id);
 unsigned switch_nports(void);
 /* Where a MAC was learned: port id, or -1 (unknown or aged out). */
 int switch_lookup(const uint8_t mac[ETH_ALEN], uint16_t vlan, uint64_t now_ms);
+/* Free learned entries that have aged out, in the next `nbuckets` buckets
+ * of the table (round robin); any CPU, bounded by nbuckets x 4 slots. */
+void switch_sweep(uint64_t now_ms, unsigned nbuckets);
+#define SW_BUCKETS_PER_TICK 64          /* kernel/net.c: per CPU 0 tick */
 /* Print per-port counters and the MAC table through pr (printf-like). */
 void switch_print(void (*pr)(const char *fmt, ...), uint64_t now_ms);
 

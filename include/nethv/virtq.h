@@ -13,6 +13,17 @@
  * oversize TX frames are completed with length 0 and reported as dropped,
  * without breaking the queue.
  *
+ * Bounds on the work guest data drives (every loop here, stated):
+ * - one chain: at most the queue size (or the indirect table's) descriptors;
+ * - one RX frame: at most VIRTQ_RX_FRAME_VISITS descriptors over all the
+ *   chains it takes (MRG_RXBUF), and a chain that adds no room (only
+ *   zero-length buffers) breaks the queue: so a frame costs O(1) however
+ *   the guest fills its ring;
+ * - one RX batch: at most q->rx_visits_left descriptors (the caller sets
+ *   VIRTQ_RX_BATCH_VISITS per batch with virtq_rx_batch_start); frames past
+ *   it are not delivered (VIRTQ_BUDGET), nothing consumed;
+ * - TX: one chain per virtq_tx_get; the caller bounds the chains per kick.
+ *
  * Concurrency: one CPU at a time per queue (the caller's lock); the guest
  * runs concurrently and may rewrite anything at any moment.
  * Ordering: used entries are written before the release store of used->idx
@@ -51,7 +62,12 @@ struct virtq {
     bool broken;
     char broken_why[64];
     uint64_t frames, bytes;             /* moved through this queue */
+    uint32_t rx_visits_left;            /* RX: descriptors this batch may still visit */
 };
+
+#define VIRTQ_RX_FRAME_VISITS   256u    /* one frame, all its chains (Linux: 1 with
+                                         * MRG_RXBUF per 1.5 KiB, <= 19 in big mode) */
+#define VIRTQ_RX_BATCH_VISITS   4096u   /* one batch of frames (PKT_BATCH, 32) */
 
 enum virtq_status {
     VIRTQ_OK = 0,
@@ -60,6 +76,8 @@ enum virtq_status {
     VIRTQ_DROPPED = -3,                 /* TX: chain consumed, frame bad (runt/oversize);
                                          * RX: frame too big for the next chain (no MRG_RXBUF),
                                          * chain left in place for the next frame */
+    VIRTQ_BUDGET = -4,                  /* RX: the frame would visit more descriptors than
+                                         * its or the batch's bound; nothing consumed */
 };
 
 /* Check the three ring areas (alignment, inside RAM) and reset the indices;
@@ -77,6 +95,11 @@ int virtq_setup(struct virtq *q, const struct gmem *m, uint16_t size, uint64_t d
  * consumed (VIRTQ_EMPTY): a partial frame never becomes visible. */
 enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, const void *frame,
                                uint32_t len);
+/* RX: a new batch may visit VIRTQ_RX_BATCH_VISITS descriptors again. */
+static inline void virtq_rx_batch_start(struct virtq *q)
+{
+    q->rx_visits_left = VIRTQ_RX_BATCH_VISITS;
+}
 
 /* RX, before a batch of up to n frames: write-touch the first line of each
  * of the next n available buffers and the used elements, so the batch's

@@ -53,6 +53,10 @@ struct vcpu {
     volatile bool start_pending;
     uint8_t start_vector;
     bool timer_hw_armed;        /* preemption timer set for timer_deadline */
+    uint64_t vruntime;          /* TSC ticks run, for fair shares on its CPU (sched.c) */
+    uint64_t run_tsc;           /* TSC ticks in its slices (vruntime without catch-up) */
+    uint64_t guest_tsc;         /* ... of those, inside the backend's run() */
+    uint64_t slices;            /* run_slice calls */
     struct vcpu *next_on_cpu;   /* run queue of host_cpu */
     struct flight_recorder flight;  /* the last exits (kernel/flightrec.c) */
 };
@@ -92,6 +96,14 @@ struct vm {
     spinlock_t dev_timer_lock;
     struct { uint64_t deadline, period; } dev_timer[VMM_DEV_TIMERS];
     volatile uint64_t dev_timer_next;
+    uint64_t timer_floored;     /* guest timer periods raised to the minimum (vm.c) */
+    /* console output (vm_console_line): a token bucket of bytes, refilled
+     * at VM_CONSOLE_BPS; what does not fit is dropped and counted */
+    spinlock_t con_lock;
+    uint32_t con_rate;          /* bytes/s (config console-rate) */
+    uint64_t con_tokens, con_tsc, con_dropped, con_dropped_said;
+    bool tx_resume;             /* a virtio-net TX drain stopped at its budget
+                                 * (kernel/vnet.c): resumed at the next exit */
     unsigned boot_count;        /* 1 at creation, +1 per restart */
     volatile unsigned parked;   /* vCPUs parked for the restart (atomic) */
 };

@@ -119,6 +119,7 @@ static unsigned vm_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n)
 
     while (__atomic_exchange_n(&vq_lock, 1, __ATOMIC_ACQUIRE))
         cpu_relax();
+    virtq_rx_batch_start(&vq);          /* kernel/vnet.c: a batch's visit bound */
     if (!single_core)
         virtq_rx_prefetch(&vq, n);      /* as kernel/vnet.c does for a guest on another CPU */
     for (i = 0; i < n; i++) {

@@ -105,8 +105,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0:
         case 1: {
             struct virtio_net_hdr h = { .flags = (uint8_t)op };
-            uint32_t len = get16(&in);
+            uint32_t len = get16(&in), visits_left = q.rx_visits_left;
+            if (op & 0x80)
+                virtq_rx_batch_start(&q);
+            else        /* the bound on one frame's walk (virtq.h) */
+                CHECK(visits_left - q.rx_visits_left <= VIRTQ_RX_FRAME_VISITS);
             enum virtq_status st = virtq_rx_put(&q, &h, frame, len);
+            if (!(op & 0x80))
+                CHECK(visits_left - q.rx_visits_left <= VIRTQ_RX_FRAME_VISITS);
             if (st == VIRTQ_OK)
                 CHECK((uint16_t)(q.used_idx - used_idx) >= 1 &&
                       (q.mrg_rxbuf || (uint16_t)(q.used_idx - used_idx) == 1));

@@ -405,9 +405,10 @@ static void test_refresh_keeps_alive(void **s)
 
 static void test_station_move(void **s)
 {
+    /* learning ports (no MAC of their own): a station moves between them */
     struct fport *u = mkport("up", true, 0, NULL);
-    struct fport *a = mkport("a", false, 0, MAC_A);
-    struct fport *b = mkport("b", false, 0, MAC_B);
+    struct fport *a = mkport("a", false, 0, NULL);
+    struct fport *b = mkport("b", false, 0, NULL);
 
     send_simple(a, BCAST, MAC_Y, -1, 10);                       /* Y behind a */
     assert_int_equal(switch_lookup(MAC_Y, 0, 10), a->sp.id);
@@ -447,11 +448,13 @@ static void test_static_spoof(void **s)
     send_simple(b, MAC_X, MAC_A, -1, 0);                        /* b claims A */
     assert_int_equal(b->sp.st.drops[SW_DROP_SPOOF], 1);
     assert_int_equal(switch_lookup(MAC_A, 0, 0), a->sp.id);
-    /* A's own traffic is fine, and a VM may use other source MACs */
+    /* A's own traffic is fine; any other source from it is spoofed and
+     * not learned */
     send_simple(a, BCAST, MAC_A, -1, 0);
-    send_simple(a, BCAST, MAC_Y, -1, 0);
     assert_int_equal(total_drops(a), 0);
-    assert_int_equal(switch_lookup(MAC_Y, 0, 0), a->sp.id);
+    send_simple(a, BCAST, MAC_Y, -1, 0);
+    assert_int_equal(a->sp.st.drops[SW_DROP_SPOOF], 1);
+    assert_int_equal(switch_lookup(MAC_Y, 0, 0), -1);
     /* the same MAC in another VLAN is another station */
     send_simple(u, BCAST, MAC_A, 9, 0);
     assert_int_equal(u->sp.st.drops[SW_DROP_SPOOF], 1);
@@ -976,19 +979,114 @@ static void test_table_pressure(void **s)
 {
     struct fport *u = mkport("up", true, 0, NULL);
     struct fport *a = mkport("a", false, 0, MAC_A);
-    /* far more MACs than slots: never crashes, the newest are found, the
-     * static entry survives */
+    /* far more MACs than slots: never crashes, the port learns at most
+     * SW_LEARN_MAX of them, the static entry survives */
     unsigned found = 0;
     for (unsigned i = 0; i < 20000; i++) {
         uint8_t m[6] = { 0x02, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 0x33 };
         send_simple(u, BCAST, m, -1, i);
     }
-    for (unsigned i = 20000 - 1000; i < 20000; i++) {
+    for (unsigned i = 0; i < 20000; i++) {
         uint8_t m[6] = { 0x02, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 0x33 };
         found += switch_lookup(m, 0, 20000) == u->sp.id;
     }
-    assert_true(found > 900);
+    assert_true(found > SW_LEARN_MAX / 2);
+    assert_true(found <= SW_LEARN_MAX);
+    assert_int_equal(u->sp.learned, found);
     assert_int_equal(switch_lookup(MAC_A, 0, 20000), a->sp.id);
+    /* the newest sources still get learned: the port recycles its own slots */
+    unsigned newest = 0;
+    for (unsigned i = 20000 - 100; i < 20000; i++) {
+        uint8_t m[6] = { 0x02, 0, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 0x33 };
+        newest += switch_lookup(m, 0, 20000) == u->sp.id;
+    }
+    assert_true(newest > 50);
+}
+
+/* A VM port is bound to its MAC and its allowed MACs: it cannot take the
+ * gateway's MAC learned on the uplink, nor send from random MACs */
+static void test_vm_source_bound(void **s)
+{
+    struct fport *u = mkport("up", true, 0, NULL);
+    struct fport *a = mkport("a", false, 0, MAC_A);
+    struct fport *b = mkport("b", false, 0, MAC_B);
+
+    send_simple(u, BCAST, MAC_X, -1, 0);                        /* the gateway */
+    assert_int_equal(switch_lookup(MAC_X, 0, 0), u->sp.id);
+    reset_rec();
+    send_simple(a, BCAST, MAC_X, -1, 1);                        /* a claims it */
+    assert_int_equal(a->sp.st.drops[SW_DROP_SPOOF], 1);
+    assert_int_equal(u->nrec + b->nrec, 0);
+    assert_int_equal(switch_lookup(MAC_X, 0, 1), u->sp.id);
+    send_simple(b, MAC_X, MAC_B, -1, 2);                        /* still reaches the gateway */
+    assert_int_equal(u->nrec, 1);
+    /* a source-MAC flood from a VM: all dropped, nothing learned */
+    for (unsigned i = 0; i < 5000; i++) {
+        uint8_t m[6] = { 0x02, 0x77, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 1 };
+        send_simple(a, BCAST, m, -1, 3);
+    }
+    assert_int_equal(a->sp.st.drops[SW_DROP_SPOOF], 5001);
+    assert_int_equal(a->sp.learned, 0);
+    assert_int_equal(switch_lookup(MAC_X, 0, 3), u->sp.id);
+}
+
+static void test_allowed_macs(void **s)
+{
+    struct fport *u = mkport("up", true, 0, NULL);
+    struct fport *a = calloc(1, sizeof(*a));
+    assert_non_null(a);
+    snprintf(a->sp.name, sizeof(a->sp.name), "a");
+    a->sp.xmit = fake_xmit;
+    a->sp.priv = a;
+    a->limit = ~0u;
+    a->sp.has_mac = true;
+    memcpy(a->sp.mac, MAC_A, 6);
+    a->sp.nallowed = 1;
+    memcpy(a->sp.allowed[0], MAC_Y, 6);
+    assert_int_equal(switch_add_port(&a->sp), 1);
+    fp[nfp++] = a;
+
+    assert_int_equal(switch_lookup(MAC_Y, 0, 0), a->sp.id);      /* static from the start */
+    reset_rec();
+    send_simple(a, BCAST, MAC_Y, -1, 0);
+    assert_int_equal(total_drops(a), 0);
+    assert_int_equal(u->nrec, 1);
+    send_simple(u, BCAST, MAC_Y, -1, 1);                        /* the wire claims it */
+    assert_int_equal(u->sp.st.drops[SW_DROP_SPOOF], 1);
+    send_simple(a, BCAST, MAC_C, -1, 2);                        /* not allowed */
+    assert_int_equal(a->sp.st.drops[SW_DROP_SPOOF], 1);
+}
+
+/* a learning port flooding source MACs fills its own share only: what
+ * other ports learned stays */
+static void test_learn_cap(void **s)
+{
+    struct fport *u = mkport("up", true, 0, NULL);
+    struct fport *f = mkport("flood", false, 0, NULL);
+    send_simple(u, BCAST, MAC_X, -1, 0);
+    for (unsigned i = 0; i < 30000; i++) {
+        uint8_t m[6] = { 0x02, 0x55, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i, 2 };
+        send_simple(f, BCAST, m, -1, 1);
+    }
+    assert_true(f->sp.learned <= SW_LEARN_MAX);
+    assert_int_equal(u->sp.learned, 1);
+    assert_int_equal(switch_lookup(MAC_X, 0, 1), u->sp.id);
+}
+
+/* aged-out entries are freed by the sweep, and the count follows */
+static void test_sweep(void **s)
+{
+    struct fport *u = mkport("up", true, 0, NULL);
+    for (unsigned i = 0; i < 500; i++) {
+        uint8_t m[6] = { 0x02, 0x66, 0, (uint8_t)(i >> 8), (uint8_t)i, 3 };
+        send_simple(u, BCAST, m, -1, 10);
+    }
+    assert_int_equal(u->sp.learned, 500);
+    switch_sweep(10 + SW_AGE_MS - 1, SW_BUCKETS);               /* still alive */
+    assert_int_equal(u->sp.learned, 500);
+    for (unsigned k = 0; k < SW_BUCKETS / 64; k++)              /* bounded steps */
+        switch_sweep(10 + SW_AGE_MS, 64);
+    assert_int_equal(u->sp.learned, 0);
 }
 
 static char printed[65536];
@@ -1112,6 +1210,10 @@ int main(void)
         T(test_switch_csum),
         T(test_csum_with_vlan),
         T(test_table_pressure),
+        T(test_vm_source_bound),
+        T(test_allowed_macs),
+        T(test_learn_cap),
+        T(test_sweep),
         T(test_print),
         T(test_concurrent),
     };

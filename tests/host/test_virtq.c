@@ -462,6 +462,73 @@ static void test_rx_zero_length(void **s)
     expect_broken(virtq_rx_put(&Q, &hdr0, frame, 60), "outside");
 }
 
+/* Hostile RX rings: the work a frame costs stays bounded (virtq.h) */
+static void test_rx_no_room_chain(void **s)
+{
+    /* a chain of zero-length writable buffers adds no room: broken, with
+     * MRG_RXBUF (every frame would walk it again) and without */
+    q_init(16, F_MRG, 0);
+    uint64_t z = balloc(0);
+    drv_post((struct seg[]){ { z, 0, W }, { z, 0, W }, { z, 0, W } }, 3);
+    fill_frame(60, 1);
+    expect_broken(virtq_rx_put(&Q, &hdr0, frame, 60), "no room");
+    q_init(16, 0, 0);
+    drv_post((struct seg[]){ { z, 0, W } }, 1);
+    expect_broken(virtq_rx_put(&Q, &hdr0, frame, 60), "no room");
+}
+
+static void test_rx_frame_visit_bound(void **s)
+{
+    /* MRG_RXBUF, every avail entry the same chain of 255 zero-length
+     * buffers and 1 byte: without a bound one 1000-byte frame would walk
+     * 256 x 256 descriptors.  It may visit VIRTQ_RX_FRAME_VISITS, then it
+     * is not delivered and nothing is consumed. */
+    static struct seg segs[256];
+    q_init(256, F_MRG, 0);
+    uint64_t z = balloc(0), one = balloc(1);
+    for (unsigned i = 0; i < 255; i++)
+        segs[i] = (struct seg){ z, 0, W };
+    segs[255] = (struct seg){ one, 1, W };
+    uint16_t head = drv_chain(segs, 256);
+    for (unsigned i = 0; i < 256; i++)
+        drv_avail(head);
+    fill_frame(1000, 2);
+    assert_int_equal(virtq_rx_put(&Q, &hdr0, frame, 1000), VIRTQ_BUDGET);
+    assert_int_equal(Q.last_avail, 0);
+    assert_int_equal(Q.used_idx, 0);
+    assert_false(Q.broken);
+    assert_int_equal(Q.rx_visits_left, VIRTQ_RX_BATCH_VISITS - VIRTQ_RX_FRAME_VISITS);
+    /* the batch's bound: after BATCH/FRAME such frames, nothing more */
+    for (unsigned i = 1; i < VIRTQ_RX_BATCH_VISITS / VIRTQ_RX_FRAME_VISITS; i++)
+        assert_int_equal(virtq_rx_put(&Q, &hdr0, frame, 1000), VIRTQ_BUDGET);
+    assert_int_equal(Q.rx_visits_left, 0);
+    assert_int_equal(virtq_rx_put(&Q, &hdr0, frame, 10), VIRTQ_BUDGET);
+}
+
+static void test_rx_visits_per_batch(void **s)
+{
+    /* 2-descriptor chains (0 bytes, then 20): a 60-byte frame takes 4
+     * chains, 8 visits; a batch holds VIRTQ_RX_BATCH_VISITS / 8 of them */
+    q_init(256, F_MRG, 0);
+    uint64_t z = balloc(0), b = balloc(20);
+    uint16_t head = drv_chain((struct seg[]){ { z, 0, W }, { b, 20, W } }, 2);
+    for (unsigned i = 0; i < 256; i++)
+        drv_avail(head);
+    fill_frame(60, 3);
+    unsigned ok = 0;
+    for (unsigned i = 0; i < 64; i++) {
+        enum virtq_status st = virtq_rx_put(&Q, &hdr0, frame, 60);
+        if (st == VIRTQ_EMPTY)
+            break;
+        assert_int_equal(st, VIRTQ_OK);
+        ok++;
+    }
+    assert_int_equal(ok, 64);                 /* 256 chains / 4 */
+    assert_int_equal(Q.rx_visits_left, VIRTQ_RX_BATCH_VISITS - 64 * 8);
+    virtq_rx_batch_start(&Q);
+    assert_int_equal(Q.rx_visits_left, VIRTQ_RX_BATCH_VISITS);
+}
+
 static void test_rx_readonly_buffer(void **s)
 {
     q_init(16, 0, 0);
@@ -898,6 +965,7 @@ static void test_mixed_traffic(void **s)
     for (int round = 0; round < 200; round++) {
         unsigned ns = 0, nr = 0;
         D.brk = 0;
+        virtq_rx_batch_start(&Q);           /* each round is one batch */
         for (int i = 0; i < 40; i++)
             post_rx(1536);
         for (;;) {
@@ -973,6 +1041,9 @@ int main(void)
         cmocka_unit_test_setup(test_rx_mergeable_rollback, setup),
         cmocka_unit_test_setup(test_rx_mergeable_tiny, setup),
         cmocka_unit_test_setup(test_rx_zero_length, setup),
+        cmocka_unit_test_setup(test_rx_no_room_chain, setup),
+        cmocka_unit_test_setup(test_rx_frame_visit_bound, setup),
+        cmocka_unit_test_setup(test_rx_visits_per_batch, setup),
         cmocka_unit_test_setup(test_rx_readonly_buffer, setup),
         cmocka_unit_test_setup(test_tx_writable_buffer, setup),
         cmocka_unit_test_setup(test_tx_single, setup),

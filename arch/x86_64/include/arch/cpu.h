@@ -64,6 +64,10 @@ struct trap_frame {
 typedef void (*irq_handler_t)(struct trap_frame *tf);
 
 void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top);
+/* arch/x86_64/irqoff.c: start measuring (BSP, once its per-CPU area is up);
+ * print each CPU's longest interrupts-off stretch */
+void irqoff_enable_tracking(void);
+void irqoff_print_stats(void);
 void gdt_load(struct percpu *pc);
 void idt_init(void);
 uint64_t idt_base(void);       /* the host IDT's address (vcpu_assert_host_state) */

@@ -53,7 +53,22 @@
 #define RFLAGS_VM       (1ull << 17)
 
 /* DR6 (SDM 3B 18.2.3) */
+#define DR6_FIXED1      0xffff0ff0ull   /* reads as 1 (RTM bit 16 included: no RTM) */
+#define DR7_INIT        0x400ull        /* DR7 after reset and INIT */
+#define DR6_BD          (1ull << 13)    /* debug-register access detected */
 #define DR6_BS          (1ull << 14)    /* the #DB came from a single step */
+/* the bits a #DB exit reports in its qualification instead of DR6 (SDM 3C
+ * 27.2.1, table 27-1): B0-B3, BD, BS */
+#define DR6_EXIT_QUAL_BITS (0xfull | DR6_BD | DR6_BS)
+
+/* Exception vectors (SDM 3A table 6-1) */
+#define EXC_DE  0
+#define EXC_DB  1
+#define EXC_BP  3
+#define EXC_UD  6
+#define EXC_GP  13
+#define EXC_PF  14
+#define EXC_AC  17
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_IA32_APIC_BASE      0x0000001b

@@ -91,6 +91,9 @@ enum vcpu_exit_reason {
     VCPU_EXIT_CR_ACCESS,
     VCPU_EXIT_INVD,
     VCPU_EXIT_VMINSN,           /* guest tried VMX/SVM instructions */
+    VCPU_EXIT_REFUSED,          /* an instruction this guest may not run (refused.fault
+                                   says which fault it gets): MONITOR/MWAIT (CPUID hides
+                                   them: #UD), RDPMC (no PMU: #GP(0)), INVLPGA (#UD) */
     VCPU_EXIT_APIC_EOI,         /* the CPU completed a guest EOI of a vector in the
                                    EOI-exit set (level-triggered: the IOAPIC must
                                    see it); ISR already updated, RIP past it */
@@ -128,6 +131,7 @@ struct vcpu_exit {
         struct { uint32_t leaf, subleaf; } cpuid;
         struct { bool read, write, fetch; } mmio;
         struct { uint8_t vector; bool has_error; uint32_t error; } exc;
+        struct { uint8_t fault; } refused;          /* REFUSED: #UD (6) or #GP(0) (13) */
         struct { uint8_t vector; } sipi;
         struct { uint8_t vector; } eoi;             /* APIC_EOI */
         struct { uint16_t offset; } apic_write;     /* APIC_WRITE */
@@ -178,6 +182,11 @@ struct vcpu_hw {
     void *ctl;
     struct vm_hw *vm;
     uint64_t fpu_area;          /* guest XSAVE/FXSAVE area (physical), 4 KiB */
+    /* DR0-DR3 (both backends) and DR6 (VMX: not in the VMCS; SVM keeps it
+     * in the VMCB) while another vCPU owns this CPU's debug registers;
+     * dr_reload: the values here are newer than the CPU's (a reset) */
+    uint64_t dr[4], dr6;
+    bool dr_reload;
     uint32_t tag;               /* VPID / ASID */
     uint32_t host_cpu;          /* the CPU this vCPU is pinned to */
     bool launched;              /* VMX: VMLAUNCH done, use VMRESUME */
@@ -236,6 +245,12 @@ struct vcpu_backend {
      * shadow and NMI blocking, and close the interrupt window (SDM 3A 9.1.1:
      * INIT clears pending events; an AP's SIPI state must not inherit them) */
     void (*reset_events)(struct vcpu_hw *v);
+    /* An intercepted #DB or #AC (VCPU_EXIT_EXCEPTION) goes back to the guest
+     * as it came: same vector and kind (ICEBP's #DB stays a privileged
+     * software exception), DR6 as the CPU would have left it.  It replaces
+     * an event whose delivery it cut short (both are benign, SDM 3A table
+     * 6-5: handled serially). */
+    void (*reflect_exception)(struct vcpu_hw *v, const struct vcpu_exit *e);
     /* The kernel or the monitor retired an instruction the guest ran with
      * RFLAGS.TF=1: raise the single-step trap that instruction would have
      * raised after itself (#DB, DR6.BS; SDM 3B 18.3.1.4), ahead of any
@@ -295,5 +310,14 @@ const char *vcpu_exit_name(enum vcpu_exit_reason r);
  * saved "guest" state nethv's own?  If so, e becomes VCPU_EXIT_HOST_STATE. */
 bool vcpu_host_state_saved(struct vcpu_exit *e);
 void vcpu_assert_host_state(unsigned cpu, const char *backend);
+/* Before each entry, interrupts off, on the vCPU's CPU: make the CPU's
+ * DR0-DR3 (and DR6 with with_dr6) this vCPU's -- saving the last owner's --
+ * so that no VM reads or is trapped by another's breakpoints. */
+void vcpu_debug_regs_load(struct vcpu_hw *v, unsigned cpu, bool with_dr6);
+/* The architectural reset values of those (SDM 3A table 9-1), next entry. */
+void vcpu_debug_regs_reset(struct vcpu_hw *v);
+/* VM restart: x87/SSE/AVX state back to its reset values (FCW 0x37f,
+ * MXCSR 0x1f80, all else 0), whatever the guest left in it. */
+void vcpu_fpu_reset(struct vcpu_hw *v);
 
 #endif

@@ -43,6 +43,16 @@ DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
 
+#define DEFINE_DR(n) \
+    static inline uint64_t read_dr##n(void) { uint64_t v; __asm__ volatile("mov %%db" #n ", %0" : "=r"(v)); return v; } \
+    static inline void write_dr##n(uint64_t v) { __asm__ volatile("mov %0, %%db" #n :: "r"(v) : "memory"); }
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
 static inline uint64_t rdtsc(void)
 {
     uint32_t lo, hi;
@@ -68,16 +78,31 @@ static inline void irq_enable(void) { __asm__ volatile("sti" ::: "memory"); }
 /* sti;hlt: the STI shadow guarantees no interrupt slips in before HLT. */
 static inline void irq_enable_and_halt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 
+/* The longest interrupts-off stretch per CPU (arch/x86_64/irqoff.c): an
+ * irq_save that turns interrupts off starts one, the irq_restore that turns
+ * them back on ends it (TSC reads). */
+#ifdef NETHV_KERNEL
+void irqoff_begin(void);
+void irqoff_end(void);
+#else
+static inline void irqoff_begin(void) {}
+static inline void irqoff_end(void) {}
+#endif
+
 static inline uint64_t irq_save(void)
 {
     uint64_t f;
     __asm__ volatile("pushfq; popq %0; cli" : "=r"(f) :: "memory");
+    if (f & (1u << 9))
+        irqoff_begin();
     return f;
 }
 static inline void irq_restore(uint64_t f)
 {
-    if (f & (1u << 9))  /* RFLAGS.IF */
+    if (f & (1u << 9)) {        /* RFLAGS.IF */
+        irqoff_end();
         irq_enable();
+    }
 }
 static inline bool irqs_enabled(void)
 {

@@ -1,0 +1,179 @@
+#!/bin/sh
+# The attacking guests (issue: isolation).  Each attack is guest/tests/
+# attack.c with "attack=NAME" (config/attack.dts), beside two heartbeat
+# victims (guest/tests/heartbeat.c): hb0 on the attacker's CPU, hb1 on the
+# other.  The attacker spins for a phase (the victims' reference rate), then
+# attacks for a phase of the same length; every VM reads the host's TSC, so
+# the victims' windows ("hb T N") fall into the attacker's phases ("atk:
+# idle T", "atk: attack NAME T", "atk: end T").  A case passes when:
+#   - the attack was made (the attacker's "done ... made N" with N > 0);
+#   - no victim saw another VM's state (hb: FAIL), the attacker's own state
+#     held (atk: FAIL), and the hypervisor did not panic or fault;
+#   - the victims kept their share:
+#     Bochs tigerlake (VMX): time is Bochs' instruction count, so the
+#       heartbeat rates are exact: each victim keeps >= 80% of its idle-
+#       phase rate during the attack;
+#     QEMU TCG (SVM; CPU 0 free of vCPUs, lib.sh): time is the host's, and
+#       how fast an emulated CPU runs depends on the host's two cores: the
+#       same case's wall-clock rates varied from 64% to 142% over 12 runs
+#       (hb0) and 90% to 380% (hb1), with nethv's own accounting fair in
+#       all of them.  So the rates are printed, and what is checked is the
+#       time nethv gave: hb0's guest-mode time >= 80% of a fair half of what
+#       its CPU ran (hb0's guest mode + the attacker's run time, the
+#       per-vCPU "ran ... in guest mode" stats), and hb1's guest-mode time
+#       >= 80% of its 44 windows (it has its CPU alone).
+#     and, QEMU only (its clock is the wall clock): Ctrl-T s typed during
+#     the attack is answered within 1 s.
+# ATTACKS= picks attacks, ATTACK_PLATFORMS= "qemu bochs".
+TEST=attacks
+. "$(dirname "$0")/lib.sh"
+ATK=$BUILD/guest/attack.elf
+HB=$BUILD/guest/heartbeat.elf
+SRC=config/attack.dts
+[ -f "$ATK" ] && [ -f "$HB" ] || { echo "FAIL: $TEST: no $ATK or $HB (make guests)"; exit 1; }
+ATTACKS=${ATTACKS:-db_storm wbinvd dr_write lapic_storm pit_storm ipi_storm console_flood}
+ATTACK_PLATFORMS=${ATTACK_PLATFORMS:-qemu bochs}
+MIN_PCT=80
+
+# the heartbeat's window, 2^shift TSC ticks, per platform: several of
+# nethv's 10 ms slices.  QEMU TCG's TSC is the host's (~3 GHz: 2^28 = 90 ms);
+# Bochs' counts its instructions (ips 100M, clock sync=none: 2^24 = 170 ms
+# of its time)
+shift_of() { case $1 in qemu) echo 28 ;; *) echo 24 ;; esac; }
+
+# judge PLATFORM ATTACK LOG: one PASS/FAIL line
+judge() (
+    TEST=attacks-$1/$2
+    plat=$1
+    log=$3
+    span=$((1 << ($(shift_of "$1") - 10)))
+    grep -q "PANIC" "$log" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$log" | tail -1)"
+    grep -q "^\[atk\] atk: done $2 made [1-9]" "$log" ||
+        fail "the attack was not made: $(grep -m1 '^\[atk\] atk: \(done\|FAIL\)' "$log" || echo "no 'done' line"); last lines: $(tail -n 3 "$log" | tr '\n' '|')"
+    ! grep -q "^\[atk\] atk: FAIL" "$log" || fail "$(grep -m1 '^\[atk\] atk: FAIL' "$log")"
+    for hb in hb0 hb1; do
+        ! grep -q "^\[$hb\] hb: FAIL" "$log" || fail "$hb: $(grep -m1 "^\[$hb\] hb: FAIL" "$log")"
+    done
+    if [ "$2" = console_flood ]; then
+        # the raw log (before tr): no escape or bell byte from a guest, and
+        # the over-rate lines dropped with a note
+        # (GRUB's own screen clearing precedes nethv in the log: VM lines only)
+        ! grep -aq "^\[atk\].*$(printf '\033')" "${log%.txt}" || fail "an escape byte reached the console"
+        ! grep -aq "^\[atk\].*$(printf '\007')" "${log%.txt}" || fail "a bell byte reached the console"
+        grep -q '^\[atk\] flood \\x1b\[2J' "$log" || fail "no escaped flood line on the console"
+        grep -q '^vm atk: console: dropped [1-9]' "$log" || fail "no 'dropped N bytes' note for the flood"
+    fi
+    t0=$(sed -n 's/^\[atk\] atk: idle \([0-9]*\)$/\1/p' "$log")
+    t1=$(sed -n 's/^\[atk\] atk: attack [a-z_]* \([0-9]*\)$/\1/p' "$log")
+    t2=$(sed -n 's/^\[atk\] atk: end \([0-9]*\)$/\1/p' "$log")
+    [ -n "$t0" ] && [ -n "$t1" ] && [ -n "$t2" ] || fail "no phase marks from the attacker"
+    report=""
+    for hb in hb0 hb1; do
+        # windows (end T, count N) inside each phase; a window belongs to
+        # the phase that holds its whole span [T - span, T] (T in 2^10 ticks)
+        r=$(sed -n "s/^\[$hb\] hb \([0-9]*\) \([0-9]*\)$/\1 \2/p" "$log" |
+            awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v span="$span" '
+                $1 - span >= t0 && $1 <= t1 { is += $2; ni++ }
+                $1 - span >= t1 && $1 <= t2 { as += $2; na++ }
+                END { if (ni < 3 || na < 3 || is == 0) { print "none", ni, na; exit }
+                      printf "%d %d %d %d\n", (as / na) * 100 / (is / ni), is / ni, as / na, na }')
+        set -- $r
+        [ "$1" != none ] || fail "$hb: too few windows in the phases (idle $2, attack $3)"
+        report="$report $hb $1% ($3 of $2 per window)"
+        [ "$1" -ge $MIN_PCT ] || [ "$plat" = qemu ] ||
+            fail "$hb kept $1% of its rate under the attack ($3 of $2 iterations per window, $4 windows), want >= $MIN_PCT%"
+    done
+    if [ "$plat" = qemu ]; then
+        # the operator's console answers within 1 s (wall clock) mid-attack
+        ms=$(cat "${log%.txt}.stats_ms" 2>/dev/null)
+        [ -n "$ms" ] && [ "$ms" != none ] || fail "Ctrl-T s typed during the attack got no answer within 10 s"
+        [ "$ms" -le 1000 ] || fail "Ctrl-T s during the attack took $ms ms, want <= 1000"
+        report="$report; Ctrl-T s answered in $ms ms"
+        ga=$(sed -n 's/^vm atk: vCPU 0: ran [0-9]* ms (in guest mode \([0-9]*\) ms).*/\1/p' "$log" | tail -1)
+        ra=$(sed -n 's/^vm atk: vCPU 0: ran \([0-9]*\) ms.*/\1/p' "$log" | tail -1)
+        gh=$(sed -n 's/^vm hb0: vCPU 0: ran [0-9]* ms (in guest mode \([0-9]*\) ms).*/\1/p' "$log" | tail -1)
+        [ -n "$ra" ] && [ -n "$gh" ] || fail "no per-vCPU run times in the stats"
+        # (the last of each: the lines printed when the VM stopped; Ctrl-T s
+        # printed some before)
+        # hb0's guest-mode time against a fair half of what the CPU gave both
+        pct=$((gh * 200 / (gh + ra + 1)))
+        report="$report; hb0 in guest mode $gh ms, atk ran $ra ms ($ga in guest mode): $pct% of a fair share"
+        [ $pct -ge $MIN_PCT ] || fail "hb0 had $pct% of a fair share of its CPU ($gh ms in guest mode, the attacker ran $ra ms)"
+        g1=$(sed -n 's/^vm hb1: vCPU 0: ran [0-9]* ms (in guest mode \([0-9]*\) ms).*/\1/p' "$log" | tail -1)
+        mhz=$(sed -n 's/^time: TSC \([0-9]*\)\..*/\1/p' "$log")
+        [ -n "$g1" ] && [ -n "$mhz" ] && [ "$mhz" -gt 0 ] || fail "no hb1 run time or TSC rate in the log"
+        want1=$((44 * (1 << $(shift_of qemu)) / 1000 / mhz))     # ms of its 44 windows
+        report="$report; hb1 in guest mode $g1 of $want1 ms"
+        [ $((g1 * 100)) -ge $((want1 * MIN_PCT)) ] ||
+            fail "hb1 was in guest mode $g1 ms of its $want1 ms alone on its CPU"
+    fi
+    echo "PASS: $TEST ($(sed -n 's/^\[atk\] atk: done [a-z_]* //p' "$log");$report)"
+)
+
+# ask_stats PID FIFO: once the attack is under way, type Ctrl-T s and time
+# the hypervisor's answer (its last line, the interrupts-off stretches) in
+# wall-clock ms into $LOG.stats_ms ("none" if none came in 10 s)
+ask_stats() {
+    while kill -0 "$1" 2>/dev/null && ! grep -q "^\[atk\] atk: attack" "$LOG" 2>/dev/null; do
+        sleep 0.05
+    done
+    kill -0 "$1" 2>/dev/null || return
+    sleep 0.3                           # well into the attack
+    before=$(grep -c "longest interrupts-off stretch" "$LOG")
+    t0=$(date +%s%N)
+    timeout 5 sh -c 'printf "\024s" > "$1"' sh "$2"
+    while [ "$(grep -c "longest interrupts-off stretch" "$LOG")" -le "$before" ]; do
+        if [ $(( ($(date +%s%N) - t0) / 1000000 )) -gt 10000 ] || ! kill -0 "$1" 2>/dev/null; then
+            echo none > "$LOG.stats_ms"
+            return
+        fi
+        sleep 0.01
+    done
+    echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$LOG.stats_ms"
+}
+
+st=0
+for plat in $ATTACK_PLATFORMS; do
+    for a in $ATTACKS; do
+        dts=$LOGDIR/attack-$plat-$a.dts
+        dtb=$LOGDIR/attack-$plat-$a.dtb
+        sed -e "s/attack=ATTACK/attack=$a/" -e "s/SHIFT/shift=$(shift_of $plat)/" "$SRC" > "$dts"
+        dtc -q -I dts -O dtb -o "$dtb" "$dts" || { echo "FAIL: attacks-$plat/$a: dtc"; st=1; continue; }
+        iso=$LOGDIR/attack-$plat-$a.iso
+        LOG=$LOGDIR/attack-$plat-$a.log
+        case $plat in
+        qemu)
+            scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE" "$dtb:config.dtb" "$ATK" "$HB" ||
+                { echo "FAIL: attacks-$plat/$a: mkiso"; st=1; continue; }
+            fifo=$LOG.serial
+            rm -f "$fifo.in" "$fifo.out" "$LOG.stats_ms"
+            mkfifo "$fifo.in" "$fifo.out" || { echo "FAIL: attacks-$plat/$a: mkfifo"; st=1; continue; }
+            cat "$fifo.out" > "$LOG" &
+            catpid=$!
+            timeout 180 "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 512M -no-reboot -display none \
+                -monitor none -serial "pipe:$fifo" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+                -cdrom "$iso" -boot d 2>"$LOG.stderr" &
+            qpid=$!
+            ask_stats "$qpid" "$fifo.in" &
+            askpid=$!
+            wait $qpid
+            i=0
+            while [ $i -lt 25 ] && kill -0 $catpid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+            kill $catpid 2>/dev/null
+            wait $catpid 2>/dev/null
+            wait $askpid 2>/dev/null        # it ends with QEMU: no writer left behind
+            rm -f "$fifo.in" "$fifo.out"
+            ;;
+        bochs)
+            scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$dtb:config.dtb" "$ATK" "$HB" ||
+                { echo "FAIL: attacks-$plat/$a: mkiso"; st=1; continue; }
+            rc=$LOGDIR/attack-$plat-$a.bochsrc
+            bochs_rc_iso "$rc" tigerlake 2 256 "$iso"
+            echo c | SDL_VIDEODRIVER=dummy timeout 600 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
+            ;;
+        esac
+        tr -d '\r' < "$LOG" > "$LOG.txt"
+        judge "$plat" "$a" "$LOG.txt" || st=1
+    done
+done
+exit $st
