@@ -8,8 +8,13 @@
  */
 #include "../lib/guest.h"
 
-static volatile unsigned ticks;
-static void on_timer(struct guest_frame *f) { ticks++; }
+static volatile unsigned ticks, tick_eip[8];
+static void on_timer(struct guest_frame *f)
+{
+    if (ticks < 8)
+        tick_eip[ticks] = f->eip;       /* where each tick came in: a diagnosis */
+    ticks++;
+}
 
 #define LOAD(n)  __asm__ volatile("movdqu %0, %%xmm" #n :: "m"(pat[n][0]))
 #define STORE(n) __asm__ volatile("movdqu %%xmm" #n ", %0" : "=m"(got[n][0]))
@@ -69,6 +74,9 @@ int guest_main(uint32_t magic, uint32_t mbi)
         for (int j = 0; j < 4; j++)
             CHECK(got[i][j] == pat[i][j], "xmm%u word %u: %x, want %x", (uint32_t)i, (uint32_t)j,
                   got[i][j], pat[i][j]);
+    if (ticks != 5)
+        for (unsigned i = 0; i < ticks && i < 8; i++)
+            print("tick %u came at eip %x\n", i, tick_eip[i]);
     CHECK(ticks == 5, "timer ticks %u", ticks);
     print("XMM0-7 and the x87 stack intact after 2500 exits\n");
     print("PASS: fpu\n");
