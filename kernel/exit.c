@@ -315,9 +315,35 @@ static enum exit_result nothing(struct vcpu *v, struct vcpu_exit *e)
     return EXIT_RESUME;
 }
 
+static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e);
+
+/* An interrupt window cannot open inside an STI shadow: on a correct CPU
+ * `sti; hlt` halts first and the interrupt wakes it after the HLT.  QEMU
+ * 7.2's VMRUN does not load the VMCB's int_state (target/i386/tcg/sysemu/
+ * svm_helper.c helper_vmrun; later QEMUs do), so an exit that lands
+ * between the STI and the HLT loses the shadow on re-entry: the window
+ * opens at the HLT, and an interrupt injected there returns to the HLT,
+ * which then waits for the next interrupt -- forever for a one-shot timer
+ * (measured: qemu-guests hung twice in 20 soak rounds, `vid` and
+ * `ping`/`pong` each halted at an HLT whose interrupt it had taken).  So a
+ * window exit at the very RIP where the last exit but this one saw a
+ * shadow, with a HLT there, is that HLT executed: it is retired here. */
+static bool shadow_lost_at_hlt(struct vcpu *v, const struct vcpu_exit *e)
+{
+    if (!v->hw.prev_shadow_rip || v->hw.prev_shadow_rip != e->rip + 1)
+        return false;
+    struct vmm_request rq;
+    uint64_t cs_base;
+    fill_request(v, e, &rq, &cs_base);
+    vm_fetch_insn(v->vm, &rq, cs_base);
+    return rq.insn_avail >= 1 && rq.insn[0] == 0xf4;
+}
+
 static enum exit_result irq_window(struct vcpu *v, struct vcpu_exit *e)
 {
     vcpu_backend->set_irq_window(&v->hw, false);
+    if (shadow_lost_at_hlt(v, e))
+        return hlt(v, e);
     return EXIT_RESUME;         /* the run loop injects what is pending */
 }
 

@@ -477,7 +477,9 @@ enum virtq_status virtq_tx_get(struct virtq *q, struct virtio_net_hdr *h, void *
     if (r < 0)
         return VIRTQ_BROKEN;
     put_used(q, head, 0);
-    if (total < VIRTIO_NET_HDR_LEN + ETH_HLEN || total - VIRTIO_NET_HDR_LEN > cap)
+    if (total < VIRTIO_NET_HDR_LEN + ETH_HLEN)
+        return VIRTQ_RUNT;
+    if (total - VIRTIO_NET_HDR_LEN > cap)
         return VIRTQ_DROPPED;
     memcpy(h, hdr, sizeof(hdr));
     *len = (uint32_t)(total - VIRTIO_NET_HDR_LEN);

@@ -345,7 +345,7 @@ static void vnet_tx_drain(struct vnet *vn)
     struct virtq *q = &vn->q[VQ_TX];
     struct pkt pk[PKT_BATCH];
     struct pkt *batch[PKT_BATCH];
-    unsigned bad = 0, taken = 0;
+    unsigned runt = 0, big = 0, malformed = 0, taken = 0;
     bool irq = false;
 
     uint64_t f = spin_lock_irqsave(&vn->tx_lock);
@@ -367,10 +367,11 @@ static void vnet_tx_drain(struct vnet *vn)
                 break;
             }
             enum virtq_status st = virtq_tx_get(q, &h, buf, PKT_BUF_SIZE, &len);
-            if (st == VIRTQ_OK || st == VIRTQ_DROPPED)
+            if (st == VIRTQ_OK || st == VIRTQ_DROPPED || st == VIRTQ_RUNT)
                 taken++;
-            if (st == VIRTQ_DROPPED) {  /* runt or oversize: completed, not sent */
-                bad++;
+            if (st == VIRTQ_RUNT || st == VIRTQ_DROPPED) {      /* completed, not sent */
+                runt += st == VIRTQ_RUNT;
+                big += st == VIRTQ_DROPPED;
                 continue;
             }
             if (st != VIRTQ_OK) {
@@ -380,7 +381,7 @@ static void vnet_tx_drain(struct vnet *vn)
                 break;
             }
             if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {    /* no TSO offered */
-                bad++;
+                malformed++;
                 continue;
             }
             pk[n] = (struct pkt){ .data = buf, .len = len, .in_port = vn->port.id };
@@ -418,8 +419,10 @@ static void vnet_tx_drain(struct vnet *vn)
     if (irq)
         vnet_raise(vn, VQ_TX);
     spin_unlock_irqrestore(&vn->tx_lock, f);
-    if (bad)            /* virtq does not say which: runts do not come from sane drivers */
-        sw_port_drop(&vn->port, SW_DROP_OVERSIZE, bad);
+    if (runt + malformed)       /* a runt, or GSO metadata never offered */
+        sw_port_drop(&vn->port, SW_DROP_MALFORMED, runt + malformed);
+    if (big)
+        sw_port_drop(&vn->port, SW_DROP_OVERSIZE, big);
 }
 
 /* kernel/exit.c, at an exit of a VM whose vm.tx_resume is set: go on with

@@ -469,6 +469,8 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         v->nmi_blocked = (b->ctl.eventinj & SVM_EVT_TYPE_MASK) == SVM_EVT_TYPE_NMI &&
                          (b->ctl.eventinj & SVM_EVT_VALID);
     }
+    v->prev_shadow_rip = v->shadow_rip;
+    v->shadow_rip = (b->ctl.int_state & SVM_INTSTATE_SHADOW) ? b->save.rip + 1 : 0;
     decode_exit(v, b, e);
     e->rip = b->save.rip;
     e->cr3 = b->save.cr3;

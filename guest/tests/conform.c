@@ -1119,9 +1119,10 @@ __asm__(
 
 /* the library's GDT plus a 16-bit code segment based at RM_BASE (0x20) and
  * a 16-bit data segment (0x28), both with 64 KiB limits */
-static uint64_t rm_gdt[6] = {
+static uint64_t rm_gdt[8] = {
     0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00cf12000000ffffull,
     0x00009a000000ffffull | ((uint64_t)RM_BASE << 16), 0x000092000000ffffull,
+    0, 0,                               /* two TSSs, set by check_ts (0x30, 0x38) */
 };
 
 static uintptr_t rm_addr(const char *sym)
@@ -1165,6 +1166,50 @@ static void check_real_mode(void)
     expect_exc("realmode.back_to_protected", 6, false, 0);
 }
 
+/* ---- #TS: a task return (IRET with NT=1) to a TSS that is not busy ----
+ * The back link of the current TSS names an available TSS: IRET raises
+ * #TS(back link) (SDM 2 IRET, TASK-RETURN: the TSS descriptor must be a
+ * busy TSS).  Under VMX the check precedes the task-switch VM exit (SDM 3C
+ * 26.4.2: the new TSS descriptor's type is checked before it), so it needs
+ * no task-switch emulation. */
+static uint32_t tss_a[26] __attribute__((aligned(8))), tss_b[26] __attribute__((aligned(8)));
+static volatile uint32_t ts_vec = NO_VECTOR, ts_err;
+
+static uint64_t tss_desc(uint32_t base)
+{
+    /* limit 0x67, available 32-bit TSS (type 9), present, DPL 0 */
+    return 0x67ull | (uint64_t)(base & 0xffffffu) << 16 | 0x89ull << 40 | (uint64_t)(base >> 24) << 56;
+}
+
+static void on_ts(struct guest_frame *f)
+{
+    ts_vec = f->vector;
+    ts_err = f->error;
+    f->eflags &= ~0x4000u;              /* NT: the task return is not retried */
+    if (recover) {
+        f->eip = recover;
+        recover = 0;
+    }
+}
+
+static void check_ts(void)
+{
+    rm_gdt[6] = tss_desc((uint32_t)tss_a);
+    rm_gdt[7] = tss_desc((uint32_t)tss_b);
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gd = { sizeof(rm_gdt) - 1,
+                                                                          (uint32_t)rm_gdt };
+    __asm__ volatile("lgdt %0" :: "m"(gd));
+    tss_a[0] = 0x38;                    /* back link: TSS B, available */
+    __asm__ volatile("ltr %w0" :: "r"(0x30));
+    set_handler(10, on_ts);
+    ts_vec = NO_VECTOR;
+    TRY("pushfl\n\torl $0x4000, (%%esp)\n\tpopfl\n\tiret", : : "memory");
+    __asm__ volatile("pushfl; andl $~0x4000, (%%esp); popfl" ::: "memory");
+    set_handler(10, on_event);
+    result("exc.ts_task_return", ts_vec == 10 && ts_err == 0x38, "vector, error code (selector)",
+           ts_vec, ts_err);
+}
+
 int guest_main(uint32_t magic, uint32_t mbi)
 {
     /* both 8259s masked: a BIOS leaves the PIT's IRQ 0 at vector 8 */
@@ -1191,6 +1236,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     check_x2apic();
     check_single_step();
     check_real_mode();
+    check_ts();
     print("conf: done, %u checks, %u failed\n", checks, fails);
     return 0;
 }

@@ -78,6 +78,8 @@ enum virtq_status {
                                          * chain left in place for the next frame */
     VIRTQ_BUDGET = -4,                  /* RX: the frame would visit more descriptors than
                                          * its or the batch's bound; nothing consumed */
+    VIRTQ_RUNT = -5,                    /* TX: chain consumed, shorter than header + an
+                                         * Ethernet header (VIRTQ_DROPPED: over cap) */
 };
 
 /* Check the three ring areas (alignment, inside RAM) and reset the indices;
@@ -108,7 +110,7 @@ static inline void virtq_rx_batch_start(struct virtq *q)
 void virtq_rx_prefetch(struct virtq *q, unsigned n);
 /* TX: take the next chain, copy its header into *h and the frame into buf
  * (cap bytes), set *len, and complete the chain (used entry, length 0).
- * Frames shorter than ETH_HLEN or longer than cap: VIRTQ_DROPPED. */
+ * Frames shorter than ETH_HLEN: VIRTQ_RUNT; longer than cap: VIRTQ_DROPPED. */
 enum virtq_status virtq_tx_get(struct virtq *q, struct virtio_net_hdr *h, void *buf, uint32_t cap,
                                uint32_t *len);
 /* Publish the used entries written so far (release store of used->idx);

@@ -21,7 +21,7 @@
 #       time nethv gave: hb0's guest-mode time >= 80% of a fair half of what
 #       its CPU ran (hb0's guest mode + the attacker's run time, the
 #       per-vCPU "ran ... in guest mode" stats), and hb1's guest-mode time
-#       >= 80% of its 44 windows (it has its CPU alone).
+#       >= 80% of its windows (it has its CPU alone).
 #     and, QEMU only (its clock is the wall clock): Ctrl-T s typed during
 #     the attack is answered within 1 s.
 # ATTACKS= picks attacks, ATTACK_PLATFORMS= "qemu bochs".
@@ -40,6 +40,11 @@ MIN_PCT=80
 # Bochs' counts its instructions (ips 100M, clock sync=none: 2^24 = 170 ms
 # of its time)
 shift_of() { case $1 in qemu) echo 28 ;; *) echo 24 ;; esac; }
+# windows per phase: Bochs' rates are exact (its time is its instruction
+# count), so 12 do; QEMU's wall-clock ones are averaged over 20.  The
+# victims run two phases and 4 windows more.
+phase_of() { case $1 in qemu) echo 20 ;; *) echo 12 ;; esac; }
+hbwin_of() { echo $(( 2 * $(phase_of "$1") + 4 )); }
 
 # judge PLATFORM ATTACK LOG: one PASS/FAIL line
 judge() (
@@ -102,7 +107,7 @@ judge() (
         g1=$(sed -n 's/^vm hb1: vCPU 0: ran [0-9]* ms (in guest mode \([0-9]*\) ms).*/\1/p' "$log" | tail -1)
         mhz=$(sed -n 's/^time: TSC \([0-9]*\)\..*/\1/p' "$log")
         [ -n "$g1" ] && [ -n "$mhz" ] && [ "$mhz" -gt 0 ] || fail "no hb1 run time or TSC rate in the log"
-        want1=$((44 * (1 << $(shift_of qemu)) / 1000 / mhz))     # ms of its 44 windows
+        want1=$(($(hbwin_of qemu) * (1 << $(shift_of qemu)) / 1000 / mhz))   # ms of its windows
         report="$report; hb1 in guest mode $g1 of $want1 ms"
         [ $((g1 * 100)) -ge $((want1 * MIN_PCT)) ] ||
             fail "hb1 was in guest mode $g1 ms of its $want1 ms alone on its CPU"
@@ -137,7 +142,8 @@ for plat in $ATTACK_PLATFORMS; do
     for a in $ATTACKS; do
         dts=$LOGDIR/attack-$plat-$a.dts
         dtb=$LOGDIR/attack-$plat-$a.dtb
-        sed -e "s/attack=ATTACK/attack=$a/" -e "s/SHIFT/shift=$(shift_of $plat)/" "$SRC" > "$dts"
+        sed -e "s/attack=ATTACK/attack=$a/" -e "s/SHIFT/shift=$(shift_of $plat)/" \
+            -e "s/PHASE/$(phase_of $plat)/" -e "s/HBWIN/$(hbwin_of $plat)/" "$SRC" > "$dts"
         dtc -q -I dts -O dtb -o "$dtb" "$dts" || { echo "FAIL: attacks-$plat/$a: dtc"; st=1; continue; }
         iso=$LOGDIR/attack-$plat-$a.iso
         LOG=$LOGDIR/attack-$plat-$a.log

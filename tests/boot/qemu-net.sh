@@ -203,7 +203,7 @@ check_counters() (
     tx=$(field "$s" tx)
     rx=$(field "$l" rx)
     drops=0
-    for c in no_buf malformed oversize down spoof no_dest; do
+    for c in no_buf malformed oversize down spoof no_dest budget; do
         n=$(field "$l" "$c"); [ -n "$n" ] || fail "no '$c' drop count: $l"
         drops=$((drops + n))
     done

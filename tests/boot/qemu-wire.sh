@@ -317,7 +317,7 @@ field() {
 # capture (see the header): frames from VM a's MAC on the wire <= the frames
 # the switch took from VM a (tx minus the drops at its entry: spoof,
 # no_dest), equal without iperf3, at most 1 % fewer with it; every frame VM a
-# received or its port dropped (no_buf, malformed, oversize, down) came off
+# received or its port dropped (no_buf, malformed, oversize, down, budget) came off
 # the wire from the plain VM, which may send a few more after VM a's stop
 # line (until QEMU #1 exits), hence ">=" on that side.
 check_counters() (
@@ -331,7 +331,7 @@ check_counters() (
     for c in spoof no_dest; do
         n=$(field "$v" "$c"); [ -n "$n" ] || fail "no '$c' count: $v"; ingress=$((ingress + n))
     done
-    for c in no_buf malformed oversize down; do
+    for c in no_buf malformed oversize down budget; do
         n=$(field "$v" "$c"); [ -n "$n" ] || fail "no '$c' count: $v"; drops=$((drops + n))
     done
     ca=$(awk -v m=$MAC_A '$2 == m { print $1 }' "$PLOG.macs"); ca=${ca:-0}

@@ -218,6 +218,10 @@ struct vcpu_hw {
      * RIP, and the first exit at another RIP unblocks (as KVM does). */
     volatile uint32_t nmi_pending;
     bool nmi_blocked;
+    /* SVM: RIP + 1 of the last exit that found the guest in an STI/MOV SS
+     * shadow (VMCB int_state), and of the one before; 0 = none.  QEMU 7.2's
+     * VMRUN does not load int_state (kernel/exit.c irq_window) */
+    uint64_t shadow_rip, prev_shadow_rip;
     bool nmi_iret_seen;
     uint64_t nmi_iret_rip;
 };
