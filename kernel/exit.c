@@ -315,7 +315,7 @@ static enum exit_result nothing(struct vcpu *v, struct vcpu_exit *e)
     return EXIT_RESUME;
 }
 
-static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e);
+static enum exit_result halt_after(struct vcpu *v, unsigned len);
 
 /* An interrupt window cannot open inside an STI shadow: on a correct CPU
  * `sti; hlt` halts first and the interrupt wakes it after the HLT.  QEMU
@@ -343,17 +343,23 @@ static enum exit_result irq_window(struct vcpu *v, struct vcpu_exit *e)
 {
     vcpu_backend->set_irq_window(&v->hw, false);
     if (shadow_lost_at_hlt(v, e))
-        return hlt(v, e);
+        return halt_after(v, 1);        /* HLT is f4 */
     return EXIT_RESUME;         /* the run loop injects what is pending */
+}
+
+/* Retire a HLT of len bytes; the vCPU sleeps unless an interrupt waits */
+static enum exit_result halt_after(struct vcpu *v, unsigned len)
+{
+    advance_rip(v, len);
+    if (v->vapic)
+        return vlapic_has_deliverable(v) ? EXIT_RESUME : EXIT_HALT;
+    return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
 }
 
 static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e)
 {
     unsigned len = vcpu_insn_len(v, e);
-    advance_rip(v, len ? len : 1);     /* HLT is one byte */
-    if (v->vapic)
-        return vlapic_has_deliverable(v) ? EXIT_RESUME : EXIT_HALT;
-    return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
+    return halt_after(v, len ? len : 1);        /* HLT is one byte */
 }
 
 /* Test VMs ring each other: exercises posting an interrupt to a vCPU that
@@ -511,8 +517,6 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     enum exit_handler by;
     unsigned r = (unsigned)e->reason;
     struct flight_rec *rec = flight_record(&v->flight, e, this_cpu()->cpu);
-    struct vcpu_regs before;
-    vcpu_backend->get_regs(&v->hw, &before);
     if (__atomic_load_n(&v->vm->tx_resume, __ATOMIC_ACQUIRE))
         vnet_tx_resume(v->vm);
 
@@ -534,10 +538,10 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
      * and after: not a reset) the guest is owed that instruction's
      * single-step trap.  HLT's comes when it wakes: not modelled. */
     if (res != EXIT_STOP && r != VCPU_EXIT_HLT && r != VCPU_EXIT_INIT && r != VCPU_EXIT_SIPI &&
-        (before.rflags & RFLAGS_TF)) {
+        (e->rflags & RFLAGS_TF)) {
         struct vcpu_regs after;
         vcpu_backend->get_regs(&v->hw, &after);
-        if (after.rip != before.rip && (after.rflags & RFLAGS_TF))
+        if (after.rip != e->rip && (after.rflags & RFLAGS_TF))
             vcpu_backend->single_step(&v->hw);
     }
     switch (res) {

@@ -178,7 +178,6 @@ static void arm_guest_timer(struct vcpu *v, uint64_t slice_end, uint64_t self_vr
     v->timer_hw_armed = ticks != 0;
 }
 
-
 /* Another vCPU of this CPU has become due (timer expired, or an interrupt
  * posted while it sleeps) and has run less than self (self_vrt, this
  * slice included): end self's slice so that it runs now. */

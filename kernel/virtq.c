@@ -318,14 +318,13 @@ static inline int64_t rx_fill_chain(struct virtq *q, uint16_t head, struct rx_sr
     return written;
 }
 
-enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, const void *frame,
-                               uint32_t len)
+/* One frame into the chains, at most *visits descriptor visits (spent
+ * visits are taken off *visits, whatever the outcome). */
+static inline enum virtq_status rx_put_frame(struct virtq *q, const struct virtio_net_hdr *h,
+                                             const void *frame, uint32_t len, uint32_t *visits)
 {
     struct rx_src s;
     uint16_t last_avail = q->last_avail, used_idx = q->used_idx, nbufs = 0;
-    uint32_t visits = q->rx_visits_left < VIRTQ_RX_FRAME_VISITS ? q->rx_visits_left
-                                                                : VIRTQ_RX_FRAME_VISITS;
-    uint32_t had = visits;
 
     if (q->broken)
         return VIRTQ_BROKEN;
@@ -348,12 +347,11 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
             q->used_idx = used_idx;
             return st;
         }
-        n = rx_fill_chain(q, head, &s, &visits);
+        n = rx_fill_chain(q, head, &s, visits);
         if (n == -2) {
             /* over the frame's or the batch's bound: nothing visible */
             q->last_avail = last_avail;
             q->used_idx = used_idx;
-            q->rx_visits_left -= had - visits;
             return VIRTQ_BUDGET;
         }
         if (n < 0)
@@ -362,7 +360,6 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
             /* 5.1.6.3.1: without MRG_RXBUF one chain holds the whole packet;
              * this one is too small: leave it for the next frame */
             q->last_avail = last_avail;
-            q->rx_visits_left -= had - visits;
             return VIRTQ_DROPPED;
         }
         put_used(q, head, (uint32_t)n);
@@ -373,10 +370,22 @@ enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, 
         *s.nb[0] = (uint8_t)nbufs;
         *s.nb[1] = (uint8_t)(nbufs >> 8);
     }
-    q->rx_visits_left -= had - visits;
     q->frames++;
     q->bytes += len;
     return VIRTQ_OK;
+}
+
+enum virtq_status virtq_rx_put(struct virtq *q, const struct virtio_net_hdr *h, const void *frame,
+                               uint32_t len)
+{
+    /* the frame's bound, within what is left of the batch's; every visit
+     * counts against the batch, whatever became of the frame */
+    uint32_t visits = q->rx_visits_left < VIRTQ_RX_FRAME_VISITS ? q->rx_visits_left
+                                                                : VIRTQ_RX_FRAME_VISITS;
+    uint32_t had = visits;
+    enum virtq_status st = rx_put_frame(q, h, frame, len, &visits);
+    q->rx_visits_left -= had - visits;
+    return st;
 }
 
 /* Before a batch of up to n frames: write-touch what the batch will store

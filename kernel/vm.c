@@ -380,10 +380,10 @@ void vm_print_stats(const struct vm *vm)
 
 /* A VM's console lines (its UART and debug port, through its monitor):
  * control bytes are shown escaped (\xNN) so that no guest drives the
- * operator's terminal, and each VM may print VM_CONSOLE_BPS bytes a second
- * with bursts of VM_CONSOLE_BURST; beyond that its lines are dropped and
- * counted, and a note says how many when it prints again. */
-
+ * operator's terminal, and each VM may print its console-rate (config)
+ * bytes a second with bursts of VM_CONSOLE_BURST_S seconds of it; beyond
+ * that its lines are dropped and counted, and a note says how many when it
+ * prints again. */
 void vm_console_line(unsigned vm_id, const char *line)
 {
     if (vm_id >= nvms)

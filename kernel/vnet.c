@@ -345,7 +345,7 @@ static void vnet_tx_drain(struct vnet *vn)
     struct virtq *q = &vn->q[VQ_TX];
     struct pkt pk[PKT_BATCH];
     struct pkt *batch[PKT_BATCH];
-    unsigned runt = 0, big = 0, malformed = 0, taken = 0;
+    unsigned big = 0, malformed = 0, taken = 0;
     bool irq = false;
 
     uint64_t f = spin_lock_irqsave(&vn->tx_lock);
@@ -370,7 +370,7 @@ static void vnet_tx_drain(struct vnet *vn)
             if (st == VIRTQ_OK || st == VIRTQ_DROPPED || st == VIRTQ_RUNT)
                 taken++;
             if (st == VIRTQ_RUNT || st == VIRTQ_DROPPED) {      /* completed, not sent */
-                runt += st == VIRTQ_RUNT;
+                malformed += st == VIRTQ_RUNT;
                 big += st == VIRTQ_DROPPED;
                 continue;
             }
@@ -419,8 +419,8 @@ static void vnet_tx_drain(struct vnet *vn)
     if (irq)
         vnet_raise(vn, VQ_TX);
     spin_unlock_irqrestore(&vn->tx_lock, f);
-    if (runt + malformed)       /* a runt, or GSO metadata never offered */
-        sw_port_drop(&vn->port, SW_DROP_MALFORMED, runt + malformed);
+    if (malformed)              /* a runt, or GSO metadata never offered */
+        sw_port_drop(&vn->port, SW_DROP_MALFORMED, malformed);
     if (big)
         sw_port_drop(&vn->port, SW_DROP_OVERSIZE, big);
 }

@@ -473,6 +473,7 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
     v->shadow_rip = (b->ctl.int_state & SVM_INTSTATE_SHADOW) ? b->save.rip + 1 : 0;
     decode_exit(v, b, e);
     e->rip = b->save.rip;
+    e->rflags = b->save.rflags;
     e->cr3 = b->save.cr3;
     e->intinfo = b->ctl.exitintinfo;
     e->injected = injected & SVM_EVT_VALID ? injected : 0;

@@ -35,12 +35,12 @@ const struct vcpu_backend *vcpu_select_backend(void)
     return vcpu_backend;
 }
 
-/* The kick IPI (VEC_IPI_KICK, a no-op handler registered at boot) only
- * forces a VM exit; the posted vector is injected by the owner CPU's run
- * loop before the next entry. */
 /* Another CPU owns the vCPU: kick that CPU, whether the vCPU is in guest
  * mode (forces an exit) or halted (wakes the idle CPU now, not at its next
- * tick).  A kick to a CPU busy with another vCPU costs it one exit. */
+ * tick).  A kick to a CPU busy with another vCPU costs it one exit.  The
+ * kick IPI (VEC_IPI_KICK, a no-op handler registered at boot) only forces
+ * a VM exit; what was posted is taken by the owner CPU's run loop before
+ * the next entry. */
 static void kick_owner(struct vcpu_hw *v)
 {
     if (v->host_cpu != this_cpu()->cpu) {
@@ -115,12 +115,6 @@ const char *vcpu_exit_name(enum vcpu_exit_reason r)
  * VCPU_EXIT_HOST_STATE, which stops the VM with this report; the VM is
  * never resumed with host state in its VMCB/VMCS.
  */
-/* Invariant (both backends, after every exit, before anything that could
- * fault or take an interrupt): the host's GS base, TR and IDT are in place,
- * and paging is on.
- * VMX loads them from the VMCS host-state area at VM exit (SDM 3C 28.5);
- * SVM restores the IDT at #VMEXIT and GS/TR by the host VMLOAD
- * (svm_entry.S, APM 2 15.5.2). */
 /* ---- debug registers ------------------------------------------------------- */
 /* Which vCPU's DR0-3 (/DR6) the CPU holds.  nethv itself never uses them,
  * and DR7 is switched by the CPU (VMCS/VMCB): only a change of vCPU on a
@@ -171,6 +165,12 @@ void vcpu_fpu_reset(struct vcpu_hw *v)
     memcpy(a + 512, &xstate_bv, sizeof(xstate_bv));
 }
 
+/* Invariant (both backends, after every exit, before anything that could
+ * fault or take an interrupt): the host's GS base, TR and IDT are in place,
+ * and paging is on.
+ * VMX loads them from the VMCS host-state area at VM exit (SDM 3C 28.5);
+ * SVM restores the IDT at #VMEXIT and GS/TR by the host VMLOAD
+ * (svm_entry.S, APM 2 15.5.2). */
 void vcpu_assert_host_state(unsigned cpu, const char *backend)
 {
     uint64_t gs = rdmsr(MSR_GS_BASE), cr0 = read_cr0();

@@ -595,6 +595,12 @@ static bool vmx_step_pending(void)
     return vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) & DR6_BS;
 }
 
+/* ... and setting it (the current VMCS) */
+static void vmx_pend_step(void)
+{
+    vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+}
+
 static bool vmx_can_inject_irq(struct vcpu_hw *v)
 {
     if (!vmx_load(v))
@@ -683,8 +689,7 @@ static void vmx_reflect_exception(struct vcpu_hw *v, const struct vcpu_exit *e)
      * debug exceptions must have BS */
     if ((vmcs_read32(GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)) &&
         (vmx_regs(v)->rflags & RFLAGS_TF))
-        vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS,
-                      vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+        vmx_pend_step();
 }
 
 /* The VMCS's pending debug exceptions (SDM 3C 25.4.2): with BS set, the CPU
@@ -693,10 +698,8 @@ static void vmx_reflect_exception(struct vcpu_hw *v, const struct vcpu_exit *e)
  * by MOV SS); setting it again is one trap, not two. */
 static void vmx_single_step(struct vcpu_hw *v)
 {
-    if (!vmx_load(v))
-        return;
-    vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS,
-                  vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | DR6_BS);
+    if (vmx_load(v))
+        vmx_pend_step();
 }
 
 static void vmx_set_tsc_offset(struct vcpu_hw *v, uint64_t off)

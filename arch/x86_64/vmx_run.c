@@ -490,6 +490,7 @@ int vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
         if (decode_exit(v, p, e)) {
             uint32_t idt = vmcs_read32(IDT_VECTORING_INFO);
             e->rip = vmcs_readnat(GUEST_RIP);
+            e->rflags = vmcs_readnat(GUEST_RFLAGS);
             e->cr3 = vmcs_readnat(GUEST_CR3);
             e->intinfo = idt & INTR_INFO_VALID ?
                 idt | (uint64_t)(idt & INTR_INFO_ERROR_CODE ? vmcs_read32(IDT_VECTORING_ERROR) : 0) << 32 : 0;

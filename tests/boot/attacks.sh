@@ -152,10 +152,8 @@ for plat in $ATTACK_PLATFORMS; do
             scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE" "$dtb:config.dtb" "$ATK" "$HB" ||
                 { echo "FAIL: attacks-$plat/$a: mkiso"; st=1; continue; }
             fifo=$LOG.serial
-            rm -f "$fifo.in" "$fifo.out" "$LOG.stats_ms"
-            mkfifo "$fifo.in" "$fifo.out" || { echo "FAIL: attacks-$plat/$a: mkfifo"; st=1; continue; }
-            cat "$fifo.out" > "$LOG" &
-            catpid=$!
+            rm -f "$LOG.stats_ms"
+            serial_fifo_open "$fifo" "$LOG" || { echo "FAIL: attacks-$plat/$a: mkfifo"; st=1; continue; }
             timeout 180 "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 512M -no-reboot -display none \
                 -monitor none -serial "pipe:$fifo" -device isa-debug-exit,iobase=0xf4,iosize=4 \
                 -cdrom "$iso" -boot d 2>"$LOG.stderr" &
@@ -163,12 +161,8 @@ for plat in $ATTACK_PLATFORMS; do
             ask_stats "$qpid" "$fifo.in" &
             askpid=$!
             wait $qpid
-            i=0
-            while [ $i -lt 25 ] && kill -0 $catpid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
-            kill $catpid 2>/dev/null
-            wait $catpid 2>/dev/null
             wait $askpid 2>/dev/null        # it ends with QEMU: no writer left behind
-            rm -f "$fifo.in" "$fifo.out"
+            serial_fifo_close "$fifo"
             ;;
         bochs)
             scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$dtb:config.dtb" "$ATK" "$HB" ||

@@ -153,3 +153,21 @@ vmrun_fault() {
 # form of the same QEMU race (CPU 0 in guest mode with nested paging off).
 guest_idt_fault() { grep -q "the triple fault came from a page fault reading the guest's own IDT" "$1" 2>/dev/null; }
 GUEST_TF_MSG="a guest triple-faulted reading its own IDT during event delivery (the guest-side symptom of the QEMU TCG hflags2 race that nethv works around, arch/x86_64/fpu.c)"
+
+# serial_fifo_open FIFO LOG: QEMU's console through FIFO.in/FIFO.out
+# (-serial pipe:FIFO), its output copied to LOG (catpid); false if the
+# FIFOs cannot be made.  serial_fifo_close FIFO: after QEMU: the copy ends
+# at the pipe's EOF (given 5 s if QEMU never opened it), the FIFOs go.
+serial_fifo_open() {
+    rm -f "$1.in" "$1.out"
+    mkfifo "$1.in" "$1.out" || return 1
+    cat "$1.out" > "$2" &
+    catpid=$!
+}
+serial_fifo_close() {
+    i=0
+    while [ $i -lt 25 ] && kill -0 $catpid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+    kill $catpid 2>/dev/null
+    wait $catpid 2>/dev/null
+    rm -f "$1.in" "$1.out"
+}

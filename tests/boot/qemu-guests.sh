@@ -10,10 +10,7 @@ LOG=$LOGDIR/$TEST.log
 iso=$LOGDIR/$TEST.iso
 guests_iso "$iso" "$VM_CMDLINE"
 fifo=$LOG.serial
-rm -f "$fifo.in" "$fifo.out"
-mkfifo "$fifo.in" "$fifo.out" || { echo "FAIL: $TEST: mkfifo"; exit 1; }
-cat "$fifo.out" > "$LOG" &
-catpid=$!
+serial_fifo_open "$fifo" "$LOG" || { echo "FAIL: $TEST: mkfifo"; exit 1; }
 timeout 120 "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 1G -no-reboot \
     -display none -monitor none -serial "pipe:$fifo" \
     -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr" &
@@ -25,10 +22,6 @@ dumper=$!
 wait $qpid
 rc=$?
 kill $dumper 2>/dev/null
-i=0
-while [ $i -lt 25 ] && kill -0 $catpid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
-kill $catpid 2>/dev/null
-wait $catpid 2>/dev/null
-rm -f "$fifo.in" "$fifo.out"
+serial_fifo_close "$fifo"
 [ $rc -ne 124 ] || { echo "FAIL: $TEST: QEMU still running after 120 s; the flight recorders are in the log (log: $LOG)"; exit 1; }
 check_guests "$LOG"

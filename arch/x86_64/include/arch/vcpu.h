@@ -120,6 +120,7 @@ struct vcpu_exit {
     uint64_t gla;               /* MMIO: guest-linear address if known, else 0 */
     /* For the flight recorder (kernel/flightrec.c), every exit: */
     uint64_t rip, cr3;          /* the guest's at the exit */
+    uint64_t rflags;            /* ... (kernel/exit.c: TF for the single-step trap) */
     uint64_t intinfo;           /* the event whose delivery the exit interrupted: SVM
                                    EXITINTINFO; VMX IDT-vectoring info | error << 32 */
     uint64_t injected;          /* the event injected by the entry this exit ended:

@@ -34,24 +34,20 @@ static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
     return r;
 }
 
-#define DEFINE_CR(n) \
-    static inline uint64_t read_cr##n(void) { uint64_t v; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(v)); return v; } \
-    static inline void write_cr##n(uint64_t v) { __asm__ volatile("mov %0, %%cr" #n :: "r"(v) : "memory"); }
-DEFINE_CR(0)
-DEFINE_CR(2)
-DEFINE_CR(3)
-DEFINE_CR(4)
-#undef DEFINE_CR
-
-#define DEFINE_DR(n) \
-    static inline uint64_t read_dr##n(void) { uint64_t v; __asm__ volatile("mov %%db" #n ", %0" : "=r"(v)); return v; } \
-    static inline void write_dr##n(uint64_t v) { __asm__ volatile("mov %0, %%db" #n :: "r"(v) : "memory"); }
-DEFINE_DR(0)
-DEFINE_DR(1)
-DEFINE_DR(2)
-DEFINE_DR(3)
-DEFINE_DR(6)
-#undef DEFINE_DR
+/* read_crN/write_crN, read_drN/write_drN (the assembler's names: %crN, %dbN) */
+#define DEFINE_MOV_REG(name, asm_name, n) \
+    static inline uint64_t read_##name##n(void) { uint64_t v; __asm__ volatile("mov %%" asm_name #n ", %0" : "=r"(v)); return v; } \
+    static inline void write_##name##n(uint64_t v) { __asm__ volatile("mov %0, %%" asm_name #n :: "r"(v) : "memory"); }
+DEFINE_MOV_REG(cr, "cr", 0)
+DEFINE_MOV_REG(cr, "cr", 2)
+DEFINE_MOV_REG(cr, "cr", 3)
+DEFINE_MOV_REG(cr, "cr", 4)
+DEFINE_MOV_REG(dr, "db", 0)
+DEFINE_MOV_REG(dr, "db", 1)
+DEFINE_MOV_REG(dr, "db", 2)
+DEFINE_MOV_REG(dr, "db", 3)
+DEFINE_MOV_REG(dr, "db", 6)
+#undef DEFINE_MOV_REG
 
 static inline uint64_t rdtsc(void)
 {
