@@ -161,6 +161,7 @@ early_gdt_ptr:
 early_pml4:     .skip 4096
 early_pdpt:     .skip 4096
 early_pd:       .skip 4096 * EARLY_PD_COUNT
-    .globl boot_stack_top
+    .globl boot_stack_top, boot_stack_guard
+boot_stack_guard: .skip 4096    /* unmapped by paging_init: an overflow faults */
 boot_stack:     .skip 16384
 boot_stack_top:

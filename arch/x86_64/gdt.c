@@ -3,6 +3,7 @@
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <arch/cpu.h>
+#include <arch/paging.h>
 #include <arch/regs.h>
 #include <arch/x86.h>
 
@@ -12,12 +13,14 @@
 
 struct percpu percpu_area[MAX_CPUS];
 
+/* A stack with an unmapped guard page below it; returns its top. */
 static uint64_t alloc_stack(size_t size)
 {
-    uint64_t pa = page_alloc(size / PAGE_SIZE, PAGE_SIZE, 0);
+    uint64_t pa = page_alloc(size / PAGE_SIZE + 1, PAGE_SIZE, 0);
     if (!pa)
         panic("cpu: out of memory for stacks");
-    return pa + size;
+    paging_guard_stack(pa);
+    return pa + PAGE_SIZE + size;
 }
 
 void gdt_load(struct percpu *pc)

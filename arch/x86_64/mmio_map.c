@@ -38,7 +38,7 @@ bool mmio_map(uint64_t pa, uint64_t len)
     if (!len)
         return true;
     uint64_t first = ALIGN_DOWN(pa, PAGE_SIZE), end = ALIGN_UP(pa + len, PAGE_SIZE);
-    if (end < first || end > VA_LIMIT)
+    if (end < first || end > VA_LIMIT || first < PAGE_SIZE)   /* page 0 stays unmapped */
         return false;
     uint64_t *pml4 = phys_to_virt(kernel_cr3 & PTE_ADDR_MASK);
     for (uint64_t va = first; va < end; va += PAGE_SIZE) {
@@ -51,7 +51,7 @@ bool mmio_map(uint64_t pa, uint64_t len)
         if (!pt)
             return false;
         if (!(pt[(va >> 12) & 511] & PTE_P)) {
-            pt[(va >> 12) & 511] = va | MMIO_ATTR;
+            pt[(va >> 12) & 511] = va | MMIO_ATTR | paging_nx;
             invlpg(va);
         }
     }

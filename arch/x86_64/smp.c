@@ -11,7 +11,7 @@
 #include <arch/regs.h>
 
 extern const char trampoline_start[], trampoline_end[], tr_gdt_ptr[], tr_jmp[],
-    tr_cr3[], tr_stack[], tr_cpu[], tr_entry[], tr_long[], tr_gdt[];
+    tr_cr3[], tr_stack[], tr_cpu[], tr_entry[], tr_long[], tr_gdt[], tr_efer[];
 
 volatile unsigned cpus_online_count = 1;
 static void (*volatile ap_work)(void);
@@ -29,6 +29,7 @@ __attribute__((noreturn)) void ap_main(uint64_t cpu)
     pc->self = pc;
     pc->cpu = (uint32_t)cpu;
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);
+    paging_init_cpu();
     cpu_init_percpu((unsigned)cpu, pc->apic_id, pc->kstack_top);
     idt_load();
     fpu_init_cpu();
@@ -62,6 +63,13 @@ void smp_run_on_aps(void (*fn)(void))
     __atomic_add_fetch(&ap_work_gen, 1, __ATOMIC_RELEASE);
     for (unsigned c = 1; c < cpus_online_count; c++)
         lapic_send_ipi(percpu_area[c].apic_id, VEC_IPI_KICK);
+}
+
+static void tlb_flush_local(void)
+{
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 & ~CR4_PGE);          /* drops global entries too (SDM 3A 4.10.4.1) */
+    write_cr4(cr4);
 }
 
 void smp_wait_aps(void)
@@ -101,6 +109,10 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
     uint64_t cr3 = kernel_cr3, entry = (uint64_t)(uintptr_t)ap_main;
     memcpy(t + TR_OFF(tr_cr3), &cr3, 8);
     memcpy(t + TR_OFF(tr_entry), &entry, 8);
+    uint32_t efer = (uint32_t)(EFER_LME | (paging_nx ? EFER_NXE : 0));
+    memcpy(t + TR_OFF(tr_efer), &efer, 4);
+    paging_trampoline(page, true);
+    bool all_started = true;
 
     for (unsigned i = 0; i < n; i++) {
         if (apic_ids[i] == self)
@@ -109,12 +121,13 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
             printk("smp: more than %u CPUs; the rest stay off\n", MAX_CPUS);
             break;
         }
-        uint64_t stack = page_alloc(KSTACK_SIZE / PAGE_SIZE, PAGE_SIZE, 0);
+        uint64_t stack = page_alloc(KSTACK_SIZE / PAGE_SIZE + 1, PAGE_SIZE, 0);
         if (!stack)
             panic("smp: out of memory for AP stacks");
+        paging_guard_stack(stack);
         struct percpu *pc = &percpu_area[next];
         pc->apic_id = apic_ids[i];
-        pc->kstack_top = stack + KSTACK_SIZE;
+        pc->kstack_top = stack + PAGE_SIZE + KSTACK_SIZE;
         uint64_t cpu = next;
         memcpy(t + TR_OFF(tr_stack), &pc->kstack_top, 8);
         memcpy(t + TR_OFF(tr_cpu), &cpu, 8);
@@ -130,8 +143,18 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
         if (__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE)) {
             next++;
         } else {
-            /* its stack and the trampoline stay allocated: it may still wake */
+            /* its stack and the trampoline stay allocated (and the
+             * trampoline executable): it may still wake */
+            all_started = false;
             printk("smp: CPU with APIC id %u did not start\n", apic_ids[i]);
         }
     }
+    /* W^X again: no CPU runs the trampoline any more.  Then every CPU
+     * drops what its TLB kept of it and of the 2 MiB pages split for the
+     * stack guards (SDM 3A 4.10.4.2: invalidate after a page-size change). */
+    if (all_started)
+        paging_trampoline(page, false);
+    smp_run_on_aps(tlb_flush_local);
+    smp_wait_aps();
+    tlb_flush_local();
 }

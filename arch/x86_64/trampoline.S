@@ -24,7 +24,7 @@ trampoline_start:
     mov     %eax, %cr4
     mov     $MSR_EFER, %ecx
     rdmsr
-    or      $EFER_LME, %eax
+    or      OFF(tr_efer), %eax      /* LME, and NXE: the tables use NX */
     wrmsr
     mov     %cr0, %eax
     or      $(CR0_PG | CR0_PE), %eax
@@ -47,7 +47,7 @@ tr_gdt:
     .quad   0
     .quad   0x00af9a000000ffff
     .quad   0x00cf92000000ffff
-    .globl tr_gdt_ptr, tr_jmp, tr_cr3, tr_stack, tr_cpu, tr_entry, tr_long, tr_gdt
+    .globl tr_gdt_ptr, tr_jmp, tr_cr3, tr_stack, tr_cpu, tr_entry, tr_long, tr_gdt, tr_efer
 tr_gdt_ptr:
     .short  23
     .long   0               /* patched: linear address of tr_gdt */
@@ -60,5 +60,6 @@ tr_cr3:     .quad 0
 tr_stack:   .quad 0
 tr_cpu:     .quad 0
 tr_entry:   .quad 0
+tr_efer:    .long 0         /* patched: EFER bits to set */
     .globl trampoline_end
 trampoline_end:

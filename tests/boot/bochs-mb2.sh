@@ -9,4 +9,5 @@ scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/defaul
 bochs_rc_iso "$rc" tigerlake 2 256 "$iso"
 bochs_run "$rc" 120
 check_boot "$LOG" 2
+grep -q "^paging: checked: .*, SMEP, SMAP$" "$clean" || fail "SMEP/SMAP not in force: $(grep -m1 '^paging: checked' "$clean")"
 pass

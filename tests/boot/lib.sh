@@ -63,6 +63,8 @@ check_boot() {
     grep -q "PANIC" "$clean" && fail "kernel panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
     grep -q "^nethv 0\.1\.0 booting (loader: " "$clean" || fail "no banner"
     grep -Eq "^mem: [1-9][0-9]* MiB usable in [1-9][0-9]* ranges" "$clean" || fail "no memory found"
+    grep -q "^paging: checked: page 0 and stack guard not present, text and .rodata read-only, .data and RAM not executable" "$clean" ||
+        fail "host map protections not checked: $(grep -m1 '^paging' "$clean")"
     grep -q "^smp: $2 of $2 CPUs online" "$clean" || fail "expected $2 CPUs online, got: $(grep -m1 '^smp:' "$clean")"
     grep -q "^timer: LAPIC timer ticking" "$clean" || fail "LAPIC timer not ticking"
     grep -q "^config: " "$clean" || fail "no config lines"

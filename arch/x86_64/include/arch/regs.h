@@ -69,6 +69,12 @@
 #define EXC_GP  13
 #define EXC_PF  14
 #define EXC_AC  17
+/* #PF error code (SDM 3A 4.7) */
+#define PFEC_P          (1u << 0)       /* 0: not present; 1: protection */
+#define PFEC_W          (1u << 1)
+#define PFEC_U          (1u << 2)
+#define PFEC_RSVD       (1u << 3)
+#define PFEC_ID         (1u << 4)       /* instruction fetch */
 
 /* MSRs (SDM Vol. 4) */
 #define MSR_IA32_APIC_BASE      0x0000001b
