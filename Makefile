@@ -17,11 +17,15 @@ LIBFDT_A := /usr/lib/x86_64-linux-gnu/libfdt.a
 # -mgeneral-regs-only: nethv's own code never touches FPU/SSE state, so guest
 #   FPU state survives the exit fast paths; newlib (built with SSE) is only
 #   called from code that has saved the guest's state (see arch fpu.h).
+# Retpolines (arch/x86_64/spec.c, spec_thunks.S): every indirect call/jmp
+#   through a thunk; no jump tables, which would be indirect jumps too.
+KSPEC    := -mindirect-branch=thunk-extern -mindirect-branch-register -fno-jump-tables
 KWARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wundef \
             -Wstrict-prototypes -Wno-unused-parameter
 KFREE    := -ffreestanding -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
             -fno-stack-protector -fno-asynchronous-unwind-tables \
-            -fno-omit-frame-pointer -fno-strict-aliasing -mcmodel=small
+            -fno-omit-frame-pointer -fno-strict-aliasing -mcmodel=small \
+            $(KSPEC)
 KCFLAGS  := -std=gnu11 -O2 -g $(KWARN) $(KFREE)
 KCPPFLAGS:= -Iinclude -Iarch/x86_64/include -isystem $(NEWLIB)/include \
             -isystem $(BUILD)/fdtinc -DNETHV_KERNEL=1 -MMD -MP

@@ -10,7 +10,26 @@
 #include <nethv/power.h>
 #include <arch/uart.h>
 
-static spinlock_t console_lock = SPINLOCK_INIT;
+/*
+ * While VMs run, output goes through a ring and reaches the UART without
+ * anyone waiting for it (issue 13, item 7): a writer -- often an exit
+ * handler with interrupts off -- only copies its bytes in, and the UART's
+ * transmit FIFO is refilled whenever it is empty by console_drain(), which
+ * never waits (after every exit, in every idle loop, at CPU 0's tick).  A
+ * VM's line that finds no room is dropped (console_try_write: the caller
+ * counts it); the hypervisor's own messages never are: with the ring full
+ * their writer sends the oldest bytes itself, waiting for the UART.  Until
+ * the VMs start, after they stop, and on panic and power-off, the console
+ * is synchronous (console_set_buffered, console_flush).  The debug port
+ * (0xE9, emulators only) never waits and is written at once.
+ */
+#define CON_RING        (64 * 1024)     /* a power of two */
+#define UART_TX_FIFO    16              /* 16550A; uart_tx_room says 1 without a FIFO */
+
+static spinlock_t console_lock = SPINLOCK_INIT;   /* the ring and the UART's TX */
+static char ring[CON_RING];
+static uint64_t ring_head, ring_tail;   /* bytes ever put in / sent out */
+static bool buffered;
 static bool have_debugcon;
 static bool console_ready;
 
@@ -22,23 +41,104 @@ void console_init(void)
     console_ready = true;
 }
 
-static void put_raw(const char *s, size_t n)
+/* Bytes of the ring into the UART's empty FIFO; never waits.  Lock held. */
+static void send_some(void)
+{
+    unsigned room = uart_tx_room(COM1_PORT);
+    for (; room && ring_tail != ring_head; room--, ring_tail++)
+        uart_tx(COM1_PORT, ring[ring_tail & (CON_RING - 1)]);
+}
+
+/* Everything in the ring to the UART, waiting for it (bounded per byte by
+ * uart_putc).  Lock held. */
+static void send_all(void)
+{
+    for (; ring_tail != ring_head; ring_tail++)
+        uart_putc(COM1_PORT, ring[ring_tail & (CON_RING - 1)]);
+}
+
+/* n bytes (newlines as CR LF) fit?  Lock held. */
+static size_t needed(const char *s, size_t n)
+{
+    size_t k = n;
+    for (size_t i = 0; i < n; i++)
+        k += s[i] == '\n';
+    return k;
+}
+
+static void put_ring(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '\n')
-            uart_putc(COM1_PORT, '\r');
-        uart_putc(COM1_PORT, s[i]);
+            ring[ring_head++ & (CON_RING - 1)] = '\r';
+        ring[ring_head++ & (CON_RING - 1)] = s[i];
         if (have_debugcon)
             outb(DEBUGCON_PORT, (uint8_t)s[i]);
     }
 }
 
-void console_write(const char *s, size_t n)
+/* may_wait: the hypervisor's text (sent by the writer when the ring is
+ * full); else a VM's, refused when it does not fit */
+static bool write_common(const char *s, size_t n, bool may_wait)
 {
     if (!console_ready)
         console_init();
     uint64_t f = spin_lock_irqsave(&console_lock);
-    put_raw(s, n);
+    size_t k = needed(s, n);
+    if (!buffered || k > CON_RING) {
+        put_ring(s, n);                 /* the ring wraps; send_all sends it in order */
+        if (ring_head - ring_tail > CON_RING)
+            ring_tail = ring_head - CON_RING;
+        send_all();
+    } else {
+        if (ring_head - ring_tail + k > CON_RING) {
+            if (!may_wait) {
+                spin_unlock_irqrestore(&console_lock, f);
+                return false;
+            }
+            send_all();
+        }
+        put_ring(s, n);
+        send_some();
+    }
+    spin_unlock_irqrestore(&console_lock, f);
+    return true;
+}
+
+void console_write(const char *s, size_t n)
+{
+    write_common(s, n, true);
+}
+
+bool console_try_write(const char *s, size_t n)
+{
+    return write_common(s, n, false);
+}
+
+void console_drain(void)
+{
+    if (__atomic_load_n(&ring_tail, __ATOMIC_RELAXED) == __atomic_load_n(&ring_head, __ATOMIC_RELAXED))
+        return;
+    uint64_t f = irq_save();
+    if (spin_trylock(&console_lock)) {
+        send_some();
+        spin_unlock(&console_lock);
+    }
+    irq_restore(f);
+}
+
+void console_flush(void)
+{
+    uint64_t f = spin_lock_irqsave(&console_lock);
+    send_all();
+    spin_unlock_irqrestore(&console_lock, f);
+}
+
+void console_set_buffered(bool on)
+{
+    uint64_t f = spin_lock_irqsave(&console_lock);
+    send_all();
+    buffered = on;
     spin_unlock_irqrestore(&console_lock, f);
 }
 
@@ -65,6 +165,7 @@ void panic(const char *fmt, ...)
 {
     va_list ap;
     irq_disable();
+    buffered = false;                   /* what follows goes out at once */
     printk("\nnethv: PANIC: ");
     va_start(ap, fmt);
     vprintk(fmt, ap);

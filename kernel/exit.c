@@ -15,6 +15,7 @@
 #include <arch/regs.h>
 #include <arch/cr4.h>
 #include <arch/decode.h>
+#include <arch/spec.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 
@@ -301,9 +302,46 @@ static enum exit_result io(struct vcpu *v, struct vcpu_exit *e, enum exit_handle
     return to_monitor(v, e);
 }
 
+/* The speculation-control MSRs (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES,
+ * FLUSH_CMD) are the kernel's: it loads SPEC_CTRL at every entry and acts on
+ * the commands (arch/x86_64/spec.c); the monitor never sees them. */
+static bool spec_msr(struct vcpu *v, const struct vcpu_exit *e, bool write)
+{
+    struct vcpu_regs r;
+    vcpu_backend->get_regs(&v->hw, &r);
+    uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
+    int rc = write ? spec_guest_wrmsr(&v->hw, e->msr.index, val)
+                   : spec_guest_rdmsr(&v->hw, e->msr.index, &val);
+    if (rc == SPEC_MSR_NOT_MINE)
+        return false;
+    if (rc == SPEC_MSR_GP) {
+        const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
+                                       .has_error = true, .error = 0 };
+        vcpu_backend->inject(&v->hw, &ev);
+        return true;
+    }
+    if (!write) {
+        r.gpr.rax = (uint32_t)val;
+        r.gpr.rdx = val >> 32;
+    }
+    unsigned len = vcpu_insn_len(v, e);
+    r.rip += len ? len : 2;             /* RDMSR/WRMSR are 0f 32 / 0f 30 */
+    vcpu_backend->set_regs(&v->hw, &r);
+    return true;
+}
+
+static enum exit_result msr_read(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
+{
+    if (spec_msr(v, e, false)) {
+        *by = BY_KERNEL;
+        return EXIT_RESUME;
+    }
+    return to_monitor(v, e);
+}
+
 static enum exit_result msr_write(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
 {
-    if (eoi_msr(v, e) || tsc_deadline_msr(v, e)) {
+    if (eoi_msr(v, e) || tsc_deadline_msr(v, e) || spec_msr(v, e, true)) {
         *by = BY_KERNEL;
         return EXIT_RESUME;
     }
@@ -495,7 +533,7 @@ static const struct {
     [VCPU_EXIT_CPUID]        = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_IO]           = { NULL,        BY_MONITOR },     /* io(): either */
     [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* mmio(): either */
-    [VCPU_EXIT_MSR_READ]     = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_MSR_READ]     = { NULL,        BY_MONITOR },     /* msr_read(): either */
     [VCPU_EXIT_MSR_WRITE]    = { NULL,        BY_MONITOR },     /* msr_write(): either */
     [VCPU_EXIT_EXCEPTION]    = { exception,   BY_KERNEL },      /* #DB, #AC: reflected */
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
@@ -520,11 +558,12 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     if (__atomic_load_n(&v->vm->tx_resume, __ATOMIC_ACQUIRE))
         vnet_tx_resume(v->vm);
 
-    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_IO ||
-        r == VCPU_EXIT_CR_ACCESS) {
+    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_MSR_READ ||
+        r == VCPU_EXIT_IO || r == VCPU_EXIT_CR_ACCESS) {
         by = BY_MONITOR;
         res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : r == VCPU_EXIT_IO ? io(v, e, &by) :
-              r == VCPU_EXIT_CR_ACCESS ? cr_access(v, e, &by) : msr_write(v, e, &by);
+              r == VCPU_EXIT_CR_ACCESS ? cr_access(v, e, &by) :
+              r == VCPU_EXIT_MSR_READ ? msr_read(v, e, &by) : msr_write(v, e, &by);
     } else {
         if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
             r = VCPU_EXIT_UNKNOWN;

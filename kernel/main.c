@@ -6,6 +6,7 @@
 #include <nethv/acpi_glue.h>
 #include <nethv/vm.h>
 #include <nethv/net.h>
+#include <arch/spec.h>
 #include <arch/vcpu.h>
 #include <arch/cpu.h>
 #include <arch/lapic.h>
@@ -34,6 +35,7 @@ static void timer_tick(struct trap_frame *tf)
 {
     this_cpu()->timer_ticks++;
     if (this_cpu()->cpu == 0) {
+        console_drain();
         console_input_poll();
         net_tick();             /* uplink NICs without an interrupt */
     }
@@ -77,6 +79,7 @@ void kernel_main(const struct boot_info *bi)
     cpu_init_percpu(0, 0, (uint64_t)(uintptr_t)boot_stack_top);
     irqoff_enable_tracking();
     fpu_init_cpu();
+    spec_init((cpuid(1, 0).ecx & CPUID1_ECX_VMX) != 0);
     acpi_init(bi);
     lapic_init_bsp(acpi_lapic_base());
     percpu_area[0].apic_id = lapic_id();
@@ -104,16 +107,19 @@ void kernel_main(const struct boot_info *bi)
         vms_create(nethv_config, bi);
         if (nvms) {
             console_input_init(nethv_config);
+            console_set_buffered(true);
             smp_run_on_aps(vcpu_scheduler);
             vcpu_scheduler();
             /* CPU 0 may have no vCPUs of its own: keep serving the console */
             while (!vms_all_stopped()) {
                 if (console_pending)
                     console_service();
+                console_drain();
                 irq_enable_and_halt();
                 irq_disable();
             }
             smp_wait_aps();
+            console_set_buffered(false);
             printk("nethv: all VMs stopped\n");
             net_print_stats();  /* the switch's ports (uplink included) and MAC table */
         }

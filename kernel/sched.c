@@ -35,6 +35,7 @@
 #include <nethv/vm.h>
 #include <nethv/guest_load.h>
 #include <nethv/vlapic.h>
+#include <arch/spec.h>
 #include <arch/time.h>
 #include <arch/smp.h>
 #include <arch/cpu.h>
@@ -57,6 +58,7 @@ static bool first_run(struct vcpu *v)
         return false;
     }
     vcpu_debug_regs_reset(&v->hw);
+    spec_vcpu_reset(&v->hw);
     if (v->index == 0) {
         const struct guest_boot_state *st = &vm_boot_state[v->vm->id];
         vcpu_backend->set_sregs(&v->hw, &st->sregs);
@@ -283,6 +285,7 @@ static void run_slice(struct vcpu *v, bool others_waiting)
                 e.fail.what = "backend run() failed";
         }
         v->state = exit_dispatch(v, &e);
+        console_drain();
         if (console_pending && this_cpu()->cpu == 0)
             console_service();
         if (others_waiting && (this_cpu()->timer_ticks != tick0 || rdtsc() - t0 >= slice))
@@ -390,6 +393,7 @@ void vcpu_scheduler(void)
                 irq_enable_and_halt();  /* tick or kick */
                 irq_disable();
             }
+            console_drain();
             if (console_pending && cpu == 0)
                 console_service();
         }

@@ -10,6 +10,7 @@
 #include <nethv/guest_load.h>
 #include <nethv/spinlock.h>
 #include <nethv/vlapic.h>
+#include <arch/spec.h>
 #include <arch/smp.h>
 #include <arch/cpu.h>
 #include <arch/time.h>
@@ -303,8 +304,10 @@ static int vm_reload(struct vm *vm, const char **why)
     vcpu_backend->set_sregs(&vm->vcpu[0].hw, &st->sregs);
     vcpu_backend->set_regs(&vm->vcpu[0].hw, &st->regs);
     vcpu_backend->reset_events(&vm->vcpu[0].hw);
-    for (unsigned i = 0; i < vm->nvcpus; i++)
+    for (unsigned i = 0; i < vm->nvcpus; i++) {
         vcpu_fpu_reset(&vm->vcpu[i].hw);        /* nothing of the old guest's x87/SSE */
+        spec_vcpu_reset(&vm->vcpu[i].hw);       /* nor its speculation controls */
+    }
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vm->vcpu[i].state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
     return 0;
@@ -430,8 +433,16 @@ void vm_console_line(unsigned vm_id, const char *line)
     if (dropped_note)
         printk("vm %s: console: dropped %llu bytes (over %llu bytes/s)\n", vm->name,
                (unsigned long long)dropped_note, (unsigned long long)rate);
-    if (print)
-        printk("[%s] %s\n", vm->name, out);
+    if (print) {
+        /* the console's ring full (the UART behind): dropped, never waited for */
+        char buf[VM_CONSOLE_LINE + CONFIG_NAME_MAX + 8];
+        int len = snprintf(buf, sizeof(buf), "[%s] %s\n", vm->name, out);
+        if (len > 0 && !console_try_write(buf, (size_t)len < sizeof(buf) ? (size_t)len : sizeof(buf) - 1)) {
+            f = spin_lock_irqsave(&vm->con_lock);
+            vm->con_dropped += cost;
+            spin_unlock_irqrestore(&vm->con_lock, f);
+        }
+    }
 }
 
 void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector)

@@ -8,7 +8,8 @@ OUT=${1:?usage: build-newlib.sh OUTDIR}
 SRC=/usr/src/newlib/newlib-3.3.0.tar.xz
 # Kernel ABI: no red zone (interrupts land on the same stack), no PIC,
 # no stack protector. SSE is allowed: the kernel enables it early.
-CFLAGS_T="-O2 -g -ffreestanding -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -DMISSING_SYSCALL_NAMES"
+# Retpolines and no jump tables, as the kernel (Makefile KSPEC, spec.c).
+CFLAGS_T="-O2 -g -ffreestanding -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -mindirect-branch=thunk-extern -mindirect-branch-register -fno-jump-tables -DMISSING_SYSCALL_NAMES"
 STAMP="$(sha256sum "$SRC" | cut -c1-16) $CFLAGS_T"
 if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$STAMP" ]; then
     exit 0

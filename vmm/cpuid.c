@@ -1,7 +1,8 @@
 /*
  * CPUID policy: the host's values, minus what nethv does not virtualize
  * (VMX, SVM, XSAVE/AVX, MONITOR, PMU; x2APIC and TSC-deadline unless the
- * VM has the LAPIC model), plus the hypervisor bit and leaf 0x40000000
+ * VM has the LAPIC model; speculation controls the kernel does not make
+ * work), plus the hypervisor bit and leaf 0x40000000
  * ("nethvnethvnv").  With the LAPIC model, the TSC and APIC timer rates:
  * leaf 0x40000010 (EAX TSC kHz, EBX APIC timer kHz), leaf 0x15 (crystal =
  * APIC timer clock, TSC/crystal = EBX/EAX) and leaf 0x16 (MHz); leaf 0 then
@@ -12,6 +13,7 @@
 #include <arch/x86.h>
 #include <arch/regs.h>
 #include <arch/cr4.h>
+#include <arch/spec.h>
 #include "vmm.h"
 #include "lapic.h"
 
@@ -23,16 +25,6 @@
 #define CPUID7_EBX_ERMS         (1u << 9)       /* hidden: Bochs mis-emulates fast strings */
 #define CPUID7_EBX_AVX512F      (1u << 16)
 #define CPUID7_EDX_FSRM         (1u << 4)
-/* speculation controls (SDM 2 CPUID.7.0:EDX): offered only when they work
- * for the guest -- nethv does not yet switch SPEC_CTRL per vCPU or pass
- * PRED_CMD/FLUSH_CMD through, so none is (issue 13, item 3) */
-#define CPUID7_EDX_SPEC_BITS    ((1u << 26) /* IBRS/IBPB */ | (1u << 27) /* STIBP */ | \
-                                 (1u << 28) /* L1D_FLUSH */ | (1u << 29) /* ARCH_CAPABILITIES */ | \
-                                 (1u << 30) /* CORE_CAPABILITIES */ | (1u << 31) /* SSBD */)
-/* AMD's (APM 3 CPUID 8000_0008h EBX): IBPB, IBRS, STIBP, the "always on"
- * and "preferred" hints, SSBD, VIRT_SSBD, SSB_NO... */
-#define CPUIDX8_EBX_SPEC_BITS   ((1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) | \
-                                 (1u << 18) | (1u << 24) | (1u << 25) | (1u << 26))
 #define CPUID_TSC_LEAF          0x15u
 #define CPUID_FREQ_LEAF         0x16u           /* highest basic leaf we define */
 #define CPUID_HV_LEAF           0x40000000u
@@ -74,7 +66,7 @@ static struct cpuid_regs cpuid_value(const struct vmm *m, unsigned vcpu, uint32_
             if (sub == 0) {
                 r.ebx &= ~(CPUID7_EBX_AVX2 | CPUID7_EBX_AVX512F | CPUID7_EBX_ERMS);
                 r.ecx = 0;
-                r.edx &= ~(CPUID7_EDX_FSRM | CPUID7_EDX_SPEC_BITS);
+                r.edx &= ~CPUID7_EDX_FSRM;
             }
             break;
         case CPUID_TSC_LEAF:        /* the APIC timer clock as the crystal */
@@ -93,12 +85,12 @@ static struct cpuid_regs cpuid_value(const struct vmm *m, unsigned vcpu, uint32_
         case 0x80000001:
             r.ecx &= ~CPUIDX1_ECX_SVM;
             break;
-        case 0x80000008:
-            r.ebx &= ~CPUIDX8_EBX_SPEC_BITS;
-            break;
         default:
             break;
         }
+        /* speculation controls: only those the kernel makes work for a
+         * guest (arch/x86_64/spec.c) */
+        spec_guest_cpuid(leaf, sub, &r);
     }
     return r;
 }

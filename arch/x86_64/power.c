@@ -17,6 +17,7 @@ static void bochs_shutdown(void)
 void power_off(int code)
 {
     irq_disable();
+    console_set_buffered(false);        /* all out before the machine goes */
     printk("nethv: power off (code %d)\n", code);
     if (code)
         outl(QEMU_DEBUG_EXIT_PORT, (uint32_t)code);
@@ -37,6 +38,7 @@ bool power_off_requested(void)
 
 void power_fail_stop(void)
 {
+    console_set_buffered(false);
     if (power_off_requested())
         power_off(1);
     printk("nethv: halted\n");

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
+#include <arch/spec.h>
 #include <arch/cpu.h>
 #include <arch/lapic.h>
 #include <arch/smp.h>
@@ -33,6 +34,7 @@ __attribute__((noreturn)) void ap_main(uint64_t cpu)
     cpu_init_percpu((unsigned)cpu, pc->apic_id, pc->kstack_top);
     idt_load();
     fpu_init_cpu();
+    spec_init_cpu();
     lapic_init_cpu();
     pc->online = true;
     __atomic_add_fetch(&cpus_online_count, 1, __ATOMIC_SEQ_CST);

@@ -19,6 +19,7 @@
  * guest's: nothing here touches %gs/%fs, and GIF=0 keeps NMIs out.
  */
 #include <arch/svm.h>
+#include <arch/spec_asm.h>
 #include <arch/vcpu_gprs.h>
 
     .text
@@ -79,6 +80,7 @@ svm_vmrun:
 
     pop     %rax                    /* host area */
     vmload  %rax
+    RSB_FILL %rax                   /* before the host's first RET (spec.c) */
     cli
     stgi
     add     $8, %rsp                /* v */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
+#include <arch/spec.h>
 #include <arch/cpu.h>
 #include <arch/regs.h>
 #include <arch/svm.h>
@@ -430,9 +431,11 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         host_cr0[cpu] = read_cr0();
     fpu_load(v);
     vcpu_debug_regs_load(v, cpu, false);
+    spec_enter(v, cpu, false);
     irqoff_end();               /* guest time is not host time with interrupts off */
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
     irqoff_begin();
+    spec_exit(v);
     /* QEMU TCG (7.2, 10.0) can leave the guest's CR0 in place at #VMEXIT:
      * do_vmexit restores CR0 before CR4 and EFER, and cpu_x86_update_cr0
      * refuses to turn paging on with the guest's EFER.LME=1 and CR4.PAE=0

@@ -12,6 +12,8 @@
 
 #define HOST_RSP 0x6c14             /* VMCS field encoding, SDM 3D B.4.4 */
 
+#include <arch/regs.h>
+#include <arch/spec_asm.h>
 #include <arch/vcpu_gprs.h>
 
     .text
@@ -30,7 +32,10 @@ vmx_enter:
     vmwrite %rsp, %rax
     jbe     .Lfail                  /* CF or ZF: same codes as a failed entry */
 
-    test    %esi, %esi              /* flags survive the MOVs below */
+    /* flags survive the MOVs below: ZF = no VERW, CF = launched (BT
+     * leaves ZF alone; VERW changes ZF only) */
+    cmpb    $0, spec_verw_on_entry(%rip)
+    bt      $0, %esi
     mov     VCPU_GPR_RAX(%rdi), %rax
     mov     VCPU_GPR_RBX(%rdi), %rbx
     mov     VCPU_GPR_RCX(%rdi), %rcx
@@ -46,7 +51,9 @@ vmx_enter:
     mov     VCPU_GPR_R14(%rdi), %r14
     mov     VCPU_GPR_R15(%rdi), %r15
     mov     VCPU_GPR_RDI(%rdi), %rdi
-    jnz     1f
+    jz      3f
+    verw    verw_sel(%rip)          /* MDS/TAA/MMIO: clear the CPU buffers (spec.c) */
+3:  jc      1f
     vmlaunch
     jmp     .Lfail
 1:  vmresume
@@ -85,6 +92,7 @@ vmx_exit_stub:
     mov     %r14, VCPU_GPR_R14(%rdi)
     mov     %r15, VCPU_GPR_R15(%rdi)
     popq    VCPU_GPR_RDI(%rdi)
+    RSB_FILL %rax                   /* before the host's first RET (spec.c) */
     add     $8, %rsp                /* the vCPU pointer */
     pop     %r15
     pop     %r14
@@ -95,5 +103,9 @@ vmx_exit_stub:
     xor     %eax, %eax
     ret
     .size vmx_exit_stub, . - vmx_exit_stub
+
+    .section .rodata
+verw_sel:
+    .short  SEL_KDATA               /* any writable data segment will do */
 
     .section .note.GNU-stack, "", @progbits

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
+#include <arch/spec.h>
 #include <arch/cpu.h>
 #include <arch/regs.h>
 #include <arch/cr4.h>
@@ -82,9 +83,11 @@ static int enter_once(struct vcpu_hw *v, struct vmx_vcpu *p)
         write_cr2(p->cr2);
     fpu_load(v, p);
     vcpu_debug_regs_load(v, this_cpu()->cpu, true);
+    spec_enter(v, this_cpu()->cpu, true);
     irqoff_end();               /* guest time is not host time with interrupts off */
     int rc = vmx_enter(v, v->launched);
     irqoff_begin();
+    spec_exit(v);
     vcpu_assert_host_state(this_cpu()->cpu, "vmx");
     fpu_save(v, p);
     p->cr2 = read_cr2();

@@ -19,6 +19,25 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
+/* IA32_SPEC_CTRL (MSR 0x48) bits CPUID offers: IBRS (0), STIBP (1), SSBD (2),
+ * by Intel's leaf 7 EDX or AMD's 0x80000008 EBX; 0: no such MSR */
+#define MSR_SPEC_CTRL   0x48u
+#define MSR_PRED_CMD    0x49u
+static inline uint32_t spec_ctrl_offered(void)
+{
+    uint32_t r[4], bits = 0;
+    cpuid(0, 0, r);
+    if (r[0] >= 7) {
+        cpuid(7, 0, r);
+        bits |= ((r[3] >> 26) & 1) | (((r[3] >> 27) & 1) << 1) | (((r[3] >> 31) & 1) << 2);
+    }
+    cpuid(0x80000000u, 0, r);
+    if (r[0] >= 0x80000008u) {
+        cpuid(0x80000008u, 0, r);
+        bits |= ((r[1] >> 14) & 1) | (((r[1] >> 15) & 1) << 1) | (((r[1] >> 24) & 1) << 2);
+    }
+    return bits;
+}
 static inline uint32_t mmio_read32(uint32_t a) { return *(volatile uint32_t *)a; }
 static inline void mmio_write32(uint32_t a, uint32_t v) { *(volatile uint32_t *)a = v; }
 

@@ -13,9 +13,12 @@
  *   db_storm     TF kept set by the #DB handler: a #DB after every
  *                instruction -- with #DB intercepted, one exit each
  *   wbinvd       WBINVD in a loop
- *   dr_write     DR0-DR3 set to patterns (DR7 off): the heartbeat on this
- *                CPU must still read 0 in its own; this guest checks that
- *                its values survive the neighbour's turns
+ *   state_write  DR0-DR3 set to patterns (DR7 off) and IA32_SPEC_CTRL to
+ *                every bit CPUID offers, with an IBPB through PRED_CMD on
+ *                each check: the heartbeat on this CPU must still read 0 in
+ *                its own; this guest checks that its values survive the
+ *                neighbour's turns.  Where CPUID offers no SPEC_CTRL, its
+ *                reads must raise #GP
  *   lapic_storm  LAPIC timer periodic with initial count 1 (PC platform)
  *   pit_storm    PIT channel 0 rate generator with reload 1, its IRQ 0 through
  *                IOAPIC pin 2 (nethv's MADT override; PC platform)
@@ -131,22 +134,43 @@ static void wbinvd_loop(void)
     }
 }
 
-/* ---- dr_write ---- */
+/* ---- state_write ---- */
 static const uint32_t dr_pat[4] = { 0x11111110u, 0x22222220u, 0x33333330u, 0x44444440u };
-static uint32_t dr_lost;
+static uint32_t dr_lost, spec_lost, spec_bits, spec_gp, spec_read_ok;
 
-static void dr_write(void)
+/* RDMSR/WRMSR that fault resume after themselves (2 bytes) */
+static void on_gp(struct guest_frame *f)
+{
+    spec_gp++;
+    f->eip += 2;
+}
+
+static void state_write(void)
 {
     __asm__ volatile("mov %0, %%dr0; mov %1, %%dr1; mov %2, %%dr2; mov %3, %%dr3"
                      :: "r"(dr_pat[0]), "r"(dr_pat[1]), "r"(dr_pat[2]), "r"(dr_pat[3]));
+    spec_bits = spec_ctrl_offered();
+    set_handler(13, on_gp);
+    if (spec_bits)
+        __asm__ volatile("wrmsr" :: "c"(MSR_SPEC_CTRL), "a"(spec_bits), "d"(0) : "memory");
     while (rdtsc64() < phase_end) {
-        uint32_t d0, d3;
+        uint32_t d0, d3, lo = 0xdead, hi = 0;
         __asm__ volatile("mov %%dr0, %0; mov %%dr3, %1" : "=r"(d0), "=r"(d3));
         if (d0 != dr_pat[0] || d3 != dr_pat[3])
             dr_lost++;
+        uint32_t gp = spec_gp;
+        __asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(MSR_SPEC_CTRL) : "memory");
+        if (spec_gp == gp)
+            spec_read_ok++;
+        if (spec_bits && (spec_gp != gp || lo != spec_bits || hi))
+            spec_lost++;
+        if (spec_bits & 1)              /* IBRS offered: so is IBPB */
+            __asm__ volatile("wrmsr" :: "c"(MSR_PRED_CMD), "a"(1), "d"(0) : "memory");
         count++;
     }
     __asm__ volatile("mov %0, %%dr0; mov %0, %%dr1; mov %0, %%dr2; mov %0, %%dr3" :: "r"(0));
+    if (spec_bits)
+        __asm__ volatile("wrmsr" :: "c"(MSR_SPEC_CTRL), "a"(0), "d"(0) : "memory");
 }
 
 /* ---- lapic_storm ---- */
@@ -236,7 +260,7 @@ static const struct {
 } attacks[] = {
     { "db_storm", "single-step #DBs", db_storm },
     { "wbinvd", "WBINVDs", wbinvd_loop },
-    { "dr_write", "DR checks", dr_write },
+    { "state_write", "DR and SPEC_CTRL checks", state_write },
     { "lapic_storm", "timer interrupts", lapic_storm },
     { "pit_storm", "PIT interrupts", pit_storm },
     { "ipi_storm", "self-IPIs taken", ipi_storm },
@@ -277,8 +301,17 @@ int guest_main(uint32_t magic, uint32_t mbi)
             __asm__ volatile("pause");
     }
     print("atk: end %u\n", (uint32_t)(end >> 10));
-    if (a == 2 && dr_lost)
-        print("atk: FAIL dr_write: this guest's own DR0/DR3 changed %u times\n", dr_lost);
+    if (attacks[a].run == state_write) {
+        if (dr_lost)
+            print("atk: FAIL state_write: this guest's own DR0/DR3 changed %u times\n", dr_lost);
+        if (spec_lost)
+            print("atk: FAIL state_write: this guest's own SPEC_CTRL (%x) was lost %u times\n",
+                  spec_bits, spec_lost);
+        if (!spec_bits && spec_read_ok)
+            print("atk: FAIL state_write: SPEC_CTRL not offered, yet %u reads did not fault\n",
+                  spec_read_ok);
+        print("atk: SPEC_CTRL bits offered %x, reads refused %u\n", spec_bits, spec_gp);
+    }
     print("atk: done %s made %u %s\n", attacks[a].name, count, attacks[a].unit);
     return 0;
 }

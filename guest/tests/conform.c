@@ -704,8 +704,73 @@ static uint16_t pit_read0(void)
  * table 2-2): offered, it keeps IBRS as written; hidden, it #GPs.  nethv
  * hides it until its value takes effect per vCPU.  A policy check: bare
  * QEMU -cpu max answers the MSR without the CPUID bit. */
+/* The speculation MSRs as CPUID describes them (SDM 4 2.1; Intel's
+ * "Speculative Execution Side Channel Mitigations"): SPEC_CTRL keeps
+ * exactly the offered bits and refuses a reserved one; PRED_CMD and
+ * FLUSH_CMD are write-only commands; ARCH_CAPABILITIES is read-only. */
+static void check_spec_msrs(void)
+{
+    uint32_t r[4], edx7 = 0, bits = spec_ctrl_offered(), lo = 0, hi = 0;
+    cpuid(0, 0, r);
+    if (r[0] >= 7) {
+        cpuid(7, 0, r);
+        edx7 = r[3];
+    }
+    if (bits) {
+        reset_seen();
+        TRY("wrmsr", : "c"(0x48u), "a"(bits), "d"(0u) : "memory");
+        bool wr_gp = seen_vec == 13;
+        lo = hi = 0xdead;
+        reset_seen();
+        TRY("rdmsr", , "=a"(lo), "=d"(hi) : "c"(0x48u) : "memory");
+        result("spec.ctrl_all_bits", !wr_gp && seen_vec == NO_VECTOR && lo == bits && hi == 0,
+               "offered bits, read back", bits, lo);
+        reset_seen();
+        TRY("wrmsr", : "c"(0x48u), "a"(0u), "d"(0x80000000u) : "memory");
+        expect_exc("spec.ctrl_reserved_gp", 13, true, 0);
+        __asm__ volatile("wrmsr" :: "c"(0x48u), "a"(0u), "d"(0u));
+    } else {
+        print("conf: spec.ctrl_all_bits: skipped (no SPEC_CTRL offered)\n");
+        print("conf: spec.ctrl_reserved_gp: skipped (no SPEC_CTRL offered)\n");
+    }
+    if (edx7 & (1u << 26)) {            /* IBRS_IBPB: PRED_CMD */
+        reset_seen();
+        TRY("wrmsr", : "c"(0x49u), "a"(1u), "d"(0u) : "memory");
+        result("spec.pred_cmd_ibpb", seen_vec == NO_VECTOR, "vector", seen_vec, 0);
+        reset_seen();
+        TRY("rdmsr", , "=a"(lo), "=d"(hi) : "c"(0x49u) : "memory");
+        expect_exc("spec.pred_cmd_read_gp", 13, true, 0);
+    } else {
+        print("conf: spec.pred_cmd_ibpb: skipped (no IBPB offered)\n");
+        print("conf: spec.pred_cmd_read_gp: skipped (no IBPB offered)\n");
+    }
+    if (edx7 & (1u << 28)) {            /* L1D_FLUSH: FLUSH_CMD */
+        reset_seen();
+        TRY("wrmsr", : "c"(0x10bu), "a"(1u), "d"(0u) : "memory");
+        result("spec.flush_cmd_l1d", seen_vec == NO_VECTOR, "vector", seen_vec, 0);
+        reset_seen();
+        TRY("wrmsr", : "c"(0x10bu), "a"(2u), "d"(0u) : "memory");
+        expect_exc("spec.flush_cmd_reserved_gp", 13, true, 0);
+    } else {
+        print("conf: spec.flush_cmd_l1d: skipped (no L1D_FLUSH offered)\n");
+        print("conf: spec.flush_cmd_reserved_gp: skipped (no L1D_FLUSH offered)\n");
+    }
+    if (edx7 & (1u << 29)) {            /* ARCH_CAPABILITIES */
+        reset_seen();
+        TRY("rdmsr", , "=a"(lo), "=d"(hi) : "c"(0x10au) : "memory");
+        result("spec.arch_cap_read", seen_vec == NO_VECTOR, "vector, value", seen_vec, lo);
+        reset_seen();
+        TRY("wrmsr", : "c"(0x10au), "a"(lo), "d"(hi) : "memory");
+        expect_exc("spec.arch_cap_write_gp", 13, true, 0);
+    } else {
+        print("conf: spec.arch_cap_read: skipped (no ARCH_CAPABILITIES offered)\n");
+        print("conf: spec.arch_cap_write_gp: skipped (no ARCH_CAPABILITIES offered)\n");
+    }
+}
+
 static void check_spec_ctrl(void)
 {
+    check_spec_msrs();
     if (!under_nethv()) {
         print("conf: policy.spec_ctrl_consistent: skipped (not under nethv)\n");
         return;

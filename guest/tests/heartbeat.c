@@ -10,7 +10,8 @@
  * 24): it should hold several of the hypervisor's time slices.
  *
  * It also checks what a neighbour on the same CPU must never reach: its
- * own DR0-DR3 stay 0 (it never sets them), printed as "hb: FAIL ..." once.
+ * own DR0-DR3 and IA32_SPEC_CTRL (where CPUID offers it) stay 0 (it never
+ * sets them), printed as "hb: FAIL ..." once.
  * It stops after HB_WINDOWS windows, or when the command line says
  * "windows=N".  Uses only the debug port, so it runs as a "test" VM.
  */
@@ -63,6 +64,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     uint32_t s = num_arg(magic, mbi, "shift=", 24);
     window_shift = s >= 16 && s <= 34 ? s : 24;
     bool leak_said = false;
+    uint32_t spec = spec_ctrl_offered();
     uint64_t end = (rdtsc64() >> window_shift << window_shift) + (1ull << window_shift);
     print("hb: start, %u windows of 2^%u TSC ticks\n", windows, window_shift);
     for (uint32_t w = 0; w < windows; w++) {
@@ -78,6 +80,14 @@ int guest_main(uint32_t magic, uint32_t mbi)
                 uint32_t v = read_dr(d);
                 if (v) {
                     print("hb: FAIL DR%u is %x: another VM's debug register\n", d, v);
+                    leak_said = true;
+                }
+            }
+            if (spec) {
+                uint32_t lo, hi;
+                __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_SPEC_CTRL));
+                if (lo || hi) {
+                    print("hb: FAIL SPEC_CTRL is %x: another VM's\n", lo);
                     leak_said = true;
                 }
             }

@@ -23,6 +23,14 @@ __attribute__((noreturn)) void kernel_boot_failed(const char *what, const char *
 __attribute__((format(printf, 1, 2))) void printk(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 void console_write(const char *s, size_t n);
+/* A VM's output: false (nothing written) when the console's ring is full. */
+bool console_try_write(const char *s, size_t n);
+/* Refill the UART from the console's ring if it is idle; never waits. */
+void console_drain(void);
+/* Everything out, waiting for the UART (power-off, and before a report). */
+void console_flush(void);
+/* Buffered (VMs running) or synchronous output. */
+void console_set_buffered(bool on);
 /* The flight recorder of the vCPU the CPU ran last (kernel/sched.c). */
 void flight_print_cpu(unsigned cpu);
 

@@ -2,6 +2,7 @@
 #ifndef NETHV_SPINLOCK_H
 #define NETHV_SPINLOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <arch/x86.h>
 
@@ -17,6 +18,17 @@ static inline void spin_lock(spinlock_t *l)
     uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
         cpu_relax();
+}
+
+/* Take the lock only if it is free now. */
+static inline bool spin_trylock(spinlock_t *l)
+{
+    uint32_t me = __atomic_load_n(&l->next, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+        return false;
+    /* owner never passes next: with next still `me`, owner is `me` too */
+    return __atomic_compare_exchange_n(&l->next, &me, me + 1, false, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
 }
 
 static inline void spin_unlock(spinlock_t *l)

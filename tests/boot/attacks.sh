@@ -31,7 +31,7 @@ ATK=$BUILD/guest/attack.elf
 HB=$BUILD/guest/heartbeat.elf
 SRC=config/attack.dts
 [ -f "$ATK" ] && [ -f "$HB" ] || { echo "FAIL: $TEST: no $ATK or $HB (make guests)"; exit 1; }
-ATTACKS=${ATTACKS:-db_storm wbinvd dr_write lapic_storm pit_storm ipi_storm console_flood}
+ATTACKS=${ATTACKS:-db_storm wbinvd state_write lapic_storm pit_storm ipi_storm console_flood}
 ATTACK_PLATFORMS=${ATTACK_PLATFORMS:-qemu bochs}
 MIN_PCT=80
 

@@ -82,6 +82,36 @@
 #define  APIC_BASE_EXTD         (1ull << 10)    /* x2APIC mode */
 #define  APIC_BASE_EN           (1ull << 11)
 #define MSR_IA32_FEATURE_CONTROL 0x0000003a
+/* speculation controls (SDM 4 2.1 "Architectural MSRs"; Intel's "Speculative
+ * Execution Side Channel Mitigations"; AMD's "Software Techniques for
+ * Managing Speculation") */
+#define MSR_IA32_SPEC_CTRL      0x00000048
+#define  SPEC_CTRL_IBRS         (1ull << 0)
+#define  SPEC_CTRL_STIBP        (1ull << 1)
+#define  SPEC_CTRL_SSBD         (1ull << 2)
+#define MSR_IA32_PRED_CMD       0x00000049
+#define  PRED_CMD_IBPB          (1ull << 0)
+#define MSR_IA32_ARCH_CAP       0x0000010a
+#define  ARCH_CAP_RDCL_NO       (1ull << 0)     /* not affected by Meltdown/L1TF */
+#define  ARCH_CAP_IBRS_ALL      (1ull << 1)     /* enhanced IBRS */
+#define  ARCH_CAP_RSBA          (1ull << 2)
+#define  ARCH_CAP_SKIP_L1DFL    (1ull << 3)     /* no L1D flush needed at VM entry */
+#define  ARCH_CAP_SSB_NO        (1ull << 4)
+#define  ARCH_CAP_MDS_NO        (1ull << 5)
+#define  ARCH_CAP_PSCHANGE_MC_NO (1ull << 6)
+#define  ARCH_CAP_TSX_CTRL      (1ull << 7)
+#define  ARCH_CAP_TAA_NO        (1ull << 8)
+#define  ARCH_CAP_SBDR_SSDP_NO  (1ull << 13)
+#define  ARCH_CAP_FBSDP_NO      (1ull << 14)
+#define  ARCH_CAP_PSDP_NO       (1ull << 15)
+#define  ARCH_CAP_FB_CLEAR      (1ull << 17)
+#define  ARCH_CAP_RRSBA         (1ull << 19)
+#define  ARCH_CAP_BHI_NO        (1ull << 20)
+#define  ARCH_CAP_PBRSB_NO      (1ull << 24)
+#define  ARCH_CAP_GDS_NO        (1ull << 26)
+#define  ARCH_CAP_RFDS_NO       (1ull << 27)
+#define MSR_IA32_FLUSH_CMD      0x0000010b
+#define  FLUSH_CMD_L1D          (1ull << 0)
 #define MSR_IA32_SYSENTER_CS    0x00000174
 #define MSR_IA32_SYSENTER_ESP   0x00000175
 #define MSR_IA32_SYSENTER_EIP   0x00000176
@@ -97,6 +127,7 @@
 #define  EFER_LMSLE             (1ull << 13)    /* AMD: long-mode segment limits */
 #define  EFER_FFXSR             (1ull << 14)    /* AMD: fast FXSAVE/FXRSTOR */
 #define  EFER_TCE               (1ull << 15)    /* AMD: translation cache extension */
+#define  EFER_AIBRSE            (1ull << 21)    /* AMD: automatic IBRS (APM 2 3.1.7) */
 #define MSR_STAR                0xc0000081
 #define MSR_LSTAR               0xc0000082
 #define MSR_CSTAR               0xc0000083
@@ -136,6 +167,20 @@
 #define CPUID7_ECX_KL           (1u << 23)
 #define CPUID7_ECX_PKS          (1u << 31)
 #define CPUID7_EDX_CET_IBT      (1u << 20)
+#define CPUID7_EBX_RTM          (1u << 11)
+#define CPUID7_EDX_MD_CLEAR     (1u << 10)      /* VERW clears the CPU buffers */
+#define CPUID7_EDX_IBRS_IBPB    (1u << 26)      /* SPEC_CTRL.IBRS and PRED_CMD */
+#define CPUID7_EDX_STIBP        (1u << 27)
+#define CPUID7_EDX_L1D_FLUSH    (1u << 28)      /* FLUSH_CMD */
+#define CPUID7_EDX_ARCH_CAP     (1u << 29)
+#define CPUID7_EDX_CORE_CAP     (1u << 30)
+#define CPUID7_EDX_SSBD         (1u << 31)
+#define CPUIDX8_EBX_IBPB        (1u << 12)      /* leaf 0x80000008 (AMD) */
+#define CPUIDX8_EBX_IBRS        (1u << 14)
+#define CPUIDX8_EBX_STIBP       (1u << 15)
+#define CPUIDX8_EBX_SSBD        (1u << 24)
+#define CPUIDX8_EBX_SSB_NO      (1u << 26)
+#define CPUIDX21_EAX_AUTO_IBRS  (1u << 8)       /* leaf 0x80000021 (AMD) */
 #define CPUID1_ECX_VMX          (1u << 5)
 #define CPUID1_ECX_X2APIC       (1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)

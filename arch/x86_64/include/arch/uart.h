@@ -8,7 +8,9 @@
 #define DEBUGCON_PORT   0xe9    /* Bochs port_e9_hack / QEMU debugcon */
 
 void uart_init(uint16_t port);
-void uart_putc(uint16_t port, char c);
+void uart_putc(uint16_t port, char c);              /* waits for room (bounded) */
+unsigned uart_tx_room(uint16_t port);               /* bytes uart_tx may send now */
+void uart_tx(uint16_t port, char c);                /* no wait: only after uart_tx_room */
 int  uart_getc(uint16_t port);          /* -1 when nothing is waiting */
 bool debugcon_present(void);
 #endif

@@ -188,6 +188,7 @@ struct vcpu_hw {
      * dr_reload: the values here are newer than the CPU's (a reset) */
     uint64_t dr[4], dr6;
     bool dr_reload;
+    uint64_t spec_ctrl;         /* the guest's IA32_SPEC_CTRL (arch/x86_64/spec.c) */
     uint32_t tag;               /* VPID / ASID */
     uint32_t host_cpu;          /* the CPU this vCPU is pinned to */
     bool launched;              /* VMX: VMLAUNCH done, use VMRESUME */
