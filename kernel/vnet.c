@@ -76,6 +76,8 @@ struct vnet {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
     uint64_t notifies, irqs[VMM_NET_QUEUES];
     uint64_t tx_budget_hits;            /* drains cut short by VNET_TX_BUDGET */
+    uint64_t msi_refused;               /* MSIs the VM's LAPICs cannot take (vector < 16, ...) */
+    uint64_t breaks;                    /* queues broken (vnet_broke) */
     bool tx_resume;                     /* a drain stopped at its budget (atomic) */
 };
 
@@ -132,9 +134,10 @@ static void vnet_raise(struct vnet *vn, unsigned qi)
     uint64_t f = spin_lock_irqsave(&vn->msi_lock);
     if (vn->msi[qi].masked || !vn->vm) {
         vn->msi_pending[qi] = true;
-    } else {
-        vlapic_deliver_msi(vn->vm, vn->msi[qi].addr, vn->msi[qi].data);
+    } else if (vlapic_deliver_msi(vn->vm, vn->msi[qi].addr, vn->msi[qi].data) == 0) {
         stat_inc(&vn->irqs[qi], 1);
+    } else {
+        stat_inc(&vn->msi_refused, 1);  /* a vector 0-15, no such APIC, a bad address */
     }
     spin_unlock_irqrestore(&vn->msi_lock, f);
 }
@@ -148,8 +151,10 @@ void vm_net_set_msi(unsigned vm_id, unsigned port, unsigned queue, const struct 
     vn->msi[queue] = *msi;
     if (!msi->masked && vn->msi_pending[queue] && vn->vm) {
         vn->msi_pending[queue] = false;
-        vlapic_deliver_msi(vn->vm, msi->addr, msi->data);
-        stat_inc(&vn->irqs[queue], 1);
+        if (vlapic_deliver_msi(vn->vm, msi->addr, msi->data) == 0)
+            stat_inc(&vn->irqs[queue], 1);
+        else
+            stat_inc(&vn->msi_refused, 1);
     }
     spin_unlock_irqrestore(&vn->msi_lock, f);
 }
@@ -164,15 +169,22 @@ bool vm_net_msi_pending(unsigned vm_id, unsigned port, unsigned queue)
 
 /* ---- start / stop ----------------------------------------------------------------- */
 
-/* A queue went broken (its lock held): down, and one console line. */
+/* A queue went broken (its lock held): down, counted, and a console line
+ * -- for the first VNET_BROKEN_SAID breakages of the port only: a guest
+ * that resets and breaks its queues in a loop must not flood the console
+ * (the rest show in the stats' "queue breaks"). */
+#define VNET_BROKEN_SAID 3
 static void vnet_broke(struct vnet *vn, unsigned qi)
 {
     vn->up[qi] = false;
     if (!vn->broken_said[qi]) {
         vn->broken_said[qi] = true;
-        printk("vnet %s: vm %s: %s queue broken (%s); port down until the driver resets it\n",
-               vn->port.name, vn->vm ? vn->vm->name : "?", vq_name[qi],
-               vn->q[qi].broken_why[0] ? vn->q[qi].broken_why : "no reason given");
+        uint64_t n = __atomic_add_fetch(&vn->breaks, 1, __ATOMIC_RELAXED);
+        if (n <= VNET_BROKEN_SAID)
+            printk("vnet %s: vm %s: %s queue broken (%s); port down until the driver resets it%s\n",
+                   vn->port.name, vn->vm ? vn->vm->name : "?", vq_name[qi],
+                   vn->q[qi].broken_why[0] ? vn->q[qi].broken_why : "no reason given",
+                   n == VNET_BROKEN_SAID ? " (further breakages are counted, not printed)" : "");
     }
 }
 
@@ -528,8 +540,8 @@ void vnet_print_stats(const struct vm *vm)
             n += snprintf(drops + n, sizeof(drops) - n, " %s %llu", sw_drop_name((enum sw_drop)c),
                           (unsigned long long)stat_ld(&vn->port.st.drops[c]));
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
-               "kernel notifies %llu, interrupts rxq %llu txq %llu, tx drains at budget %llu, "
-               "drops%s\n",
+               "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
+               "tx drains at budget %llu, queue breaks %llu, drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),
@@ -537,6 +549,8 @@ void vnet_print_stats(const struct vm *vm)
                (unsigned long long)stat_ld(&vn->notifies),
                (unsigned long long)stat_ld(&vn->irqs[VQ_RX]),
                (unsigned long long)stat_ld(&vn->irqs[VQ_TX]),
-               (unsigned long long)stat_ld(&vn->tx_budget_hits), drops);
+               (unsigned long long)stat_ld(&vn->msi_refused),
+               (unsigned long long)stat_ld(&vn->tx_budget_hits),
+               (unsigned long long)stat_ld(&vn->breaks), drops);
     }
 }

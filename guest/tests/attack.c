@@ -26,8 +26,17 @@
  *   console_flood  lines full of terminal escape sequences, as fast as it
  *                can: nethv must show them escaped and drop what is over
  *                the VM's console rate, saying how much
+ * and on the VM's two virtio-net ports (config/attack.dts), through the
+ * small driver below:
+ *   rx_zero      receive chains of zero-length buffers, hit by broadcasts
+ *   desc_loop    descriptor loops, index jumps, heads and buffers out of range
+ *   msix_low     MSI-X messages with vectors 0-15
+ *   mac_flood    random source MACs and the neighbour port's
+ *   tx_flood     runts, oversize frames, checksum offsets past the end
  */
 #include "../lib/guest.h"
+#include <stddef.h>
+#include "../../include/nethv/virtio.h"
 
 static unsigned phase_shift = 24;      /* the heartbeat's window: "shift=N" */
 #define LAPIC       0xfee00000u
@@ -173,6 +182,391 @@ static void state_write(void)
         __asm__ volatile("wrmsr" :: "c"(MSR_SPEC_CTRL), "a"(0), "d"(0) : "memory");
 }
 
+
+/* ---- a minimal virtio-net driver (virtio 1.1, 4.1 PCI transport, 5.1) ----
+ * For the datapath attacks: each of the VM's virtio-net functions (PCI
+ * config mechanism #1), BAR 0 as its capabilities place the parts, two
+ * split queues (0 RX, 1 TX) of QN entries each in this guest's memory.
+ * Paging is off: guest-physical = these addresses. */
+#define QN          64u
+#define MAX_DEVS    2u
+#define PKT_MAX     2048u
+
+struct vq {
+    struct vring_desc desc[QN] __attribute__((aligned(16)));
+    struct { uint16_t flags, idx, ring[QN], used_event; } avail __attribute__((aligned(2)));
+    struct { uint16_t flags, idx; struct vring_used_elem ring[QN]; uint16_t avail_event; } used
+        __attribute__((aligned(4)));
+};
+
+struct vdev {
+    uint32_t bdf;                       /* bus 0: slot << 11 */
+    uint32_t common, notify, device;    /* addresses of the parts */
+    uint32_t notify_mult;
+    uint32_t msix_table;
+    uint16_t qnotify[2];
+    uint8_t mac[6];
+    struct vq q[2];                     /* 0 RX, 1 TX */
+    uint8_t buf[QN][PKT_MAX];           /* one buffer per TX descriptor */
+};
+static struct vdev devs[MAX_DEVS];
+static unsigned ndevs;
+
+static uint32_t pci_read32(uint32_t bdf, unsigned off)
+{
+    outl(0xcf8, 0x80000000u | bdf | (off & 0xfc));
+    return inl(0xcfc);
+}
+
+static uint8_t pci_read8(uint32_t bdf, unsigned off)
+{
+    return (uint8_t)(pci_read32(bdf, off) >> (8 * (off & 3)));
+}
+
+static void mw8(uint32_t a, uint8_t v) { *(volatile uint8_t *)a = v; }
+static void mw16(uint32_t a, uint16_t v) { *(volatile uint16_t *)a = v; }
+static uint8_t mr8(uint32_t a) { return *(volatile uint8_t *)a; }
+static uint16_t mr16(uint32_t a) { return *(volatile uint16_t *)a; }
+
+/* Find the functions and read where their parts are; false if none. */
+static bool vnet_probe(void)
+{
+    for (uint32_t slot = 0; slot < 32 && ndevs < MAX_DEVS; slot++) {
+        uint32_t bdf = slot << 11;
+        if (pci_read32(bdf, 0) != ((uint32_t)VIRTIO_PCI_DEVICE_MODERN(VIRTIO_ID_NET) << 16 | VIRTIO_PCI_VENDOR))
+            continue;
+        struct vdev *d = &devs[ndevs];
+        d->bdf = bdf;
+        uint32_t bar = pci_read32(bdf, 0x10) & ~0xfu;
+        for (unsigned cap = pci_read8(bdf, 0x34), n = 0; cap && n < 16; cap = pci_read8(bdf, cap + 1), n++) {
+            uint8_t id = pci_read8(bdf, cap);
+            if (id == 0x11) {               /* MSI-X: table in BAR 0 */
+                d->msix_table = bar + (pci_read32(bdf, cap + 4) & ~7u);
+                continue;
+            }
+            if (id != 0x09)
+                continue;
+            uint32_t off = bar + pci_read32(bdf, cap + VIRTIO_PCI_CAP_OFFSET);
+            switch (pci_read8(bdf, cap + VIRTIO_PCI_CAP_CFG_TYPE)) {
+            case VIRTIO_PCI_CAP_COMMON_CFG: d->common = off; break;
+            case VIRTIO_PCI_CAP_DEVICE_CFG: d->device = off; break;
+            case VIRTIO_PCI_CAP_NOTIFY_CFG:
+                d->notify = off;
+                d->notify_mult = pci_read32(bdf, cap + VIRTIO_PCI_NOTIFY_MULT);
+                break;
+            }
+        }
+        if (d->common && d->notify && d->device)
+            ndevs++;
+    }
+    return ndevs > 0;
+}
+
+/* Reset, negotiate VERSION_1 and MAC (and CSUM if want_csum), give both
+ * queues (RX/TX MSI-X vectors msix[0..1], or none) and set DRIVER_OK.
+ * true if the device took it all. */
+static bool vnet_setup(struct vdev *d, bool want_csum, const uint16_t msix[2])
+{
+    uint32_t c = d->common;
+    mw8(c + VIRTIO_PCI_COMMON_STATUS, 0);
+    for (unsigned i = 0; i < 1000 && mr8(c + VIRTIO_PCI_COMMON_STATUS); i++)
+        ;
+    mw8(c + VIRTIO_PCI_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    uint32_t lo = (1u << VIRTIO_NET_F_MAC) | (want_csum ? 1u << VIRTIO_NET_F_CSUM : 0);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GFSELECT, 0);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GF, lo);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GFSELECT, 1);
+    mmio_write32(c + VIRTIO_PCI_COMMON_GF, 1u);          /* VERSION_1 (bit 32) */
+    mw8(c + VIRTIO_PCI_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                      VIRTIO_STATUS_FEATURES_OK);
+    if (!(mr8(c + VIRTIO_PCI_COMMON_STATUS) & VIRTIO_STATUS_FEATURES_OK))
+        return false;
+    for (unsigned qi = 0; qi < 2; qi++) {
+        struct vq *q = &d->q[qi];
+        for (unsigned i = 0; i < sizeof(*q); i++)
+            ((volatile uint8_t *)q)[i] = 0;
+        mw16(c + VIRTIO_PCI_COMMON_Q_SELECT, (uint16_t)qi);
+        if (mr16(c + VIRTIO_PCI_COMMON_Q_SIZE) < QN)
+            return false;
+        mw16(c + VIRTIO_PCI_COMMON_Q_SIZE, QN);
+        mw16(c + VIRTIO_PCI_COMMON_Q_MSIX, msix ? msix[qi] : VIRTIO_MSI_NO_VECTOR);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCLO, (uint32_t)q->desc);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCHI, 0);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILLO, (uint32_t)&q->avail);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILHI, 0);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)&q->used);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDHI, 0);
+        d->qnotify[qi] = mr16(c + VIRTIO_PCI_COMMON_Q_NOFF);
+        mw16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+    }
+    for (unsigned i = 0; i < 6; i++)
+        d->mac[i] = mr8(d->device + VIRTIO_NET_CFG_MAC + i);
+    mw8(c + VIRTIO_PCI_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                                      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+    return !(mr8(c + VIRTIO_PCI_COMMON_STATUS) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED));
+}
+
+static void vnet_kick(struct vdev *d, unsigned qi)
+{
+    mw16(d->notify + d->qnotify[qi] * d->notify_mult, (uint16_t)qi);
+}
+
+/* One frame on the TX queue, in descriptor slot (avail idx % QN): a
+ * virtio-net header (flags, csum_start/offset as given) and len bytes of
+ * frame from dst/src and a 0x88b5 (local experimental) ethertype.  The
+ * driver never waits for the device to use it: the ring is the attack's. */
+static void vnet_tx(struct vdev *d, const uint8_t dst[6], const uint8_t src[6], uint32_t len,
+                    uint8_t hflags, uint16_t csum_start, uint16_t csum_off)
+{
+    struct vq *q = &d->q[1];
+    uint16_t slot = q->avail.idx % QN;
+    uint8_t *b = d->buf[slot];
+    struct virtio_net_hdr *h = (struct virtio_net_hdr *)b;
+    *h = (struct virtio_net_hdr){ .flags = hflags, .csum_start = csum_start, .csum_offset = csum_off };
+    uint8_t *f = b + VIRTIO_NET_HDR_LEN;
+    for (unsigned i = 0; i < 6; i++) {
+        f[i] = dst[i];
+        f[6 + i] = src[i];
+    }
+    f[12] = 0x88;
+    f[13] = 0xb5;
+    if (len > PKT_MAX - VIRTIO_NET_HDR_LEN)
+        len = PKT_MAX - VIRTIO_NET_HDR_LEN;
+    q->desc[slot] = (struct vring_desc){ (uint32_t)b, VIRTIO_NET_HDR_LEN + len, 0, 0 };
+    q->avail.ring[slot] = slot;
+    __asm__ volatile("" ::: "memory");
+    q->avail.idx++;
+    vnet_kick(d, 1);
+}
+
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static uint32_t rng = 0x12345678u;
+static uint32_t rand32(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 17;
+    rng ^= rng << 5;
+    return rng;
+}
+
+/* ---- rx_zero: receive chains that hold no byte, hit by broadcasts ----
+ * Device 0's RX queue: every entry names one chain of QN zero-length
+ * writable descriptors; device 1 broadcasts as fast as it can.  Each
+ * frame would walk the chains without end: nethv must bound the walk,
+ * break the queue and count the drops; the attacker resets device 0 and
+ * does it again whenever the queue is broken. */
+static uint32_t vnet_resets;
+
+static void rx_zero_fill(struct vdev *d)
+{
+    struct vq *q = &d->q[0];
+    for (unsigned i = 0; i < QN; i++)
+        q->desc[i] = (struct vring_desc){ (uint32_t)d->buf[0], 0,
+                                          VRING_DESC_F_WRITE | (i + 1 < QN ? VRING_DESC_F_NEXT : 0),
+                                          (uint16_t)(i + 1) };
+    for (unsigned i = 0; i < QN; i++)
+        q->avail.ring[i] = 0;
+    __asm__ volatile("" ::: "memory");
+    q->avail.idx = QN;
+    vnet_kick(d, 0);
+}
+
+static void rx_zero(void)
+{
+    if (ndevs < 2) {
+        print("atk: FAIL rx_zero: needs two virtio-net devices, found %u\n", ndevs);
+        return;
+    }
+    if (!vnet_setup(&devs[0], false, NULL) || !vnet_setup(&devs[1], false, NULL)) {
+        print("atk: FAIL rx_zero: device set-up refused\n");
+        return;
+    }
+    rx_zero_fill(&devs[0]);
+    while (rdtsc64() < phase_end) {
+        vnet_tx(&devs[1], bcast, devs[1].mac, 60, 0, 0, 0);
+        count++;
+        if ((count & 63) == 0) {        /* the queue is broken by now: again */
+            vnet_resets++;
+            vnet_setup(&devs[0], false, NULL);
+            rx_zero_fill(&devs[0]);
+        }
+    }
+}
+
+static bool two_devs_up(const char *name, const uint16_t msix0[2], bool csum)
+{
+    if (ndevs < 2) {
+        print("atk: FAIL %s: needs two virtio-net devices, found %u\n", name, ndevs);
+        return false;
+    }
+    if (!vnet_setup(&devs[0], csum, msix0) || !vnet_setup(&devs[1], false, NULL)) {
+        print("atk: FAIL %s: device set-up refused\n", name);
+        return false;
+    }
+    return true;
+}
+
+/* ---- desc_loop: rings that lie ----
+ * Device 0's TX queue, in turn: a two-descriptor loop, the avail index
+ * jumped by 1000, a head past the queue's end, a buffer outside this VM's
+ * memory, and a chain longer than the queue (descriptor reused).  nethv
+ * must end each walk, break the queue or drop the frame, and say so; the
+ * attacker resets the device after each. */
+static void desc_loop(void)
+{
+    if (!two_devs_up("desc_loop", NULL, false))
+        return;
+    struct vdev *d = &devs[0];
+    struct vq *q = &d->q[1];
+    while (rdtsc64() < phase_end) {
+        uint16_t slot = q->avail.idx % QN;
+        uint32_t b = (uint32_t)d->buf[0];
+        switch (count % 5) {
+        case 0:                         /* 0 -> 1 -> 0 ... */
+            q->desc[0] = (struct vring_desc){ b, 60, VRING_DESC_F_NEXT, 1 };
+            q->desc[1] = (struct vring_desc){ b, 60, VRING_DESC_F_NEXT, 0 };
+            q->avail.ring[slot] = 0;
+            q->avail.idx++;
+            break;
+        case 1:                         /* more entries than the queue holds */
+            q->desc[0] = (struct vring_desc){ b, 60, 0, 0 };
+            q->avail.idx += 1000;
+            break;
+        case 2:                         /* a head past the end */
+            q->avail.ring[slot] = QN + 5;
+            q->avail.idx++;
+            break;
+        case 3:                         /* a buffer that is not this VM's */
+            q->desc[0] = (struct vring_desc){ 0xfffff000u, 60, 0, 0 };
+            q->avail.ring[slot] = 0;
+            q->avail.idx++;
+            break;
+        case 4:                         /* next out of range mid-chain */
+            q->desc[0] = (struct vring_desc){ b, 20, VRING_DESC_F_NEXT, QN + 1 };
+            q->avail.ring[slot] = 0;
+            q->avail.idx++;
+            break;
+        }
+        vnet_kick(d, 1);
+        count++;
+        vnet_resets++;
+        vnet_setup(d, false, NULL);
+    }
+}
+
+/* ---- msix_low: MSI-X messages with vectors 0-15 ----
+ * Device 0's queue vectors are programmed with exception vectors 0-15
+ * (cycling) and device 1 sends it frames: each would raise one.  A LAPIC
+ * takes no such vector (SDM 3A 11.5.3: "received illegal vector"): nethv
+ * must refuse and count them; none may arrive here as an exception. */
+static uint32_t low_vec_seen;
+static void on_low_vec(struct guest_frame *f)
+{
+    low_vec_seen++;
+}
+
+static void pci_write16(uint32_t bdf, unsigned off, uint16_t v)
+{
+    outl(0xcf8, 0x80000000u | bdf | (off & 0xfc));
+    uint32_t a = 0xcfc + (off & 2);
+    __asm__ volatile("outw %0, %w1" :: "a"(v), "Nd"(a));
+}
+
+static void msix_program(struct vdev *d, uint8_t vec)
+{
+    for (unsigned e = 0; e < 3; e++) {
+        uint32_t t = d->msix_table + 16 * e;
+        mmio_write32(t + 0, 0xfee00000u);       /* to APIC ID 0 */
+        mmio_write32(t + 4, 0);
+        mmio_write32(t + 8, vec);               /* fixed, edge */
+        mmio_write32(t + 12, 0);                /* unmasked */
+    }
+}
+
+static void rx_fill(struct vdev *d)
+{
+    struct vq *q = &d->q[0];
+    for (unsigned i = 0; i < QN; i++) {
+        q->desc[i] = (struct vring_desc){ (uint32_t)d->buf[i], PKT_MAX, VRING_DESC_F_WRITE, 0 };
+        q->avail.ring[i] = (uint16_t)i;
+    }
+    __asm__ volatile("" ::: "memory");
+    q->avail.idx = QN;
+    vnet_kick(d, 0);
+}
+
+static void msix_low(void)
+{
+    static const uint16_t vecs[2] = { 0, 1 };
+    for (unsigned v = 0; v < 15; v++)
+        if (v != 9)
+            set_handler(v, on_low_vec);
+    if (!two_devs_up("msix_low", vecs, false))
+        return;
+    struct vdev *d = &devs[0];
+    /* PCI 3.0 6.8.2.3: Message Control bit 15 = MSI-X enable */
+    unsigned cap = pci_read8(d->bdf, 0x34);
+    for (unsigned n = 0; cap && pci_read8(d->bdf, cap) != 0x11 && n < 16; n++)
+        cap = pci_read8(d->bdf, cap + 1);
+    pci_write16(d->bdf, cap + 2, 0x8000);
+    __asm__ volatile("sti");
+    uint8_t vec = 0;
+    while (rdtsc64() < phase_end) {
+        if ((count & 31) == 0) {
+            vnet_setup(d, false, vecs);
+            msix_program(d, vec);
+            rx_fill(d);
+            vec = (uint8_t)((vec + 1) & 15);
+        }
+        vnet_tx(&devs[1], d->mac, devs[1].mac, 60, 0, 0, 0);
+        count++;
+    }
+    __asm__ volatile("cli");
+    mw8(d->common + VIRTIO_PCI_COMMON_STATUS, 0);
+    if (low_vec_seen)
+        print("atk: FAIL msix_low: %u interrupts arrived on vectors 0-15\n", low_vec_seen);
+}
+
+/* ---- mac_flood: random source MACs, and the neighbour's ----
+ * Device 0 sends broadcasts from random (unicast) MACs, every 16th from
+ * device 1's MAC: all must be dropped as spoofs, the MAC table untouched. */
+static void mac_flood(void)
+{
+    if (!two_devs_up("mac_flood", NULL, false))
+        return;
+    while (rdtsc64() < phase_end) {
+        uint8_t src[6];
+        uint32_t r = rand32(), r2 = rand32();
+        src[0] = (uint8_t)((r & 0xfc) | 0x02);  /* unicast, locally administered */
+        src[1] = (uint8_t)(r >> 8);
+        src[2] = (uint8_t)(r >> 16);
+        src[3] = (uint8_t)(r >> 24);
+        src[4] = (uint8_t)r2;
+        src[5] = (uint8_t)(r2 >> 8);
+        vnet_tx(&devs[0], bcast, (count & 15) == 15 ? devs[1].mac : src, 60, 0, 0, 0);
+        count++;
+    }
+}
+
+/* ---- tx_flood: frames that are wrong ----
+ * Device 0 sends, in turn, runts (shorter than an Ethernet header),
+ * oversize frames (2036 bytes), and frames whose checksum offsets point
+ * past their end: each must be dropped and counted as malformed or
+ * oversize. */
+static void tx_flood(void)
+{
+    if (!two_devs_up("tx_flood", NULL, true))
+        return;
+    while (rdtsc64() < phase_end) {
+        switch (count % 3) {
+        case 0: vnet_tx(&devs[0], bcast, devs[0].mac, 10, 0, 0, 0); break;
+        case 1: vnet_tx(&devs[0], bcast, devs[0].mac, PKT_MAX - VIRTIO_NET_HDR_LEN, 0, 0, 0); break;
+        case 2: vnet_tx(&devs[0], bcast, devs[0].mac, 60, VIRTIO_NET_HDR_F_NEEDS_CSUM, 50, 30); break;
+        }
+        count++;
+    }
+}
+
 /* ---- lapic_storm ---- */
 static void on_timer(struct guest_frame *f)
 {
@@ -265,6 +659,11 @@ static const struct {
     { "pit_storm", "PIT interrupts", pit_storm },
     { "ipi_storm", "self-IPIs taken", ipi_storm },
     { "console_flood", "lines", console_flood },
+    { "rx_zero", "broadcasts", rx_zero },
+    { "desc_loop", "lying kicks", desc_loop },
+    { "msix_low", "frames", msix_low },
+    { "mac_flood", "spoofed frames", mac_flood },
+    { "tx_flood", "bad frames", tx_flood },
 };
 
 int guest_main(uint32_t magic, uint32_t mbi)
@@ -273,6 +672,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     outb(0xa1, 0xff);
     idt_install();
     parse_cmdline(magic, mbi);
+    vnet_probe();
     unsigned a = 0;
     while (a < sizeof(attacks) / sizeof(attacks[0]) && !streq(attacks[a].name, attack))
         a++;
@@ -312,6 +712,8 @@ int guest_main(uint32_t magic, uint32_t mbi)
                   spec_read_ok);
         print("atk: SPEC_CTRL bits offered %x, reads refused %u\n", spec_bits, spec_gp);
     }
+    if (vnet_resets)
+        print("atk: device resets %u\n", vnet_resets);
     print("atk: done %s made %u %s\n", attacks[a].name, count, attacks[a].unit);
     return 0;
 }

@@ -31,7 +31,7 @@ ATK=$BUILD/guest/attack.elf
 HB=$BUILD/guest/heartbeat.elf
 SRC=config/attack.dts
 [ -f "$ATK" ] && [ -f "$HB" ] || { echo "FAIL: $TEST: no $ATK or $HB (make guests)"; exit 1; }
-ATTACKS=${ATTACKS:-db_storm wbinvd state_write lapic_storm pit_storm ipi_storm console_flood}
+ATTACKS=${ATTACKS:-db_storm wbinvd state_write lapic_storm pit_storm ipi_storm console_flood rx_zero desc_loop msix_low mac_flood tx_flood}
 ATTACK_PLATFORMS=${ATTACK_PLATFORMS:-qemu bochs}
 MIN_PCT=80
 
@@ -45,6 +45,15 @@ shift_of() { case $1 in qemu) echo 28 ;; *) echo 24 ;; esac; }
 # victims run two phases and 4 windows more.
 phase_of() { case $1 in qemu) echo 20 ;; *) echo 12 ;; esac; }
 hbwin_of() { echo $(( 2 * $(phase_of "$1") + 4 )); }
+
+# vline PORT / vstat PORT FIELD: the port's last stats line, and a number in
+# it ("vnet P: vm atk: rx N frames ..., interrupts rxq N txq N (refused N),
+# ..., queue breaks N, drops no_buf N ... budget N"); 0 if absent
+vline() { grep "^vnet $1: vm atk: rx " "$log" | tail -1; }
+vstat() {
+    v=$(vline "$1" | sed -n "s/.*[ ,(]$2 \([0-9][0-9]*\).*/\1/p")
+    echo "${v:-0}"
+}
 
 # judge PLATFORM ATTACK LOG: one PASS/FAIL line
 judge() (
@@ -68,6 +77,28 @@ judge() (
         grep -q '^\[atk\] flood \\x1b\[2J' "$log" || fail "no escaped flood line on the console"
         grep -q '^vm atk: console: dropped [1-9]' "$log" || fail "no 'dropped N bytes' note for the flood"
     fi
+    # the datapath attacks: what nethv counted on the attacker's ports (the
+    # stats printed when the VM stopped)
+    made=$(sed -n "s/^\[atk\] atk: done $2 made \([0-9]*\).*/\1/p" "$log")
+    case $2 in
+    rx_zero)
+        [ "$(vstat atk0 'queue breaks')" -ge 1 ] || fail "atk0's RX queue never broke: $(vline atk0)"
+        [ $(($(vstat atk0 down) + $(vstat atk0 budget) + $(vstat atk0 no_buf))) -ge 1 ] ||
+            fail "no broadcast to atk0 dropped and counted: $(vline atk0)" ;;
+    desc_loop)
+        [ "$(vstat atk0 'queue breaks')" -ge 1 ] || fail "atk0's TX queue never broke: $(vline atk0)" ;;
+    msix_low)
+        [ "$(vstat atk0 refused)" -ge 1 ] || fail "no MSI with a vector below 16 refused and counted: $(vline atk0)"
+        [ "$(vstat atk0 rxq)" -eq 0 ] || fail "MSIs with vectors below 16 delivered: $(vline atk0)" ;;
+    mac_flood)
+        [ "$(vstat atk0 spoof)" -ge $((made - 64)) ] || fail "of $made spoofed frames, $(vstat atk0 spoof) dropped as spoof: $(vline atk0)"
+        [ "$(vstat atk1 'rx')" -eq 0 ] || fail "spoofed broadcasts reached atk1: $(vline atk1)"
+        n=$(awk '/^MAC table:/ { n = 0; next } /^  [0-9a-f:]* vlan [0-9]* -> port/ { n++ } END { print n + 0 }' "$log")
+        [ "$n" -eq 2 ] || fail "the MAC table holds $n entries after the flood, want the 2 static ones" ;;
+    tx_flood)
+        [ $(($(vstat atk0 malformed) + $(vstat atk0 oversize))) -ge $((made - 64)) ] ||
+            fail "of $made bad frames, $(($(vstat atk0 malformed) + $(vstat atk0 oversize))) dropped as malformed or oversize: $(vline atk0)" ;;
+    esac
     t0=$(sed -n 's/^\[atk\] atk: idle \([0-9]*\)$/\1/p' "$log")
     t1=$(sed -n 's/^\[atk\] atk: attack [a-z_]* \([0-9]*\)$/\1/p' "$log")
     t2=$(sed -n 's/^\[atk\] atk: end \([0-9]*\)$/\1/p' "$log")
