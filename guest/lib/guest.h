@@ -48,6 +48,10 @@ void guest_exit(int code) __attribute__((noreturn));
 void set_handler(unsigned vector, guest_handler h);     /* vectors with stubs: 0-8 10-14 16-19 32 48 64 80 96 */
 void idt_install(void);
 int guest_main(uint32_t magic, uint32_t mbi);
+/* Start the other vCPU on fn (32-bit PM, this CPU's GDT/IDT, its LAPIC
+ * enabled), on stack[0..size); true once it runs.  One AP only. */
+bool ap_start(void (*fn)(void), uint8_t *stack, uint32_t size);
+void icr_send(uint32_t dest, uint32_t lo);  /* xAPIC ICR, waits for delivery (bounded) */
 
 #define CHECK(cond, ...) do { if (!(cond)) { print("FAIL: " __VA_ARGS__); print("\n"); guest_exit(1); } } while (0)
 #endif

@@ -119,3 +119,93 @@ void guest_trap(struct guest_frame *f)
     print("FAIL: unexpected vector %u error %x at eip %x\n", f->vector, f->error, f->eip);
     guest_exit(2);
 }
+
+/* ---- a second vCPU (INIT-SIPI-SIPI, SDM 3A 9.4.4) ----------------------------
+ * The AP starts in real mode at AP_BASE (SIPI vector AP_BASE >> 12), loads
+ * the BSP's GDT and IDT, switches to protected mode and calls the entry
+ * function on its own stack; if that returns, it halts. */
+#define AP_BASE     0x8000u
+#define LAPIC_BASE  0xfee00000u
+#define STR_(x) #x
+#define STR(x) STR_(x)
+extern char ap_blob[], ap_blob_end[], ap_gdtr[];
+uint32_t ap_stack_top;
+uint8_t ap_idtr[6];
+static void (*volatile ap_fn)(void);
+static volatile uint32_t ap_running;
+void ap_c_entry(void);
+
+__asm__(
+    "   .data\n"
+    "   .code16\n"
+    "   .globl ap_blob, ap_gdtr, ap_blob_end\n"
+    "ap_blob:\n"
+    "   cli\n"
+    "   xorw %ax, %ax\n"
+    "   movw %ax, %ds\n"
+    "   lgdtl (" STR(AP_BASE) " + ap_gdtr - ap_blob)\n"
+    "   movl %cr0, %eax\n"
+    "   orl $1, %eax\n"
+    "   movl %eax, %cr0\n"
+    "   ljmpl $0x08, $ap_pm32\n"
+    "   .balign 4\n"
+    "ap_gdtr:   .word 0\n   .long 0\n"
+    "ap_blob_end:\n"
+    "   .code32\n"
+    "   .text\n"
+    "ap_pm32:\n"
+    "   movw $0x10, %ax\n"
+    "   movw %ax, %ds\n   movw %ax, %es\n   movw %ax, %fs\n   movw %ax, %gs\n   movw %ax, %ss\n"
+    "   movl ap_stack_top, %esp\n"
+    "   lidt ap_idtr\n"
+    "   call ap_c_entry\n"
+    "1: cli\n   hlt\n   jmp 1b\n");
+
+void ap_c_entry(void)
+{
+    mmio_write32(LAPIC_BASE + 0xf0, (1u << 8) | 0xff);     /* SVR: enabled */
+    __atomic_store_n(&ap_running, 1, __ATOMIC_RELEASE);
+    ap_fn();
+}
+
+void icr_send(uint32_t dest, uint32_t lo)
+{
+    mmio_write32(LAPIC_BASE + 0x310, dest << 24);
+    mmio_write32(LAPIC_BASE + 0x300, lo);
+    for (int i = 0; i < 100000 && (mmio_read32(LAPIC_BASE + 0x300) & (1u << 12)); i++)
+        ;                               /* delivery status: send pending */
+}
+
+static bool ap_wait(void)
+{
+    for (uint32_t i = 0; i < 50000000u; i++)
+        if (__atomic_load_n(&ap_running, __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
+bool ap_start(void (*fn)(void), uint8_t *stack, uint32_t size)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gd, id;
+    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gd), "=m"(id));
+    uintptr_t at = AP_BASE;
+    __asm__("" : "+r"(at));             /* a plain pointer, not a constant */
+    volatile uint8_t *dst = (volatile uint8_t *)at;
+    for (uint32_t i = 0; i < (uint32_t)(ap_blob_end - ap_blob); i++)
+        dst[i] = (uint8_t)ap_blob[i];
+    volatile uint8_t *g = dst + (ap_gdtr - ap_blob);
+    for (unsigned i = 0; i < 6; i++)
+        g[i] = ((uint8_t *)&gd)[i];
+    for (unsigned i = 0; i < 6; i++)
+        ap_idtr[i] = ((uint8_t *)&id)[i];
+    ap_stack_top = (uint32_t)(stack + size);
+    ap_fn = fn;
+    ap_running = 0;
+    icr_send(0, 0xc4500);               /* INIT, assert, all excluding self */
+    for (volatile int i = 0; i < 100000; i++)
+        ;
+    icr_send(0, 0xc4600 | (AP_BASE >> 12));     /* SIPI, twice (SDM 3A 9.4.4.1) */
+    if (!ap_wait())
+        icr_send(0, 0xc4600 | (AP_BASE >> 12));
+    return ap_wait();
+}

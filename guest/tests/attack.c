@@ -32,7 +32,10 @@
  *   desc_loop    descriptor loops, index jumps, heads and buffers out of range
  *   msix_low     MSI-X messages with vectors 0-15
  *   mac_flood    random source MACs and the neighbour port's
- *   tx_flood     runts, oversize frames, checksum offsets past the end
+ *   tx_flood     runts, oversize frames, checksum offsets past the end,
+ *                from both vCPUs, the second also rewriting the first's ring
+ * and with its second vCPU (config/attack.dts):
+ *   sipi_storm   INIT, SIPI, NMI and fixed IPIs at it, and IPIs to nowhere
  */
 #include "../lib/guest.h"
 #include <stddef.h>
@@ -114,6 +117,25 @@ static bool streq(const char *a, const char *b)
 
 static uint64_t phase_end;
 static volatile uint32_t count;
+
+/* The second vCPU spins from before the idle phase to the attack's end, so
+ * that hb1, on its CPU, has the same neighbour in both phases; tx_flood
+ * gives it work (ap_task).  An INIT-SIPI (sipi_storm) brings it back here. */
+static uint8_t ap_stack[4096] __attribute__((aligned(16)));
+static void (*volatile ap_task)(void);
+static volatile uint32_t ap_quit;
+
+static void ap_loop(void)
+{
+    while (!__atomic_load_n(&ap_quit, __ATOMIC_ACQUIRE)) {
+        void (*t)(void) = ap_task;
+        if (t) {
+            t();
+            ap_task = NULL;
+        }
+        __asm__ volatile("pause");
+    }
+}
 
 /* ---- db_storm ---- */
 static void on_db(struct guest_frame *f)
@@ -548,20 +570,90 @@ static void mac_flood(void)
     }
 }
 
-/* ---- tx_flood: frames that are wrong ----
- * Device 0 sends, in turn, runts (shorter than an Ethernet header),
- * oversize frames (2036 bytes), and frames whose checksum offsets point
- * past their end: each must be dropped and counted as malformed or
- * oversize. */
+/* ---- tx_flood: frames that are wrong, from both vCPUs ----
+ * Each vCPU sends on its own device, in turn, runts (shorter than an
+ * Ethernet header), oversize frames (2036 bytes), and frames whose checksum
+ * offsets point past their end: each must be dropped and counted as
+ * malformed or oversize.  The second vCPU also rewrites device 0's TX
+ * descriptors and ring at random while the first kicks it: whatever the
+ * walk finds, it must end. */
+static volatile uint32_t ap_count, ap_stop;
+
+static void bad_frame(struct vdev *d, uint32_t n)
+{
+    switch (n % 3) {
+    case 0: vnet_tx(d, bcast, d->mac, 10, 0, 0, 0); break;
+    case 1: vnet_tx(d, bcast, d->mac, PKT_MAX - VIRTIO_NET_HDR_LEN, 0, 0, 0); break;
+    case 2: vnet_tx(d, bcast, d->mac, 60, VIRTIO_NET_HDR_F_NEEDS_CSUM, 50, 30); break;
+    }
+}
+
+static void tx_flood_ap(void)
+{
+    uint32_t r = 0x9e3779b9u;
+    struct vq *q0 = &devs[0].q[1];
+    while (!__atomic_load_n(&ap_stop, __ATOMIC_ACQUIRE)) {
+        bad_frame(&devs[1], ap_count);
+        for (unsigned k = 0; k < 4; k++) {
+            r ^= r << 13;
+            r ^= r >> 17;
+            r ^= r << 5;
+            unsigned i = r % QN;
+            q0->desc[i].len = r >> 20;
+            q0->desc[i].flags = (uint16_t)(r >> 8) & (VRING_DESC_F_NEXT | VRING_DESC_F_WRITE);
+            q0->desc[i].next = (uint16_t)(r >> 16) % (QN + 2);
+            q0->avail.ring[(r >> 4) % QN] = (uint16_t)(r >> 24) % (QN + 2);
+        }
+        __atomic_add_fetch(&ap_count, 1, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&ap_stop, 2, __ATOMIC_RELEASE);   /* seen: the count is final */
+}
+
 static void tx_flood(void)
 {
     if (!two_devs_up("tx_flood", NULL, true))
         return;
+    if (!vnet_setup(&devs[1], true, NULL)) {
+        print("atk: FAIL tx_flood: device 1 did not come up\n");
+        return;
+    }
+    ap_task = tx_flood_ap;
     while (rdtsc64() < phase_end) {
-        switch (count % 3) {
-        case 0: vnet_tx(&devs[0], bcast, devs[0].mac, 10, 0, 0, 0); break;
-        case 1: vnet_tx(&devs[0], bcast, devs[0].mac, PKT_MAX - VIRTIO_NET_HDR_LEN, 0, 0, 0); break;
-        case 2: vnet_tx(&devs[0], bcast, devs[0].mac, 60, VIRTIO_NET_HDR_F_NEEDS_CSUM, 50, 30); break;
+        bad_frame(&devs[0], count);
+        count++;
+        if ((count & 255) == 0 && (mr8(devs[0].common + VIRTIO_PCI_COMMON_STATUS) &
+                                   VIRTIO_STATUS_NEEDS_RESET)) {
+            vnet_resets++;
+            vnet_setup(&devs[0], true, NULL);
+        }
+    }
+    __atomic_store_n(&ap_stop, 1, __ATOMIC_RELEASE);
+    for (uint32_t i = 0; i < 100000000u && __atomic_load_n(&ap_stop, __ATOMIC_ACQUIRE) != 2; i++)
+        __asm__ volatile("pause");
+    print("atk: second vCPU made %u bad frames\n", ap_count);
+}
+
+/* ---- sipi_storm: the ICR aimed at the other vCPU ----
+ * INIT, SIPI, NMI and fixed IPIs at the second vCPU, and fixed IPIs at APIC
+ * IDs that do not exist and to all-but-self, as fast as the ICR takes them:
+ * nethv must handle each without letting it cost the neighbours. */
+static void on_ap_vec(struct guest_frame *f)
+{
+    mmio_write32(LAPIC + 0xb0, 0);
+}
+
+static void sipi_storm(void)
+{
+    set_handler(64, on_ap_vec);
+    set_handler(2, on_ap_vec);
+    while (rdtsc64() < phase_end) {
+        switch (count % 6) {
+        case 0: icr_send(1, 0x4500); break;             /* INIT */
+        case 1: icr_send(1, 0x4600 | (0x8000 >> 12)); break;  /* SIPI */
+        case 2: icr_send(1, 0x4400); break;             /* NMI */
+        case 3: icr_send(1, 64); break;                 /* fixed */
+        case 4: icr_send(0x37, 64); break;              /* no such APIC */
+        case 5: icr_send(0, 0xc0000 | 64); break;       /* all but self */
         }
         count++;
     }
@@ -664,6 +756,7 @@ static const struct {
     { "msix_low", "frames", msix_low },
     { "mac_flood", "spoofed frames", mac_flood },
     { "tx_flood", "bad frames", tx_flood },
+    { "sipi_storm", "ICR writes", sipi_storm },
 };
 
 int guest_main(uint32_t magic, uint32_t mbi)
@@ -673,6 +766,8 @@ int guest_main(uint32_t magic, uint32_t mbi)
     idt_install();
     parse_cmdline(magic, mbi);
     vnet_probe();
+    if (!ap_start(ap_loop, ap_stack, sizeof(ap_stack)))
+        print("atk: FAIL the second vCPU did not start\n");
     unsigned a = 0;
     while (a < sizeof(attacks) / sizeof(attacks[0]) && !streq(attacks[a].name, attack))
         a++;
@@ -692,6 +787,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     phase_end += phase_windows * w;
     count = 0;
     attacks[a].run();
+    __atomic_store_n(&ap_quit, 1, __ATOMIC_RELEASE);
     uint64_t end = rdtsc64();
     if (attacks[a].run == console_flood) {
         /* the flood emptied this VM's console allowance (config/attack.dts:

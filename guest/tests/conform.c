@@ -836,50 +836,18 @@ static void check_timers(void)
 }
 
 /* ---- a second vCPU: INIT-SIPI start, a fixed IPI and an NMI to it ----
- * The AP starts in real mode at AP_BASE (SIPI vector AP_BASE >> 12), loads
- * the BSP's GDT and IDT and halts with interrupts on (SDM 3A 9.4.4, 11.6.1). */
-#define AP_BASE   0x8000u
+ * The AP (started by the guest library's ap_start) halts with interrupts on
+ * (SDM 3A 9.4.4, 11.6.1). */
 #define VEC_AP    80
-extern char ap_blob[], ap_blob_end[], ap_gdtr[];
-uint32_t ap_stack_top;
-uint8_t ap_idtr[6];
 static volatile uint32_t ap_up, ap_id, bsp_id, ap_nmis, bsp_nmis, ap_ipis;
-void ap_main(void);
-
-__asm__(
-    "   .data\n"
-    "   .code16\n"
-    "   .globl ap_blob, ap_gdtr, ap_blob_end\n"
-    "ap_blob:\n"
-    "   cli\n"
-    "   xorw %ax, %ax\n"
-    "   movw %ax, %ds\n"
-    "   lgdtl (" STR(AP_BASE) " + ap_gdtr - ap_blob)\n"
-    "   movl %cr0, %eax\n"
-    "   orl $1, %eax\n"
-    "   movl %eax, %cr0\n"
-    "   ljmpl $0x08, $ap_pm32\n"
-    "   .balign 4\n"
-    "ap_gdtr:   .word 0\n   .long 0\n"
-    "ap_blob_end:\n"
-    "   .code32\n"
-    "   .text\n"
-    "ap_pm32:\n"
-    "   movw $0x10, %ax\n"
-    "   movw %ax, %ds\n   movw %ax, %es\n   movw %ax, %fs\n   movw %ax, %gs\n   movw %ax, %ss\n"
-    "   movl ap_stack_top, %esp\n"
-    "   lidt ap_idtr\n"
-    "   call ap_main\n"
-    "1: cli\n   hlt\n   jmp 1b\n");
 
 static uint32_t my_apic_id(void)
 {
     return mmio_read32(LAPIC + 0x020) >> 24;
 }
 
-void ap_main(void)
+static void ap_main(void)
 {
-    mmio_write32(LAPIC + LAPIC_SVR, SVR_ENABLE | 0xff);
     ap_id = my_apic_id();
     __atomic_store_n(&ap_up, 1, __ATOMIC_RELEASE);
     for (;;)
@@ -901,14 +869,6 @@ static void on_ipi_ap(struct guest_frame *f)
     mmio_write32(LAPIC + LAPIC_EOI, 0);
 }
 
-static void icr_send(uint32_t dest, uint32_t lo)
-{
-    mmio_write32(LAPIC + 0x310, dest << 24);
-    mmio_write32(LAPIC + LAPIC_ICR_LO, lo);
-    for (int i = 0; i < 100000 && (mmio_read32(LAPIC + LAPIC_ICR_LO) & (1u << 12)); i++)
-        ;                               /* delivery status: send pending */
-}
-
 static bool wait_for(volatile uint32_t *p, uint32_t want)
 {
     uint64_t end = rdtsc64() + WAIT_CYCLES;
@@ -920,29 +880,10 @@ static bool wait_for(volatile uint32_t *p, uint32_t want)
 static void check_smp(void)
 {
     static uint8_t ap_stack[4096] __attribute__((aligned(16)));
-    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gd, id;
-    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gd), "=m"(id));
-    uintptr_t at = AP_BASE;
-    __asm__("" : "+r"(at));
-    volatile uint8_t *dst = (volatile uint8_t *)at;
-    for (uint32_t i = 0; i < (uint32_t)(ap_blob_end - ap_blob); i++)
-        dst[i] = (uint8_t)ap_blob[i];
-    volatile uint8_t *g = dst + (ap_gdtr - ap_blob);
-    for (unsigned i = 0; i < 6; i++)
-        g[i] = ((uint8_t *)&gd)[i];
-    for (unsigned i = 0; i < 6; i++)
-        ap_idtr[i] = ((uint8_t *)&id)[i];
-    ap_stack_top = (uint32_t)(ap_stack + sizeof(ap_stack));
     bsp_id = my_apic_id();
     set_handler(2, on_nmi_smp);
     set_handler(VEC_AP, on_ipi_ap);
-
-    icr_send(0, 0xc4500);               /* INIT, assert, all excluding self */
-    for (volatile int i = 0; i < 100000; i++)
-        ;
-    icr_send(0, 0xc4600 | (AP_BASE >> 12));     /* SIPI, twice (SDM 3A 9.4.4.1) */
-    if (!wait_for(&ap_up, 1))
-        icr_send(0, 0xc4600 | (AP_BASE >> 12));
+    ap_start(ap_main, ap_stack, sizeof(ap_stack));
     bool up = wait_for(&ap_up, 1);
     result("smp.ap_started", up && ap_id != bsp_id, "AP up, its APIC ID", up, ap_id);
     if (!up) {
