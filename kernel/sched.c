@@ -260,6 +260,7 @@ static void run_slice(struct vcpu *v, bool others_waiting)
         v->vruntime = vrt_weighed(v, least);
     uint64_t t0 = rdtsc(), slice = tsc_hz / TICK_HZ;
     v->slices++;
+    __atomic_store_n(&v->slice_t0, t0, __ATOMIC_RELAXED);
 
     while (v->state == VCPU_RUNNABLE) {
         if (v->vm->state != VM_RUNNING) {
@@ -296,6 +297,7 @@ static void run_slice(struct vcpu *v, bool others_waiting)
     uint64_t ran = rdtsc() - t0;
     v->vruntime += ran;
     v->run_tsc += ran;
+    __atomic_store_n(&v->slice_t0, 0, __ATOMIC_RELAXED);
 }
 
 /*

@@ -365,11 +365,15 @@ void vm_print_stats(const struct vm *vm)
                      (unsigned long long)__atomic_load_n(&vm->fast_clock_reads, __ATOMIC_RELAXED));
         printk("%s\n", line);
     }
-    for (unsigned i = 0; i < vm->nvcpus; i++)      /* sched.c's accounting */
+    for (unsigned i = 0; i < vm->nvcpus; i++) {    /* sched.c's accounting */
+        /* with the slice it is in (the VM's stop is printed from inside one) */
+        uint64_t t0 = __atomic_load_n(&vm->vcpu[i].slice_t0, __ATOMIC_RELAXED);
+        uint64_t run = vm->vcpu[i].run_tsc + (t0 ? rdtsc() - t0 : 0);
         printk("vm %s: vCPU %u: ran %llu ms (in guest mode %llu ms) in %llu slices\n", vm->name, i,
-               (unsigned long long)(tsc_hz >= 1000 ? vm->vcpu[i].run_tsc / (tsc_hz / 1000) : 0),
+               (unsigned long long)(tsc_hz >= 1000 ? run / (tsc_hz / 1000) : 0),
                (unsigned long long)(tsc_hz >= 1000 ? vm->vcpu[i].guest_tsc / (tsc_hz / 1000) : 0),
                (unsigned long long)vm->vcpu[i].slices);
+    }
     if (vm->con_dropped)
         printk("vm %s: console: %llu bytes dropped (over %u bytes/s)\n", vm->name,
                (unsigned long long)vm->con_dropped, vm->con_rate);
