@@ -67,6 +67,7 @@ static uint64_t tsc_hz_guess(void)
     return (rdtsc64() - t0) * 100;
 }
 static uint32_t phase_windows = 40;
+static uint32_t idle_windows;           /* "idle=N"; 0: phase_windows */
 
 static bool word_is(const char *c, const char *k, const char **val)
 {
@@ -98,6 +99,11 @@ static void parse_cmdline(uint32_t magic, uint32_t mbi)
                 n = n * 10 + (uint32_t)(*v - '0');
             if (n >= 16 && n <= 34)
                 phase_shift = n;
+        } else if (word_is(c, "idle=", &v)) {
+            uint32_t n = 0;
+            for (; *v >= '0' && *v <= '9'; v++)
+                n = n * 10 + (uint32_t)(*v - '0');
+            idle_windows = n;
         } else if (word_is(c, "windows=", &v)) {
             uint32_t n = 0;
             for (; *v >= '0' && *v <= '9'; v++)
@@ -333,12 +339,8 @@ static void vnet_kick(struct vdev *d, unsigned qi)
     mw16(d->notify + d->qnotify[qi] * d->notify_mult, (uint16_t)qi);
 }
 
-/* One frame on the TX queue, in descriptor slot (avail idx % QN): a
- * virtio-net header (flags, csum_start/offset as given) and len bytes of
- * frame from dst/src and a 0x88b5 (local experimental) ethertype.  The
- * driver never waits for the device to use it: the ring is the attack's. */
-static void vnet_tx(struct vdev *d, const uint8_t dst[6], const uint8_t src[6], uint32_t len,
-                    uint8_t hflags, uint16_t csum_start, uint16_t csum_off)
+static uint8_t *vnet_tx_prep(struct vdev *d, const uint8_t dst[6], const uint8_t src[6], uint32_t len,
+                             uint8_t hflags, uint16_t csum_start, uint16_t csum_off)
 {
     struct vq *q = &d->q[1];
     uint16_t slot = q->avail.idx % QN;
@@ -356,9 +358,25 @@ static void vnet_tx(struct vdev *d, const uint8_t dst[6], const uint8_t src[6], 
         len = PKT_MAX - VIRTIO_NET_HDR_LEN;
     q->desc[slot] = (struct vring_desc){ (uint32_t)b, VIRTIO_NET_HDR_LEN + len, 0, 0 };
     q->avail.ring[slot] = slot;
+    return f;
+}
+
+static void vnet_tx_post(struct vdev *d)
+{
     __asm__ volatile("" ::: "memory");
-    q->avail.idx++;
+    d->q[1].avail.idx++;
     vnet_kick(d, 1);
+}
+
+/* One frame on the TX queue, in descriptor slot (avail idx % QN): a
+ * virtio-net header (flags, csum_start/offset as given) and len bytes of
+ * frame from dst/src and a 0x88b5 (local experimental) ethertype.  The
+ * driver never waits for the device to use it: the ring is the attack's. */
+static void vnet_tx(struct vdev *d, const uint8_t dst[6], const uint8_t src[6], uint32_t len,
+                    uint8_t hflags, uint16_t csum_start, uint16_t csum_off)
+{
+    vnet_tx_prep(d, dst, src, len, hflags, csum_start, csum_off);
+    vnet_tx_post(d);
 }
 
 static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
@@ -570,6 +588,42 @@ static void mac_flood(void)
     }
 }
 
+/* ---- gw_spoof: the uplink's gateway, and a Linux neighbour ----
+ * For qemu-net's uplink-attack case (config/net-uplink-attack.dts): device
+ * 0 sends from the MAC of QEMU's user-network gateway (52:55:0a:00:02:02,
+ * 10.0.2.2, which the switch learns on its uplink), from the Linux VM's
+ * static MAC, and from random ones, to the Linux VM and to broadcast,
+ * ARP replies that say 10.0.2.2 is here; device 1 floods broadcasts.  The
+ * Linux VM must get its lease and its pings to the gateway through. */
+static void gw_spoof(void)
+{
+    static const uint8_t gw[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+    static const uint8_t lin[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x0a };
+    if (!two_devs_up("gw_spoof", NULL, false))
+        return;
+    while (rdtsc64() < phase_end) {
+        uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0 };
+        uint32_t r = rand32();
+        for (unsigned i = 1; i < 6; i++)
+            src[i] = (uint8_t)(r >> (5 * i));
+        const uint8_t *from = (count % 3) == 0 ? gw : (count % 3) == 1 ? lin : src;
+        const uint8_t *to = (count & 1) ? bcast : lin;
+        /* an ARP reply (ethertype 0x0806): 10.0.2.2 is at `from` */
+        uint8_t *f = vnet_tx_prep(&devs[0], to, from, 60, 0, 0, 0);
+        f[12] = 0x08;
+        f[13] = 0x06;
+        static const uint8_t arp[8] = { 0, 1, 8, 0, 6, 4, 0, 2 };
+        for (unsigned i = 0; i < 8; i++)
+            f[14 + i] = arp[i];
+        for (unsigned i = 0; i < 6; i++)
+            f[22 + i] = from[i];
+        f[28] = 10; f[29] = 0; f[30] = 2; f[31] = 2;
+        vnet_tx_post(&devs[0]);
+        vnet_tx(&devs[1], bcast, devs[1].mac, 60, 0, 0, 0);
+        count++;
+    }
+}
+
 /* ---- tx_flood: frames that are wrong, from both vCPUs ----
  * Each vCPU sends on its own device, in turn, runts (shorter than an
  * Ethernet header), oversize frames (2036 bytes), and frames whose checksum
@@ -757,6 +811,7 @@ static const struct {
     { "mac_flood", "spoofed frames", mac_flood },
     { "tx_flood", "bad frames", tx_flood },
     { "sipi_storm", "ICR writes", sipi_storm },
+    { "gw_spoof", "spoofed frames", gw_spoof },
 };
 
 int guest_main(uint32_t magic, uint32_t mbi)
@@ -766,8 +821,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     idt_install();
     parse_cmdline(magic, mbi);
     vnet_probe();
-    if (!ap_start(ap_loop, ap_stack, sizeof(ap_stack)))
-        print("atk: FAIL the second vCPU did not start\n");
+    bool ap_up = ap_start(ap_loop, ap_stack, sizeof(ap_stack));
     unsigned a = 0;
     while (a < sizeof(attacks) / sizeof(attacks[0]) && !streq(attacks[a].name, attack))
         a++;
@@ -775,12 +829,16 @@ int guest_main(uint32_t magic, uint32_t mbi)
         print("atk: FAIL unknown attack '%s'\n", attack);
         return 2;
     }
+    if (!ap_up && (attacks[a].run == tx_flood || attacks[a].run == sipi_storm)) {
+        print("atk: FAIL %s: the second vCPU did not start\n", attack);
+        return 2;
+    }
     uint64_t w = 1ull << phase_shift;
     uint64_t t = (rdtsc64() >> phase_shift << phase_shift) + w;
     while (rdtsc64() < t)
         ;
     print("atk: idle %u\n", (uint32_t)(t >> 10));
-    phase_end = t + phase_windows * w;
+    phase_end = t + (idle_windows ? idle_windows : phase_windows) * w;
     while (rdtsc64() < phase_end)
         ;
     print("atk: attack %s %u\n", attacks[a].name, (uint32_t)(phase_end >> 10));

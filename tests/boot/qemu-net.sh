@@ -39,8 +39,11 @@
 #   qemu-net/uplink-e1000 (polled from the host timer tick: net_tick)
 #
 # qemu-net/default: `make run`'s scenario, see default_scenario below.
+# config/net-uplink-attack.dts: the same VM beside an attacking guest:
+#   qemu-net/uplink-attack (see uplink_attack below)
+#
 # CASES="pair default ..." runs only the cases named (pair, uplink-e1000e,
-# uplink-virtio-net, uplink-e1000, default); QEMU_NET_ACCEL replaces
+# uplink-virtio-net, uplink-e1000, uplink-attack, default); QEMU_NET_ACCEL replaces
 # `-accel tcg` for all but the default scenario (e.g. tcg,thread=single).
 TEST=qemu-net
 . "$(dirname "$0")/lib.sh"
@@ -311,6 +314,71 @@ uplink() (
     pass
 )
 
+# uplink_attack: the Linux-guest variant of the attacking guests
+# (config/net-uplink-attack.dts): net-uplink's VM a behind an e1000e uplink
+# shares CPU 0 with the attacker (guest/tests/attack.c gw_spoof), which from
+# boot on floods the switch with frames and ARP replies from the user
+# network's gateway MAC (learned on the uplink), from a's MAC and from
+# random ones.  a must still get its lease and 5/5 pings to the gateway; the
+# spoofs are dropped and counted on the attacker's port, and the MAC table
+# keeps the gateway on the uplink and a's MAC on a0.  Once a has powered
+# off, Ctrl-T s prints the counters and QEMU is stopped (the attack never
+# ends by itself).
+uplink_attack() (
+    TEST=qemu-net/uplink-attack
+    LOG=$LOGDIR/qemu-net-uplink-attack.log
+    clean=$LOG.txt
+    iso=$LOGDIR/qemu-net-uplink-attack.iso
+    for f in "$BUILD/config/net-uplink-attack.dtb" "$BUILD/guest/attack.elf"; do
+        [ -f "$f" ] || fail "no $f (make configs guests)"
+    done
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "$VM_CMDLINE" "$BUILD/config/net-uplink-attack.dtb:config.dtb" \
+        "$IMG/vmlinuz" "$IMG/initrd.img" "$BUILD/guest/attack.elf" || fail "mkiso"
+    fifo=$LOG.serial
+    serial_fifo_open "$fifo" "$LOG" || fail "mkfifo $fifo.in $fifo.out"
+    rm -f "$LOG.qemu"
+    "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 2G -no-reboot -d cpu_reset -D "$LOG.qemu" \
+        -display none -monitor none -serial "pipe:$fifo" -nodefaults -netdev user,id=n0 \
+        -device e1000e,netdev=n0,romfile= -cdrom "$iso" -boot d 2>"$LOG.stderr" &
+    qp=$!
+    waited=0
+    while [ $waited -lt 300 ] && kill -0 $qp 2>/dev/null &&
+          ! grep -q "^vm a: stopped" "$LOG" 2>/dev/null; do
+        sleep 2
+        waited=$((waited + 2))
+    done
+    if kill -0 $qp 2>/dev/null; then
+        before=$(grep -c "longest interrupts-off stretch" "$LOG")
+        timeout 5 sh -c 'printf "\024s" > "$1"' sh "$fifo.in"
+        i=0
+        while [ $i -lt 50 ] && [ "$(grep -c "longest interrupts-off stretch" "$LOG")" -le "$before" ]; do
+            sleep 0.2
+            i=$((i + 1))
+        done
+        sleep 1                 # the rest of the stats
+    fi
+    kill $qp 2>/dev/null
+    wait $qp 2>/dev/null
+    serial_fifo_close "$fifo"
+    tr -d '\r' < "$LOG" > "$clean"
+    grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
+    grep -q "^\[atk\] atk: attack gw_spoof" "$clean" || fail "the attack did not start: $(grep -m1 '^\[atk\]' "$clean")"
+    grep -q "^\[a\] nethv-guest: eth0 up, 10\.0\.2\.15/" "$clean" ||
+        fail "no DHCP lease under the attack: $(grep -m1 "^\[a\] nethv-guest: .*eth0" "$clean")"
+    grep -q "^\[a\] nethv-guest: ping 10\.0\.2\.2: 5/5 received" "$clean" ||
+        fail "$(grep -m1 '^\[a\] nethv-guest: ping' "$clean" || echo "no ping line after $waited s")"
+    grep -Eq "^vm a: stopped: .*\(code 0\)" "$clean" || fail "no clean ACPI power-off of a; last lines: $(last)"
+    sp=$(grep "^vnet atk0: vm atk: rx " "$clean" | tail -1 | sed -n 's/.* spoof \([0-9]*\).*/\1/p')
+    [ -n "$sp" ] && [ "$sp" -gt 0 ] || fail "no spoofed frame dropped and counted on atk0: $(grep "^vnet atk0:" "$clean" | tail -1)"
+    table=$(awk '/^MAC table:/ { t = "" ; next } /^  [0-9a-f:]* vlan/ { t = t $0 "|" } END { print t }' "$clean")
+    echo "$table" | grep -q "52:55:0a:00:02:02 vlan 0 -> port [0-9]* uplink, learned" ||
+        fail "the gateway's MAC is not on the uplink: $table"
+    echo "$table" | grep -q "52:54:00:00:00:0a vlan 0 -> port [0-9]* a0, static" ||
+        fail "a's MAC is not on a0: $table"
+    echo "PASS: $TEST ($sp spoofed frames dropped; a got its lease and 5/5 pings to the gateway)"
+)
+
 # default_scenario: `make run`'s config/default.dts with QEMU's user network
 # behind an e1000e uplink: VM a gets 10.0.2.15 by DHCP through the switch and
 # the NIC, b is static 10.0.2.20; each pings the gateway and the other, then
@@ -373,5 +441,6 @@ want pair && { pair || st=1; }
 want uplink-e1000e && { uplink e1000e e1000e || st=1; }
 want uplink-virtio-net && { uplink virtio-net virtio-net-pci,disable-legacy=on || st=1; }
 want uplink-e1000 && { uplink e1000 e1000 || st=1; }
+want uplink-attack && { uplink_attack || st=1; }
 want default && { default_scenario || st=1; }
 exit $st
