@@ -1125,10 +1125,12 @@ __asm__(
 
 /* the library's GDT plus a 16-bit code segment based at RM_BASE (0x20) and
  * a 16-bit data segment (0x28), both with 64 KiB limits */
-static uint64_t rm_gdt[8] = {
+static uint64_t rm_gdt[10] = {
     0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00cf12000000ffffull,
     0x00009a000000ffffull | ((uint64_t)RM_BASE << 16), 0x000092000000ffffull,
     0, 0,                               /* two TSSs, set by check_ts (0x30, 0x38) */
+    0x00cffa000000ffffull,              /* 0x40: flat code, DPL 3 (check_int_ac) */
+    0x00cff2000000ffffull,              /* 0x48: flat data, DPL 3 */
 };
 
 static uintptr_t rm_addr(const char *sym)
@@ -1216,6 +1218,111 @@ static void check_ts(void)
            ts_vec, ts_err);
 }
 
+/* ---- INT n, INT3 and INTO whose delivery an exit cuts short ----
+ * At CPL 3 with CR0.AM and EFLAGS.AC set and a misaligned stack, each is
+ * delivered through a DPL-3 gate to a CPL-3 handler, so its pushes are
+ * user accesses: #AC (SDM 3A 6.15, interrupt 17) during the delivery,
+ * which nethv intercepts (an exit in the middle of the delivery, with the
+ * INT in the IDT-vectoring info / EXITINTINFO).  The #AC must arrive once,
+ * as a fault on the INT instruction (EIP = its address, error code 0); its
+ * handler clears AC and the INT runs again, this time to its handler.
+ * Then INT 0x61 (a DPL-3 gate to CPL 0) comes back.  Uses check_ts's TSS
+ * (loaded, busy) for the CPL-0 stack. */
+#define UVEC_INT     0x60
+#define UVEC_BACK    0x61
+#define USER_CS      0x43
+#define USER_DS      0x4b
+extern char u_code[], u_int60[], u_int3[], u_into[], u_h60[], u_h3[], u_h4[], k_back[];
+static uint32_t u_stack[256] __attribute__((aligned(16)));
+static uint32_t k_stack[512] __attribute__((aligned(16)));
+uint32_t u_saved_esp;
+volatile uint32_t u_hits[3];
+static volatile uint32_t ac_eip[4], ac_err[4], ac_cs[4], ac_n;
+
+__asm__(
+    "   .text\n"
+    "u_code:\n"                         /* CPL 3, AC = 1, ESP misaligned */
+    "u_int60:  int $" STR(UVEC_INT) "\n"
+    "   pushfl\n   orl $0x40000, (%esp)\n   popfl\n"
+    "u_int3:   int3\n"
+    "   pushfl\n   orl $0x40000, (%esp)\n   popfl\n"
+    "   movl $0x7fffffff, %eax\n   addl $1, %eax\n"      /* OF = 1 */
+    "u_into:   into\n"
+    "   int $" STR(UVEC_BACK) "\n"
+    "u_h60: incl u_hits\n     iret\n"
+    "u_h3:  incl u_hits+4\n   iret\n"
+    "u_h4:  incl u_hits+8\n   iret\n"
+    "k_back:\n"                         /* CPL 0 again, on the TSS's stack */
+    "   movw $0x10, %ax\n   movw %ax, %ds\n   movw %ax, %es\n"
+    "   movl u_saved_esp, %esp\n"
+    "   popal\n"
+    "   ret\n");
+
+static void idt_gate(unsigned vec, const void *fn, uint16_t sel, unsigned dpl)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) id;
+    __asm__ volatile("sidt %0" : "=m"(id));
+    volatile uint32_t *g = (volatile uint32_t *)(id.base + 8 * vec);
+    uint32_t off = (uint32_t)fn;
+    g[0] = (off & 0xffff) | (uint32_t)sel << 16;
+    g[1] = (off & 0xffff0000u) | 0x8e00u | dpl << 13;       /* P, 32-bit interrupt gate */
+}
+
+static void on_ac(struct guest_frame *f)
+{
+    if (ac_n < 4) {
+        ac_eip[ac_n] = f->eip;
+        ac_err[ac_n] = f->error;
+        ac_cs[ac_n] = f->cs;
+    }
+    ac_n++;
+    f->eflags &= ~0x40000u;             /* AC off: the INT goes through next time */
+}
+
+/* enter_user(): to u_code at CPL 3 (IRET); returns when it comes back
+ * through INT 0x61 (k_back restores the registers and RETs to the caller) */
+void enter_user(void);
+uint32_t u_esp;
+__asm__(
+    "   .text\n"
+    "enter_user:\n"
+    "   pushal\n"
+    "   movl %esp, u_saved_esp\n"
+    "   movw $" STR(USER_DS) ", %ax\n   movw %ax, %ds\n   movw %ax, %es\n"
+    "   pushl $" STR(USER_DS) "\n"      /* SS */
+    "   pushl u_esp\n"                  /* ESP: misaligned */
+    "   pushl $0x40002\n"               /* EFLAGS: AC, IF = 0 */
+    "   pushl $" STR(USER_CS) "\n"
+    "   pushl $u_code\n"
+    "   iret\n");
+
+static void check_int_ac(void)
+{
+    tss_a[1] = (uint32_t)&k_stack[511];  /* ESP0, SS0 */
+    tss_a[2] = 0x10;
+    idt_gate(UVEC_INT, u_h60, 0x40, 3);
+    idt_gate(3, u_h3, 0x40, 3);
+    idt_gate(4, u_h4, 0x40, 3);
+    idt_gate(UVEC_BACK, k_back, 0x08, 3);
+    set_handler(17, on_ac);
+    uint32_t cr0;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("mov %0, %%cr0" :: "r"(cr0 | (1u << 18)));     /* AM */
+    u_esp = (uint32_t)&u_stack[255] - 2;
+    enter_user();
+    __asm__ volatile("mov %0, %%cr0" :: "r"(cr0));
+    set_handler(17, on_event);
+    idt_install();                      /* the library's gates again */
+    for (unsigned i = 0; i < 3; i++) {
+        static const char *const names[3] = { "int_ac.int_n", "int_ac.int3", "int_ac.into" };
+        const char *at = i == 0 ? u_int60 : i == 1 ? u_int3 : u_into;
+        bool ok = ac_n == 3 && ac_eip[i] == (uint32_t)at && ac_err[i] == 0 && ac_cs[i] == USER_CS &&
+                  u_hits[i] == 1;
+        result(names[i], ok, "#AC at the INT (EIP - INT's address), then the INT's handler runs",
+               ac_n > i ? ac_eip[i] - (uint32_t)at : 0xffffffffu, u_hits[i]);
+    }
+}
+
 int guest_main(uint32_t magic, uint32_t mbi)
 {
     /* both 8259s masked: a BIOS leaves the PIT's IRQ 0 at vector 8 */
@@ -1243,6 +1350,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     check_single_step();
     check_real_mode();
     check_ts();
+    check_int_ac();
     print("conf: done, %u checks, %u failed\n", checks, fails);
     return 0;
 }
