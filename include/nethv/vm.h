@@ -56,6 +56,8 @@ struct vcpu {
     uint64_t vruntime;          /* TSC ticks run, for fair shares on its CPU (sched.c) */
     uint64_t run_tsc;           /* TSC ticks in its slices (vruntime without catch-up) */
     uint64_t slice_t0;          /* TSC at the start of the slice it is in, 0: none */
+    uint64_t exc_loop_rip;      /* exit.c: the #DB/#AC delivery-loop detector */
+    uint32_t exc_loop_n;
     uint64_t guest_tsc;         /* ... of those, inside the backend's run() */
     uint64_t slices;            /* run_slice calls */
     struct vcpu *next_on_cpu;   /* run queue of host_cpu */
