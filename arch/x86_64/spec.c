@@ -83,6 +83,11 @@ void spec_init(bool vmx)
     uint64_t a = spec.arch_cap;
     bool l1tf = vmx && !(a & (ARCH_CAP_RDCL_NO | ARCH_CAP_SKIP_L1DFL));
     spec.l1d_flush_entry = l1tf && spec.flush_cmd;
+    /* "spec=l1d-flush": flush where it is not needed, so that a test runs
+     * the path on a CPU (an emulator) that says it is not affected */
+    bool forced = vmx && spec.flush_cmd && !spec.l1d_flush_entry && cmdline_has("spec=l1d-flush");
+    if (forced)
+        spec.l1d_flush_entry = true;
     bool mds = !(a & ARCH_CAP_MDS_NO);
     bool taa = (ebx7 & CPUID7_EBX_RTM) && !(a & ARCH_CAP_TAA_NO);
     bool mmio = !(a & ARCH_CAP_SBDR_SSDP_NO) || !(a & ARCH_CAP_FBSDP_NO) || !(a & ARCH_CAP_PSDP_NO);
@@ -93,11 +98,13 @@ void spec_init(bool vmx)
     printk("spec: host: retpolines%s; entry: %s, %s; IBPB between VMs: %s; RSB filled after "
            "every exit\n",
            spec.eibrs ? " and enhanced IBRS" : spec.auto_ibrs ? " and automatic IBRS" : "",
+           forced ? "L1D flush (forced: spec=l1d-flush)" :
            spec.l1d_flush_entry ? "L1D flush (L1TF)" :
            !vmx ? "no L1D flush (SVM: no L1TF)" :
            !l1tf ? "no L1D flush (ARCH_CAP says not needed)" :
                    "no L1D flush: L1TF-affected and no FLUSH_CMD (NOT mitigated)",
            spec_verw_on_entry ? "VERW (MDS/TAA/MMIO)" :
+           forced && buffers ? "no VERW (the forced L1D flush clears the buffers)" :
            spec.l1d_flush_entry && buffers ? "buffers cleared by the L1D flush" :
            !vmx ? "no VERW (SVM: no MDS)" :
            !buffers ? "no VERW (not affected)" : "no VERW: affected and no MD_CLEAR (NOT mitigated)",

@@ -18,7 +18,7 @@
  *                each check: the heartbeat on this CPU must still read 0 in
  *                its own; this guest checks that its values survive the
  *                neighbour's turns.  Where CPUID offers no SPEC_CTRL, its
- *                reads must raise #GP
+ *                reads must raise #GP; RDPKRU must raise #UD (no PKU)
  *   lapic_storm  LAPIC timer periodic with initial count 1 (PC platform)
  *   pit_storm    PIT channel 0 rate generator with reload 1, its IRQ 0 through
  *                IOAPIC pin 2 (nethv's MADT override; PC platform)
@@ -185,12 +185,28 @@ static void on_gp(struct guest_frame *f)
     f->eip += 2;
 }
 
+/* RDPKRU (0f 01 ee): nethv offers no PKU, so PKRU -- the host's, or
+ * another VM's -- is out of reach: #UD, resumed after it */
+static uint32_t pkru_ud, pkru_read;
+static void on_ud(struct guest_frame *f)
+{
+    pkru_ud++;
+    f->eip += 3;
+}
+
 static void state_write(void)
 {
     __asm__ volatile("mov %0, %%dr0; mov %1, %%dr1; mov %2, %%dr2; mov %3, %%dr3"
                      :: "r"(dr_pat[0]), "r"(dr_pat[1]), "r"(dr_pat[2]), "r"(dr_pat[3]));
     spec_bits = spec_ctrl_offered();
     set_handler(13, on_gp);
+    set_handler(6, on_ud);
+    uint32_t r7[4] = { 0, 0, 0, 0 }, r0[4];
+    cpuid(0, 0, r0);
+    if (r0[0] >= 7)
+        cpuid(7, 0, r7);
+    if (r7[2] & (1u << 3))              /* PKU offered: a neighbour's PKRU would show */
+        print("atk: FAIL state_write: CPUID offers PKU, which nethv does not switch\n");
     if (spec_bits)
         __asm__ volatile("wrmsr" :: "c"(MSR_SPEC_CTRL), "a"(spec_bits), "d"(0) : "memory");
     while (rdtsc64() < phase_end) {
@@ -206,6 +222,10 @@ static void state_write(void)
             spec_lost++;
         if (spec_bits & 1)              /* IBRS offered: so is IBPB */
             __asm__ volatile("wrmsr" :: "c"(MSR_PRED_CMD), "a"(1), "d"(0) : "memory");
+        uint32_t ud = pkru_ud;
+        __asm__ volatile(".byte 0x0f, 0x01, 0xee" :: "c"(0) : "eax", "edx", "memory");  /* RDPKRU */
+        if (pkru_ud == ud)
+            pkru_read++;
         count++;
     }
     __asm__ volatile("mov %0, %%dr0; mov %0, %%dr1; mov %0, %%dr2; mov %0, %%dr3" :: "r"(0));
@@ -847,7 +867,7 @@ static const struct {
 } attacks[] = {
     { "db_storm", "single-step #DBs", db_storm },
     { "wbinvd", "WBINVDs", wbinvd_loop },
-    { "state_write", "DR and SPEC_CTRL checks", state_write },
+    { "state_write", "DR, SPEC_CTRL and PKRU checks", state_write },
     { "lapic_storm", "timer interrupts", lapic_storm },
     { "pit_storm", "PIT interrupts", pit_storm },
     { "ipi_storm", "self-IPIs taken", ipi_storm },
@@ -909,10 +929,13 @@ int guest_main(uint32_t magic, uint32_t mbi)
         if (spec_lost)
             print("atk: FAIL state_write: this guest's own SPEC_CTRL (%x) was lost %u times\n",
                   spec_bits, spec_lost);
+        if (pkru_read)
+            print("atk: FAIL state_write: RDPKRU read PKRU %u times (no PKU is offered)\n", pkru_read);
         if (!spec_bits && spec_read_ok)
             print("atk: FAIL state_write: SPEC_CTRL not offered, yet %u reads did not fault\n",
                   spec_read_ok);
-        print("atk: SPEC_CTRL bits offered %x, reads refused %u\n", spec_bits, spec_gp);
+        print("atk: SPEC_CTRL bits offered %x, reads refused %u; RDPKRU #UD %u times\n", spec_bits, spec_gp,
+              pkru_ud);
     }
     if (vnet_resets)
         print("atk: device resets %u\n", vnet_resets);

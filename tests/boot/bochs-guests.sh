@@ -48,7 +48,9 @@ for model in tigerlake ryzen; do
     LOG=$LOGDIR/$TEST.log
     iso=$LOGDIR/$TEST.iso
     rc=$LOGDIR/$TEST.bochsrc
-    guests_iso "$iso"
+    # tigerlake: the L1D flush at every entry, forced (Bochs' ARCH_CAP says
+    # RDCL_NO), so that the path runs under the guests
+    guests_iso "$iso" "$([ $model = tigerlake ] && echo spec=l1d-flush)"
     bochs_rc_iso "$rc" $model 2 256 "$iso"
     # Bochs 2.7's SVM model raises a PANIC on a guest triple fault before it
     # takes the (intercepted) SHUTDOWN exit: report it and continue, so the
@@ -58,5 +60,13 @@ for model in tigerlake ryzen; do
     [ $? -ne 124 ] || { echo "FAIL: $TEST: Bochs still running after 300 s (log: $LOG)"; failed=1; continue; }
     check_guests "$LOG" || failed=1
     check_vid "$LOG" $model || failed=1
+    if [ $model = tigerlake ]; then
+        if grep -q "^spec: host: .*entry: L1D flush (forced: spec=l1d-flush)" "$LOG.txt"; then
+            echo "PASS: $TEST/l1d_flush (every guest above ran with an L1D flush at each entry)"
+        else
+            echo "FAIL: $TEST/l1d_flush: the forced L1D flush is not in effect: $(grep -m1 '^spec: host' "$LOG.txt") (log: $LOG)"
+            failed=1
+        fi
+    fi
 done
 exit $failed
