@@ -60,6 +60,7 @@ static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_r
     rq->cr0 = s.cr0;
     rq->cr3 = s.cr3;
     rq->cr4 = s.cr4;
+    rq->xcr0 = s.xcr0;
     rq->efer = s.efer;
     *cs_base = s.cs.base;
 }
@@ -494,6 +495,26 @@ static enum exit_result cache_flush(struct vcpu *v, struct vcpu_exit *e)
     return EXIT_RESUME;
 }
 
+/* XSETBV (SVM; VMX's backend takes it itself): the guest's XCR0, loaded
+ * while it runs with CR4.OSXSAVE (arch fpu_xsetbv_check has the rules). */
+static enum exit_result xsetbv_exit(struct vcpu *v, struct vcpu_exit *e)
+{
+    struct vcpu_regs r;
+    vcpu_backend->get_regs(&v->hw, &r);
+    uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
+    if (!fpu_xsetbv_check((uint32_t)r.gpr.rcx, val)) {
+        const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
+                                       .has_error = true, .error = 0 };
+        vcpu_backend->inject(&v->hw, &ev);
+        return EXIT_RESUME;
+    }
+    v->hw.xcr0 = val;
+    unsigned len = vcpu_insn_len(v, e);
+    r.rip += len ? len : 3;             /* XSETBV is 0f 01 d1 */
+    vcpu_backend->set_regs(&v->hw, &r);
+    return EXIT_RESUME;
+}
+
 /* An instruction this guest may not run: the fault the backend named */
 static enum exit_result refused(struct vcpu *v, struct vcpu_exit *e)
 {
@@ -564,7 +585,7 @@ static const struct {
     [VCPU_EXIT_EXCEPTION]    = { exception,   BY_KERNEL },      /* #DB, #AC: reflected */
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_XSETBV]       = { to_monitor,  BY_MONITOR },
+    [VCPU_EXIT_XSETBV]       = { xsetbv_exit, BY_KERNEL },      /* SVM; VMX handles its own */
     [VCPU_EXIT_CR_ACCESS]    = { NULL,        BY_MONITOR },     /* cr_access(): either */
     [VCPU_EXIT_INVD]         = { cache_flush, BY_KERNEL },
     [VCPU_EXIT_REFUSED]      = { refused,     BY_KERNEL },

@@ -57,6 +57,35 @@ void fpu_init_cpu(void)
     __asm__ volatile("fninit");
 }
 
+uint64_t fpu_guest_xcr0(void)
+{
+    static uint64_t supported = ~0ull;
+    if (supported == ~0ull)
+        supported = (cpuid(1, 0).ecx & CPUID1_ECX_XSAVE)
+                        ? cpuid(0xd, 0).eax & (XCR0_X87 | XCR0_SSE | XCR0_AVX) : 0;
+    return supported;
+}
+
+/* XSETBV (SDM 2): XCR0 only; x87 always; AVX needs SSE; nothing beyond
+ * what guests are offered.  (CPL > 0 and CR4.OSXSAVE = 0 fault in the CPU
+ * before the intercept: SDM 3C 25.1.1, APM 2 15.7.1.) */
+bool fpu_xsetbv_check(uint32_t ecx, uint64_t val)
+{
+    return ecx == 0 && (val & XCR0_X87) && !(val & ~fpu_guest_xcr0()) &&
+           (!(val & XCR0_AVX) || (val & XCR0_SSE));
+}
+
+uint32_t fpu_xsave_size(uint64_t xcr0)
+{
+    uint32_t size = 512 + 64;                   /* legacy region + header */
+    if (xcr0 & XCR0_AVX) {
+        struct cpuid_regs r = cpuid(0xd, 2);    /* AVX: size, offset */
+        if (r.eax + r.ebx > size)
+            size = r.eax + r.ebx;
+    }
+    return size;
+}
+
 /* Is the image's x87 state exactly the x87 init state (SDM 1 13.6)? */
 static bool x87_is_init(const uint8_t *a)
 {

@@ -38,12 +38,6 @@ static int probe_result = 1;            /* 1: not probed yet, 0: usable, -1: not
 #define RFLAGS_FIXED    (1ull << 1)
 #define AR_P            (1u << 7)
 
-static uint64_t xgetbv0(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((uint64_t)hi << 32) | lo;
-}
 
 static int probe(void)
 {
@@ -64,7 +58,7 @@ static int probe(void)
     svm_caps.nx = (x1.edx & CPUIDX1_EDX_NX) != 0;
     svm_caps.rdtscp = (x1.edx & CPUIDX1_EDX_RDTSCP) != 0;
     svm_caps.xsave = (read_cr4() & CR4_OSXSAVE) != 0;
-    svm_caps.xcr0 = svm_caps.xsave ? xgetbv0() : 0;
+    svm_caps.xcr0 = svm_caps.xsave ? xgetbv(0) : 0;
     svm_caps.xsaveopt = svm_caps.xsave && (cpuid(0xd, 1).eax & 1);
     svm_caps.maxphyaddr = maxext >= 0x80000008 ? (cpuid(0x80000008, 0).eax & 0xff) : 36;
     printk("svm: revision %u, %u ASIDs, NPT %s, NRIP-save %s, flush-by-ASID %s, decode assists %s, "
@@ -325,6 +319,7 @@ static void svm_get_sregs(struct vcpu_hw *v, struct vcpu_sregs *s)
     s->cr2 = g->cr2;
     s->cr3 = g->cr3;
     s->cr4 = g->cr4;
+    s->xcr0 = v->xcr0;
     s->efer = g->efer & ~EFER_SVME;
 }
 
@@ -395,6 +390,7 @@ static int svm_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
     v->launched = false;
     v->flush_on_entry = true;
     v->irq_window = false;
+    v->xcr0 = 1;                        /* x87 only, the reset value */
     memset(&v->gpr, 0, sizeof(v->gpr));
 
     /* FXSAVE/XSAVE image of the reset state: FCW 0x37f, MXCSR 0x1f80,

@@ -99,21 +99,52 @@ static uint8_t tlb_control_for(struct vcpu_hw *v, unsigned cpu)
 
 /* ---- guest FPU/SSE/AVX state: XSAVE with XCR0's mask, or FXSAVE ---- */
 
+/* XCR0 while the guest runs: its own once it set CR4.OSXSAVE (before that,
+ * XCR0 is unobservable: XGETBV, XSAVE and AVX #UD); the host's otherwise.
+ * The image always holds the host's components (XRSTOR/XSAVE with its
+ * mask, under its XCR0). */
+static inline uint64_t run_xcr0(const struct vcpu_hw *v)
+{
+    return (((const struct vmcb *)v->ctl)->save.cr4 & CR4_OSXSAVE) ? v->xcr0 : svm_caps.xcr0;
+}
+
 static inline void fpu_load(const struct vcpu_hw *v)
 {
     void *a = phys_to_virt(v->fpu_area);
-    if (svm_caps.xsave)
+    if (svm_caps.xsave) {
         fpu_xrstor_guest(a, svm_caps.xcr0);
-    else
+        if (run_xcr0(v) != svm_caps.xcr0)
+            xsetbv(0, run_xcr0(v));
+    } else {
         __asm__ volatile("fxrstor64 (%0)" :: "r"(a) : "memory");
+    }
 }
 
 /* XSAVEOPT after XRSTOR from the same area skips what the guest did not
- * modify (SDM 1 13.9); under QEMU TCG that saves ~20 % per round trip. */
-static inline void fpu_store(const struct vcpu_hw *v)
+ * modify (SDM 1 13.9); under QEMU TCG that saves ~20 % per round trip.
+ * With the guest's own XCR0 loaded in between, plain XSAVE. */
+uint64_t svm_xsetbv_unseen;
+
+static inline void fpu_store(struct vcpu_hw *v)
 {
     void *a = phys_to_virt(v->fpu_area);
-    if (svm_caps.xsaveopt)
+    /* QEMU TCG (7.2) does not intercept XSETBV (target/i386/tcg/
+     * fpu_helper.c helper_xsetbv checks no SVM intercept): the guest's
+     * XSETBV wrote XCR0 itself.  Adopt what it wrote -- within what guests
+     * are offered -- as if the exit had come. */
+    if (svm_caps.xsave && (svm_vmcb(v)->save.cr4 & CR4_OSXSAVE)) {
+        uint64_t hw = xgetbv(0);
+        if (hw != run_xcr0(v)) {
+            v->xcr0 = (hw & fpu_guest_xcr0()) | 1;
+            if (__atomic_fetch_add(&svm_xsetbv_unseen, 1, __ATOMIC_RELAXED) == 0)
+                printk("svm: the guest's XSETBV of %#llx did not exit (the XSETBV intercept is set; "
+                       "QEMU TCG ignores it): taken as its XCR0\n", (unsigned long long)hw);
+        }
+    }
+    bool own = svm_caps.xsave && run_xcr0(v) != svm_caps.xcr0;
+    if (own)
+        xsetbv(0, svm_caps.xcr0);
+    if (svm_caps.xsaveopt && !own)
         __asm__ volatile("xsaveopt64 (%0)" :: "r"(a), "a"((uint32_t)svm_caps.xcr0),
                          "d"((uint32_t)(svm_caps.xcr0 >> 32)) : "memory");
     else if (svm_caps.xsave)

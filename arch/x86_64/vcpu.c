@@ -163,6 +163,7 @@ void vcpu_fpu_reset(struct vcpu_hw *v)
     memcpy(a + 0, &fcw, sizeof(fcw));
     memcpy(a + 24, &mxcsr, sizeof(mxcsr));
     memcpy(a + 512, &xstate_bv, sizeof(xstate_bv));
+    v->xcr0 = 1;                        /* XCR0's reset value: x87 only */
 }
 
 /* Invariant (both backends, after every exit, before anything that could

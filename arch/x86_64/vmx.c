@@ -354,7 +354,7 @@ static int vmx_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
     v->vid = false;
     v->tsc_offset = 0;
     init_fpu_area(fpu);
-    vmx_priv(v)->guest_xcr0 = 1;        /* x87 only, the reset value */
+    v->xcr0 = 1;                        /* x87 only, the reset value */
 
     *(uint32_t *)v->ctl = VMX_BASIC_REVISION(vmx_caps.basic);
     if (!vmx_vmclear(pa)) {
@@ -541,6 +541,7 @@ static void vmx_get_sregs(struct vcpu_hw *v, struct vcpu_sregs *s)
     s->cr3 = vmcs_readnat(GUEST_CR3);
     s->cr2 = vmx_priv(v)->cr2;
     s->efer = vmcs_read64(GUEST_IA32_EFER);
+    s->xcr0 = v->xcr0;
 }
 
 /* ---- events, windows, timers --------------------------------------------------- */

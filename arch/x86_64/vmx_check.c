@@ -383,7 +383,7 @@ void vmx_dump(struct vcpu_hw *v)
            (unsigned long long)vmcs_readnat(CR4_READ_SHADOW), (unsigned long long)p->cr2);
     printk("  efer %llx pat %016llx xcr0 %llx entry %#x pin %#x proc %#x proc2 %#x\n",
            (unsigned long long)vmcs_read64(GUEST_IA32_EFER), (unsigned long long)vmcs_read64(GUEST_IA32_PAT),
-           (unsigned long long)p->guest_xcr0, vmcs_read32(ENTRY_CONTROLS),
+           (unsigned long long)v->xcr0, vmcs_read32(ENTRY_CONTROLS),
            vmcs_read32(PIN_BASED_CONTROLS), vmcs_read32(PROC_BASED_CONTROLS),
            vmcs_read32(PROC_BASED_CONTROLS2));
     dump_seg("CS", GUEST_CS_SEL);

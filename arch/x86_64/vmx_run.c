@@ -24,9 +24,9 @@ enum { ENTERED = 0, FAIL_VALID = 1, FAIL_INVALID = 2, NOT_ENTERED = 3 };
 /* XCR0 while the guest runs: its own once it set CR4.OSXSAVE; before
  * that XCR0 is unobservable (XGETBV, XSAVE and AVX #UD) and the host's
  * stays loaded. */
-static uint64_t guest_xcr0(const struct vmx_vcpu *p)
+static uint64_t guest_xcr0(const struct vcpu_hw *v, const struct vmx_vcpu *p)
 {
-    return p->guest_osxsave ? p->guest_xcr0 : vmx_caps.host_xcr0;
+    return p->guest_osxsave ? v->xcr0 : vmx_caps.host_xcr0;
 }
 
 static void fpu_load(struct vcpu_hw *v, struct vmx_vcpu *p)
@@ -35,8 +35,8 @@ static void fpu_load(struct vcpu_hw *v, struct vmx_vcpu *p)
     uint64_t m = vmx_caps.host_xcr0;
     if (m) {
         fpu_xrstor_guest(a, m);
-        if (guest_xcr0(p) != m)
-            xsetbv(0, guest_xcr0(p));
+        if (guest_xcr0(v, p) != m)
+            xsetbv(0, guest_xcr0(v, p));
     } else {
         __asm__ volatile("fxrstor64 (%0)" :: "r"(a) : "memory");
     }
@@ -47,7 +47,7 @@ static void fpu_save(struct vcpu_hw *v, struct vmx_vcpu *p)
     void *a = phys_to_virt(v->fpu_area);
     uint64_t m = vmx_caps.host_xcr0;
     if (m) {
-        if (guest_xcr0(p) != m)
+        if (guest_xcr0(v, p) != m)
             xsetbv(0, m);
         __asm__ volatile("xsave64 (%0)" :: "r"(a), "a"((uint32_t)m), "d"((uint32_t)(m >> 32))
                          : "memory");
@@ -207,17 +207,16 @@ static bool handle_cr(struct vcpu_hw *v, uint64_t q, uint32_t len)
     return true;
 }
 
-/* XSETBV (SDM 2): XCR0 only; x87 always; AVX needs SSE; nothing the host
- * does not save.  Loaded while the guest runs (fpu_load). */
+/* XSETBV: checked by fpu_xsetbv_check; loaded while the guest runs with
+ * CR4.OSXSAVE set (fpu_load). */
 static void handle_xsetbv(struct vcpu_hw *v, uint32_t len)
 {
     uint64_t val = (v->gpr.rdx << 32) | (uint32_t)v->gpr.rax;
-    if ((uint32_t)v->gpr.rcx != 0 || !(val & 1) || (val & ~vmx_caps.host_xcr0) ||
-        ((val & 4) && !(val & 2))) {
+    if (!fpu_xsetbv_check((uint32_t)v->gpr.rcx, val)) {
         inject_gp();
         return;
     }
-    vmx_priv(v)->guest_xcr0 = val;
+    v->xcr0 = val;
     skip_insn(v, len);
 }
 

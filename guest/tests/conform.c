@@ -972,6 +972,76 @@ static void check_fpu(void)
            "FCW, top of stack", cw, (sw >> 11) & 7);
 }
 
+/* ---- AVX state (XSAVE component 2) across exits and vCPU switches ----
+ * After check_cpuid_xcr0 (CR4.OSXSAVE set): XCR0 = x87|SSE|AVX, then
+ * CPUID.0xD.0:EBX must give the XSAVE size for it; YMM0-7 loaded with
+ * patterns in all 256 bits must come back so after the exits and HLTs of
+ * check_fpu's kind (the fpu neighbour VM runs in between). */
+#define YLOAD(n)  __asm__ volatile("vmovdqu %0, %%ymm" #n :: "m"(ypat[n][0]))
+#define YSTORE(n) __asm__ volatile("vmovdqu %%ymm" #n ", %0" : "=m"(ygot[n][0]))
+
+static void check_avx(void)
+{
+    static uint32_t ypat[8][8], ygot[8][8];
+    uint32_t r[4];
+    cpuid(1, 0, r);
+    if (!(r[2] & (1u << 26)) || !(r[2] & (1u << 28))) {
+        print("conf: avx.xcr0: skipped (no XSAVE or AVX)\n");
+        print("conf: avx.xsave_size: skipped (no XSAVE or AVX)\n");
+        print("conf: avx.ymm_across_exits: skipped (no XSAVE or AVX)\n");
+        return;
+    }
+    reset_seen();
+    TRY("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\tmovl $7, %%eax\n\txsetbv", : : "eax", "ecx", "edx", "memory");
+    uint32_t lo = 0, hi = 0;
+    if (seen_vec == NO_VECTOR)
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    result("avx.xcr0", seen_vec == NO_VECTOR && lo == 7 && hi == 0, "XSETBV 7: vector, XGETBV", seen_vec, lo);
+    if (seen_vec != NO_VECTOR) {
+        print("conf: avx.xsave_size: skipped (XCR0 refused AVX)\n");
+        print("conf: avx.ymm_across_exits: skipped (XCR0 refused AVX)\n");
+        return;
+    }
+    uint32_t d0[4], d2[4];
+    cpuid(0xd, 0, d0);
+    cpuid(0xd, 2, d2);
+    result("avx.xsave_size", (d0[0] & 7) == 7 && d0[1] == d2[0] + d2[1] && d0[2] >= d0[1],
+           "CPUID.0xD.0 EBX against AVX's size + offset", d0[1], d2[0] + d2[1]);
+
+    for (unsigned i = 0; i < 8; i++)
+        for (unsigned j = 0; j < 8; j++)
+            ypat[i][j] = 0xa5000000u + (i * 16 + j) * 0x00010307u;
+    YLOAD(0); YLOAD(1); YLOAD(2); YLOAD(3); YLOAD(4); YLOAD(5); YLOAD(6); YLOAD(7);
+    mmio_write32(LAPIC + LAPIC_SVR, SVR_ENABLE | 0xff);
+    mmio_write32(LAPIC + LAPIC_TDCR, 0xb);
+    mmio_write32(LAPIC + LAPIC_LVT_TIMER, VEC_TIMER);
+    reset_seen();
+    unsigned halts = 0;
+    for (unsigned n = 0; n < 400; n++) {
+        cpuid(0, 0, r);
+        outb(0x80, (uint8_t)n);
+        (void)mmio_read32(LAPIC + LAPIC_VER);
+        (void)rdmsr64(MSR_APIC_BASE);
+        if (n % 50 == 0) {
+            uint32_t before = seen_count;
+            mmio_write32(LAPIC + LAPIC_TMICT, 200000);
+            uint64_t end = rdtsc64() + WAIT_CYCLES;
+            while (seen_count == before && rdtsc64() < end)
+                __asm__ volatile("sti; hlt; cli");
+            halts += seen_count != before;
+        }
+    }
+    mmio_write32(LAPIC + LAPIC_LVT_TIMER, VEC_TIMER | LVT_MASKED);
+    YSTORE(0); YSTORE(1); YSTORE(2); YSTORE(3); YSTORE(4); YSTORE(5); YSTORE(6); YSTORE(7);
+    __asm__ volatile("vzeroupper");
+    unsigned bad = 0;
+    for (unsigned i = 0; i < 8; i++)
+        for (unsigned j = 0; j < 8; j++)
+            bad += ygot[i][j] != ypat[i][j];
+    result("avx.ymm_across_exits", bad == 0 && halts == 8, "YMM words changed, timer wake-ups",
+           bad, halts);
+}
+
 /* ---- single-step traps over instructions nethv emulates, MOV SS shadow ----
  * TF set by POPF traps after the instruction that follows the POPF (SDM 3B
  * 18.3.1.4); an instruction that exits to the hypervisor is retired by it,
@@ -1337,6 +1407,7 @@ int guest_main(uint32_t magic, uint32_t mbi)
     check_fpu();
     check_exceptions();
     check_cpuid_xcr0();
+    check_avx();
     check_lapic();
     check_lapic_more();
     check_nmi();

@@ -29,6 +29,7 @@ struct vmm_request {
     struct vcpu_regs regs;
     enum cpu_exec_mode mode;
     uint64_t cr0, cr3, cr4, efer;
+    uint64_t xcr0;                  /* CPUID leaf 0xd: the XSAVE size for it */
     uint8_t insn[VMM_INSN_MAX];     /* MMIO exits: bytes at CS:RIP */
     uint8_t insn_avail;             /* how many of them could be read */
 };

@@ -84,6 +84,13 @@ static inline bool host_text(uint64_t a)
     return a >= (uint64_t)(uintptr_t)__text_start && a < (uint64_t)(uintptr_t)__text_end;
 }
 void fpu_xrstor_guest(void *area, uint64_t mask);
+/* The XCR0 bits guests may set: x87, SSE and AVX as this CPU has them
+ * (0: no XSAVE).  XSETBV's value against them (SDM 2 XSETBV): true if
+ * it may be loaded. */
+uint64_t fpu_guest_xcr0(void);
+bool fpu_xsetbv_check(uint32_t ecx, uint64_t val);
+/* the standard-form XSAVE area's size for the components in xcr0 */
+uint32_t fpu_xsave_size(uint64_t xcr0);
 extern uint32_t fpu_isr_mask;      /* what isr_common saves: SSE|AVX, 0 = FXSAVE (fpu.c) */
 void dump_frame(const struct trap_frame *tf);
 

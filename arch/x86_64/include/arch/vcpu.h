@@ -63,6 +63,7 @@ struct vcpu_sregs {
     struct vcpu_seg cs, ds, es, fs, gs, ss, tr, ldtr;
     struct vcpu_dtable gdt, idt;
     uint64_t cr0, cr2, cr3, cr4, efer;
+    uint64_t xcr0;              /* get_sregs only: the guest's XCR0 (CPUID leaf 0xd) */
 };
 
 /* ---- exits --------------------------------------------------------------- */
@@ -189,6 +190,8 @@ struct vcpu_hw {
     uint64_t dr[4], dr6;
     bool dr_reload;
     uint64_t spec_ctrl;         /* the guest's IA32_SPEC_CTRL (arch/x86_64/spec.c) */
+    uint64_t xcr0;              /* the guest's XCR0 (XSETBV, fpu_xsetbv_check); loaded
+                                   while it runs with CR4.OSXSAVE set */
     uint32_t tag;               /* VPID / ASID */
     uint32_t host_cpu;          /* the CPU this vCPU is pinned to */
     bool launched;              /* VMX: VMLAUNCH done, use VMRESUME */

@@ -498,7 +498,6 @@ static inline bool vmx_has_ept_ad(void)    { return vmx_caps.ept_vpid & EPT_CAP_
 #define VMX_LAZY_MSRS 6     /* KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK, TSC_AUX */
 struct vmx_vcpu {
     uint32_t pin, proc, proc2;                  /* controls as in the VMCS */
-    uint64_t guest_xcr0;
     uint64_t lazy_msr[VMX_LAZY_MSRS];           /* guest values while not loaded */
     uint64_t preempt_ticks;                     /* timer value for each entry; 0 = off */
     uint64_t cr2;                               /* not in the VMCS: switched by run() */

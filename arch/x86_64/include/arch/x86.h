@@ -62,6 +62,13 @@ static inline void xrstor(const void *area, uint64_t mask)
                      : "memory");
 }
 
+static inline uint64_t xgetbv(uint32_t idx)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(idx));
+    return (uint64_t)hi << 32 | lo;
+}
+
 static inline void xsetbv(uint32_t idx, uint64_t v)
 {
     __asm__ volatile("xsetbv" :: "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
