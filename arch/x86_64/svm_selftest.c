@@ -46,6 +46,7 @@ void svm_selftest(void);
 #define GPA_CODE64  0x3000
 #define GPA_UD2     0x3100
 #define GPA_CODE16  0x4000
+#define GPA_XSETBV  0x4100
 #define GPA_STACK   0x8000
 #define GPA_PML4    0x10000
 #define IRQ_VECTOR  0x40
@@ -357,6 +358,53 @@ static void test_lme_armed(struct vcpu_hw *v)
     be->set_sregs(v, &s);
 }
 
+/* XSETBV with the XSETBV intercept set (APM 2 15.9, exit code 0x8d): the
+ * CPU must exit before it writes XCR0.  QEMU TCG (7.2) does not: its
+ * helper_xsetbv (target/i386/tcg/fpu_helper.c) checks no SVM intercept, so
+ * the guest's value lands in XCR0 and the next exit is the VMMCALL after
+ * it; svm_run then adopts the value (fpu_store).  Bochs' SVM model exits. */
+static const uint8_t xsetbv32[] = {
+    0x31, 0xc9,                         /* xor ecx,ecx */
+    0x31, 0xd2,                         /* xor edx,edx */
+    0xb8, 0x03, 0x00, 0x00, 0x00,       /* mov eax,3: x87|SSE */
+    0x0f, 0x01, 0xd1,                   /* xsetbv */
+    0x0f, 0x01, 0xd9,                   /* vmmcall */
+};
+extern uint64_t svm_xsetbv_unseen;
+static void test_xsetbv(struct vcpu_hw *v)
+{
+    if (!(cpuid(1, 0).ecx & CPUID1_ECX_XSAVE))
+        return;
+    struct vcpu_sregs s;
+    struct vcpu_regs r;
+    struct vcpu_exit e;
+    memcpy(ram + GPA_XSETBV, xsetbv32, sizeof(xsetbv32));
+    prot32_state(&s, &r, GPA_XSETBV);
+    s.cr4 = CR4_OSXSAVE;
+    be->set_sregs(v, &s);
+    be->set_regs(v, &r);
+    v->xcr0 = 1;
+    uint64_t unseen = svm_xsetbv_unseen;
+    run(v, &e);
+    show(0, v, &e);
+    bool exited = e.reason == VCPU_EXIT_XSETBV;
+    if (exited) {
+        v->xcr0 = 3;                    /* as the kernel's exit handler would */
+        advance(v, &e, 3);
+        run(v, &e);
+        show(1, v, &e);
+    }
+    check(e.reason == VCPU_EXIT_HYPERCALL, "XSETBV guest ends at its VMMCALL");
+    check(v->xcr0 == 3, "the guest's XCR0 is known after its XSETBV");
+    check(xgetbv(0) == svm_caps.xcr0, "the host's XCR0 is back after the exit");
+    printk("svm-selftest: XSETBV with its intercept set: the CPU %s\n",
+           exited ? "exited" : svm_xsetbv_unseen != unseen ?
+           "did NOT exit (XCR0 written by the guest; adopted at the next exit)" : "did NOT exit");
+    be->get_sregs(v, &s);
+    s.cr4 = 0;
+    be->set_sregs(v, &s);
+}
+
 static void bench(struct vcpu_hw *v)
 {
     struct vcpu_regs r;
@@ -616,6 +664,7 @@ void svm_selftest(void)
 
     test_prot32(&vcpu[0]);
     test_lme_armed(&vcpu[2]);
+    test_xsetbv(&vcpu[2]);
     test_long64(&vcpu[1]);
     test_failures(&vcpu[2]);
     test_posted(&vcpu[0]);
