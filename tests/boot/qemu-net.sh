@@ -315,15 +315,16 @@ uplink() (
 )
 
 # uplink_attack: the Linux-guest variant of the attacking guests
-# (config/net-uplink-attack.dts): net-uplink's VM a behind an e1000e uplink
-# shares CPU 0 with the attacker (guest/tests/attack.c gw_spoof), which from
+# (config/net-uplink-attack.dts): `make run`'s pair behind an e1000e uplink
+# (a: DHCP, pings the gateway and b; b: static, pings a and the gateway),
+# with an attacker (guest/tests/attack.c gw_spoof) on a's CPU which from
 # boot on floods the switch with frames and ARP replies from the user
 # network's gateway MAC (learned on the uplink), from a's MAC and from
-# random ones.  a must still get its lease and 5/5 pings to the gateway; the
-# spoofs are dropped and counted on the attacker's port, and the MAC table
-# keeps the gateway on the uplink and a's MAC on a0.  Once a has powered
-# off, Ctrl-T s prints the counters and QEMU is stopped (the attack never
-# ends by itself).
+# random ones.  Every ping must still get 5/5 and a its lease; the spoofs
+# are dropped and counted on the attacker's port, and the MAC table keeps
+# the gateway on the uplink and a's and b's MACs on their ports.  Once a
+# and b have powered off, Ctrl-T s prints the counters and QEMU is stopped
+# (the attack never ends by itself).
 uplink_attack() (
     TEST=qemu-net/uplink-attack
     LOG=$LOGDIR/qemu-net-uplink-attack.log
@@ -343,7 +344,7 @@ uplink_attack() (
     qp=$!
     waited=0
     while [ $waited -lt 300 ] && kill -0 $qp 2>/dev/null &&
-          ! grep -q "^vm a: stopped" "$LOG" 2>/dev/null; do
+          [ "$(grep -c "^vm [ab]: stopped" "$LOG" 2>/dev/null)" -lt 2 ]; do
         sleep 2
         waited=$((waited + 2))
     done
@@ -366,9 +367,14 @@ uplink_attack() (
     grep -q "^\[atk\] atk: attack gw_spoof" "$clean" || fail "the attack did not start: $(grep -m1 '^\[atk\]' "$clean")"
     grep -q "^\[a\] nethv-guest: eth0 up, 10\.0\.2\.15/" "$clean" ||
         fail "no DHCP lease under the attack: $(grep -m1 "^\[a\] nethv-guest: .*eth0" "$clean")"
-    grep -q "^\[a\] nethv-guest: ping 10\.0\.2\.2: 5/5 received" "$clean" ||
-        fail "$(grep -m1 '^\[a\] nethv-guest: ping' "$clean" || echo "no ping line after $waited s")"
-    grep -Eq "^vm a: stopped: .*\(code 0\)" "$clean" || fail "no clean ACPI power-off of a; last lines: $(last)"
+    for want in "a] nethv-guest: ping 10\.0\.2\.2: 5/5" "a] nethv-guest: ping 10\.0\.2\.20: 5/5" \
+                "b] nethv-guest: ping 10\.0\.2\.15: 5/5" "b] nethv-guest: ping 10\.0\.2\.2: 5/5"; do
+        grep -q "^\[$want" "$clean" ||
+            fail "no '[$want' under the attack after $waited s: $(grep 'nethv-guest: ping' "$clean" | tr '\n' '|')"
+    done
+    for vm in a b; do
+        grep -Eq "^vm $vm: stopped: .*\(code 0\)" "$clean" || fail "no clean ACPI power-off of $vm; last lines: $(last)"
+    done
     sp=$(grep "^vnet atk0: vm atk: rx " "$clean" | tail -1 | sed -n 's/.* spoof \([0-9]*\).*/\1/p')
     [ -n "$sp" ] && [ "$sp" -gt 0 ] || fail "no spoofed frame dropped and counted on atk0: $(grep "^vnet atk0:" "$clean" | tail -1)"
     table=$(awk '/^MAC table:/ { t = "" ; next } /^  [0-9a-f:]* vlan/ { t = t $0 "|" } END { print t }' "$clean")
@@ -376,7 +382,9 @@ uplink_attack() (
         fail "the gateway's MAC is not on the uplink: $table"
     echo "$table" | grep -q "52:54:00:00:00:0a vlan 0 -> port [0-9]* a0, static" ||
         fail "a's MAC is not on a0: $table"
-    echo "PASS: $TEST ($sp spoofed frames dropped; a got its lease and 5/5 pings to the gateway)"
+    echo "$table" | grep -q "52:54:00:00:00:0b vlan 0 -> port [0-9]* b0, static" ||
+        fail "b's MAC is not on b0: $table"
+    echo "PASS: $TEST ($sp spoofed frames dropped; a got its lease, a and b 5/5 pings to each other and the gateway)"
 )
 
 # default_scenario: `make run`'s config/default.dts with QEMU's user network
