@@ -17,8 +17,10 @@
  * transmit FIFO is refilled whenever it is empty by console_drain(), which
  * never waits (after every exit, in every idle loop, at CPU 0's tick).  A
  * VM's line that finds no room is dropped (console_try_write: the caller
- * counts it); the hypervisor's own messages never are: with the ring full
- * their writer sends the oldest bytes itself, waiting for the UART.  Until
+ * counts it).  The hypervisor's own messages are never refused: with the
+ * ring full, the oldest bytes not yet sent make room and are counted (a
+ * note says how many) -- never a wait for the UART with interrupts off,
+ * which guests could otherwise provoke by keeping the ring full.  Until
  * the VMs start, after they stop, and on panic and power-off, the console
  * is synchronous (console_set_buffered, console_flush).  The debug port
  * (0xE9, emulators only) never waits and is written at once.
@@ -29,6 +31,7 @@
 static spinlock_t console_lock = SPINLOCK_INIT;   /* the ring and the UART's TX */
 static char ring[CON_RING];
 static uint64_t ring_head, ring_tail;   /* bytes ever put in / sent out */
+static uint64_t ring_lost;              /* oldest bytes discarded for the hypervisor's text */
 static bool buffered;
 static bool have_debugcon;
 static bool console_ready;
@@ -77,9 +80,9 @@ static void put_ring(const char *s, size_t n)
     }
 }
 
-/* may_wait: the hypervisor's text (sent by the writer when the ring is
- * full); else a VM's, refused when it does not fit */
-static bool write_common(const char *s, size_t n, bool may_wait)
+/* own_text: the hypervisor's text (the oldest unsent bytes make room for
+ * it); else a VM's, refused when it does not fit */
+static bool write_common(const char *s, size_t n, bool own_text)
 {
     if (!console_ready)
         console_init();
@@ -91,12 +94,17 @@ static bool write_common(const char *s, size_t n, bool may_wait)
             ring_tail = ring_head - CON_RING;
         send_all();
     } else {
+        static const char note[] = "\n[console: older output lost]\n";
         if (ring_head - ring_tail + k > CON_RING) {
-            if (!may_wait) {
+            if (!own_text) {
                 spin_unlock_irqrestore(&console_lock, f);
                 return false;
             }
-            send_all();
+            /* room for the text and a note where the gap is */
+            uint64_t drop = ring_head - ring_tail + k + (sizeof(note) + 1) - CON_RING;
+            ring_tail += drop;
+            ring_lost += drop;
+            put_ring(note, sizeof(note) - 1);
         }
         put_ring(s, n);
         send_some();

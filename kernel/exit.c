@@ -527,24 +527,31 @@ static enum exit_result refused(struct vcpu *v, struct vcpu_exit *e)
 /*
  * #DB and #AC are intercepted only so that their delivery loops cannot
  * hold a CPU (CVE-2015-8104, CVE-2015-5307): straight back to the guest.
- * Such a loop never ends by itself: an #AC raised by the delivery of the
- * #AC injected at the same RIP (a CPL-3 handler on a misaligned stack), or
- * a #DB trap at the same RIP right after delivering the injected #DB (a
- * data breakpoint on the handler's stack) recurs identically each time --
+ * Such a loop never ends by itself: an #AC (or #DB) raised by the
+ * delivery of the same exception, injected at the same RIP (an #AC gate to
+ * a CPL-3 handler on a misaligned stack) recurs identically each time --
  * the vCPU only spins through exits (and takes no interrupt: the
  * reflection holds the injection slot).  EXC_LOOP_LIMIT such exits in a
- * row, and the VM is stopped as hung, its loop named.  A guest that takes
- * the same exception at the same RIP from ordinary instructions is not
- * counted: that exception was not the one just injected.
+ * row, and the VM is stopped as hung, its loop named.  Counted are only
+ * exits that cut short the delivery of a hardware exception of the same
+ * vector (EXITINTINFO / IDT-vectoring info valid, SDM 3C 27.2.4, APM 2
+ * 15.7.2): a handler that returns to its faulting instruction, or a
+ * watchpoint hit in a tight loop, exits with no delivery cut short.  (The
+ * #DB trap that follows a completed delivery, CVE-2015-8104's shape, is not
+ * counted: such a vCPU spins through exits, which costs the host nothing
+ * more than any busy guest.)
  */
 #define EXC_LOOP_LIMIT  1000
-#define EVT_VALID       (1u << 31)      /* SVM EVENTINJ / VMX entry interruption info */
+/* SVM EXITINTINFO and VMX IDT-vectoring info share these fields */
+#define EVT_VALID       (1u << 31)
+#define EVT_TYPE(x)     (((x) >> 8) & 7)
+#define EVT_TYPE_HW_EXC 3
 
 static enum exit_result exception(struct vcpu *v, struct vcpu_exit *e)
 {
     if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC) {
-        bool again = (e->injected & EVT_VALID) && (e->injected & 0xff) == e->exc.vector &&
-                     e->rip == v->exc_loop_rip;
+        bool again = (e->intinfo & EVT_VALID) && EVT_TYPE(e->intinfo) == EVT_TYPE_HW_EXC &&
+                     (e->intinfo & 0xff) == e->exc.vector && e->rip == v->exc_loop_rip;
         v->exc_loop_n = again ? v->exc_loop_n + 1 : 1;
         v->exc_loop_rip = e->rip;
         if (v->exc_loop_n >= EXC_LOOP_LIMIT) {

@@ -297,7 +297,7 @@ static void run_slice(struct vcpu *v, bool others_waiting)
     uint64_t ran = rdtsc() - t0;
     v->vruntime += ran;
     v->run_tsc += ran;
-    __atomic_store_n(&v->slice_t0, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&v->slice_t0, 0, __ATOMIC_RELEASE);   /* after run_tsc (vm.c reads both) */
 }
 
 /*

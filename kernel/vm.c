@@ -307,6 +307,7 @@ static int vm_reload(struct vm *vm, const char **why)
     for (unsigned i = 0; i < vm->nvcpus; i++) {
         vcpu_fpu_reset(&vm->vcpu[i].hw);        /* nothing of the old guest's x87/SSE */
         spec_vcpu_reset(&vm->vcpu[i].hw);       /* nor its speculation controls */
+        vm->vcpu[i].exc_loop_n = 0;
     }
     for (unsigned i = 0; i < vm->nvcpus; i++)
         vm->vcpu[i].state = i == 0 ? VCPU_RUNNABLE : VCPU_WAIT_SIPI;
@@ -367,8 +368,15 @@ void vm_print_stats(const struct vm *vm)
     }
     for (unsigned i = 0; i < vm->nvcpus; i++) {    /* sched.c's accounting */
         /* with the slice it is in (the VM's stop is printed from inside one) */
-        uint64_t t0 = __atomic_load_n(&vm->vcpu[i].slice_t0, __ATOMIC_RELAXED);
-        uint64_t run = vm->vcpu[i].run_tsc + (t0 ? rdtsc() - t0 : 0);
+        /* slice_t0 twice around run_tsc: a slice that ended in between
+         * is not counted twice */
+        uint64_t t0, run;
+        do {
+            t0 = __atomic_load_n(&vm->vcpu[i].slice_t0, __ATOMIC_ACQUIRE);
+            run = __atomic_load_n(&vm->vcpu[i].run_tsc, __ATOMIC_ACQUIRE);
+        } while (t0 != __atomic_load_n(&vm->vcpu[i].slice_t0, __ATOMIC_ACQUIRE));
+        uint64_t now = rdtsc();
+        run += t0 && now > t0 ? now - t0 : 0;
         printk("vm %s: vCPU %u: ran %llu ms (in guest mode %llu ms) in %llu slices\n", vm->name, i,
                (unsigned long long)(tsc_hz >= 1000 ? run / (tsc_hz / 1000) : 0),
                (unsigned long long)(tsc_hz >= 1000 ? vm->vcpu[i].guest_tsc / (tsc_hz / 1000) : 0),

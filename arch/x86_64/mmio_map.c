@@ -46,8 +46,8 @@ bool mmio_map(uint64_t pa, uint64_t len)
         uint64_t *pdpt = table_of(pml4, (va >> 39) & 511, &mapped);
         uint64_t *pd = pdpt ? table_of(pdpt, (va >> 30) & 511, &mapped) : NULL;
         uint64_t *pt = pd ? table_of(pd, (va >> 21) & 511, &mapped) : NULL;
-        if (mapped)
-            continue;
+        if (mapped || mem_range_is_ram(va, PAGE_SIZE) == 1)
+            continue;                   /* RAM (a stack guard page, too) is not MMIO */
         if (!pt)
             return false;
         if (!(pt[(va >> 12) & 511] & PTE_P)) {

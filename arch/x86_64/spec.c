@@ -32,7 +32,8 @@
 #include <arch/x86.h>
 
 struct spec_policy spec;
-uint8_t spec_verw_on_entry;                     /* vmx_entry.S reads it */
+uint8_t spec_verw_on_entry;                     /* vmx_entry.S reads these two */
+uint8_t spec_l1d_flush_on_entry;
 static const struct vm_hw *last_vm[MAX_CPUS];   /* for IBPB between VMs */
 
 /* ARCH_CAPABILITIES bits that state facts about the CPU a guest may rely on
@@ -93,6 +94,7 @@ void spec_init(bool vmx)
     bool mmio = !(a & ARCH_CAP_SBDR_SSDP_NO) || !(a & ARCH_CAP_FBSDP_NO) || !(a & ARCH_CAP_PSDP_NO);
     bool buffers = vmx && (mds || taa || mmio);
     spec_verw_on_entry = buffers && spec.md_clear && !spec.l1d_flush_entry;
+    spec_l1d_flush_on_entry = spec.l1d_flush_entry;
     spec.ibpb_vm_switch = spec.ibpb;
 
     printk("spec: host: retpolines%s; entry: %s, %s; IBPB between VMs: %s; RSB filled after "
@@ -160,6 +162,10 @@ void spec_guest_cpuid(uint32_t leaf, uint32_t sub, struct cpuid_regs *r)
         if (spec.spec_ctrl_bits & SPEC_CTRL_SSBD)
             keep |= CPUIDX8_EBX_SSBD;
         r->ebx &= keep | ~(CPUIDX8_EBX_SPEC_ALL);
+    } else if (leaf == 7 && sub == 2) {
+        /* PSFD, IPRED/RRSBA/BHI controls, DDPD: SPEC_CTRL bits a guest
+         * would set and nethv refuses (spec_ctrl_bits) */
+        r->edx = 0;
     } else if (leaf == 0x80000021) {
         r->eax &= ~CPUIDX21_EAX_AUTO_IBRS;      /* EFER.AIBRSE is not the guest's */
     }
@@ -222,8 +228,7 @@ void spec_enter(struct vcpu_hw *v, unsigned cpu, bool vmx)
     }
     if (v->spec_ctrl != spec.host_spec_ctrl)
         wrmsr(MSR_IA32_SPEC_CTRL, v->spec_ctrl);
-    if (vmx && spec.l1d_flush_entry)
-        wrmsr(MSR_IA32_FLUSH_CMD, FLUSH_CMD_L1D);
+    /* VMX's L1D flush is the entry code's (vmx_entry.S) */
 }
 
 void spec_exit(struct vcpu_hw *v)

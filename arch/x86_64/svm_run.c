@@ -120,38 +120,43 @@ static inline void fpu_load(const struct vcpu_hw *v)
     }
 }
 
-/* XSAVEOPT after XRSTOR from the same area skips what the guest did not
- * modify (SDM 1 13.9); under QEMU TCG that saves ~20 % per round trip.
- * With the guest's own XCR0 loaded in between, plain XSAVE. */
 uint64_t svm_xsetbv_unseen;
 
-static inline void fpu_store(struct vcpu_hw *v)
+/* The guest's x87/SSE/AVX state to its image.  QEMU TCG (7.2) does not
+ * intercept XSETBV (target/i386/tcg/fpu_helper.c helper_xsetbv checks no
+ * SVM intercept): the guest's XSETBV wrote XCR0 itself.  What the CPU
+ * holds is read back; a value nethv did not load is adopted -- within what
+ * guests are offered -- as if the exit had come, and the host's XCR0 goes
+ * back whenever the CPU holds anything else.  Returns that XCR0 if it was
+ * such a value (for a note printed by the caller once the state is saved:
+ * printing uses SSE), else 0. */
+static inline uint64_t fpu_store(struct vcpu_hw *v)
 {
     void *a = phys_to_virt(v->fpu_area);
-    /* QEMU TCG (7.2) does not intercept XSETBV (target/i386/tcg/
-     * fpu_helper.c helper_xsetbv checks no SVM intercept): the guest's
-     * XSETBV wrote XCR0 itself.  Adopt what it wrote -- within what guests
-     * are offered -- as if the exit had come. */
-    if (svm_caps.xsave && (svm_vmcb(v)->save.cr4 & CR4_OSXSAVE)) {
-        uint64_t hw = xgetbv(0);
-        if (hw != run_xcr0(v)) {
+    if (!svm_caps.xsave) {
+        __asm__ volatile("fxsave64 (%0)" :: "r"(a) : "memory");
+        return 0;
+    }
+    uint64_t loaded = run_xcr0(v), hw = loaded, unseen = 0;
+    if (svm_vmcb(v)->save.cr4 & CR4_OSXSAVE) {
+        hw = xgetbv(0);
+        if (hw != loaded) {
             v->xcr0 = (hw & fpu_guest_xcr0()) | 1;
-            if (__atomic_fetch_add(&svm_xsetbv_unseen, 1, __ATOMIC_RELAXED) == 0)
-                printk("svm: the guest's XSETBV of %#llx did not exit (the XSETBV intercept is set; "
-                       "QEMU TCG ignores it): taken as its XCR0\n", (unsigned long long)hw);
+            unseen = hw;
         }
     }
-    bool own = svm_caps.xsave && run_xcr0(v) != svm_caps.xcr0;
-    if (own)
+    if (hw != svm_caps.xcr0)
         xsetbv(0, svm_caps.xcr0);
-    if (svm_caps.xsaveopt && !own)
+    /* XSAVEOPT after XRSTOR from the same area skips what the guest did
+     * not modify (SDM 1 13.9); under QEMU TCG that saves ~20 % per round
+     * trip.  With another XCR0 in between, plain XSAVE. */
+    if (svm_caps.xsaveopt && hw == svm_caps.xcr0)
         __asm__ volatile("xsaveopt64 (%0)" :: "r"(a), "a"((uint32_t)svm_caps.xcr0),
                          "d"((uint32_t)(svm_caps.xcr0 >> 32)) : "memory");
-    else if (svm_caps.xsave)
+    else
         __asm__ volatile("xsave64 (%0)" :: "r"(a), "a"((uint32_t)svm_caps.xcr0),
                          "d"((uint32_t)(svm_caps.xcr0 >> 32)) : "memory");
-    else
-        __asm__ volatile("fxsave64 (%0)" :: "r"(a) : "memory");
+    return unseen;
 }
 
 /* ---- the cheap part of the VMRUN consistency checks (15.5.1) ---- */
@@ -483,7 +488,10 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
                    cpu, (unsigned long long)b->save.cr0);
     }
     vcpu_assert_host_state(cpu, "svm");
-    fpu_store(v);
+    uint64_t unseen_xcr0 = fpu_store(v);
+    if (unseen_xcr0 && __atomic_fetch_add(&svm_xsetbv_unseen, 1, __ATOMIC_RELAXED) == 0)
+        printk("svm: the guest's XSETBV of %#llx did not exit (the XSETBV intercept is set; "
+               "QEMU TCG ignores it): taken as its XCR0\n", (unsigned long long)unseen_xcr0);
     __atomic_store_n(&v->running, false, __ATOMIC_SEQ_CST);
 
     v->gpr.rax = b->save.rax;

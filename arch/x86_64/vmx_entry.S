@@ -32,6 +32,16 @@ vmx_enter:
     vmwrite %rsp, %rax
     jbe     .Lfail                  /* CF or ZF: same codes as a failed entry */
 
+    /* L1TF: the L1D flush as late as it can be, before the guest's GPRs
+     * (spec.c; an NMI from here to the entry can still bring host data
+     * back into L1D) */
+    cmpb    $0, spec_l1d_flush_on_entry(%rip)
+    je      4f
+    mov     $MSR_IA32_FLUSH_CMD, %ecx
+    mov     $FLUSH_CMD_L1D, %eax
+    xor     %edx, %edx
+    wrmsr
+4:
     /* flags survive the MOVs below: ZF = no VERW, CF = launched (BT
      * leaves ZF alone; VERW changes ZF only) */
     cmpb    $0, spec_verw_on_entry(%rip)

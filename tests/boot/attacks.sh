@@ -58,6 +58,7 @@ vstat() {
 judge() (
     TEST=attacks-$1/$2
     plat=$1
+    name=$2                             # ($2 is overwritten by `set --` below)
     log=$3
     span=$((1 << ($(shift_of "$1") - 10)))
     grep -q "PANIC" "$log" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$log" | tail -1)"
@@ -160,7 +161,7 @@ judge() (
         done
     fi
     what=$(sed -n 's/^\[atk\] atk: done [a-z_]* //p' "$log")
-    [ "$2" = ac_loop ] && what="stopped: $(sed -n 's/^vm atk: stopped: \(.*\) (code.*/\1/p' "$log")"
+    [ "$name" = ac_loop ] && what="stopped: $(sed -n 's/^vm atk: stopped: \(.*\) (code.*/\1/p' "$log")"
     echo "PASS: $TEST ($what;$report)"
 )
 

@@ -18,12 +18,14 @@ struct spec_policy {
     bool ibpb_vm_switch;        /* IBPB when a CPU changes VM */
 };
 extern struct spec_policy spec;
-extern uint8_t spec_verw_on_entry;
+extern uint8_t spec_verw_on_entry, spec_l1d_flush_on_entry;
 
 /* AMD's speculation bits in CPUID 0x80000008 EBX (APM 3): IBPB, IBRS,
- * STIBP, the always-on and preferred hints, SSBD, VIRT_SSBD, SSB_NO */
+ * STIBP, the always-on, preferred and same-mode hints, SSBD, VIRT_SSBD,
+ * SSB_NO, PSFD (a SPEC_CTRL bit nethv refuses) */
 #define CPUIDX8_EBX_SPEC_ALL ((1u << 12) | (1u << 14) | (1u << 15) | (1u << 16) | (1u << 17) | \
-                              (1u << 18) | (1u << 24) | (1u << 25) | (1u << 26))
+                              (1u << 18) | (1u << 19) | (1u << 24) | (1u << 25) | (1u << 26) | \
+                              (1u << 28))
 
 /* spec_guest_rdmsr / wrmsr results */
 #define SPEC_MSR_NOT_MINE   0
