@@ -150,7 +150,7 @@ void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_rep
         vmm_lapic_apic_write(m, rq->vcpu, rq->exit.apic_write.offset);
         break;
     case VCPU_EXIT_VMINSN:
-    case VCPU_EXIT_XSETBV:      /* XSAVE is hidden by the CPUID policy */
+    case VCPU_EXIT_XSETBV:      /* the kernel's (kernel/exit.c, VMX's backend): never here */
     case VCPU_EXIT_INVD:
         vmm_inject_exception(rp, EXC_UD, false, 0);
         break;

@@ -8,7 +8,7 @@
 # PASS when the check passes under nethv; FAIL when it passes directly but
 # not under nethv.  A check a reference itself fails is printed as
 # "conform-EMULATOR: NAME: reference fails (...)" and not compared; one that nethv's
-# CPUID policy skips (a feature it does not give guests, e.g. XSAVE) as
+# CPUID policy skips (a feature it does not give guests, e.g. PKU) as
 # "conform-PLATFORM/NAME: skipped under nethv (...)", not counted either.
 # Checks named policy.* test what nethv promises beyond the bare CPU (CR4
 # bits its CPUID does not grant #GP): they run under nethv only and must pass.

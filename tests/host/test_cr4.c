@@ -23,7 +23,7 @@ static void allowed_follows_cpuid(void **state)
     assert_true(a & CR4_PCE);               /* no CPUID bit: always */
     assert_true(a & CR4_PCIDE);
     assert_true(a & CR4_SMEP);
-    assert_false(a & CR4_OSXSAVE);          /* XSAVE hidden */
+    assert_false(a & CR4_OSXSAVE);          /* no XSAVE in this CPUID */
     assert_false(a & CR4_VMXE);
     assert_false(a & CR4_SMXE);
     assert_false(a & CR4_PKE);              /* leaf 7 ECX cleared */
