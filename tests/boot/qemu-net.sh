@@ -258,8 +258,20 @@ check_datapath_exits() (
             [ "${s1%%:*}" -lt "$g1" ] && [ "${s2%%:*}" -lt "$g2" ] || fail "'$k': snapshot after the guest's 'go'"
         done
         a1=$(after "$m1" "$acc"); a2=$(after "$m2" "$acc")
-        [ "${a1#*:}" = "${a2#*:}" ] ||
-            fail "VM $vm: its monitor handled virtio-net accesses during iperf3: '${a1#*:}' then '${a2#*:}'"
+        if [ "${a1#*:}" != "${a2#*:}" ]; then
+            # b does not wait for a's end mark: once its iperf3 server is
+            # done it powers off, and Linux's virtio reset on the way (the
+            # status written 0 and read back: two common-config accesses)
+            # can come before the end snapshot.  Those two, after its
+            # "poweroff" line, and nothing else (soak, 2026-12-07: 1 of 7).
+            po=$(lineno "^\[$vm\] nethv-guest: poweroff")
+            c1=$(echo "$a1" | sed -n 's/.* common \([0-9]*\) .*/\1/p')
+            c2=$(echo "$a2" | sed -n 's/.* common \([0-9]*\) .*/\1/p')
+            r1=$(echo "${a1#*:}" | sed 's/ common [0-9]* / /'); r2=$(echo "${a2#*:}" | sed 's/ common [0-9]* / /')
+            [ -n "$po" ] && [ "$po" -lt "${a2%%:*}" ] && [ "$r1" = "$r2" ] && [ -n "$c1" ] && [ -n "$c2" ] &&
+                [ $((c2 - c1)) -le 2 ] ||
+                fail "VM $vm: its monitor handled virtio-net accesses during iperf3: '${a1#*:}' then '${a2#*:}'"
+        fi
         k1=$(after "$m1" "$kx"); k2=$(after "$m2" "$kx")
         x1=$(after "$m1" "$mx"); x2=$(after "$m2" "$mx")
         p1=$(after "$m1" "$port"); p2=$(after "$m2" "$port")
