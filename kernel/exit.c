@@ -303,6 +303,14 @@ static enum exit_result io(struct vcpu *v, struct vcpu_exit *e, enum exit_handle
     return to_monitor(v, e);
 }
 
+/* #GP(0) for an instruction the kernel refuses */
+static void inject_gp0(struct vcpu *v)
+{
+    const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
+                                   .has_error = true, .error = 0 };
+    vcpu_backend->inject(&v->hw, &ev);
+}
+
 /* The speculation-control MSRs (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES,
  * FLUSH_CMD) are the kernel's: it loads SPEC_CTRL at every entry and acts on
  * the commands (arch/x86_64/spec.c); the monitor never sees them. */
@@ -316,9 +324,7 @@ static bool spec_msr(struct vcpu *v, const struct vcpu_exit *e, bool write)
     if (rc == SPEC_MSR_NOT_MINE)
         return false;
     if (rc == SPEC_MSR_GP) {
-        const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
-                                       .has_error = true, .error = 0 };
-        vcpu_backend->inject(&v->hw, &ev);
+        inject_gp0(v);
         return true;
     }
     if (!write) {
@@ -503,9 +509,7 @@ static enum exit_result xsetbv_exit(struct vcpu *v, struct vcpu_exit *e)
     vcpu_backend->get_regs(&v->hw, &r);
     uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
     if (!fpu_xsetbv_check((uint32_t)r.gpr.rcx, val)) {
-        const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
-                                       .has_error = true, .error = 0 };
-        vcpu_backend->inject(&v->hw, &ev);
+        inject_gp0(v);
         return EXIT_RESUME;
     }
     v->hw.xcr0 = val;
