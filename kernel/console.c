@@ -22,7 +22,7 @@
  * note says how many) -- never a wait for the UART with interrupts off,
  * which guests could otherwise provoke by keeping the ring full.  Until
  * the VMs start, after they stop, and on panic and power-off, the console
- * is synchronous (console_set_buffered, console_flush).  The debug port
+ * is synchronous (console_set_buffered).  The debug port
  * (0xE9, emulators only) never waits and is written at once.
  */
 #define CON_RING        (64 * 1024)     /* a power of two */
@@ -133,13 +133,6 @@ void console_drain(void)
         spin_unlock(&console_lock);
     }
     irq_restore(f);
-}
-
-void console_flush(void)
-{
-    uint64_t f = spin_lock_irqsave(&console_lock);
-    send_all();
-    spin_unlock_irqrestore(&console_lock, f);
 }
 
 void console_set_buffered(bool on)

@@ -27,8 +27,6 @@ void console_write(const char *s, size_t n);
 bool console_try_write(const char *s, size_t n);
 /* Refill the UART from the console's ring if it is idle; never waits. */
 void console_drain(void);
-/* Everything out, waiting for the UART (power-off, and before a report). */
-void console_flush(void);
 /* Buffered (VMs running) or synchronous output. */
 void console_set_buffered(bool on);
 /* The flight recorder of the vCPU the CPU ran last (kernel/sched.c). */
