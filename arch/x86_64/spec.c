@@ -219,7 +219,7 @@ int spec_guest_wrmsr(struct vcpu_hw *v, uint32_t msr, uint64_t val)
     }
 }
 
-void spec_enter(struct vcpu_hw *v, unsigned cpu, bool vmx)
+void spec_enter(struct vcpu_hw *v, unsigned cpu)
 {
     if (spec.ibpb_vm_switch && last_vm[cpu] != v->vm) {
         if (last_vm[cpu])

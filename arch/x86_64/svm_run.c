@@ -467,7 +467,7 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
         host_cr0[cpu] = read_cr0();
     fpu_load(v);
     vcpu_debug_regs_load(v, cpu, false);
-    spec_enter(v, cpu, false);
+    spec_enter(v, cpu);
     irqoff_end();               /* guest time is not host time with interrupts off */
     svm_vmrun(v, v->ctl_pa, svm_host_area[cpu]);
     irqoff_begin();

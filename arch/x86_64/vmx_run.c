@@ -83,7 +83,7 @@ static int enter_once(struct vcpu_hw *v, struct vmx_vcpu *p)
         write_cr2(p->cr2);
     fpu_load(v, p);
     vcpu_debug_regs_load(v, this_cpu()->cpu, true);
-    spec_enter(v, this_cpu()->cpu, true);
+    spec_enter(v, this_cpu()->cpu);
     irqoff_end();               /* guest time is not host time with interrupts off */
     int rc = vmx_enter(v, v->launched);
     irqoff_begin();

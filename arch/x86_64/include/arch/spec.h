@@ -34,7 +34,7 @@ extern uint8_t spec_verw_on_entry, spec_l1d_flush_on_entry;
 
 void spec_init(bool vmx);               /* BSP, once the backend is known */
 void spec_init_cpu(void);               /* every CPU (spec_init does the BSP's) */
-void spec_enter(struct vcpu_hw *v, unsigned cpu, bool vmx);    /* just before entry */
+void spec_enter(struct vcpu_hw *v, unsigned cpu);    /* just before entry */
 void spec_exit(struct vcpu_hw *v);      /* just after the exit */
 void spec_vcpu_reset(struct vcpu_hw *v);
 uint64_t spec_guest_arch_cap(void);
