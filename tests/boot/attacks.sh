@@ -23,15 +23,18 @@
 #       vCPU on its CPU, busy all along (spinning, then attacking);
 #     and, QEMU only (its clock is the wall clock): Ctrl-T s typed during
 #     the attack is answered within 1 s.
-# ATTACKS= picks attacks, ATTACK_PLATFORMS= "qemu bochs".
+# ATTACKS= picks attacks, ATTACK_PLATFORMS= "qemu bochs ryzen" (ryzen: Bochs SVM,
+# the #AC and #DB loops only).
 TEST=attacks
 . "$(dirname "$0")/lib.sh"
 ATK=$BUILD/guest/attack.elf
 HB=$BUILD/guest/heartbeat.elf
 SRC=config/attack.dts
 [ -f "$ATK" ] && [ -f "$HB" ] || { echo "FAIL: $TEST: no $ATK or $HB (make guests)"; exit 1; }
-ATTACKS=${ATTACKS:-db_storm wbinvd state_write lapic_storm pit_storm ipi_storm console_flood rx_zero desc_loop msix_low mac_flood tx_flood sipi_storm ac_loop}
-ATTACK_PLATFORMS=${ATTACK_PLATFORMS:-qemu bochs}
+ATTACKS=${ATTACKS:-db_storm wbinvd state_write lapic_storm pit_storm ipi_storm console_flood rx_zero desc_loop msix_low mac_flood tx_flood sipi_storm ac_loop db_loop}
+# ryzen (Bochs' SVM) runs only the loops that QEMU TCG cannot make
+ATTACK_PLATFORMS=${ATTACK_PLATFORMS:-qemu bochs ryzen}
+RYZEN_NOTE="Bochs 2.7 SVM masks physical interrupts while the guest's IF is 0, against AMD APM 2 15.21.1 (VMRUN loads the guest's RFLAGS before it sets in_svm_guest, cpu/svm.cc), so the attacker's second vCPU waits with IF=1 (ap_sti) and the victims' shares are not judged"
 MIN_PCT=80
 
 # the heartbeat's window, 2^shift TSC ticks, per platform: several of
@@ -62,10 +65,11 @@ judge() (
     log=$3
     span=$((1 << ($(shift_of "$1") - 10)))
     grep -q "PANIC" "$log" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$log" | tail -1)"
-    if [ "$2" = ac_loop ]; then
+    if [ "$2" = ac_loop ] || [ "$2" = db_loop ]; then
         # the loop never ends: nethv must stop the attacker, naming it
-        grep -q "^\[atk\] atk: attack ac_loop" "$log" || fail "the attack did not start"
-        grep -q "^vm atk: stopped: vCPU 0 hung in a #AC delivery loop" "$log" ||
+        exc=$(if [ "$2" = ac_loop ]; then echo '#AC'; else echo '#DB'; fi)
+        grep -q "^\[atk\] atk: attack $2" "$log" || fail "the attack did not start"
+        grep -q "^vm atk: stopped: vCPU 0 hung in a $exc delivery loop" "$log" ||
             fail "the attacker was not stopped as hung: $(grep -m1 '^vm atk: stopped' "$log" || echo 'no stop line')"
     else
     grep -q "^\[atk\] atk: done $2 made [1-9]" "$log" ||
@@ -115,10 +119,20 @@ judge() (
     t0=$(sed -n 's/^\[atk\] atk: idle \([0-9]*\)$/\1/p' "$log")
     t1=$(sed -n 's/^\[atk\] atk: attack [a-z_]* \([0-9]*\)$/\1/p' "$log")
     t2=$(sed -n 's/^\[atk\] atk: end \([0-9]*\)$/\1/p' "$log")
-    # ac_loop never ends its phase itself: the phase's length
-    [ "$2" = ac_loop ] && [ -n "$t1" ] && t2=$((t1 + $(phase_of "$1") * span))
+    # the loops never end their phase themselves: the phase's length
+    case $2 in ac_loop|db_loop) [ -n "$t1" ] && t2=$((t1 + $(phase_of "$1") * span)) ;; esac
     [ -n "$t0" ] && [ -n "$t1" ] && [ -n "$t2" ] || fail "no phase marks from the attacker"
     report=""
+    if [ "$plat" = ryzen ]; then
+        # Bochs 2.7's SVM masks physical interrupts while a guest runs with
+        # IF=0 (see RYZEN_NOTE): victims' shares mean nothing there.  What
+        # ryzen adds is the SVM side of the loops' detection.
+        grep -q "^vm hb0: stopped: guest requested exit (code 0)" "$log" &&
+            grep -q "^vm hb1: stopped: guest requested exit (code 0)" "$log" ||
+            fail "a victim did not finish: $(grep '^vm hb[01]: stopped' "$log" | tr '\n' '|')"
+        echo "PASS: $TEST (stopped: $(sed -n 's/^vm atk: stopped: \(.*\) (code.*/\1/p' "$log"); both victims finished; shares not judged: $RYZEN_NOTE)"
+        exit 0
+    fi
     for hb in hb0 hb1; do
         # windows (end T, count N) inside each phase; a window belongs to
         # the phase that holds its whole span [T - span, T] (T in 2^10 ticks)
@@ -161,7 +175,7 @@ judge() (
         done
     fi
     what=$(sed -n 's/^\[atk\] atk: done [a-z_]* //p' "$log")
-    [ "$name" = ac_loop ] && what="stopped: $(sed -n 's/^vm atk: stopped: \(.*\) (code.*/\1/p' "$log")"
+    case $name in ac_loop|db_loop) what="stopped: $(sed -n 's/^vm atk: stopped: \(.*\) (code.*/\1/p' "$log")" ;; esac
     echo "PASS: $TEST ($what;$report)"
 )
 
@@ -174,17 +188,7 @@ ask_stats() {
     done
     kill -0 "$1" 2>/dev/null || return
     sleep 0.3                           # well into the attack
-    before=$(grep -c "longest interrupts-off stretch" "$LOG")
-    t0=$(date +%s%N)
-    timeout 5 sh -c 'printf "\024s" > "$1"' sh "$2"
-    while [ "$(grep -c "longest interrupts-off stretch" "$LOG")" -le "$before" ]; do
-        if [ $(( ($(date +%s%N) - t0) / 1000000 )) -gt 10000 ] || ! kill -0 "$1" 2>/dev/null; then
-            echo none > "$LOG.stats_ms"
-            return
-        fi
-        sleep 0.01
-    done
-    echo $(( ($(date +%s%N) - t0) / 1000000 )) > "$LOG.stats_ms"
+    ask_console_stats "$2" "$LOG" "$1" > "$LOG.stats_ms"
 }
 
 st=0
@@ -194,9 +198,23 @@ for plat in $ATTACK_PLATFORMS; do
             echo "attacks-qemu/ac_loop: skipped (QEMU TCG raises no #AC: the loop cannot be made)"
             continue
         fi
+        if [ "$plat" = qemu ] && [ "$a" = db_loop ]; then
+            # QEMU 7.2 and 10.0: a data breakpoint hit by an event delivery's
+            # push drops the delivery and the #DB (softmmu/physmem.c
+            # cpu_check_watchpoint, cpu_loop_exit_noexc) and leaves
+            # watchpoint_hit set; the next delivery that hits it takes the
+            # BQL a second time and QEMU aborts (cpus.c: assertion
+            # !qemu_mutex_iothread_locked()).  Bare (no nethv) the guest
+            # says "raised no #DB loop"; nested, QEMU aborts.
+            echo "attacks-qemu/db_loop: skipped (QEMU TCG drops a #DB raised by an event delivery, and aborts on the next one: the loop cannot be made)"
+            continue
+        fi
+        if [ "$plat" = ryzen ] && [ "$a" != ac_loop ] && [ "$a" != db_loop ]; then
+            continue                    # QEMU's SVM runs the rest
+        fi
         dts=$LOGDIR/attack-$plat-$a.dts
         dtb=$LOGDIR/attack-$plat-$a.dtb
-        sed -e "s/attack=ATTACK/attack=$a/" -e "s/SHIFT/shift=$(shift_of $plat)/" \
+        sed -e "s/attack=ATTACK/attack=$a$([ "$plat" = ryzen ] && echo ' ap_sti')/" -e "s/SHIFT/shift=$(shift_of $plat)/" \
             -e "s/PHASE/$(phase_of $plat)/" -e "s/HBWIN/$(hbwin_of $plat)/" "$SRC" > "$dts"
         dtc -q -I dts -O dtb -o "$dtb" "$dts" || { echo "FAIL: attacks-$plat/$a: dtc"; st=1; continue; }
         iso=$LOGDIR/attack-$plat-$a.iso
@@ -218,11 +236,11 @@ for plat in $ATTACK_PLATFORMS; do
             wait $askpid 2>/dev/null        # it ends with QEMU: no writer left behind
             serial_fifo_close "$fifo"
             ;;
-        bochs)
+        bochs|ryzen)
             scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$dtb:config.dtb" "$ATK" "$HB" ||
                 { echo "FAIL: attacks-$plat/$a: mkiso"; st=1; continue; }
             rc=$LOGDIR/attack-$plat-$a.bochsrc
-            bochs_rc_iso "$rc" tigerlake 2 256 "$iso"
+            bochs_rc_iso "$rc" "$(if [ "$plat" = ryzen ]; then echo ryzen; else echo tigerlake; fi)" 2 256 "$iso"
             echo c | SDL_VIDEODRIVER=dummy timeout 600 bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
             ;;
         esac

@@ -173,3 +173,21 @@ serial_fifo_close() {
     wait $catpid 2>/dev/null
     rm -f "$1.in" "$1.out"
 }
+
+# ask_console_stats FIFO LOG [PID]: type Ctrl-T s into the serial FIFO's
+# input and wait (10 s at most, or until PID ends) for the hypervisor's
+# answer, whose last line is the interrupts-off stretches; prints the
+# wall-clock ms it took, or "none"
+ask_console_stats() {
+    before=$(grep -c "longest interrupts-off stretch" "$2" 2>/dev/null)
+    t0=$(date +%s%N)
+    timeout 5 sh -c 'printf "\024s" > "$1"' sh "$1"
+    while [ "$(grep -c "longest interrupts-off stretch" "$2" 2>/dev/null)" -le "${before:-0}" ]; do
+        if [ $(( ($(date +%s%N) - t0) / 1000000 )) -gt 10000 ] || { [ -n "$3" ] && ! kill -0 "$3" 2>/dev/null; }; then
+            echo none
+            return
+        fi
+        sleep 0.01
+    done
+    echo $(( ($(date +%s%N) - t0) / 1000000 ))
+}

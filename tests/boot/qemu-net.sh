@@ -361,13 +361,7 @@ uplink_attack() (
         waited=$((waited + 2))
     done
     if kill -0 $qp 2>/dev/null; then
-        before=$(grep -c "longest interrupts-off stretch" "$LOG")
-        timeout 5 sh -c 'printf "\024s" > "$1"' sh "$fifo.in"
-        i=0
-        while [ $i -lt 50 ] && [ "$(grep -c "longest interrupts-off stretch" "$LOG")" -le "$before" ]; do
-            sleep 0.2
-            i=$((i + 1))
-        done
+        ask_console_stats "$fifo.in" "$LOG" $qp >/dev/null
         sleep 1                 # the rest of the stats
     fi
     kill $qp 2>/dev/null
