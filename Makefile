@@ -49,7 +49,7 @@ KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%
 # .dtb that nethv-cfgcheck rejected)
 .DELETE_ON_ERROR:
 
-.PHONY: all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps
+.PHONY: all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps loc
 all: kernel efi iso configs guests
 
 deps:
@@ -183,6 +183,10 @@ bench: deps all
 	-BUILD=$(BUILD) tests/bench/guest-net.sh
 	-BUILD=$(BUILD) tests/bench/isolation.sh
 	$(MAKE) --no-print-directory $(BUILD)/bench/datapath && BUILD=$(BUILD) tests/bench/datapath.sh
+
+# non-blank, non-comment lines of C and assembly: ring 0 and the monitor
+loc:
+	@python3 scripts/loc.py
 
 clean:
 	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/guest $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs

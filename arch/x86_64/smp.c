@@ -12,7 +12,7 @@
 #include <arch/regs.h>
 
 extern const char trampoline_start[], trampoline_end[], tr_gdt_ptr[], tr_jmp[],
-    tr_cr3[], tr_stack[], tr_cpu[], tr_entry[], tr_long[], tr_gdt[], tr_efer[];
+    tr_cr3[], tr_stack[], tr_cpu[], tr_entry[], tr_long[], tr_gdt[], tr_efer[], tr_apic[], tr_claim[];
 
 volatile unsigned cpus_online_count = 1;
 static void (*volatile ap_work)(void);
@@ -115,6 +115,8 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
     memcpy(t + TR_OFF(tr_efer), &efer, 4);
     paging_trampoline(page, true);
     bool all_started = true;
+    uint32_t *claim = (uint32_t *)(t + TR_OFF(tr_claim));
+    bool late_test = cmdline_has("smp=late-sipi");
 
     for (unsigned i = 0; i < n; i++) {
         if (apic_ids[i] == self)
@@ -122,6 +124,22 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
         if (next >= MAX_CPUS) {
             printk("smp: more than %u CPUs; the rest stay off\n", MAX_CPUS);
             break;
+        }
+        if (late_test) {
+            /* smp=late-sipi: the SIPI of an AP that smp_boot gave up on
+             * arrives, its slot closed: the AP must park, touching nothing;
+             * INIT below brings it out again */
+            late_test = false;
+            memcpy(t + TR_OFF(tr_apic), &apic_ids[i], 4);
+            __atomic_store_n(&ap_started, 0, __ATOMIC_SEQ_CST);
+            __atomic_store_n(claim, 0, __ATOMIC_SEQ_CST);
+            lapic_send_init(apic_ids[i]);
+            udelay(10000);
+            lapic_send_sipi(apic_ids[i], (uint8_t)(page >> 12));
+            wait_started(100000);
+            if (__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE))
+                panic("smp: late-sipi test: the CPU with APIC id %u started on a closed slot", apic_ids[i]);
+            printk("smp: late-sipi test: the CPU with APIC id %u parked (its slot closed)\n", apic_ids[i]);
         }
         uint64_t stack = page_alloc(KSTACK_SIZE / PAGE_SIZE + 1, PAGE_SIZE, 0);
         if (!stack)
@@ -133,7 +151,9 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
         uint64_t cpu = next;
         memcpy(t + TR_OFF(tr_stack), &pc->kstack_top, 8);
         memcpy(t + TR_OFF(tr_cpu), &cpu, 8);
+        memcpy(t + TR_OFF(tr_apic), &apic_ids[i], 4);
         __atomic_store_n(&ap_started, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(claim, 1, __ATOMIC_SEQ_CST);           /* the slot is open */
 
         lapic_send_init(apic_ids[i]);
         udelay(10000);
@@ -142,11 +162,22 @@ void smp_boot(const uint32_t *apic_ids, unsigned n)
             lapic_send_sipi(apic_ids[i], (uint8_t)(page >> 12));
             wait_started(1000000);
         }
+        /* Close the slot.  Still open: the AP never took it, and if it
+         * wakes later it parks.  Taken but not started: it is between the
+         * trampoline and ap_main's first lines, on this slot's stack, as
+         * CPU `next` -- give it time, and if it still does not finish,
+         * start no more APs (the slot cannot be reused). */
+        bool taken = __atomic_exchange_n(claim, 0, __ATOMIC_SEQ_CST) == 0;
+        if (taken)
+            wait_started(1000000);
         if (__atomic_load_n(&ap_started, __ATOMIC_ACQUIRE)) {
             next++;
+        } else if (taken) {
+            all_started = false;
+            printk("smp: CPU with APIC id %u took its slot but did not finish starting; no more APs\n",
+                   apic_ids[i]);
+            break;
         } else {
-            /* its stack and the trampoline stay allocated (and the
-             * trampoline executable): it may still wake */
             all_started = false;
             printk("smp: CPU with APIC id %u did not start\n", apic_ids[i]);
         }

@@ -6,7 +6,8 @@ guests_iso() {
     mods="$BUILD/config/guest-tests.dtb:config.dtb"
     for g in "$BUILD"/guest/*.elf; do mods="$mods $g"; done
     mods="$mods guest/tests/mbinfo-module.txt"     # the "mbinfo" VM's Multiboot module
-    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff $2" $mods || fail "mkiso"
+    # smp=late-sipi: the first AP's SIPI comes after its slot closed (smp.c)
+    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff smp=late-sipi $2" $mods || fail "mkiso"
 }
 
 # check_guests LOG: one PASS/FAIL line per guest test; non-zero if any failed.
@@ -47,6 +48,9 @@ check_guests() {
         "^vm mbinfo: stopped: guest requested exit \(code 0\)"
     t exit_counters "kernel/monitor exit counters" "^vm vmcall: exits by kernel: .*hypercall=1000[3-9]" \
         "^vm io: exits by monitor: .*io=10[0-9][0-9]"
+    t ap_late_sipi "an AP woken after its slot closed parks; INIT-SIPI then starts it" \
+        "^smp: late-sipi test: the CPU with APIC id [0-9]+ parked \(its slot closed\)$" \
+        "^smp: ([0-9]+) of \1 CPUs online$"
     t all_stopped "hypervisor survives and powers off" "^nethv: all VMs stopped" "^nethv: power off \(code 0\)"
     if grep -q "PANIC" "$clean"; then echo "FAIL: $TEST/host: hypervisor panic"; bad=1; fi
     return $bad
