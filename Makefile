@@ -49,8 +49,8 @@ KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%
 # .dtb that nethv-cfgcheck rejected)
 .DELETE_ON_ERROR:
 
-.PHONY: all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps loc
-all: kernel efi iso configs guests
+.PHONY: monitor all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps loc
+all: kernel efi iso configs guests monitor
 
 deps:
 	@scripts/deps.sh
@@ -74,6 +74,42 @@ $(BUILD)/k/%.o: %.S
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
+
+# ---- programs at CPL 3 (arch/x86_64/include/arch/user.h) -------------------------
+# Linked at 0x7f80_0020_0000, far above the small code model's 2 GiB: code
+# built -fpie reaches everything RIP-relative, and the absolute pointers in
+# data are 64-bit relocations, which a static link at any address resolves.
+UCFLAGS  := -std=gnu11 -O2 -g $(KWARN) -ffreestanding -fpie -mcmodel=small \
+            -mgeneral-regs-only -fno-stack-protector -fno-asynchronous-unwind-tables -Iinclude
+ULDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
+            -Wl,--build-id=none -Wl,-T,user/user.ld
+$(BUILD)/user/selftest.elf: user/start.S user/selftest.c user/sys.h user/user.ld include/nethv/user_selftest.h
+	@mkdir -p $(dir $@)
+	@echo "  USER    $@"
+	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ user/start.S user/selftest.c
+# The monitor (vmm/) as a program at CPL 3 (include/nethv/monitor_abi.h):
+# the kernel's newlib (built -fpie for this), retpolines as the kernel, and
+# the decoder and vLAPIC register code it shares with the kernel.  Built by
+# `make monitor`; the kernel does not load it yet (issue 14).
+MON_SRC  := user/start.S user/mon_main.c user/mon_sys.c $(wildcard vmm/*.c) arch/x86_64/decode.c \
+            arch/x86_64/decode_mmio.c arch/x86_64/cr4.c arch/x86_64/exit_names.c kernel/vlapic.c \
+            arch/x86_64/spec_thunks.S
+MON_OBJ  := $(patsubst %,$(BUILD)/mon/%.o,$(MON_SRC))
+MCFLAGS  := $(UCFLAGS) $(KSPEC) -Iarch/x86_64/include -isystem $(NEWLIB)/include -DNETHV_USER=1 -MMD -MP
+$(BUILD)/mon/%.o: % $(NEWLIB)/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  MON     $<"
+	$(Q)$(CC) $(MCFLAGS) -c $< -o $@
+$(BUILD)/user/monitor.elf: $(MON_OBJ) user/user.ld $(NEWLIB)/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  USER    $@"
+	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ $(MON_OBJ) $(NEWLIB)/lib/libc.a -lgcc
+monitor: $(BUILD)/user/monitor.elf
+
+$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/selftest.elf
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -DNETHV_USER_SELFTEST_ELF='"$(BUILD)/user/selftest.elf"' -c $< -o $@
 
 $(BUILD)/nethv.elf: $(KOBJ) linker.ld $(NEWLIB)/.stamp
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ) $(KLIBS)
@@ -189,6 +225,6 @@ loc:
 	@python3 scripts/loc.py
 
 clean:
-	rm -rf $(BUILD)/k $(BUILD)/efi $(BUILD)/guest $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
+	rm -rf $(BUILD)/k $(BUILD)/user $(BUILD)/mon $(BUILD)/efi $(BUILD)/guest $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.efi $(BUILD)/*.iso $(BUILD)/config $(BUILD)/tools $(BUILD)/fuzz $(BUILD)/test-logs
 
 -include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

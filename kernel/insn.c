@@ -5,12 +5,6 @@
 #include <nethv/vmm_if.h>
 #include <arch/decode.h>
 
-enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m);
-enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m)
-{
-    return m == MODE_LONG64 ? CPU_MODE_64 : m == MODE_PROT32 ? CPU_MODE_32 : CPU_MODE_16;
-}
-
 unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq);
 unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq)
 {

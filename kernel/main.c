@@ -29,6 +29,7 @@ void console_input_init(const struct nethv_config *cfg);
 
 void svm_selftest(void) __attribute__((weak));
 void vmx_selftest(void) __attribute__((weak));
+void user_selftest(void);
 
 
 static void timer_tick(struct trap_frame *tf)
@@ -101,6 +102,8 @@ void kernel_main(const struct boot_info *bi)
         svm_selftest();
     if (cmdline_has("selftest=vmx") && vmx_selftest)
         vmx_selftest();
+    if (cmdline_has("selftest=user"))
+        user_selftest();
 
     net_init(nethv_config);
     if (nethv_config->nvms && vcpu_select_backend()) {

@@ -156,7 +156,7 @@ uint32_t vlapic_msi_route(uint8_t *const pages[], unsigned n, const struct msi_m
     return mask;
 }
 
-#ifndef NETHV_HOST
+#if !defined(NETHV_HOST) && !defined(NETHV_USER)     /* the kernel's half */
 #include <nethv/vm.h>
 #include <nethv/mem.h>
 

@@ -1,15 +1,18 @@
 #!/bin/sh
-# Build newlib (Debian's newlib-source) for the freestanding x86-64 kernel.
+# Build newlib (Debian's newlib-source) for the freestanding x86-64 kernel
+# and the monitors at CPL 3 (Makefile MON_*), which link the same libc.a.
 # Output: $OUT/include (headers) and $OUT/lib/libc.a, libm.a. Cached: the
 # build is skipped when $OUT/.stamp matches the flags and the source tarball.
 # Host gcc is used for every *_FOR_TARGET tool (no cross compiler needed).
 set -eu
 OUT=${1:?usage: build-newlib.sh OUTDIR}
 SRC=/usr/src/newlib/newlib-3.3.0.tar.xz
-# Kernel ABI: no red zone (interrupts land on the same stack), no PIC,
-# no stack protector. SSE is allowed: the kernel enables it early.
+# Kernel ABI: no red zone (interrupts land on the same stack), no stack
+# protector. SSE is allowed: the kernel enables it early.  -fpie: the
+# monitors are linked far above 2 GiB (0x7f8000200000, arch/user.h), where
+# only RIP-relative code reaches; the kernel, linked low, does not mind.
 # Retpolines and no jump tables, as the kernel (Makefile KSPEC, spec.c).
-CFLAGS_T="-O2 -g -ffreestanding -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables -mindirect-branch=thunk-extern -mindirect-branch-register -fno-jump-tables -DMISSING_SYSCALL_NAMES"
+CFLAGS_T="-O2 -g -ffreestanding -mno-red-zone -fpie -fno-stack-protector -fno-asynchronous-unwind-tables -mindirect-branch=thunk-extern -mindirect-branch-register -fno-jump-tables -DMISSING_SYSCALL_NAMES"
 STAMP="$(sha256sum "$SRC" | cut -c1-16) $CFLAGS_T"
 if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$STAMP" ]; then
     exit 0

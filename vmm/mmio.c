@@ -9,7 +9,6 @@
 #include "vmm.h"
 #include "lapic.h"
 
-enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m);
 
 static void device_access(struct vmm *m, unsigned vcpu, uint64_t gpa, bool write, unsigned size,
                           uint64_t *val)

@@ -9,6 +9,8 @@
 
 #define GDT_CODE64  0x00af9a000000ffffull   /* P, DPL0, code, L=1 */
 #define GDT_DATA    0x00cf92000000ffffull   /* P, DPL0, data, writable */
+#define GDT_UDATA   0x00cff2000000ffffull   /* P, DPL3, data, writable */
+#define GDT_UCODE64 0x00affa000000ffffull   /* P, DPL3, code, L=1 */
 #define TSS_TYPE_AVAILABLE 0x9ull
 
 struct percpu percpu_area[MAX_CPUS];
@@ -21,6 +23,15 @@ static uint64_t alloc_stack(size_t size)
         panic("cpu: out of memory for stacks");
     paging_guard_stack(pa);
     return pa + PAGE_SIZE + size;
+}
+
+/* An IST stack: its top 16 bytes hold `pc` (PERCPU_ABOVE_FRAME), the CPU's
+ * frame goes below them. */
+static uint64_t ist_stack(struct percpu *pc)
+{
+    uint64_t top = alloc_stack(IST_STACK_SIZE) - 16;
+    *(struct percpu **)phys_to_virt(top) = pc;
+    return top;
 }
 
 void gdt_load(struct percpu *pc)
@@ -57,9 +68,9 @@ void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
     pc->kstack_top = kstack_top;
     pc->stack_canary = 0x6e65746876ull ^ (rdtsc() << 16);
     pc->tss.rsp[0] = kstack_top;
-    pc->tss.ist[IST_NMI - 1] = alloc_stack(IST_STACK_SIZE);
-    pc->tss.ist[IST_DF - 1] = alloc_stack(IST_STACK_SIZE);
-    pc->tss.ist[IST_MC - 1] = alloc_stack(IST_STACK_SIZE);
+    pc->tss.ist[IST_NMI - 1] = ist_stack(pc);
+    pc->tss.ist[IST_DF - 1] = ist_stack(pc);
+    pc->tss.ist[IST_MC - 1] = ist_stack(pc);
     pc->tss.iomap_base = sizeof(struct tss64);      /* no I/O bitmap */
 
     pc->gdt[0] = 0;
@@ -69,6 +80,8 @@ void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
     pc->gdt[3] = (sizeof(struct tss64) - 1) | ((tss & 0xffffff) << 16) |
                  (TSS_TYPE_AVAILABLE << 40) | (1ull << 47) | (((tss >> 24) & 0xff) << 56);
     pc->gdt[4] = tss >> 32;
+    pc->gdt[SEL_UDATA / 8] = GDT_UDATA;
+    pc->gdt[SEL_UCODE / 8] = GDT_UCODE64;
 
     gdt_load(pc);
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);

@@ -6,6 +6,7 @@
 #include <arch/x86.h>
 #include <arch/lapic.h>
 #include <arch/svm.h>
+#include <arch/user.h>
 
 struct idt_gate {
     uint16_t off_lo, sel;
@@ -16,6 +17,7 @@ struct idt_gate {
 _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate size");
 
 #define GATE_INTERRUPT 0x8e     /* P, DPL0, 64-bit interrupt gate */
+#define GATE_USER      0xee     /* P, DPL3: INT n from CPL 3 (VEC_SYSCALL only) */
 
 extern const uint64_t isr_table[256];
 static struct idt_gate idt[256] __attribute__((aligned(16)));
@@ -44,7 +46,7 @@ void idt_init(void)
         unsigned ist = v == 2 ? IST_NMI : v == 8 ? IST_DF : v == 18 ? IST_MC : 0;
         idt[v] = (struct idt_gate){
             .off_lo = (uint16_t)a, .sel = SEL_KCODE, .ist = (uint8_t)ist,
-            .type_attr = GATE_INTERRUPT, .off_mid = (uint16_t)(a >> 16),
+            .type_attr = v == VEC_SYSCALL ? GATE_USER : GATE_INTERRUPT, .off_mid = (uint16_t)(a >> 16),
             .off_hi = (uint32_t)(a >> 32), .reserved = 0,
         };
     }
@@ -131,6 +133,13 @@ void trap_dispatch(struct trap_frame *tf)
         tf->rsp = probe_rsp;
         return;
     }
+    /* from a monitor at CPL 3: its system calls and faults end in user.c;
+     * NMI and #MC are the host's */
+    bool from_user = (tf->cs & 3) == 3;
+    if (from_user && (v == VEC_SYSCALL || (v < 32 && v != 2 && v != 18))) {
+        user_trap(tf);
+        return;
+    }
     if (v < 32) {
         bool in_window;
         uint64_t bad_gs = host_state_repair(tf, &in_window);
@@ -165,4 +174,6 @@ void trap_dispatch(struct trap_frame *tf)
         printk("nethv: unexpected interrupt vector %u on CPU %u\n", v, this_cpu()->cpu);
     if (v != VEC_SPURIOUS)
         lapic_eoi();
+    if (from_user)
+        user_interrupted(tf);       /* the monitor's watchdog */
 }

@@ -6,6 +6,10 @@
  */
 #include <arch/regs.h>
 
+/* struct trap_frame (cpu.h): 15 GPRs, vector, error, then the CPU's frame */
+#define TF_CS           (17 * 8 + 8)
+#define TF_ABOVE        (17 * 8 + 40)
+
 /* XSAVE legacy area + header + AVX (832 bytes), 64-byte aligned below */
 #define FPU_ISR_AREA    (832 + 64)
 
@@ -49,7 +53,20 @@ isr_common:
     pushq   %r13
     pushq   %r14
     pushq   %r15
-    mov     %rsp, %rdi              /* struct trap_frame * */
+    /* From CPL 3 (a monitor, user.c): code there can load FS and GS, so
+     * their bases are reloaded before any C code uses them -- this CPU's
+     * per-CPU area is the qword right above the CPU's frame
+     * (PERCPU_ABOVE_FRAME: TSS.RSP0 and every IST stack). */
+    testb   $3, TF_CS(%rsp)
+    jz      5f
+    mov     TF_ABOVE(%rsp), %rax
+    mov     %rax, %rdx
+    shr     $32, %rdx
+    mov     $MSR_GS_BASE, %ecx
+    wrmsr
+    mov     $MSR_FS_BASE, %ecx
+    wrmsr
+5:  mov     %rsp, %rdi              /* struct trap_frame * */
     mov     %rsp, %rbx              /* callee-saved: frame */
     sub     $FPU_ISR_AREA, %rsp
     and     $~63, %rsp

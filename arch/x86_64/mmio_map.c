@@ -9,10 +9,12 @@
 #include <nethv/hostpci.h>
 #include <arch/paging.h>
 #include <arch/regs.h>
+#include <arch/user.h>
 #include <arch/x86.h>
 
 #define MMIO_ATTR  (PTE_P | PTE_W | PTE_G | PTE_PCD | PTE_PWT)
-#define VA_LIMIT   (1ull << 47)             /* 4-level paging, lower half */
+/* 4-level paging, lower half, below the monitors' slot (arch/user.h) */
+#define VA_LIMIT   USER_BASE
 
 /* The next-level table behind entry idx, created if absent; NULL if the
  * entry maps a large page (the address is mapped already) or no memory. */
@@ -43,6 +45,13 @@ bool mmio_map(uint64_t pa, uint64_t len)
     uint64_t *pml4 = phys_to_virt(kernel_cr3 & PTE_ADDR_MASK);
     for (uint64_t va = first; va < end; va += PAGE_SIZE) {
         bool mapped = false;
+        /* a monitor's address space copies the kernel's top level once
+         * (uspace_init): no new top-level entry after the first */
+        if (!(pml4[(va >> 39) & 511] & PTE_P) && uspace_count) {
+            printk("mmio: %#llx needs a new top-level entry, and monitor address spaces exist\n",
+                   (unsigned long long)va);
+            return false;
+        }
         uint64_t *pdpt = table_of(pml4, (va >> 39) & 511, &mapped);
         uint64_t *pd = pdpt ? table_of(pdpt, (va >> 30) & 511, &mapped) : NULL;
         uint64_t *pt = pd ? table_of(pd, (va >> 21) & 511, &mapped) : NULL;

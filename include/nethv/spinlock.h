@@ -36,6 +36,20 @@ static inline void spin_unlock(spinlock_t *l)
     __atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
 }
 
+#ifdef NETHV_USER
+/* At CPL 3 (a monitor, arch/user.h) there is no interrupt state to save:
+ * nothing of the monitor runs in an interrupt */
+static inline uint64_t spin_lock_irqsave(spinlock_t *l)
+{
+    spin_lock(l);
+    return 0;
+}
+
+static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f)
+{
+    spin_unlock(l);
+}
+#else
 static inline uint64_t spin_lock_irqsave(spinlock_t *l)
 {
     uint64_t f = irq_save();
@@ -48,5 +62,6 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f)
     spin_unlock(l);
     irq_restore(f);
 }
+#endif
 
 #endif

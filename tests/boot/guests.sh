@@ -6,8 +6,9 @@ guests_iso() {
     mods="$BUILD/config/guest-tests.dtb:config.dtb"
     for g in "$BUILD"/guest/*.elf; do mods="$mods $g"; done
     mods="$mods guest/tests/mbinfo-module.txt"     # the "mbinfo" VM's Multiboot module
-    # smp=late-sipi: the first AP's SIPI comes after its slot closed (smp.c)
-    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff smp=late-sipi $2" $mods || fail "mkiso"
+    # smp=late-sipi: the first AP's SIPI comes after its slot closed (smp.c);
+    # selftest=user: the CPL-3 self-test (arch/x86_64/user_selftest.c)
+    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff smp=late-sipi selftest=user $2" $mods || fail "mkiso"
 }
 
 # check_guests LOG: one PASS/FAIL line per guest test; non-zero if any failed.
@@ -51,6 +52,9 @@ check_guests() {
     t ap_late_sipi "an AP woken after its slot closed parks; INIT-SIPI then starts it" \
         "^smp: late-sipi test: the CPU with APIC id [0-9]+ parked \(its slot closed\)$" \
         "^smp: ([0-9]+) of \1 CPUs online$"
+    t user_selftest "code at CPL 3: calls, system calls, nine faults contained, the watchdog" \
+        "^user-selftest: a program that never replies was stopped by the watchdog after [0-9]+ ms" \
+        "^user-selftest: [0-9]+ round trips into CPL 3 and back: [0-9]+ ns each" "^user-selftest: PASS$"
     t all_stopped "hypervisor survives and powers off" "^nethv: all VMs stopped" "^nethv: power off \(code 0\)"
     if grep -q "PANIC" "$clean"; then echo "FAIL: $TEST/host: hypervisor panic"; bad=1; fi
     return $bad

@@ -29,6 +29,8 @@ struct tss64 {
 } __attribute__((packed));
 _Static_assert(sizeof(struct tss64) == 104, "TSS size");
 
+struct user_frame;
+
 struct percpu {
     struct percpu *self;        /* 0x00: %gs:0 */
     uint32_t cpu;               /* 0x08: logical index, 0 = BSP */
@@ -36,10 +38,11 @@ struct percpu {
     uint64_t kstack_top;        /* 0x10 */
     uint64_t reserved[2];       /* 0x18 */
     uint64_t stack_canary;      /* 0x28: %fs:0x28 */
-    uint64_t gdt[5] __attribute__((aligned(16)));  /* null, code, data, tss lo/hi */
+    uint64_t gdt[7] __attribute__((aligned(16)));  /* null, code, data, tss lo/hi, user data, user code */
     struct tss64 tss __attribute__((aligned(16)));
     volatile uint64_t timer_ticks;
     volatile bool online;
+    struct user_frame *user_frame;      /* user.c: the call into CPL 3 under way, or NULL */
 };
 _Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "canary at %fs:0x28");
 
@@ -53,6 +56,12 @@ static inline struct percpu *this_cpu(void)
     return p;
 }
 
+/* Every stack a CPL-3 entry can land on (TSS.RSP0 while a monitor runs, each
+ * IST stack) holds this CPU's struct percpu * in the 8 bytes right above the
+ * CPU's frame: isr.S reloads the GS and FS bases from it, since code at
+ * CPL 3 can change them (a segment load). */
+#define PERCPU_ABOVE_FRAME  1
+
 /* Registers saved by the interrupt stubs (arch/x86_64/isr.S), low to high. */
 struct trap_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
@@ -60,6 +69,8 @@ struct trap_frame {
     uint64_t vector, error;
     uint64_t rip, cs, rflags, rsp, ss;          /* pushed by the CPU */
 };
+_Static_assert(offsetof(struct trap_frame, cs) == 144 && sizeof(struct trap_frame) == 176,
+               "isr.S: TF_CS, TF_ABOVE");
 
 typedef void (*irq_handler_t)(struct trap_frame *tf);
 

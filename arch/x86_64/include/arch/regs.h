@@ -206,19 +206,23 @@
 #define PTE_D           (1ull << 6)
 #define PTE_PS          (1ull << 7)     /* 2 MiB / 1 GiB page in PDE / PDPTE */
 #define PTE_G           (1ull << 8)
+#define PTE_AVL0        (1ull << 9)     /* ignored by the CPU: software's (SDM 3A 4.5, table 4-19) */
 #define PTE_NX          (1ull << 63)
 #define PTE_ADDR_MASK   0x000ffffffffff000ull
 
 /* GDT selectors (arch/x86_64/gdt.c) */
 #define SEL_KCODE       0x08
 #define SEL_KDATA       0x10
-#define SEL_TSS         0x18
+#define SEL_TSS         0x18            /* 16 bytes: 0x18 and 0x20 */
+#define SEL_UDATA       0x28            /* DPL 3 (user.c's monitors); with RPL 3: 0x2b */
+#define SEL_UCODE       0x30            /* DPL 3, 64-bit; with RPL 3: 0x33 */
 
 /* Interrupt vectors */
 #define VEC_PIC_BASE    0x20    /* masked legacy PIC: 0x20-0x2f, ignored */
 #define VEC_TIMER       0x30
 #define VEC_HOSTDEV_FIRST 0x40  /* host devices (NIC MSI/MSI-X): pci_irq_alloc */
 #define VEC_HOSTDEV_LAST  0x4f
+#define VEC_SYSCALL     0x80    /* a monitor's system call (user.c): the one DPL-3 gate */
 #define VEC_IPI_KICK    0xf0
 #define VEC_SPURIOUS    0xff
 

@@ -1,0 +1,273 @@
+/* Code at CPL 3: monitor address spaces and calls into them (arch/user.h). */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <arch/cpu.h>
+#include <arch/paging.h>
+#include <arch/regs.h>
+#include <arch/user.h>
+#include <arch/x86.h>
+
+_Static_assert(offsetof(struct user_frame, cr3) == 0x18 && offsetof(struct user_frame, rsp0) == 0x20 &&
+               offsetof(struct user_frame, pc) == 0x28 && offsetof(struct user_frame, saved_rsp) == 0x30,
+               "user_entry.S: UF_*");
+
+#define PTE_US  PTE_U
+
+static uint64_t *tab(uint64_t e) { return phys_to_virt(e & PTE_ADDR_MASK); }
+
+unsigned uspace_count;
+
+int uspace_init(struct uspace *us, const char *name)
+{
+    memset(us, 0, sizeof(*us));
+    us->name = name;
+    uint64_t pml4 = page_alloc(1, PAGE_SIZE, 0);
+    if (!pml4)
+        return -1;
+    us->pml4 = pml4;
+    us->table_pages = 1;
+    const uint64_t *k = tab(kernel_cr3);
+    uint64_t *u = tab(pml4);
+    if (k[USER_SLOT])
+        panic("user: the kernel maps PML4 slot %u, which monitors use", USER_SLOT);
+    /* the kernel's slots, shared: supervisor-only at the top level already */
+    for (unsigned i = 0; i < 512; i++)
+        u[i] = k[i];
+    __atomic_add_fetch(&uspace_count, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+/* The PTE for va (in USER_SLOT), its tables made if `make`; NULL if absent. */
+static uint64_t *pte_of(struct uspace *us, uint64_t va, bool make)
+{
+    uint64_t *t = tab(us->pml4);
+    for (int level = 4; level > 1; level--) {
+        uint64_t *e = &t[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(*e & PTE_P)) {
+            if (!make)
+                return NULL;
+            uint64_t p = page_alloc(1, PAGE_SIZE, 0);
+            if (!p)
+                return NULL;
+            us->table_pages++;
+            *e = p | PTE_P | PTE_W | PTE_US;    /* the leaf decides W and NX */
+        }
+        t = tab(*e);
+    }
+    return &t[(va >> 12) & 511];
+}
+
+#define PTE_OWNED PTE_AVL0      /* a page of the monitor's own: freed with it */
+
+int uspace_map(struct uspace *us, uint64_t va, uint64_t pa, unsigned prot, bool owned)
+{
+    if (va < USER_BASE || va >= USER_END || (va & (PAGE_SIZE - 1)) || (pa & (PAGE_SIZE - 1)))
+        return -1;
+    uint64_t *pte = pte_of(us, va, true);
+    if (!pte || (*pte & PTE_P))
+        return -1;
+    *pte = pa | PTE_P | PTE_US | ((prot & USER_W) ? PTE_W : 0) | ((prot & USER_X) ? 0 : paging_nx) |
+           (owned ? PTE_OWNED : 0);
+    return 0;
+}
+
+int uspace_alloc(struct uspace *us, uint64_t va, uint64_t len, unsigned prot)
+{
+    for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
+        uint64_t p = page_alloc(1, PAGE_SIZE, 0);
+        if (!p || uspace_map(us, va + off, p, prot, true)) {
+            if (p)
+                page_free(p, 1);
+            return -1;
+        }
+        us->data_pages++;
+    }
+    return 0;
+}
+
+/* ELF64 (System V gABI, x86-64 psABI): the fields this loader reads */
+struct elf64_ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version;
+    uint64_t entry, phoff, shoff;
+    uint32_t flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct elf64_phdr {
+    uint32_t type, flags;
+    uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+#define PT_LOAD 1
+#define PF_X    1
+#define PF_W    2
+#define EM_X86_64 62
+#define ET_EXEC 2
+
+int uspace_load_elf(struct uspace *us, const void *img, size_t size, uint64_t *entry)
+{
+    const struct elf64_ehdr *eh = img;
+    if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF\2\1", 6) || eh->type != ET_EXEC ||
+        eh->machine != EM_X86_64 || eh->phentsize != sizeof(struct elf64_phdr) ||
+        eh->phoff > size || eh->phnum > (size - eh->phoff) / sizeof(struct elf64_phdr)) {
+        printk("user: %s: not a static x86-64 ELF executable\n", us->name);
+        return -1;
+    }
+    const struct elf64_phdr *ph = (const void *)((const uint8_t *)img + eh->phoff);
+    for (unsigned i = 0; i < eh->phnum; i++) {
+        const struct elf64_phdr *p = &ph[i];
+        if (p->type != PT_LOAD || !p->memsz)
+            continue;
+        if (p->vaddr < USER_BASE || p->memsz > USER_END - p->vaddr || p->filesz > p->memsz ||
+            p->offset > size || p->filesz > size - p->offset) {
+            printk("user: %s: segment %u outside the monitor's slot or the image\n", us->name, i);
+            return -1;
+        }
+        unsigned prot = USER_R | ((p->flags & PF_W) ? USER_W : 0) | ((p->flags & PF_X) ? USER_X : 0);
+        if ((prot & USER_W) && (prot & USER_X)) {
+            printk("user: %s: segment %u is writable and executable\n", us->name, i);
+            return -1;
+        }
+        uint64_t start = p->vaddr & ~(uint64_t)(PAGE_SIZE - 1);
+        uint64_t end = (p->vaddr + p->memsz + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+        if (uspace_alloc(us, start, end - start, prot | USER_W) ||
+            uspace_write(us, p->vaddr, (const uint8_t *)img + p->offset, p->filesz)) {
+            printk("user: %s: out of memory for segment %u\n", us->name, i);
+            return -1;
+        }
+        if (!(prot & USER_W))   /* written above through the tables; now as the ELF says */
+            for (uint64_t va = start; va < end; va += PAGE_SIZE)
+                *pte_of(us, va, false) &= ~PTE_W;
+    }
+    if (eh->entry < USER_BASE || eh->entry >= USER_END) {
+        printk("user: %s: entry point outside the monitor's slot\n", us->name);
+        return -1;
+    }
+    *entry = eh->entry;
+    return 0;
+}
+
+static int copy(const struct uspace *us, uint64_t va, void *buf, size_t len, bool write)
+{
+    if (va < USER_BASE || va >= USER_END || len > USER_END - va)
+        return -1;
+    uint8_t *b = buf;
+    while (len) {       /* bound: len bytes, a page at a time */
+        const uint64_t *pte = pte_of((struct uspace *)us, va, false);
+        if (!pte || !(*pte & PTE_P) || (write && !(*pte & PTE_W)))
+            return -1;
+        size_t off = va & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
+        if (n > len)
+            n = len;
+        uint8_t *p = (uint8_t *)phys_to_virt(*pte & PTE_ADDR_MASK) + off;
+        if (write)
+            memcpy(p, b, n);
+        else
+            memcpy(b, p, n);
+        b += n;
+        va += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int uspace_read(const struct uspace *us, uint64_t va, void *buf, size_t len)
+{
+    return copy(us, va, buf, len, false);
+}
+
+int uspace_write(const struct uspace *us, uint64_t va, const void *buf, size_t len)
+{
+    return copy(us, va, (void *)buf, len, true);
+}
+
+static void free_level(uint64_t table, int level)
+{
+    uint64_t *t = tab(table);
+    for (unsigned i = 0; i < 512; i++) {
+        if (!(t[i] & PTE_P))
+            continue;
+        if (level > 1)
+            free_level(t[i], level - 1);
+        else if (t[i] & PTE_OWNED)
+            page_free(t[i] & PTE_ADDR_MASK, 1);
+    }
+    page_free(table & PTE_ADDR_MASK, 1);
+}
+
+void uspace_destroy(struct uspace *us)
+{
+    uint64_t *u = tab(us->pml4);
+    if (u[USER_SLOT] & PTE_P)
+        free_level(u[USER_SLOT], 3);
+    page_free(us->pml4, 1);
+    memset(us, 0, sizeof(*us));
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+enum user_status user_call(struct user_call *c)
+{
+    /* (no irq_save: the monitor runs with interrupts on, and the
+     * interrupts-off statistics must not count it; user_enter turns them
+     * off for its switch, user_leave gives back the caller's RFLAGS) */
+    struct percpu *pc = this_cpu();
+    if (pc->user_frame)
+        return USER_BUSY;           /* interrupt handlers never call in */
+    struct user_frame f = {
+        .rip = c->entry, .rsp = c->stack_top, .arg = c->arg, .cr3 = c->us->pml4,
+        .rsp0 = (uint64_t *)((uint8_t *)&pc->tss + offsetof(struct tss64, rsp)),  /* 4-aligned: fine on x86 */ .pc = pc, .call = c, .deadline = rdtsc() + c->budget_tsc,
+    };
+    pc->user_frame = &f;
+    return (enum user_status)user_enter(&f);
+}
+
+static __attribute__((noreturn)) void leave(struct user_frame *f, enum user_status st)
+{
+    f->pc->user_frame = NULL;
+    user_leave(f, st);
+}
+
+static struct user_frame *current(void)
+{
+    struct user_frame *f = this_cpu()->user_frame;
+    if (!f)
+        panic("user: an entry from CPL 3 with no monitor call under way");
+    return f;
+}
+
+void user_trap(struct trap_frame *tf)
+{
+    struct user_frame *f = current();
+    struct user_call *c = f->call;
+    if (tf->vector == VEC_SYSCALL) {
+        uint64_t nr = tf->rax;
+        if (nr == USER_SYS_REPLY) {
+            c->reply = tf->rdi;
+            leave(f, USER_REPLIED);
+        }
+        if (nr < c->sys->count && c->sys->fn[nr]) {
+            tf->rax = (uint64_t)c->sys->fn[nr](c->owner, tf->rdi, tf->rsi, tf->rdx, tf->r10);
+        } else {
+            unsigned long n = ++*c->sys->unknown;
+            if (n <= 3 || !(n & (n - 1)))       /* 1, 2, 3, then powers of two */
+                printk("user: %s: unknown system call %llu at rip %#llx (%lu so far)\n", c->us->name,
+                       (unsigned long long)nr, (unsigned long long)tf->rip, n);
+            tf->rax = (uint64_t)(int64_t)USER_ENOSYS;
+        }
+        return;
+    }
+    c->fault = (struct user_fault){ .vector = (unsigned)tf->vector, .error = tf->error, .rip = tf->rip,
+                                    .rsp = tf->rsp, .cr2 = tf->vector == EXC_PF ? read_cr2() : 0 };
+    leave(f, USER_FAULTED);
+}
+
+void user_interrupted(struct trap_frame *tf)
+{
+    struct user_frame *f = current();
+    if ((int64_t)(rdtsc() - f->deadline) < 0)
+        return;
+    f->call->fault = (struct user_fault){ .vector = 256, .rip = tf->rip, .rsp = tf->rsp };
+    leave(f, USER_TIMED_OUT);
+}

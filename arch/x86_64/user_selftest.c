@@ -1,0 +1,184 @@
+/*
+ * The CPL-3 self-test (kernel command line selftest=user): the mechanism
+ * under every monitor (arch/user.h), proven at boot before any VM runs.
+ * One address space with the test program (user/selftest.c, linked into
+ * this image by user_blob.S), a 16 KiB stack over an unmapped guard, and
+ * one call per operation (include/nethv/user_selftest.h):
+ *   - replies, data that persists, system calls with four arguments, bad
+ *     pointers refused, an unknown system call counted;
+ *   - FS and GS loaded at CPL 3, then a system call: the kernel's per-CPU
+ *     bases come back (isr.S);
+ *   - every fault a monitor can take ends its call with the fault named,
+ *     and the same address space answers the next call;
+ *   - a monitor that never replies is stopped by the watchdog;
+ *   - the cost of one round trip, in ns.
+ * Prints "user-selftest: ..." lines, then PASS, or FAIL lines.
+ */
+#include <string.h>
+#include <nethv/kernel.h>
+#include <nethv/user_selftest.h>
+#include <arch/cpu.h>
+#include <arch/paging.h>
+#include <arch/regs.h>
+#include <arch/time.h>
+#include <arch/user.h>
+#include <arch/x86.h>
+
+extern const uint8_t user_selftest_elf[], user_selftest_elf_end[];
+void user_selftest(void);
+
+#define STACK_TOP   0x00007f8010000000ull
+#define STACK_SIZE  (16 * 1024)
+
+static int64_t sys_puts(void *owner, uint64_t va, uint64_t len, uint64_t a2, uint64_t a3)
+{
+    const struct uspace *us = owner;
+    char buf[257];
+    if (len > 256 || uspace_read(us, va, buf, len))
+        return USER_EFAULT;
+    buf[len] = 0;
+    for (size_t i = 0; i < len; i++)    /* shown, never obeyed */
+        if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
+            buf[i] = '?';
+    printk("user-selftest: the program says \"%s\"\n", buf);
+    return 0;
+}
+
+static int64_t sys_sum(void *owner, uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    return (int64_t)(a + b + c + d);
+}
+
+static const user_syscall_fn fns[UST_SYS_COUNT] = {
+    [UST_SYS_PUTS] = sys_puts,
+    [UST_SYS_SUM] = sys_sum,
+};
+static unsigned long unknown;
+static const struct user_syscalls sys = { fns, UST_SYS_COUNT, &unknown };
+
+static unsigned failures;
+
+static enum user_status call(struct user_call *c, enum ust_op op)
+{
+    c->arg = op;
+    c->reply = ~0ull;
+    memset(&c->fault, 0, sizeof(c->fault));
+    return user_call(c);
+}
+
+static void expect_reply(struct user_call *c, enum ust_op op, const char *what, uint64_t want)
+{
+    enum user_status st = call(c, op);
+    if (st != USER_REPLIED || c->reply != want) {
+        printk("user-selftest: FAIL %s: status %d, reply %#llx, want reply %#llx (fault %u at %#llx)\n", what,
+               st, (unsigned long long)c->reply, (unsigned long long)want, c->fault.vector,
+               (unsigned long long)c->fault.rip);
+        failures++;
+    }
+}
+
+static void expect_fault(struct user_call *c, enum ust_op op, const char *what, unsigned vector,
+                         uint64_t err_mask, uint64_t err_want)
+{
+    enum user_status st = call(c, op);
+    if (st != USER_FAULTED || c->fault.vector != vector || (c->fault.error & err_mask) != err_want) {
+        printk("user-selftest: FAIL %s: status %d, vector %u error %#llx, want fault %u error&%#llx == %#llx\n",
+               what, st, c->fault.vector, (unsigned long long)c->fault.error, vector,
+               (unsigned long long)err_mask, (unsigned long long)err_want);
+        failures++;
+        return;
+    }
+    printk("user-selftest: %s: fault %u, error %#llx at rip %#llx, cr2 %#llx; the call ended\n", what,
+           vector, (unsigned long long)c->fault.error, (unsigned long long)c->fault.rip,
+           (unsigned long long)c->fault.cr2);
+    /* the same address space answers the next call */
+    uint64_t before = c->reply;
+    if (call(c, UST_NOP) != USER_REPLIED || c->reply != 0) {
+        printk("user-selftest: FAIL after %s: the next call did not reply (%#llx)\n", what,
+               (unsigned long long)before);
+        failures++;
+    }
+}
+
+void user_selftest(void)
+{
+    struct uspace us;
+    uint64_t entry;
+    if (uspace_init(&us, "user-selftest") ||
+        uspace_load_elf(&us, user_selftest_elf, (size_t)(user_selftest_elf_end - user_selftest_elf), &entry) ||
+        uspace_alloc(&us, STACK_TOP - STACK_SIZE, STACK_SIZE, USER_R | USER_W)) {
+        printk("user-selftest: FAIL: could not set up the address space\n");
+        return;
+    }
+    struct user_call c = {
+        .us = &us, .entry = entry, .stack_top = STACK_TOP, .budget_tsc = tsc_hz / 20,  /* 50 ms */
+        .sys = &sys, .owner = &us,
+    };
+    printk("user-selftest: program at %#llx, %u table pages, %u data pages\n", (unsigned long long)entry,
+           us.table_pages, us.data_pages);
+
+    expect_reply(&c, UST_PING, "first reply", 0x5eed0001);
+    expect_reply(&c, UST_PING, "data kept between calls", 0x5eed0002);
+    expect_reply(&c, UST_ECHO, "system call with four arguments", 10);
+    expect_reply(&c, UST_PUTS, "system call with a string", 0);
+    expect_reply(&c, UST_PUTS_KERNEL, "a kernel address refused", (uint64_t)(int64_t)USER_EFAULT);
+    expect_reply(&c, UST_PUTS_UNMAPPED, "an unmapped address refused", (uint64_t)(int64_t)USER_EFAULT);
+    expect_reply(&c, UST_UNKNOWN_SYS, "an unknown system call", (uint64_t)(int64_t)USER_ENOSYS);
+    if (unknown != 1) {
+        printk("user-selftest: FAIL: the unknown system call was counted %lu times\n", unknown);
+        failures++;
+    }
+    expect_reply(&c, UST_SEGMENTS, "FS and GS loaded at CPL 3, then system calls", 10);
+    if ((uint64_t)(uintptr_t)this_cpu() != rdmsr(MSR_GS_BASE) || rdmsr(MSR_FS_BASE) != rdmsr(MSR_GS_BASE)) {
+        printk("user-selftest: FAIL: the kernel's GS/FS bases were not restored\n");
+        failures++;
+    }
+    /* #PF error code (SDM 3A 4.7): P 1, W/R 2, U/S 4, I/D 16 */
+    expect_fault(&c, UST_READ_NULL, "read of address 0", EXC_PF, 0x1f, 0x04);
+    expect_fault(&c, UST_READ_KERNEL, "read of a kernel page", EXC_PF, 0x1f, 0x05);
+    expect_fault(&c, UST_WRITE_TEXT, "write to its own text", EXC_PF, 0x1f, 0x07);
+    expect_fault(&c, UST_EXEC_DATA, "jump into its own data", EXC_PF, 0x15, paging_nx ? 0x15 : 0x04);
+    expect_fault(&c, UST_UD2, "UD2", EXC_UD, 0, 0);
+    expect_fault(&c, UST_CLI, "CLI at IOPL 0", EXC_GP, ~0ull, 0);
+    /* INT3 through a DPL-0 gate: #GP with the IDT entry as error code (SDM 3A 6.13) */
+    expect_fault(&c, UST_INT3, "INT3 through a DPL-0 gate", EXC_GP, ~0ull, 3 * 8 + 2);
+    expect_fault(&c, UST_SINGLE_STEP, "single-step trap", EXC_DB, 0, 0);
+    expect_fault(&c, UST_STACK_OVERFLOW, "stack overflow into the guard", EXC_PF, 0x07, 0x06);
+
+    uint64_t t0 = rdtsc();
+    enum user_status st = call(&c, UST_LOOP);
+    uint64_t ms = (rdtsc() - t0) * 1000 / tsc_hz;
+    if (st != USER_TIMED_OUT || ms > 1000) {
+        printk("user-selftest: FAIL: a program that never replies: status %d after %llu ms\n", st,
+               (unsigned long long)ms);
+        failures++;
+    } else {
+        printk("user-selftest: a program that never replies was stopped by the watchdog after %llu ms "
+               "(budget 50 ms) at rip %#llx\n", (unsigned long long)ms, (unsigned long long)c.fault.rip);
+    }
+    /* the 28th call: 8 replies, 9 faults each followed by a NOP, the loop */
+    expect_reply(&c, UST_PING, "a reply after all that, its data intact", 0x5eed0000 + 28);
+
+    enum { N = 20000 };
+    uint64_t best = ~0ull, sum = 0;
+    for (unsigned i = 0; i < N; i++) {
+        uint64_t a = rdtsc();
+        if (call(&c, UST_NOP) != USER_REPLIED) {
+            printk("user-selftest: FAIL: round trip %u did not reply\n", i);
+            failures++;
+            break;
+        }
+        uint64_t d = rdtsc() - a;
+        sum += d;
+        if (d < best)
+            best = d;
+    }
+    printk("user-selftest: %u round trips into CPL 3 and back: %llu ns each on average, %llu ns the fastest\n", N,
+           (unsigned long long)(sum / N * 1000000000ull / tsc_hz),
+           (unsigned long long)(best * 1000000000ull / tsc_hz));
+    uspace_destroy(&us);
+    if (failures)
+        printk("user-selftest: FAIL (%u checks)\n", failures);
+    else
+        printk("user-selftest: PASS\n");
+}
