@@ -1,5 +1,6 @@
 /* Code at CPL 3: monitor address spaces and calls into them (arch/user.h). */
 #include <string.h>
+#include <nethv/elf64.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <arch/cpu.h>
@@ -86,30 +87,12 @@ int uspace_alloc(struct uspace *us, uint64_t va, uint64_t len, unsigned prot)
     return 0;
 }
 
-/* ELF64 (System V gABI, x86-64 psABI): the fields this loader reads */
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct elf64_phdr {
-    uint32_t type, flags;
-    uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-#define PT_LOAD 1
-#define PF_X    1
-#define PF_W    2
-#define EM_X86_64 62
-#define ET_EXEC 2
 
 int uspace_load_elf(struct uspace *us, const void *img, size_t size, uint64_t *entry)
 {
     const struct elf64_ehdr *eh = img;
-    if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF\2\1", 6) || eh->type != ET_EXEC ||
-        eh->machine != EM_X86_64 || eh->phentsize != sizeof(struct elf64_phdr) ||
+    if (size < sizeof(*eh) || memcmp(eh->ident, "\177ELF\2\1", 6) || eh->type != ELF_ET_EXEC ||
+        eh->machine != ELF_EM_X86_64 || eh->phentsize != sizeof(struct elf64_phdr) ||
         eh->phoff > size || eh->phnum > (size - eh->phoff) / sizeof(struct elf64_phdr)) {
         printk("user: %s: not a static x86-64 ELF executable\n", us->name);
         return -1;
@@ -117,14 +100,14 @@ int uspace_load_elf(struct uspace *us, const void *img, size_t size, uint64_t *e
     const struct elf64_phdr *ph = (const void *)((const uint8_t *)img + eh->phoff);
     for (unsigned i = 0; i < eh->phnum; i++) {
         const struct elf64_phdr *p = &ph[i];
-        if (p->type != PT_LOAD || !p->memsz)
+        if (p->type != ELF_PT_LOAD || !p->memsz)
             continue;
         if (p->vaddr < USER_BASE || p->memsz > USER_END - p->vaddr || p->filesz > p->memsz ||
             p->offset > size || p->filesz > size - p->offset) {
             printk("user: %s: segment %u outside the monitor's slot or the image\n", us->name, i);
             return -1;
         }
-        unsigned prot = USER_R | ((p->flags & PF_W) ? USER_W : 0) | ((p->flags & PF_X) ? USER_X : 0);
+        unsigned prot = USER_R | ((p->flags & ELF_PF_W) ? USER_W : 0) | ((p->flags & ELF_PF_X) ? USER_X : 0);
         if ((prot & USER_W) && (prot & USER_X)) {
             printk("user: %s: segment %u is writable and executable\n", us->name, i);
             return -1;

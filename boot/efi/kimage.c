@@ -5,23 +5,10 @@
  */
 #include "loader.h"
 
-struct elf64_ehdr {
-    UINT8  ident[16];
-    UINT16 type, machine;
-    UINT32 version;
-    UINT64 entry, phoff, shoff;
-    UINT32 flags;
-    UINT16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-    UINT32 type, flags;
-    UINT64 offset, vaddr, paddr, filesz, memsz, align;
-};
-
-#define PT_LOAD    1
-#define ET_EXEC    2
-#define EM_X86_64  62
+#include <nethv/elf64.h>
+#define PT_LOAD    ELF_PT_LOAD
+#define ET_EXEC    ELF_ET_EXEC
+#define EM_X86_64  ELF_EM_X86_64
 
 static const struct nethv_image_header *find_header(const UINT8 *elf, UINTN size)
 {

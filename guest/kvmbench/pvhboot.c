@@ -14,6 +14,7 @@
  * errors go to the debug port 0xE9.  Built like the test guests (guest/lib).
  */
 #include "../lib/guest.h"
+#include "../../include/nethv/elf64.h"
 
 #define MB1_MAGIC       0x2badb002u
 #define PVH_MAGIC       0x336ec578u     /* XEN_HVM_START_MAGIC_VALUE */
@@ -35,15 +36,6 @@ struct hvm_start_info {
 struct hvm_modlist_entry { uint64_t paddr, size, cmdline_paddr, reserved; };
 struct hvm_memmap_entry { uint64_t addr, size; uint32_t type, reserved; };
 
-struct elf64_ehdr {
-    uint8_t ident[16];
-    uint16_t type, machine;
-    uint32_t version;
-    uint64_t entry, phoff, shoff;
-    uint32_t flags;
-    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-struct elf64_phdr { uint32_t type, flags; uint64_t offset, vaddr, paddr, filesz, memsz, align; };
 
 static struct hvm_start_info si;
 static struct hvm_modlist_entry initrd_mod;
