@@ -106,10 +106,11 @@ $(BUILD)/user/monitor.elf: $(MON_OBJ) user/user.ld $(NEWLIB)/.stamp
 	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ $(MON_OBJ) $(NEWLIB)/lib/libc.a -lgcc
 monitor: $(BUILD)/user/monitor.elf
 
-$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/selftest.elf
+$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/selftest.elf $(BUILD)/user/monitor.elf
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
-	$(Q)$(CC) $(KASFLAGS) -DNETHV_USER_SELFTEST_ELF='"$(BUILD)/user/selftest.elf"' -c $< -o $@
+	$(Q)$(CC) $(KASFLAGS) -DNETHV_USER_SELFTEST_ELF='"$(BUILD)/user/selftest.elf"' \
+	    -DNETHV_MONITOR_ELF='"$(BUILD)/user/monitor.elf"' -c $< -o $@
 
 $(BUILD)/nethv.elf: $(KOBJ) linker.ld $(NEWLIB)/.stamp
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ) $(KLIBS)

@@ -19,10 +19,10 @@
 #include <nethv/net.h>
 #include <arch/uart.h>
 #include <arch/cpu.h>
+#include <arch/x86.h>
 
 #define CONSOLE_ESCAPE 0x14     /* Ctrl-T */
 
-bool vmm_uart_input(struct vmm *m, char c);
 void console_input_poll(void);
 void console_service(void);
 void console_input_init(const struct nethv_config *cfg);
@@ -46,6 +46,8 @@ void console_input_init(const struct nethv_config *cfg)
         if (!strcmp(vms[i].name, name))
             input_vm = i;
 }
+
+static void uart_feed(bool in_irq);
 
 void console_input_poll(void)
 {
@@ -80,11 +82,35 @@ void console_input_poll(void)
         if (ring_len < INPUT_RING)
             ring[(ring_head + ring_len++) % INPUT_RING] = (char)c;
     }
-    while (ring_len && cmds_done == cmds_typed && input_vm < nvms &&
-           vms[input_vm].state == VM_RUNNING &&
-           vmm_uart_input(vms[input_vm].monitor, ring[ring_head])) {
+    uart_feed(true);
+}
+
+/* Typed bytes into the input VM's UART model: from CPU 0's tick for a
+ * monitor in ring 0; for one at CPL 3 only from console_service, outside
+ * interrupt context (no monitor call from an interrupt handler).  Each
+ * kind is fed from one place only, so no byte goes in twice.  At most
+ * INPUT_RING bytes a call. */
+static void uart_feed(bool in_irq)
+{
+    if (input_vm >= nvms)
+        return;
+    struct vm *vm = &vms[input_vm];
+    if (in_irq != !vm->umon) {
+        if (in_irq && ring_len)
+            console_pending = true;     /* console_service feeds it */
+        return;
+    }
+    for (unsigned n = 0; n < INPUT_RING; n++) {
+        uint64_t f = irq_save();        /* the tick appends to the ring */
+        bool more = ring_len && cmds_done == cmds_typed && vm->state == VM_RUNNING;
+        char c = ring[ring_head];
+        irq_restore(f);
+        if (!more || !monitor_uart_input(vm, c))
+            return;
+        f = irq_save();
         ring_head = (ring_head + 1) % INPUT_RING;
         ring_len--;
+        irq_restore(f);
     }
 }
 
@@ -92,6 +118,7 @@ void console_service(void)
 {
     unsigned typed = cmds_typed;
     console_pending = false;
+    uart_feed(false);
     if (want_stats) {
         want_stats = false;
         for (unsigned i = 0; i < nvms; i++) {

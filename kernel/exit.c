@@ -105,7 +105,7 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
             rq.exit.insn_len = vcpu_decode_len(v, &rq);
     }
     memset(&rp, 0, sizeof(rp));
-    vmm_handle_exit(v->vm->monitor, &rq, &rp);
+    monitor_exit(v, &rq, &rp);
     if (rp.regs_dirty || rp.advance_rip) {
         if (rp.regs_dirty)
             rq.regs = rp.regs;

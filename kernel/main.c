@@ -107,6 +107,7 @@ void kernel_main(const struct boot_info *bi)
 
     net_init(nethv_config);
     if (nethv_config->nvms && vcpu_select_backend()) {
+        monitor_init();
         vms_create(nethv_config, bi);
         if (nvms) {
             console_input_init(nethv_config);

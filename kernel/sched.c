@@ -25,7 +25,7 @@
  * by the monitor (vm_vcpu_timer); VMX's preemption timer makes the running
  * guest exit at the next deadline on its CPU; the monitor's device timers
  * (vm_dev_timer: the PIT) expire on the CPU of the VM's vCPU 0 the same
- * way, as calls into the monitor (vmm_timer_expired).  APs start on SIPI
+ * way, as calls into the monitor (monitor_timer).  APs start on SIPI
  * (vm_vcpu_start -> start_ap on their own CPU).  A VM the guest reset
  * (VM_RESTARTING) has its vCPUs parked here; vCPU 0's CPU then reloads it
  * (vm_restart_park, kernel/vm.c).

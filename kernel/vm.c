@@ -162,10 +162,10 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
     }
     struct vmm_create_args a;
     monitor_args(cfg, vm, &a);
-    vm->monitor = vmm_create(&a);
+    int mc = monitor_create(vm, &a);
     vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
     vm->con_rate = cfg->vm[vm->cfg_index].console_rate;
-    if (!vm->monitor) {
+    if (mc) {
         *why = "monitor could not be created";
         return -1;
     }
@@ -294,7 +294,7 @@ static int vm_reload(struct vm *vm, const char **why)
     }
     struct vmm_create_args a;
     monitor_args(vm_cfg, vm, &a);
-    if (vmm_reset(vm->monitor, &a)) {
+    if (monitor_reset(vm, &a)) {
         *why = "monitor could not be reset";
         return -1;
     }
@@ -389,8 +389,7 @@ void vm_print_stats(const struct vm *vm)
     if (fl)
         printk("vm %s: timer periods raised to the minimum: %llu\n", vm->name,
                (unsigned long long)fl);
-    if (vm->monitor)
-        vmm_print_stats(vm->monitor);
+    monitor_print_stats((struct vm *)vm);
 }
 
 /* A VM's console lines (its UART and debug port, through its monitor):
@@ -631,5 +630,5 @@ void vm_dev_timers_run(struct vm *vm)
     spin_unlock_irqrestore(&vm->dev_timer_lock, f);
     for (unsigned i = 0; i < VMM_DEV_TIMERS; i++)
         if (due & (1u << i))
-            vmm_timer_expired(vm->monitor, i);
+            monitor_timer(vm, i);
 }

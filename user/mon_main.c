@@ -34,6 +34,8 @@ uint64_t user_main(uint64_t arg)
         if (monitor)
             vmm_print_stats(monitor);
         return 0;
+    case MON_UART_INPUT:
+        return monitor && vmm_uart_input(monitor, (char)msg->timer) ? 1 : 0;
     case MON_TIMER:
         if (monitor && msg->timer < VMM_DEV_TIMERS)
             vmm_timer_expired(monitor, msg->timer);

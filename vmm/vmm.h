@@ -116,10 +116,6 @@ int vmm_legacy_init(struct vmm *m, const struct vmm_create_args *a);
 /* virtio-net functions, one per net port, at PCI slots 3, 4, ... (vmm/virtio_net.c) */
 int vmm_virtio_net_init(struct vmm *m, const struct vmm_create_args *a);
 void vmm_virtio_net_print_stats(struct vmm *m);
-/* Console input for the VM's COM1 (any CPU; takes m->lock, irqs off). */
-/* Feed a console byte to the guest's UART; false when its FIFO is full
- * (the caller keeps the byte and retries later). */
-bool vmm_uart_input(struct vmm *m, char c);
 
 /* Each device model: returns true when it claimed the access. */
 bool testdev_io(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp);

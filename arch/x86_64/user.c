@@ -155,6 +155,14 @@ static int copy(const struct uspace *us, uint64_t va, void *buf, size_t len, boo
     return 0;
 }
 
+uint64_t uspace_phys(const struct uspace *us, uint64_t va)
+{
+    if (va < USER_BASE || va >= USER_END)
+        return 0;
+    const uint64_t *pte = pte_of((struct uspace *)us, va, false);
+    return pte && (*pte & PTE_P) ? (*pte & PTE_ADDR_MASK) | (va & (PAGE_SIZE - 1)) : 0;
+}
+
 int uspace_read(const struct uspace *us, uint64_t va, void *buf, size_t len)
 {
     return copy(us, va, buf, len, false);

@@ -6,3 +6,10 @@
 user_selftest_elf:
     .incbin NETHV_USER_SELFTEST_ELF
 user_selftest_elf_end:
+
+/* The monitor (build/user/monitor.elf, kernel/monitor.c): NETHV_MONITOR_ELF */
+    .balign 16
+    .globl  monitor_elf, monitor_elf_end
+monitor_elf:
+    .incbin NETHV_MONITOR_ELF
+monitor_elf_end:

@@ -36,6 +36,7 @@ enum mon_op {
     MON_RESET,              /* vmm_reset(&create): reply 0 or -1 */
     MON_STATS,              /* vmm_print_stats */
     MON_TIMER,              /* vmm_timer_expired(timer) */
+    MON_UART_INPUT,         /* vmm_uart_input(timer: the byte): reply 1 if taken */
 };
 
 struct mon_msg {

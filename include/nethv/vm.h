@@ -79,7 +79,8 @@ struct vm {
     struct vm_ram ram[VM_MAX_RAM];
     unsigned nvcpus;
     struct vcpu vcpu[VM_MAX_VCPUS];
-    struct vmm *monitor;
+    struct vmm *monitor;        /* the monitor in ring 0, or NULL */
+    struct umon *umon;          /* the monitor at CPL 3 (kernel/monitor.c), or NULL */
     bool monitor_is_test;       /* test platform: bare-metal test guest */
     /* exits per normalized reason and per handler; relaxed atomics */
     uint64_t exits[VCPU_EXIT__COUNT][BY__COUNT];
@@ -125,6 +126,14 @@ struct vcpu_sregs;
 uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vector);
 /* Stop the VM (any CPU) with the guest's or the kernel's code. */
 void vm_stop(struct vm *vm, int code, const char *why);
+/* kernel/monitor.c: every call into a VM's monitor (ring 0 or CPL 3) */
+void monitor_init(void);
+int monitor_create(struct vm *vm, const struct vmm_create_args *a);
+void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply *rp);
+int monitor_reset(struct vm *vm, const struct vmm_create_args *a);
+void monitor_print_stats(struct vm *vm);
+void monitor_timer(struct vm *vm, unsigned id);
+bool monitor_uart_input(struct vm *vm, char c);
 /* The guest reset the machine (any CPU): restart the VM, at most
  * VM_MAX_RESTARTS times (VM_RESTARTING, every vCPU kicked), then stop it. */
 void vm_reset(struct vm *vm);

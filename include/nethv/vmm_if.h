@@ -192,5 +192,8 @@ int vmm_reset(struct vmm *m, const struct vmm_create_args *a);
 void vmm_print_stats(struct vmm *m);
 /* A device timer armed with vm_dev_timer expired (see there); takes m->lock. */
 void vmm_timer_expired(struct vmm *m, unsigned id);
+/* Feed a console byte to the guest's UART (COM1); false when its FIFO is
+ * full (the caller keeps the byte and retries later).  Takes m->lock. */
+bool vmm_uart_input(struct vmm *m, char c);
 
 #endif

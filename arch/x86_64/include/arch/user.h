@@ -62,6 +62,8 @@ int uspace_alloc(struct uspace *us, uint64_t va, uint64_t len, unsigned prot);
 int uspace_read(const struct uspace *us, uint64_t va, void *buf, size_t len);
 int uspace_write(const struct uspace *us, uint64_t va, const void *buf, size_t len);
 void uspace_destroy(struct uspace *us);
+/* The physical page mapped at va (its offset kept), or 0 if none. */
+uint64_t uspace_phys(const struct uspace *us, uint64_t va);
 
 typedef int64_t (*user_syscall_fn)(void *owner, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
 struct user_syscalls {

@@ -1,0 +1,563 @@
+/*
+ * The kernel's one door to each VM's monitor (issue 14).  Every call into a
+ * monitor goes through the functions here; two kinds of monitor stand
+ * behind them:
+ *  - vmm/ linked into this image and called directly (the default, while
+ *    the CPL-3 monitor is being proven);
+ *  - with `monitor=user` on the command line, build/user/monitor.elf at
+ *    CPL 3 (include/nethv/monitor_abi.h): one address space per VM, called
+ *    through arch/user.h on the calling CPU, its system calls served below
+ *    on its own VM only.
+ * A CPL-3 monitor that faults, makes a call fail, or overruns its budget is
+ * done for: its VM is stopped with a report (the monitor's RIP, the fault,
+ * the last request), and the kernel and the other VMs run on.
+ *
+ * Slots: each vCPU's exits use its own stack and message page (slot =
+ * vCPU index), and so do creation, reset (vCPU 0's, while no vCPU runs)
+ * and device timers (vCPU 0's CPU, between its guest runs); statistics and
+ * console input use the control slot (MON_MAX_VCPUS), one at a time.
+ */
+#include <string.h>
+#include <stdio.h>
+#include <nethv/kernel.h>
+#include <nethv/mem.h>
+#include <nethv/monitor_abi.h>
+#include <nethv/vm.h>
+#include <arch/cpu.h>
+#include <arch/spec.h>
+#include <arch/time.h>
+#include <arch/user.h>
+#include <arch/x86.h>
+
+extern const uint8_t monitor_elf[], monitor_elf_end[];
+
+#define CTL_SLOT        MON_MAX_VCPUS
+#define SLOTS           (MON_MAX_VCPUS + 1)
+#define BUDGET_MS       200             /* one exit, a timer, statistics */
+#define BUDGET_SETUP_MS 2000            /* creation and reset (ACPI tables ...) */
+#define GPA_CHUNK_MAX   65536           /* MON_SYS_GPA_READ/WRITE: bytes per call */
+
+struct umon {
+    struct uspace us;
+    struct vm *vm;
+    uint64_t entry;
+    uint64_t msg[SLOTS];                /* physical: the kernel's view of the message pages */
+    spinlock_t ctl_lock;                /* the control slot */
+    bool dead;
+    unsigned long unknown_sys, bad_args;
+    char name[40];
+};
+static struct umon umons[VM_MAX];
+static bool user_monitors;
+
+/* the calling context of a system call */
+struct mctx {
+    struct umon *m;
+    struct vcpu *v;                     /* the vCPU whose exit or timer this is; NULL: none runs */
+};
+
+static void bad_arg(struct umon *m, const char *what)
+{
+    unsigned long n = ++m->bad_args;
+    if (n <= 3 || !(n & (n - 1)))       /* 1, 2, 3, then powers of two */
+        printk("vm %s: monitor: bad argument to %s (%lu so far)\n", m->vm->name, what, n);
+}
+
+static bool vcpu_ok(struct mctx *c, uint64_t vcpu, bool own, const char *what)
+{
+    if (vcpu >= c->m->vm->nvcpus || (own && c->v && c->v->index != vcpu)) {
+        bad_arg(c->m, what);
+        return false;
+    }
+    return true;
+}
+
+/* ---- system calls (MON_SYS_*): owner is a struct mctx ---------------------- */
+
+static int64_t sys_console(void *o, uint64_t va, uint64_t len, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    char buf[257];
+    if (len > 256 || uspace_read(&c->m->us, va, buf, len))
+        return USER_EFAULT;
+    buf[len] = 0;
+    vm_console_line(c->m->vm->id, buf);     /* escaped and rate-limited there */
+    return 0;
+}
+
+/* guest memory to or from the monitor's buffer, a page of it at a time */
+static int64_t gpa_copy(struct mctx *c, uint64_t gpa, uint64_t va, uint64_t len, bool to_guest)
+{
+    if (len > GPA_CHUNK_MAX)
+        return USER_EINVAL;
+    uint8_t page[512];
+    for (uint64_t off = 0; off < len; off += sizeof(page)) {    /* bound: 128 pieces */
+        size_t n = len - off < sizeof(page) ? len - off : sizeof(page);
+        if (to_guest) {
+            if (uspace_read(&c->m->us, va + off, page, n))
+                return USER_EFAULT;
+            if (vm_gpa_write(c->m->vm->id, gpa + off, page, n))
+                return USER_EINVAL;
+        } else {
+            if (vm_gpa_read(c->m->vm->id, gpa + off, page, n))
+                return USER_EINVAL;
+            if (uspace_write(&c->m->us, va + off, page, n))
+                return USER_EFAULT;
+        }
+    }
+    return 0;
+}
+
+static int64_t sys_gpa_read(void *o, uint64_t gpa, uint64_t va, uint64_t len, uint64_t a3)
+{
+    return gpa_copy(o, gpa, va, len, false);
+}
+
+static int64_t sys_gpa_write(void *o, uint64_t gpa, uint64_t va, uint64_t len, uint64_t a3)
+{
+    return gpa_copy(o, gpa, va, len, true);
+}
+
+static int64_t sys_post_irq(void *o, uint64_t vcpu, uint64_t vector, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, false, "post_irq") || vector > 255)
+        return USER_EINVAL;
+    vm_post_irq(c->m->vm->id, (unsigned)vcpu, (uint8_t)vector);
+    return 0;
+}
+
+static int64_t sys_post_nmi(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, false, "post_nmi"))
+        return USER_EINVAL;
+    vm_post_nmi(c->m->vm->id, (unsigned)vcpu);
+    return 0;
+}
+
+static int64_t sys_lapic_base(void *o, uint64_t vcpu, uint64_t base, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, true, "lapic_base"))
+        return USER_EINVAL;
+    vm_lapic_base(c->m->vm->id, (unsigned)vcpu, base);
+    return 0;
+}
+
+static int64_t sys_vcpu_start(void *o, uint64_t vcpu, uint64_t vector, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, false, "vcpu_start") || vector > 255)
+        return USER_EINVAL;
+    vm_vcpu_start(c->m->vm->id, (unsigned)vcpu, (uint8_t)vector);
+    return 0;
+}
+
+static int64_t sys_vcpu_timer(void *o, uint64_t vcpu, uint64_t deadline, uint64_t period, uint64_t vector)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, true, "vcpu_timer") || vector > 255)
+        return USER_EINVAL;
+    vm_vcpu_timer(c->m->vm->id, (unsigned)vcpu, deadline, period, (uint8_t)vector);
+    return 0;
+}
+
+static int64_t sys_tsc_deadline(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, true, "tsc_deadline"))
+        return USER_EINVAL;
+    return (int64_t)vm_tsc_deadline(c->m->vm->id, (unsigned)vcpu);
+}
+
+static int64_t sys_set_tsc_deadline(void *o, uint64_t vcpu, uint64_t tsc, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, true, "set_tsc_deadline"))
+        return USER_EINVAL;
+    vm_set_tsc_deadline(c->m->vm->id, (unsigned)vcpu, tsc);
+    return 0;
+}
+
+static int64_t sys_set_tsc_aux(void *o, uint64_t vcpu, uint64_t aux, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, true, "set_tsc_aux") || aux > 0xffffffffull)
+        return USER_EINVAL;
+    vm_set_tsc_aux(c->m->vm->id, (unsigned)vcpu, (uint32_t)aux);
+    return 0;
+}
+
+static int64_t sys_set_cr4_allowed(void *o, uint64_t bits, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    vm_set_cr4_allowed(c->m->vm->id, bits);     /* checked against the host at each MOV to CR4 */
+    return 0;
+}
+
+static int64_t sys_io_clock(void *o, uint64_t port, uint64_t hz, uint64_t tsc0, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (port > 0xfffc || !hz || hz > 0xffffffffull) {
+        bad_arg(c->m, "io_clock");
+        return USER_EINVAL;
+    }
+    vm_io_clock(c->m->vm->id, (uint16_t)port, (uint32_t)hz, tsc0);
+    return 0;
+}
+
+static int64_t sys_guest_tsc(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!vcpu_ok(c, vcpu, false, "guest_tsc"))
+        return USER_EINVAL;
+    return (int64_t)vm_guest_tsc(c->m->vm->id, (unsigned)vcpu);
+}
+
+static int64_t sys_tsc_khz(void *o, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    return (int64_t)vm_tsc_khz();
+}
+
+static int64_t sys_dev_timer(void *o, uint64_t id, uint64_t deadline, uint64_t period, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (id >= VMM_DEV_TIMERS) {
+        bad_arg(c->m, "dev_timer");
+        return USER_EINVAL;
+    }
+    vm_dev_timer(c->m->vm->id, (unsigned)id, deadline, period);
+    return 0;
+}
+
+static bool port_ok(struct mctx *c, uint64_t port, uint64_t queue, const char *what)
+{
+    if (port >= VMM_NET_MAX_PORTS || queue >= VMM_NET_QUEUES) {
+        bad_arg(c->m, what);
+        return false;
+    }
+    return true;
+}
+
+static int64_t sys_net_start(void *o, uint64_t port, uint64_t features, uint64_t va, uint64_t a3)
+{
+    struct mctx *c = o;
+    struct vmm_net_queue q[VMM_NET_QUEUES];
+    if (!port_ok(c, port, 0, "net_start"))
+        return USER_EINVAL;
+    if (uspace_read(&c->m->us, va, q, sizeof(q)))
+        return USER_EFAULT;
+    return vm_net_start(c->m->vm->id, (unsigned)port, features, q) ? USER_EINVAL : 0;
+}
+
+static int64_t sys_net_stop(void *o, uint64_t port, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!port_ok(c, port, 0, "net_stop"))
+        return USER_EINVAL;
+    vm_net_stop(c->m->vm->id, (unsigned)port);
+    return 0;
+}
+
+static int64_t sys_net_set_msi(void *o, uint64_t port, uint64_t queue, uint64_t va, uint64_t a3)
+{
+    struct mctx *c = o;
+    struct vmm_net_msi msi;
+    if (!port_ok(c, port, queue, "net_set_msi"))
+        return USER_EINVAL;
+    if (uspace_read(&c->m->us, va, &msi, sizeof(msi)))
+        return USER_EFAULT;
+    msi.masked = !!*(volatile uint8_t *)&msi.masked;    /* a bool is 0 or 1 */
+    vm_net_set_msi(c->m->vm->id, (unsigned)port, (unsigned)queue, &msi);
+    return 0;
+}
+
+static int64_t sys_net_msi_pending(void *o, uint64_t port, uint64_t queue, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!port_ok(c, port, queue, "net_msi_pending"))
+        return USER_EINVAL;
+    return vm_net_msi_pending(c->m->vm->id, (unsigned)port, (unsigned)queue);
+}
+
+static int64_t sys_net_set_notify(void *o, uint64_t port, uint64_t gpa, uint64_t stride, uint64_t a3)
+{
+    struct mctx *c = o;
+    if (!port_ok(c, port, 0, "net_set_notify") || stride > 0xffffffffull)
+        return USER_EINVAL;
+    vm_net_set_notify(c->m->vm->id, (unsigned)port, gpa, (uint32_t)stride);
+    return 0;
+}
+
+static int64_t sys_net_port_info(void *o, uint64_t port, uint64_t va, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    struct mon_port_info pi;
+    bool up = false;
+    memset(&pi, 0, sizeof(pi));
+    if (!port_ok(c, port, 0, "net_port_info"))
+        return USER_EINVAL;
+    pi.present = vm_net_port_info(c->m->vm->id, (unsigned)port, pi.mac, &up);
+    pi.link_up = up;
+    return uspace_write(&c->m->us, va, &pi, sizeof(pi)) ? USER_EFAULT : 0;
+}
+
+static int64_t sys_host_cpuid(void *o, uint64_t leaf, uint64_t sub, uint64_t va, uint64_t a3)
+{
+    struct mctx *c = o;
+    struct cpuid_regs r;
+    spec_guest_cpuid((uint32_t)leaf, (uint32_t)sub, &r);
+    return uspace_write(&c->m->us, va, &r, sizeof(r)) ? USER_EFAULT : 0;
+}
+
+static int64_t sys_guest_xcr0(void *o, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    return (int64_t)fpu_guest_xcr0();
+}
+
+static int64_t sys_xsave_size(void *o, uint64_t xcr0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    return fpu_xsave_size(xcr0);
+}
+
+static const user_syscall_fn mon_fns[MON_SYS__COUNT] = {
+    [MON_SYS_CONSOLE] = sys_console,
+    [MON_SYS_GPA_READ] = sys_gpa_read,
+    [MON_SYS_GPA_WRITE] = sys_gpa_write,
+    [MON_SYS_POST_IRQ] = sys_post_irq,
+    [MON_SYS_POST_NMI] = sys_post_nmi,
+    [MON_SYS_LAPIC_BASE] = sys_lapic_base,
+    [MON_SYS_VCPU_START] = sys_vcpu_start,
+    [MON_SYS_VCPU_TIMER] = sys_vcpu_timer,
+    [MON_SYS_TSC_DEADLINE] = sys_tsc_deadline,
+    [MON_SYS_SET_TSC_DEADLINE] = sys_set_tsc_deadline,
+    [MON_SYS_SET_TSC_AUX] = sys_set_tsc_aux,
+    [MON_SYS_SET_CR4_ALLOWED] = sys_set_cr4_allowed,
+    [MON_SYS_IO_CLOCK] = sys_io_clock,
+    [MON_SYS_GUEST_TSC] = sys_guest_tsc,
+    [MON_SYS_TSC_KHZ] = sys_tsc_khz,
+    [MON_SYS_DEV_TIMER] = sys_dev_timer,
+    [MON_SYS_NET_START] = sys_net_start,
+    [MON_SYS_NET_STOP] = sys_net_stop,
+    [MON_SYS_NET_SET_MSI] = sys_net_set_msi,
+    [MON_SYS_NET_MSI_PENDING] = sys_net_msi_pending,
+    [MON_SYS_NET_SET_NOTIFY] = sys_net_set_notify,
+    [MON_SYS_NET_PORT_INFO] = sys_net_port_info,
+    [MON_SYS_HOST_CPUID] = sys_host_cpuid,
+    [MON_SYS_GUEST_XCR0] = sys_guest_xcr0,
+    [MON_SYS_XSAVE_SIZE] = sys_xsave_size,
+};
+
+/* ---- calls ------------------------------------------------------------------ */
+
+static const char *const op_names[] = { "?", "create", "exit", "reset", "stats", "timer", "uart-input" };
+
+static struct mon_msg *msg_of(struct umon *m, unsigned slot)
+{
+    return phys_to_virt(m->msg[slot]);
+}
+
+/* One call into the monitor; false (and the VM stopped, the monitor dead)
+ * unless it replied.  *reply: its reply value. */
+static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget_ms, uint64_t *reply)
+{
+    if (m->dead)
+        return false;
+    struct mctx ctx = { m, v };
+    const struct user_syscalls sys = { mon_fns, MON_SYS__COUNT, &m->unknown_sys };
+    struct user_call c = {
+        .us = &m->us, .entry = m->entry, .arg = MON_MSG + slot * PAGE_SIZE,
+        .stack_top = MON_STACKS + slot * MON_STACK_STRIDE + MON_STACK_SIZE,
+        .budget_tsc = tsc_hz / 1000 * budget_ms, .sys = &sys, .owner = &ctx,
+    };
+    uint32_t op = msg_of(m, slot)->op;
+    enum user_status st = user_call(&c);
+    if (st == USER_REPLIED) {
+        *reply = c.reply;
+        return true;
+    }
+    if (st == USER_BUSY) {      /* a monitor call under way on this CPU: not this one's fault */
+        printk("vm %s: monitor: %s call refused, another monitor call is under way on this CPU\n",
+               m->vm->name, op < 7 ? op_names[op] : "?");
+        return false;
+    }
+    m->dead = true;
+    char why[160];
+    if (st == USER_TIMED_OUT)
+        snprintf(why, sizeof(why), "monitor did not reply within %u ms (rip %#llx, %s call, slot %u)", budget_ms,
+                 (unsigned long long)c.fault.rip, op < 7 ? op_names[op] : "?", slot);
+    else
+        snprintf(why, sizeof(why), "monitor fault: exception %u error %#llx at rip %#llx, cr2 %#llx (%s call, slot %u)",
+                 c.fault.vector, (unsigned long long)c.fault.error, (unsigned long long)c.fault.rip,
+                 (unsigned long long)c.fault.cr2, op < 7 ? op_names[op] : "?", slot);
+    printk("vm %s: %s\n", m->vm->name, why);
+    vm_stop(m->vm, -1, why);
+    return false;
+}
+
+static int umon_create(struct vm *vm, const struct vmm_create_args *a)
+{
+    struct umon *m = &umons[vm->id];
+    memset(m, 0, sizeof(*m));
+    m->vm = vm;
+    snprintf(m->name, sizeof(m->name), "monitor %s", vm->name);
+    if (vm->nvcpus > MON_MAX_VCPUS || uspace_init(&m->us, m->name) ||
+        uspace_load_elf(&m->us, monitor_elf, (size_t)(monitor_elf_end - monitor_elf), &m->entry) ||
+        uspace_alloc(&m->us, MON_ARENA, MON_ARENA_SIZE, USER_R | USER_W))
+        return -1;
+    for (unsigned s = 0; s < SLOTS; s++) {
+        if (s < vm->nvcpus || s == CTL_SLOT) {
+            uint64_t msg = MON_MSG + s * PAGE_SIZE, stack = MON_STACKS + s * MON_STACK_STRIDE;
+            if (uspace_alloc(&m->us, stack, MON_STACK_SIZE, USER_R | USER_W) ||
+                uspace_alloc(&m->us, msg, PAGE_SIZE, USER_R | USER_W))
+                return -1;
+            m->msg[s] = uspace_phys(&m->us, msg);      /* the kernel's view of it */
+        }
+        if (s < vm->nvcpus && vm->vcpu[s].vapic &&
+            uspace_map(&m->us, MON_VAPIC + s * PAGE_SIZE, virt_to_phys(vm->vcpu[s].vapic), USER_R | USER_W,
+                       false))
+            return -1;
+    }
+    vm->umon = m;
+    struct mon_msg *msg = msg_of(m, 0);
+    memset(msg, 0, sizeof(*msg));
+    msg->op = MON_CREATE;
+    msg->create = *a;
+    msg->create.name = NULL;
+    strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    uint64_t r;
+    if (!mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) || r)
+        return -1;
+    printk("vm %s: monitor at CPL 3: %u pages of tables, %u of its own (%llu KiB)\n", vm->name,
+           m->us.table_pages, m->us.data_pages, (unsigned long long)(m->us.data_pages * PAGE_SIZE >> 10));
+    return 0;
+}
+
+/* ---- the door ------------------------------------------------------------------ */
+
+void monitor_init(void)
+{
+    user_monitors = cmdline_has("monitor=user");
+    if (user_monitors)
+        printk("monitor: each VM's monitor at CPL 3 (monitor=user)\n");
+}
+
+int monitor_create(struct vm *vm, const struct vmm_create_args *a)
+{
+    if (user_monitors)
+        return umon_create(vm, a);
+    vm->monitor = vmm_create(a);
+    return vm->monitor ? 0 : -1;
+}
+
+/* A reply from a CPL-3 monitor, made safe to apply: an action the kernel
+ * knows, an event that can be injected, a string that ends. */
+static void reply_check(struct vm *vm, struct vmm_reply *rp)
+{
+    rp->why[sizeof(rp->why) - 1] = 0;
+    if ((unsigned)rp->action > VMM_FAULT_VM) {
+        snprintf(rp->why, sizeof(rp->why), "monitor replied with action %u", (unsigned)rp->action);
+        rp->action = VMM_FAULT_VM;
+    }
+    if (rp->advance_rip > VMM_INSN_MAX)
+        rp->advance_rip = 0, rp->action = VMM_FAULT_VM, snprintf(rp->why, sizeof(rp->why), "monitor: bad RIP advance");
+    if (rp->inject) {
+        const struct vcpu_event *e = &rp->event;
+        bool ok = (e->type == VCPU_EVENT_EXCEPTION && e->vector < 32 && e->vector != 2) ||
+                  (e->type == VCPU_EVENT_NMI) || (e->type == VCPU_EVENT_EXTINT && e->vector >= 16);
+        if (!ok) {
+            rp->inject = false;
+            rp->action = VMM_FAULT_VM;
+            snprintf(rp->why, sizeof(rp->why), "monitor: bad event to inject (type %u vector %u)",
+                     (unsigned)e->type, e->vector);
+        }
+    }
+}
+
+void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply *rp)
+{
+    struct umon *m = v->vm->umon;
+    if (!m) {
+        vmm_handle_exit(v->vm->monitor, rq, rp);
+        return;
+    }
+    struct mon_msg *msg = msg_of(m, v->index);
+    msg->op = MON_EXIT;
+    msg->rq = *rq;
+    memset(&msg->rp, 0, sizeof(msg->rp));
+    uint64_t r;
+    if (!mcall(m, v, v->index, BUDGET_MS, &r)) {
+        memset(rp, 0, sizeof(*rp));
+        rp->action = VMM_FAULT_VM;      /* (mcall has stopped it and said why) */
+        snprintf(rp->why, sizeof(rp->why), "the monitor's exit call failed");
+        return;
+    }
+    *rp = msg->rp;                      /* once: the page is the monitor's */
+    reply_check(v->vm, rp);
+}
+
+int monitor_reset(struct vm *vm, const struct vmm_create_args *a)
+{
+    struct umon *m = vm->umon;
+    if (!m)
+        return vmm_reset(vm->monitor, a);
+    struct mon_msg *msg = msg_of(m, 0);
+    msg->op = MON_RESET;
+    msg->create = *a;
+    msg->create.name = NULL;
+    strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    uint64_t r;
+    return mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) && !r ? 0 : -1;
+}
+
+void monitor_print_stats(struct vm *vm)
+{
+    struct umon *m = vm->umon;
+    if (!m) {
+        if (vm->monitor)
+            vmm_print_stats(vm->monitor);
+        return;
+    }
+    if (m->dead)
+        return;
+    if (m->unknown_sys || m->bad_args)
+        printk("vm %s: monitor: %lu unknown system calls, %lu bad arguments\n", vm->name, m->unknown_sys,
+               m->bad_args);
+    if (!spin_trylock(&m->ctl_lock))
+        return;
+    msg_of(m, CTL_SLOT)->op = MON_STATS;
+    uint64_t r;
+    mcall(m, NULL, CTL_SLOT, BUDGET_MS, &r);
+    spin_unlock(&m->ctl_lock);
+}
+
+void monitor_timer(struct vm *vm, unsigned id)
+{
+    struct umon *m = vm->umon;
+    if (!m) {
+        vmm_timer_expired(vm->monitor, id);
+        return;
+    }
+    struct mon_msg *msg = msg_of(m, 0);
+    msg->op = MON_TIMER;
+    msg->timer = id;
+    uint64_t r;
+    mcall(m, &vm->vcpu[0], 0, BUDGET_MS, &r);
+}
+
+bool monitor_uart_input(struct vm *vm, char c)
+{
+    struct umon *m = vm->umon;
+    if (!m)
+        return vmm_uart_input(vm->monitor, c);
+    if (m->dead || !spin_trylock(&m->ctl_lock))
+        return false;
+    struct mon_msg *msg = msg_of(m, CTL_SLOT);
+    msg->op = MON_UART_INPUT;
+    msg->timer = (uint8_t)c;
+    uint64_t r = 0;
+    bool ok = mcall(m, NULL, CTL_SLOT, BUDGET_MS, &r) && r == 1;
+    spin_unlock(&m->ctl_lock);
+    return ok;
+}
