@@ -426,6 +426,9 @@ static int umon_create(struct vm *vm, const struct vmm_create_args *a)
     msg->create = *a;
     msg->create.name = NULL;
     strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    for (unsigned i = 0; i < vm->nvcpus; i++)
+        if (vm->vcpu[i].vapic)
+            msg->vapic_mask |= 1u << i;
     uint64_t r;
     if (!mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) || r)
         return -1;

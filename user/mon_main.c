@@ -7,6 +7,7 @@
 #include "sys.h"
 
 static struct vmm *monitor;             /* this program's one VM */
+uint32_t mon_vapic_mask;                /* user/mon_sys.c: vm_vapic_page */
 
 uint64_t user_main(uint64_t arg)
 {
@@ -20,6 +21,7 @@ uint64_t user_main(uint64_t arg)
             if (monitor)
                 return (uint64_t)-1;
             tsc_hz = vm_tsc_khz() * 1000;
+            mon_vapic_mask = msg->vapic_mask;
             monitor = vmm_create(&msg->create);
             return monitor ? 0 : (uint64_t)-1;
         }

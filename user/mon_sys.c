@@ -41,9 +41,10 @@ int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
 void vm_post_irq(unsigned vm_id, unsigned vcpu, uint8_t vector) { SYS(MON_SYS_POST_IRQ, vcpu, vector, 0, 0); }
 void vm_post_nmi(unsigned vm_id, unsigned vcpu) { SYS(MON_SYS_POST_NMI, vcpu, 0, 0, 0); }
 
+extern uint32_t mon_vapic_mask;         /* from MON_CREATE */
 uint8_t *vm_vapic_page(unsigned vm_id, unsigned vcpu)
 {
-    return vcpu < MON_MAX_VCPUS ? (uint8_t *)(MON_VAPIC + vcpu * 4096ull) : NULL;
+    return vcpu < 32 && (mon_vapic_mask >> vcpu & 1) ? (uint8_t *)(MON_VAPIC + vcpu * 4096ull) : NULL;
 }
 
 void vm_lapic_base(unsigned vm_id, unsigned vcpu, uint64_t apic_base)

@@ -44,6 +44,7 @@ struct mon_msg {
     uint32_t timer;                     /* MON_TIMER */
     struct vmm_create_args create;      /* MON_CREATE, MON_RESET: .name points at name[] */
     char name[32];
+    uint32_t vapic_mask;                /* MON_CREATE: the vCPUs whose vAPIC page is at MON_VAPIC */
     struct vmm_request rq;              /* MON_EXIT */
     struct vmm_reply rp;
 };
