@@ -19,6 +19,7 @@
 #include <nethv/net.h>
 #include <arch/uart.h>
 #include <arch/cpu.h>
+#include <arch/time.h>
 #include <arch/x86.h>
 
 #define CONSOLE_ESCAPE 0x14     /* Ctrl-T */
@@ -100,7 +101,8 @@ static void uart_feed(bool in_irq)
             console_pending = true;     /* console_service feeds it */
         return;
     }
-    for (unsigned n = 0; n < INPUT_RING; n++) {
+    uint64_t t0 = rdtsc();
+    for (unsigned n = 0; n < INPUT_RING && rdtsc() - t0 < tsc_hz / 100; n++) {   /* and 10 ms */
         uint64_t f = irq_save();        /* the tick appends to the ring */
         bool more = ring_len && cmds_done == cmds_typed && vm->state == VM_RUNNING;
         char c = ring[ring_head];

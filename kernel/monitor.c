@@ -24,6 +24,7 @@
 #include <nethv/monitor_abi.h>
 #include <nethv/vm.h>
 #include <arch/cpu.h>
+#include <arch/cr4.h>
 #include <arch/spec.h>
 #include <arch/time.h>
 #include <arch/user.h>
@@ -53,7 +54,8 @@ static bool user_monitors;
 /* the calling context of a system call */
 struct mctx {
     struct umon *m;
-    struct vcpu *v;                     /* the vCPU whose exit or timer this is; NULL: none runs */
+    struct vcpu *v;                     /* the vCPU whose exit or timer this is, or NULL */
+    bool setup;                         /* creation or reset: no vCPU of the VM runs */
 };
 
 static void bad_arg(struct umon *m, const char *what)
@@ -63,9 +65,11 @@ static void bad_arg(struct umon *m, const char *what)
         printk("vm %s: monitor: bad argument to %s (%lu so far)\n", m->vm->name, what, n);
 }
 
+/* `own`: a service of the vCPU's own CPU (its timer, TSC deadline, TSC_AUX,
+ * APIC base): only for the calling vCPU, or any while none runs (setup) */
 static bool vcpu_ok(struct mctx *c, uint64_t vcpu, bool own, const char *what)
 {
-    if (vcpu >= c->m->vm->nvcpus || (own && c->v && c->v->index != vcpu)) {
+    if (vcpu >= c->m->vm->nvcpus || (own && !c->setup && (!c->v || c->v->index != vcpu))) {
         bad_arg(c->m, what);
         return false;
     }
@@ -189,10 +193,15 @@ static int64_t sys_set_tsc_aux(void *o, uint64_t vcpu, uint64_t aux, uint64_t a2
     return 0;
 }
 
+/* the monitor may narrow what its guest's CPUID grants, never widen what
+ * the kernel offers guests (spec_guest_cpuid: host CPUID as filtered) */
 static int64_t sys_set_cr4_allowed(void *o, uint64_t bits, uint64_t a1, uint64_t a2, uint64_t a3)
 {
     struct mctx *c = o;
-    vm_set_cr4_allowed(c->m->vm->id, bits);     /* checked against the host at each MOV to CR4 */
+    struct cpuid_regs l1, l7;
+    spec_guest_cpuid(1, 0, &l1);
+    spec_guest_cpuid(7, 0, &l7);
+    vm_set_cr4_allowed(c->m->vm->id, bits & cr4_guest_allowed(l1.ecx, l1.edx, l7.ebx, l7.ecx, l7.edx));
     return 0;
 }
 
@@ -364,14 +373,14 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
 {
     if (m->dead)
         return false;
-    struct mctx ctx = { m, v };
+    uint32_t op = msg_of(m, slot)->op;
+    struct mctx ctx = { m, v, op == MON_CREATE || op == MON_RESET };
     const struct user_syscalls sys = { mon_fns, MON_SYS__COUNT, &m->unknown_sys };
     struct user_call c = {
         .us = &m->us, .entry = m->entry, .arg = MON_MSG + slot * PAGE_SIZE,
         .stack_top = MON_STACKS + slot * MON_STACK_STRIDE + MON_STACK_SIZE,
         .budget_tsc = tsc_hz / 1000 * budget_ms, .sys = &sys, .owner = &ctx,
     };
-    uint32_t op = msg_of(m, slot)->op;
     enum user_status st = user_call(&c);
     if (st == USER_REPLIED) {
         *reply = c.reply;
@@ -383,6 +392,10 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
         return false;
     }
     m->dead = true;
+    if (st == USER_REFUSED) {
+        printk("vm %s: monitor: this CPU runs no code at CPL 3 (spec: Meltdown)\n", m->vm->name);
+        return false;
+    }
     char why[160];
     if (st == USER_TIMED_OUT)
         snprintf(why, sizeof(why), "monitor did not reply within %u ms (rip %#llx, %s call, slot %u)", budget_ms,
@@ -392,13 +405,26 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
                  c.fault.vector, (unsigned long long)c.fault.error, (unsigned long long)c.fault.rip,
                  (unsigned long long)c.fault.cr2, op < 7 ? op_names[op] : "?", slot);
     printk("vm %s: %s\n", m->vm->name, why);
-    vm_stop(m->vm, -1, why);
+    if (op != MON_CREATE)       /* a VM being created is not one yet: its creation fails */
+        vm_stop(m->vm, -1, why);
     return false;
 }
+
+static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a);
 
 static int umon_create(struct vm *vm, const struct vmm_create_args *a)
 {
     struct umon *m = &umons[vm->id];
+    if (umon_setup(m, vm, a) == 0)
+        return 0;
+    vm->umon = NULL;
+    if (m->us.pml4)
+        uspace_destroy(&m->us);
+    return -1;
+}
+
+static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a)
+{
     memset(m, 0, sizeof(*m));
     m->vm = vm;
     snprintf(m->name, sizeof(m->name), "monitor %s", vm->name);
@@ -442,6 +468,11 @@ static int umon_create(struct vm *vm, const struct vmm_create_args *a)
 void monitor_init(void)
 {
     user_monitors = cmdline_has("monitor=user");
+    if (user_monitors && !spec.user_ok) {
+        printk("monitor: monitor=user refused: this CPU may run no code at CPL 3 (spec: Meltdown); "
+               "the monitors stay in ring 0\n");
+        user_monitors = false;
+    }
     if (user_monitors)
         printk("monitor: each VM's monitor at CPL 3 (monitor=user)\n");
 }
@@ -456,8 +487,17 @@ int monitor_create(struct vm *vm, const struct vmm_create_args *a)
 
 /* A reply from a CPL-3 monitor, made safe to apply: an action the kernel
  * knows, an event that can be injected, a string that ends. */
+static bool as_bool(bool *b)        /* a byte the monitor wrote: any value */
+{
+    return *(volatile uint8_t *)b != 0;
+}
+
 static void reply_check(struct vm *vm, struct vmm_reply *rp)
 {
+    rp->regs_dirty = as_bool(&rp->regs_dirty);
+    rp->inject = as_bool(&rp->inject);
+    rp->set_efer = as_bool(&rp->set_efer);
+    rp->event.has_error = as_bool(&rp->event.has_error);
     rp->why[sizeof(rp->why) - 1] = 0;
     if ((unsigned)rp->action > VMM_FAULT_VM) {
         snprintf(rp->why, sizeof(rp->why), "monitor replied with action %u", (unsigned)rp->action);

@@ -110,3 +110,23 @@ void fpu_xrstor_guest(void *area, uint64_t mask)
         *bv &= ~XCR0_X87;
     xrstor(a, mask);
 }
+
+/* Before code at CPL 3 runs (arch/user.h): every FPU/SSE/AVX register in
+ * its init state, so that nothing of the last guest on this CPU (its state
+ * stays in the registers after the exit saved it) or of the kernel's newlib
+ * is left for the program to read.  An XRSTOR whose XSTATE_BV is 0
+ * initializes every component RFBM names (SDM 1 13.8.1) and loads no x87
+ * state (the top of this file); MXCSR comes from the image.  Without XSAVE,
+ * FXRSTOR of an init image. */
+static const uint8_t clean_image[576] __attribute__((aligned(64))) = {
+    [0] = 0x7f, [1] = 0x03,             /* FCW 0x037f */
+    [24] = 0x80, [25] = 0x1f,           /* MXCSR 0x1f80 */
+};
+
+void fpu_clear_for_user(void)
+{
+    if (fpu_isr_mask)
+        xrstor(clean_image, xgetbv(0));
+    else
+        __asm__ volatile("fxrstor64 %0" :: "m"(*(const uint8_t (*)[512])clean_image));
+}

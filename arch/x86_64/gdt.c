@@ -57,6 +57,18 @@ void gdt_load(struct percpu *pc)
         :: "m"(gdtr), "i"(SEL_KCODE), "i"(SEL_KDATA), "r"(SEL_TSS) : "rax", "memory");
 }
 
+/* VMX exits set the GDTR limit to 0xffff (SDM 3C 27.5.2): code at CPL 3
+ * could then name selectors beyond the table, in whatever follows it in
+ * memory.  Before CPL 3 runs, the real limit again. */
+void gdt_reload(void)
+{
+    struct percpu *pc = this_cpu();
+    struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr = {
+        sizeof(pc->gdt) - 1, (uint64_t)(uintptr_t)pc->gdt
+    };
+    __asm__ volatile("lgdt %0" :: "m"(gdtr) : "memory");
+}
+
 void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
 {
     struct percpu *pc = &percpu_area[cpu];

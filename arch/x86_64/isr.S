@@ -59,7 +59,10 @@ isr_common:
      * (PERCPU_ABOVE_FRAME: TSS.RSP0 and every IST stack). */
     testb   $3, TF_CS(%rsp)
     jz      5f
-    mov     TF_ABOVE(%rsp), %rax
+    cmpb    $0, paging_smap(%rip)
+    je      6f
+    clac                            /* POPF at CPL 3 may have set AC: SMAP stays on here */
+6:  mov     TF_ABOVE(%rsp), %rax
     mov     %rax, %rdx
     shr     $32, %rdx
     mov     $MSR_GS_BASE, %ecx
@@ -109,7 +112,12 @@ isr_common:
     popq    %rbx
     popq    %rax
     add     $16, %rsp               /* vector, error code */
-    iretq
+    testb   $3, 8(%rsp)             /* back to CPL 3: the CPU buffers cleared (spec.c) */
+    jz      7f
+    cmpb    $0, spec_verw_to_user(%rip)
+    je      7f
+    verw    user_verw_sel(%rip)
+7:  iretq
 
     .section .rodata
     .balign 8

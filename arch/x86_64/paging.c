@@ -42,7 +42,8 @@ uint64_t probe_access(uint64_t kind, uint64_t addr);     /* probe.S */
 
 uint64_t kernel_cr3;
 uint64_t paging_nx;                     /* PTE_NX when EFER.NXE is usable, else 0 */
-static uint64_t cr4_protect;            /* CR4.SMEP/SMAP as CPUID reports them */
+static uint64_t cr4_protect;            /* CR4.SMEP/SMAP/UMIP as CPUID reports them */
+uint8_t paging_smap;                    /* isr.S: CLAC on entries from CPL 3 */
 static unsigned n_2m, n_4k;
 
 static uint64_t *new_table(void)
@@ -134,8 +135,10 @@ void paging_trampoline(uint64_t pa, bool executable)
 
 void paging_init_cpu(void)
 {
-    if (paging_nx)
-        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+    /* NXE; and SCE off whatever the loader left: nothing of the host uses
+     * SYSCALL, and with SCE a SYSCALL at CPL 3 would enter ring 0 at
+     * whatever LSTAR a guest left loaded (VMX switches it lazily) */
+    wrmsr(MSR_EFER, (rdmsr(MSR_EFER) | (paging_nx ? EFER_NXE : 0)) & ~EFER_SCE);
     write_cr0(read_cr0() | CR0_WP);
     write_cr4(read_cr4() | CR4_PGE | cr4_protect);
 }
@@ -217,7 +220,10 @@ void paging_init(void)
     if (cpuid(0x80000000, 0).eax >= 0x80000001 && (cpuid(0x80000001, 0).edx & CPUIDX1_EDX_NX))
         paging_nx = PTE_NX;
     uint32_t l7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ebx : 0;
-    cr4_protect = ((l7 & CPUID7_EBX_SMEP) ? CR4_SMEP : 0) | ((l7 & CPUID7_EBX_SMAP) ? CR4_SMAP : 0);
+    uint32_t l7c = cpuid(0, 0).eax >= 7 ? cpuid(7, 0).ecx : 0;
+    cr4_protect = ((l7 & CPUID7_EBX_SMEP) ? CR4_SMEP : 0) | ((l7 & CPUID7_EBX_SMAP) ? CR4_SMAP : 0) |
+                  ((l7c & CPUID7_ECX_UMIP) ? CR4_UMIP : 0);   /* SGDT/SIDT/SLDT/SMSW/STR: CPL 0 only */
+    paging_smap = (cr4_protect & CR4_SMAP) != 0;
 
     uint64_t *pml4 = new_table();
     for (uint64_t va = 0; va < top; va += SZ_2M)

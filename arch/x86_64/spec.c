@@ -33,6 +33,7 @@
 
 struct spec_policy spec;
 uint8_t spec_verw_on_entry;                     /* vmx_entry.S reads these two */
+uint8_t spec_verw_to_user;                      /* user_entry.S, isr.S: VERW before IRETQ to CPL 3 */
 uint8_t spec_l1d_flush_on_entry;
 static const struct vm_hw *last_vm[MAX_CPUS];   /* for IBPB between VMs */
 
@@ -96,6 +97,14 @@ void spec_init(bool vmx)
     spec_verw_on_entry = buffers && spec.md_clear && !spec.l1d_flush_entry;
     spec_l1d_flush_on_entry = spec.l1d_flush_entry;
     spec.ibpb_vm_switch = spec.ibpb;
+    /* Code at CPL 3 (arch/user.h) shares the kernel's page tables
+     * (supervisor-only): safe only where Meltdown does not apply -- AMD, or
+     * Intel saying RDCL_NO; the CPU buffers are cleared before each return
+     * to it where MDS, TAA or the MMIO bugs apply (Intel) */
+    struct cpuid_regs v0 = cpuid(0, 0);
+    bool amd = v0.ebx == 0x68747541 && v0.edx == 0x69746e65 && v0.ecx == 0x444d4163;    /* AuthenticAMD */
+    spec.user_ok = amd || (a & ARCH_CAP_RDCL_NO);
+    spec_verw_to_user = !amd && (mds || taa || mmio) && spec.md_clear;
 
     printk("spec: host: retpolines%s; entry: %s, %s; IBPB between VMs: %s; RSB filled after "
            "every exit\n",
@@ -115,6 +124,9 @@ void spec_init(bool vmx)
            "%s %#llx\n", (unsigned long long)spec.spec_ctrl_bits, spec.ibpb ? "yes" : "no",
            spec.flush_cmd ? "yes" : "no", spec.has_arch_cap ? "yes" : "no",
            (unsigned long long)spec_guest_arch_cap());
+    printk("spec: code at CPL 3: %s%s\n",
+           spec.user_ok ? "allowed" : "refused (Meltdown: not AMD, no RDCL_NO; it would need its own page tables)",
+           spec_verw_to_user ? ", VERW before every return to it" : "");
     spec_init_cpu();
 }
 

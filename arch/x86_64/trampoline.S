@@ -41,7 +41,8 @@ tr_long:
      * for this APIC ID and nobody took it: an AP that wakes after smp_boot
      * gave up on it (a SIPI that came late) would otherwise run on the
      * next AP's stack as the next CPU.  Its APIC ID: CPUID 0xb EDX (x2APIC
-     * ID), or 1 EBX[31:24] (SDM 3A 10.4.6, 10.12.8.1). */
+     * ID) where that leaf is implemented, or 1 EBX[31:24] (SDM 3A 10.4.6,
+ * 10.12.8.1). */
     xor     %eax, %eax
     cpuid
     cmp     $0xb, %eax
@@ -49,6 +50,8 @@ tr_long:
     mov     $0xb, %eax
     xor     %ecx, %ecx
     cpuid
+    test    %bx, %bx                /* leaf 0xb not implemented: EBX[15:0] 0 (SDM 2 CPUID) */
+    jz      1f
     mov     %edx, %esi
     jmp     2f
 1:  mov     $1, %eax

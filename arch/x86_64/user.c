@@ -6,6 +6,7 @@
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <arch/regs.h>
+#include <arch/spec.h>
 #include <arch/user.h>
 #include <arch/x86.h>
 
@@ -194,6 +195,7 @@ void uspace_destroy(struct uspace *us)
         free_level(u[USER_SLOT], 3);
     page_free(us->pml4, 1);
     memset(us, 0, sizeof(*us));
+    __atomic_sub_fetch(&uspace_count, 1, __ATOMIC_SEQ_CST);
 }
 
 /* ---- calls --------------------------------------------------------------- */
@@ -204,8 +206,18 @@ enum user_status user_call(struct user_call *c)
      * interrupts-off statistics must not count it; user_enter turns them
      * off for its switch, user_leave gives back the caller's RFLAGS) */
     struct percpu *pc = this_cpu();
+    if (!spec.user_ok)
+        return USER_REFUSED;
     if (pc->user_frame)
         return USER_BUSY;           /* interrupt handlers never call in */
+    /* nothing of the kernel's or the last guest's for the program to see
+     * or use: registers (user_enter zeroes the GPRs), the GDT limit a VMX
+     * exit left, branch predictions another address space trained */
+    fpu_clear_for_user();
+    gdt_reload();
+    if (pc->user_last != c->us && spec.ibpb)
+        wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+    pc->user_last = c->us;
     struct user_frame f = {
         .rip = c->entry, .rsp = c->stack_top, .arg = c->arg, .cr3 = c->us->pml4,
         .rsp0 = (uint64_t *)((uint8_t *)&pc->tss + offsetof(struct tss64, rsp)),  /* 4-aligned: fine on x86 */ .pc = pc, .call = c, .deadline = rdtsc() + c->budget_tsc,
@@ -238,8 +250,13 @@ void user_trap(struct trap_frame *tf)
             c->reply = tf->rdi;
             leave(f, USER_REPLIED);
         }
-        if (nr < c->sys->count && c->sys->fn[nr]) {
-            tf->rax = (uint64_t)c->sys->fn[nr](c->owner, tf->rdi, tf->rsi, tf->rdx, tf->r10);
+        /* the index masked without a branch, so that no mispredicted bound
+         * check reads a function pointer past the table (Spectre v1) */
+        uint64_t in = (uint64_t)-(int64_t)(nr < c->sys->count);
+        __asm__ volatile("" : "+r"(in));
+        uint64_t i = nr & in;
+        if (nr < c->sys->count && c->sys->fn[i]) {
+            tf->rax = (uint64_t)c->sys->fn[i](c->owner, tf->rdi, tf->rsi, tf->rdx, tf->r10);
         } else {
             unsigned long n = ++*c->sys->unknown;
             if (n <= 3 || !(n & (n - 1)))       /* 1, 2, 3, then powers of two */

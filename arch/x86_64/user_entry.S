@@ -57,7 +57,10 @@ user_enter:
     xor     %r13d, %r13d
     xor     %r14d, %r14d
     xor     %r15d, %r15d
-    iretq
+    cmpb    $0, spec_verw_to_user(%rip)
+    je      1f
+    verw    user_verw_sel(%rip)     /* MDS/TAA/MMIO: the CPU buffers cleared (spec.c) */
+1:  iretq
     .size   user_enter, . - user_enter
 
     .globl  user_leave
@@ -82,3 +85,6 @@ user_leave:
     .balign 4
 mxcsr_default:
     .long   0x1f80
+    .globl  user_verw_sel
+user_verw_sel:
+    .short  SEL_KDATA               /* any writable data segment will do */

@@ -43,6 +43,7 @@ struct percpu {
     volatile uint64_t timer_ticks;
     volatile bool online;
     struct user_frame *user_frame;      /* user.c: the call into CPL 3 under way, or NULL */
+    const void *user_last;              /* user.c: the address space it last ran (IBPB on a change) */
 };
 _Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "canary at %fs:0x28");
 
@@ -80,6 +81,7 @@ void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top);
 void irqoff_enable_tracking(void);
 void irqoff_print_stats(void);
 void gdt_load(struct percpu *pc);
+void gdt_reload(void);                  /* this CPU's GDT again: a VM exit leaves its limit 0xffff */
 void idt_init(void);
 uint64_t idt_base(void);       /* the host IDT's address (vcpu_assert_host_state) */
 void idt_load(void);
@@ -99,6 +101,7 @@ void fpu_xrstor_guest(void *area, uint64_t mask);
  * (0: no XSAVE).  XSETBV's value against them (SDM 2 XSETBV): true if
  * it may be loaded. */
 uint64_t fpu_guest_xcr0(void);
+void fpu_clear_for_user(void);          /* every FPU/SSE/AVX register to init (arch/user.h) */
 bool fpu_xsetbv_check(uint32_t ecx, uint64_t val);
 /* the standard-form XSAVE area's size for the components in xcr0 */
 uint32_t fpu_xsave_size(uint64_t xcr0);

@@ -16,9 +16,10 @@ struct spec_policy {
     bool eibrs, auto_ibrs;      /* host: enhanced / automatic IBRS on */
     bool l1d_flush_entry;       /* VMX: FLUSH_CMD before every entry */
     bool ibpb_vm_switch;        /* IBPB when a CPU changes VM */
+    bool user_ok;               /* code at CPL 3 may run (arch/user.h): no Meltdown */
 };
 extern struct spec_policy spec;
-extern uint8_t spec_verw_on_entry, spec_l1d_flush_on_entry;
+extern uint8_t spec_verw_on_entry, spec_l1d_flush_on_entry, spec_verw_to_user;
 
 /* AMD's speculation bits in CPUID 0x80000008 EBX (APM 3): IBPB, IBRS,
  * STIBP, the always-on, preferred and same-mode hints, SSBD, VIRT_SSBD,

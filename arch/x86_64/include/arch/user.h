@@ -72,7 +72,9 @@ struct user_syscalls {
     unsigned long *unknown;             /* counter of calls with no handler */
 };
 
-enum user_status { USER_REPLIED, USER_FAULTED, USER_TIMED_OUT, USER_BUSY };
+/* USER_BUSY: a call is under way on this CPU; USER_REFUSED: this CPU may
+ * not run code at CPL 3 at all (spec.c: Meltdown) */
+enum user_status { USER_REPLIED, USER_FAULTED, USER_TIMED_OUT, USER_BUSY, USER_REFUSED };
 struct user_fault {
     unsigned vector;                    /* exception vector; 256: the watchdog */
     uint64_t error, rip, rsp, cr2;
