@@ -22,7 +22,7 @@
 
 #define MON_IMAGE       0x00007f8000200000ull
 #define MON_ARENA       0x00007f8040000000ull
-#define MON_ARENA_SIZE  (4ull << 20)
+#define MON_ARENA_SIZE  (256ull << 10)    /* struct vmm is 68 KiB today */
 #define MON_STACKS      0x00007f8080000000ull
 #define MON_STACK_SIZE  (32ull << 10)
 #define MON_STACK_STRIDE (MON_STACK_SIZE + 4096)
