@@ -356,6 +356,7 @@ static int get_vm_ref(struct ctx *c, int node, const char *prop, int required,
 /* ---- /vms ------------------------------------------------------------------- */
 
 static const char *const vm_types[] = { "linux", "multiboot", "test", NULL };
+static const char *const monitor_faults[] = { "none", "null", "loop", "wild-syscall", NULL };
 
 static int parse_cpus(struct ctx *c, int node, struct config_vm *vm)
 {
@@ -435,7 +436,7 @@ static int parse_memmap(struct ctx *c, int node, struct config_vm *vm)
 static int parse_vm(struct ctx *c, int node, struct config_vm *vm)
 {
     static const char *const props[] = { "name", "memory", "vcpus", "cpus", "kernel",
-        "initrd", "bootargs", "type", "memory-map", "console-rate", NULL };
+        "initrd", "bootargs", "type", "memory-map", "console-rate", "monitor-fault", NULL };
     uint64_t v = 0;
     unsigned type = CONFIG_VM_LINUX;
     int rc;
@@ -478,6 +479,13 @@ static int parse_vm(struct ctx *c, int node, struct config_vm *vm)
         return reject(c, CONFIG_EVALUE, "console-rate", "must be %u..%u bytes/s (%llu)",
                       CONFIG_CONSOLE_RATE_MIN, CONFIG_CONSOLE_RATE_MAX, (unsigned long long)v);
     vm->console_rate = (uint32_t)v;
+
+    unsigned mf = CONFIG_MONFAULT_NONE;
+    if ((rc = get_enum(c, node, "monitor-fault", 0, monitor_faults, &mf)) < 0)
+        return rc;
+    if (mf != CONFIG_MONFAULT_NONE && vm->type != CONFIG_VM_TEST)
+        return reject(c, CONFIG_EVALUE, "monitor-fault", "only a type = \"test\" VM's monitor may fail on purpose");
+    vm->monitor_fault = (enum config_monitor_fault)mf;
     return parse_memmap(c, node, vm);
 }
 

@@ -410,12 +410,12 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
     return false;
 }
 
-static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a);
+static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a, unsigned fault);
 
-static int umon_create(struct vm *vm, const struct vmm_create_args *a)
+static int umon_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault)
 {
     struct umon *m = &umons[vm->id];
-    if (umon_setup(m, vm, a) == 0)
+    if (umon_setup(m, vm, a, fault) == 0)
         return 0;
     vm->umon = NULL;
     if (m->us.pml4)
@@ -423,7 +423,7 @@ static int umon_create(struct vm *vm, const struct vmm_create_args *a)
     return -1;
 }
 
-static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a)
+static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a, unsigned fault)
 {
     memset(m, 0, sizeof(*m));
     m->vm = vm;
@@ -455,6 +455,7 @@ static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_arg
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vm->vcpu[i].vapic)
             msg->vapic_mask |= 1u << i;
+    msg->fault = fault;
     uint64_t r;
     if (!mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) || r)
         return -1;
@@ -477,10 +478,14 @@ void monitor_init(void)
         printk("monitor: each VM's monitor at CPL 3 (monitor=user)\n");
 }
 
-int monitor_create(struct vm *vm, const struct vmm_create_args *a)
+int monitor_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault)
 {
     if (user_monitors)
-        return umon_create(vm, a);
+        return umon_create(vm, a, fault);
+    if (fault) {
+        printk("vm %s: monitor-fault needs its monitor at CPL 3 (monitor=user): not created\n", vm->name);
+        return -1;
+    }
     vm->monitor = vmm_create(a);
     return vm->monitor ? 0 : -1;
 }

@@ -162,7 +162,7 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
     }
     struct vmm_create_args a;
     monitor_args(cfg, vm, &a);
-    int mc = monitor_create(vm, &a);
+    int mc = monitor_create(vm, &a, c->monitor_fault);
     vm->monitor_is_test = a.platform == VMM_PLATFORM_TEST;
     vm->con_rate = cfg->vm[vm->cfg_index].console_rate;
     if (mc) {

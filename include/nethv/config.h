@@ -68,6 +68,10 @@
 #define CONFIG_CONSOLE_RATE_MAX     (1u << 20)
 
 enum config_vm_type   { CONFIG_VM_LINUX, CONFIG_VM_MULTIBOOT, CONFIG_VM_TEST };
+/* monitor-fault (type "test" VMs only): the VM's monitor at CPL 3 fails on
+ * purpose at the VM's first exit (kernel/monitor.c, user/mon_main.c) */
+enum config_monitor_fault { CONFIG_MONFAULT_NONE, CONFIG_MONFAULT_NULL, CONFIG_MONFAULT_LOOP,
+                            CONFIG_MONFAULT_WILD_SYSCALL };
 enum config_port_type { CONFIG_PORT_VM, CONFIG_PORT_UPLINK };
 enum config_nic       { CONFIG_NIC_AUTO, CONFIG_NIC_E1000, CONFIG_NIC_E1000E,
                         CONFIG_NIC_VIRTIO_NET };
@@ -91,6 +95,7 @@ struct config_vm {
     char     initrd[CONFIG_MODULE_MAX + 1];     /* "" = none */
     char     bootargs[CONFIG_BOOTARGS_MAX + 1]; /* "" = none */
     uint32_t console_rate;                      /* bytes/s (CONFIG_CONSOLE_RATE_*) */
+    enum config_monitor_fault monitor_fault;
 };
 
 struct config_port {

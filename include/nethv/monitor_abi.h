@@ -45,6 +45,8 @@ struct mon_msg {
     struct vmm_create_args create;      /* MON_CREATE, MON_RESET: .name points at name[] */
     char name[32];
     uint32_t vapic_mask;                /* MON_CREATE: the vCPUs whose vAPIC page is at MON_VAPIC */
+    uint32_t fault;                     /* MON_CREATE: enum config_monitor_fault (tests): fail
+                                           on purpose at the first MON_EXIT */
     struct vmm_request rq;              /* MON_EXIT */
     struct vmm_reply rp;
 };

@@ -128,7 +128,8 @@ uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vecto
 void vm_stop(struct vm *vm, int code, const char *why);
 /* kernel/monitor.c: every call into a VM's monitor (ring 0 or CPL 3) */
 void monitor_init(void);
-int monitor_create(struct vm *vm, const struct vmm_create_args *a);
+/* fault: the config's monitor-fault (a CPL-3 monitor fails on purpose; refused for ring 0) */
+int monitor_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault);
 void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply *rp);
 int monitor_reset(struct vm *vm, const struct vmm_create_args *a);
 void monitor_print_stats(struct vm *vm);

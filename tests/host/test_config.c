@@ -339,6 +339,11 @@ static void check_adjacent(const struct nethv_config *c)
     assert_int_equal(c->vm[1].nregions, 2);
     assert_int_equal(c->vm[1].region[1].gpa, 0xc0000000);
 }
+static void check_monitor_fault(const struct nethv_config *c)
+{
+    assert_int_equal(c->vm[0].monitor_fault, CONFIG_MONFAULT_WILD_SYSCALL);
+    assert_int_equal(c->vm[1].monitor_fault, CONFIG_MONFAULT_NONE);
+}
 static void check_bootargs(const struct nethv_config *c)
 {
     assert_int_equal(strlen(c->vm[0].bootargs), CONFIG_BOOTARGS_MAX);
@@ -371,6 +376,8 @@ static const struct tcase cases[] = {
       BYTES(REGION(0, 0, 0, 0xc0000000), REGION(0, 0xc0000000, 0, 0x40000000)) } },
       .check = check_adjacent },
     { "ok_bootargs_511", .tree_hook = max_bootargs, .check = check_bootargs },
+    { "ok_monitor_fault", { { "/vms/a", "type", STR("test") }, { "/vms/a", "monitor-fault", STR("wild-syscall") } },
+      .check = check_monitor_fault },
     { "ok_vlan_4094", { { "/net/pb", "vlan", U32(4094) } }, .check = check_vlan_max },
     { "ok_compatible_list", { { "/", "compatible", STR("acme,x\0nethv,config-1") } } },
     { "ok_phandle_ignored", { { "/vms/a", "phandle", U32(1) } } },
@@ -460,6 +467,10 @@ static const struct tcase cases[] = {
       ERR(EVALUE, "/vms/a", "bootargs", "invalid character at 1") },
     { "type_unknown", { { "/vms/a", "type", STR("windows") } },
       ERR(EVALUE, "/vms/a", "type", "unknown type 'windows' (one of linux|multiboot|test)") },
+    { "monitor_fault_not_test", { { "/vms/a", "monitor-fault", STR("null") } },
+      ERR(EVALUE, "/vms/a", "monitor-fault", "only a type = \"test\" VM's monitor may fail on purpose") },
+    { "monitor_fault_unknown", { { "/vms/a", "type", STR("test") }, { "/vms/a", "monitor-fault", STR("crash") } },
+      ERR(EVALUE, "/vms/a", "monitor-fault", "unknown monitor-fault 'crash' (one of none|null|loop|wild-syscall)") },
     { "vm_duplicate_prop", { ADD("/vms/a", "vcpus", U32(2)) },
       ERR(EDUP, "/vms/a", "vcpus", "duplicate property") },
     { "vm_unknown_prop", { { "/vms/a", "bootarg", STR("x") } },
