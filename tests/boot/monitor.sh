@@ -1,0 +1,74 @@
+#!/bin/sh
+# Each VM's monitor at CPL 3 (issue 14: kernel command line monitor=user,
+# kernel/monitor.c, build/user/monitor.elf), under QEMU TCG (SVM):
+#   monitor-user/qemu-guests/*      the bare-metal test guests (guests.sh)
+#   monitor-user/qemu-linux/2vcpu   stock Linux, SMP
+#   monitor-user/qemu-linux/pair    two Linux VMs at once
+#   monitor-user/faults             config/monitor-fault.dts: three monitors
+#       that fail on purpose at their VM's first exit -- a #PF, a loop (the
+#       watchdog), wild system calls then a reply the kernel must not apply
+#       -- beside a pinging Linux pair on the same CPUs: only those three
+#       VMs stop, each with its monitor's fault named; a and b ping each
+#       other 5/5 and power off; the kernel runs on and powers off.
+# Logs: $LOGDIR/monitor-user/.
+TEST=monitor-user
+. "$(dirname "$0")/lib.sh"
+SUB=$LOGDIR/monitor-user
+mkdir -p "$SUB"
+st=0
+
+# sub SCRIPT [VAR=VALUE...]: a boot script with the monitors at CPL 3, its
+# result lines named monitor-user/...
+sub() {
+    s=$1
+    shift
+    env MONITOR=user LOGDIR="$SUB" "$@" sh "tests/boot/$s.sh" > "$SUB/$s.out" 2>&1
+    rc=$?
+    sed 's/^\(PASS\|FAIL\): /\1: monitor-user\//' "$SUB/$s.out"
+    [ $rc -eq 0 ] || st=1
+}
+sub qemu-guests
+sub qemu-linux QEMU_LINUX_CASES="2vcpu pair"
+
+faults() (
+    TEST=monitor-user/faults
+    LOG=$SUB/faults.log
+    clean=$LOG.txt
+    iso=$SUB/faults.iso
+    IMG=$BUILD/images
+    guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
+    [ -f "$BUILD/config/monitor-fault.dtb" ] || fail "no $BUILD/config/monitor-fault.dtb (make configs)"
+    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE monitor=user" \
+        "$BUILD/config/monitor-fault.dtb:config.dtb" "$IMG/vmlinuz" "$IMG/initrd.img" \
+        "$BUILD/guest/io.elf" || fail "mkiso"
+    timeout 300 "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 2G -no-reboot -d cpu_reset -D "$LOG.qemu" \
+        -display none -monitor none -serial "file:$LOG" \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$iso" -boot d 2>"$LOG.stderr"
+    rc=$?
+    tr -d '\r' < "$LOG" > "$clean"
+    last() { tail -n 3 "$clean" | tr '\n' '|'; }
+    [ $rc -ne 124 ] || fail "QEMU still running after 300 s; last lines: $(last)"
+    grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
+    ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
+    grep -q "^monitor: each VM's monitor at CPL 3" "$clean" || fail "the monitors are not at CPL 3: $(grep -m1 '^monitor:' "$clean")"
+    grep -Eq "^vm mnull: stopped: monitor fault: exception 14 error 0x[0-9a-f]+ at rip 0x7f80[0-9a-f]+, cr2 0x0 \(exit call" "$clean" ||
+        fail "mnull: $(grep -m1 '^vm mnull: stopped' "$clean" || echo 'not stopped')"
+    grep -Eq "^vm mloop: stopped: monitor did not reply within [0-9]+ ms \(rip 0x7f80[0-9a-f]+, exit call" "$clean" ||
+        fail "mloop: $(grep -m1 '^vm mloop: stopped' "$clean" || echo 'not stopped')"
+    grep -q "^vm mwild: stopped: monitor replied with action 99" "$clean" ||
+        fail "mwild: $(grep -m1 '^vm mwild: stopped' "$clean" || echo 'not stopped')"
+    grep -q "^user: monitor mwild: unknown system call 999 " "$clean" || fail "mwild's system call 999 not refused and counted"
+    bad=$(grep -c "^vm mwild: monitor: bad argument to " "$clean")
+    [ "$bad" -ge 3 ] || fail "mwild's bad arguments: $bad lines, want the first three at least"
+    for p in a:10.0.2.20 b:10.0.2.15; do
+        grep -q "^\[${p%%:*}\] nethv-guest: ping ${p#*:}: 5/5 received" "$clean" ||
+            fail "VM ${p%%:*}: $(grep -m1 "^\[${p%%:*}\] nethv-guest: ping" "$clean" || echo "no ping line")"
+    done
+    for vm in a b; do
+        grep -Eq "^vm $vm: stopped: .*\(code 0\)" "$clean" || fail "no clean ACPI power-off of $vm: $(grep -m1 "^vm $vm: stopped" "$clean")"
+    done
+    grep -q "^nethv: power off (code 0)" "$clean" || fail "no hypervisor power-off; last lines: $(last)"
+    echo "PASS: $TEST (mnull #PF, mloop watchdog, mwild refused $bad bad arguments and a bad reply; a and b pinged 5/5 and powered off)"
+)
+faults || st=1
+exit $st
