@@ -198,7 +198,7 @@ static int64_t sys_set_tsc_aux(void *o, uint64_t vcpu, uint64_t aux, uint64_t a2
 static int64_t sys_set_cr4_allowed(void *o, uint64_t bits, uint64_t a1, uint64_t a2, uint64_t a3)
 {
     struct mctx *c = o;
-    struct cpuid_regs l1, l7;
+    struct cpuid_regs l1 = cpuid(1, 0), l7 = cpuid(0, 0).eax >= 7 ? cpuid(7, 0) : (struct cpuid_regs){ 0 };
     spec_guest_cpuid(1, 0, &l1);
     spec_guest_cpuid(7, 0, &l7);
     vm_set_cr4_allowed(c->m->vm->id, bits & cr4_guest_allowed(l1.ecx, l1.edx, l7.ebx, l7.ecx, l7.edx));
@@ -312,10 +312,13 @@ static int64_t sys_net_port_info(void *o, uint64_t port, uint64_t va, uint64_t a
     return uspace_write(&c->m->us, va, &pi, sizeof(pi)) ? USER_EFAULT : 0;
 }
 
+/* spec_guest_cpuid filters the monitor's values of a leaf in place */
 static int64_t sys_host_cpuid(void *o, uint64_t leaf, uint64_t sub, uint64_t va, uint64_t a3)
 {
     struct mctx *c = o;
     struct cpuid_regs r;
+    if (uspace_read(&c->m->us, va, &r, sizeof(r)))
+        return USER_EFAULT;
     spec_guest_cpuid((uint32_t)leaf, (uint32_t)sub, &r);
     return uspace_write(&c->m->us, va, &r, sizeof(r)) ? USER_EFAULT : 0;
 }
@@ -504,23 +507,22 @@ static void reply_check(struct vm *vm, struct vmm_reply *rp)
     rp->set_efer = as_bool(&rp->set_efer);
     rp->event.has_error = as_bool(&rp->event.has_error);
     rp->why[sizeof(rp->why) - 1] = 0;
-    if ((unsigned)rp->action > VMM_FAULT_VM) {
+    const struct vcpu_event *e = &rp->event;
+    bool event_ok = (e->type == VCPU_EVENT_EXCEPTION && e->vector < 32 && e->vector != 2) ||
+                    e->type == VCPU_EVENT_NMI || (e->type == VCPU_EVENT_EXTINT && e->vector >= 16);
+    /* the first thing wrong is named; nothing of the reply but the stop is applied */
+    if ((unsigned)rp->action > VMM_FAULT_VM)
         snprintf(rp->why, sizeof(rp->why), "monitor replied with action %u", (unsigned)rp->action);
-        rp->action = VMM_FAULT_VM;
-    }
-    if (rp->advance_rip > VMM_INSN_MAX)
-        rp->advance_rip = 0, rp->action = VMM_FAULT_VM, snprintf(rp->why, sizeof(rp->why), "monitor: bad RIP advance");
-    if (rp->inject) {
-        const struct vcpu_event *e = &rp->event;
-        bool ok = (e->type == VCPU_EVENT_EXCEPTION && e->vector < 32 && e->vector != 2) ||
-                  (e->type == VCPU_EVENT_NMI) || (e->type == VCPU_EVENT_EXTINT && e->vector >= 16);
-        if (!ok) {
-            rp->inject = false;
-            rp->action = VMM_FAULT_VM;
-            snprintf(rp->why, sizeof(rp->why), "monitor: bad event to inject (type %u vector %u)",
-                     (unsigned)e->type, e->vector);
-        }
-    }
+    else if (rp->advance_rip > VMM_INSN_MAX)
+        snprintf(rp->why, sizeof(rp->why), "monitor: RIP advance of %u bytes", rp->advance_rip);
+    else if (rp->inject && !event_ok)
+        snprintf(rp->why, sizeof(rp->why), "monitor: bad event to inject (type %u vector %u)",
+                 (unsigned)e->type, e->vector);
+    else
+        return;
+    rp->action = VMM_FAULT_VM;
+    rp->regs_dirty = rp->inject = rp->set_efer = false;
+    rp->advance_rip = 0;
 }
 
 void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply *rp)

@@ -77,8 +77,9 @@ enum mon_sys {
     MON_SYS_NET_MSI_PENDING, /* (port, queue): 0 or 1 */
     MON_SYS_NET_SET_NOTIFY, /* (port, gpa, stride) */
     MON_SYS_NET_PORT_INFO,  /* (port, out: struct mon_port_info) */
-    MON_SYS_HOST_CPUID,     /* (leaf, subleaf, out: struct cpuid_regs): what the
-                               kernel offers guests of the host's CPUID (spec.c) */
+    MON_SYS_HOST_CPUID,     /* (leaf, subleaf, in/out: struct cpuid_regs): the
+                               monitor's values of a leaf, filtered as the kernel
+                               offers guests the host's speculation controls (spec.c) */
     MON_SYS_GUEST_XCR0,     /* (): the XCR0 bits guests may set (fpu.c) */
     MON_SYS_XSAVE_SIZE,     /* (xcr0): the XSAVE area's size for it */
     MON_SYS__COUNT

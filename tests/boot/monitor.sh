@@ -51,7 +51,7 @@ faults() (
     grep -q "PANIC" "$clean" && fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
     ! host_triple_fault "$LOG.qemu" || fail "$HOST_TF_MSG; last lines: $(last)"
     grep -q "^monitor: each VM's monitor at CPL 3" "$clean" || fail "the monitors are not at CPL 3: $(grep -m1 '^monitor:' "$clean")"
-    grep -Eq "^vm mnull: stopped: monitor fault: exception 14 error 0x[0-9a-f]+ at rip 0x7f80[0-9a-f]+, cr2 0x0 \(exit call" "$clean" ||
+    grep -Eq "^vm mnull: stopped: monitor fault: exception 14 error 0x[0-9a-f]+ at rip 0x7f80[0-9a-f]+, cr2 0 \(exit call" "$clean" ||
         fail "mnull: $(grep -m1 '^vm mnull: stopped' "$clean" || echo 'not stopped')"
     grep -Eq "^vm mloop: stopped: monitor did not reply within [0-9]+ ms \(rip 0x7f80[0-9a-f]+, exit call" "$clean" ||
         fail "mloop: $(grep -m1 '^vm mloop: stopped' "$clean" || echo 'not stopped')"
