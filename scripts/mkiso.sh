@@ -4,11 +4,13 @@
 # passes each FILE as a module named NAME (default: its file name); the
 # kernel finds modules by name (the config is "config.dtb").
 # MKISO_MULTIBOOT=1: Multiboot1 instead (multiboot/module), e.g. to boot a
-# bare-metal test guest directly on an emulator.
+# bare-metal test guest directly on an emulator.  NETHV_CMDLINE_EXTRA: words
+# added to every nethv command line (tests/boot/lib.sh: MONITOR=user).
 set -eu
 mb=multiboot2 mod=module2
 [ "${MKISO_MULTIBOOT:-0}" = 1 ] && mb=multiboot mod=module
 out=$1; kernel=$2; cmdline=$3; shift 3
+[ "${MKISO_MULTIBOOT:-0}" = 1 ] || cmdline="$cmdline${NETHV_CMDLINE_EXTRA:+ $NETHV_CMDLINE_EXTRA}"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/boot/grub" "$dir/boot/nethv"
