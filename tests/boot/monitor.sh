@@ -3,7 +3,7 @@
 # kernel/monitor.c, build/user/monitor.elf), under QEMU TCG (SVM):
 #   monitor-user/qemu-guests/*      the bare-metal test guests (guests.sh)
 #   monitor-user/qemu-linux/2vcpu   stock Linux, SMP
-#   monitor-user/qemu-linux/pair    two Linux VMs at once
+#   (two Linux VMs at once: the pair of monitor-user/faults)
 #   monitor-user/faults             config/monitor-fault.dts: three monitors
 #       that fail on purpose at their VM's first exit -- a #PF, a loop (the
 #       watchdog), wild system calls then a reply the kernel must not apply
@@ -28,7 +28,7 @@ sub() {
     [ $rc -eq 0 ] || st=1
 }
 sub qemu-guests
-sub qemu-linux QEMU_LINUX_CASES="2vcpu pair"
+sub qemu-linux QEMU_LINUX_CASES=2vcpu
 
 faults() (
     TEST=monitor-user/faults
