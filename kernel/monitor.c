@@ -38,8 +38,12 @@ extern const uint8_t monitor_elf[], monitor_elf_end[];
 #define BUDGET_SETUP_MS 2000            /* creation and reset (ACPI tables ...) */
 #define GPA_CHUNK_MAX   65536           /* MON_SYS_GPA_READ/WRITE: bytes per call */
 
+#define PRINT_RATE      16384           /* the monitor's own lines: bytes/s, bursts of 8 s */
+
 struct umon {
     struct uspace us;
+    spinlock_t print_lock;
+    uint64_t print_tokens, print_tsc, print_dropped;
     struct vm *vm;
     uint64_t entry;
     uint64_t msg[SLOTS];                /* physical: the kernel's view of the message pages */
@@ -86,6 +90,45 @@ static int64_t sys_console(void *o, uint64_t va, uint64_t len, uint64_t a2, uint
         return USER_EFAULT;
     buf[len] = 0;
     vm_console_line(c->m->vm->id, buf);     /* escaped and rate-limited there */
+    return 0;
+}
+
+/* The monitor's own lines (its printk: statistics, reports), printed as a
+ * ring-0 monitor prints them -- "vmm NAME: ..." -- escaped like guest
+ * output; a line that does not start so gets that prefix, so that no
+ * monitor passes a line off as the kernel's.  PRINT_RATE bytes a second,
+ * bursts of 8 s; the rest dropped and counted (monitor_print_stats). */
+static int64_t sys_print(void *o, uint64_t va, uint64_t len, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    struct umon *m = c->m;
+    char buf[257], out[1100];
+    if (len > 256 || uspace_read(&m->us, va, buf, len))
+        return USER_EFAULT;
+    buf[len] = 0;
+    console_escape(out, sizeof(out), buf);
+    uint64_t now = rdtsc(), burst = PRINT_RATE * 8ull;
+    uint64_t f = spin_lock_irqsave(&m->print_lock);
+    if (!m->print_tsc) {
+        m->print_tsc = now;
+        m->print_tokens = burst;
+    }
+    uint64_t refill = tsc_hz ? (now - m->print_tsc) * PRINT_RATE / tsc_hz : 0;
+    if (refill) {
+        m->print_tokens = m->print_tokens + refill > burst ? burst : m->print_tokens + refill;
+        m->print_tsc = now;
+    }
+    bool ok = m->print_tokens >= len + 1;
+    if (ok)
+        m->print_tokens -= len + 1;
+    else
+        m->print_dropped += len + 1;
+    spin_unlock_irqrestore(&m->print_lock, f);
+    if (!ok)
+        return 0;
+    char want[48];
+    snprintf(want, sizeof(want), "vmm %s: ", m->vm->name);
+    printk("%s%s\n", strncmp(out, want, strlen(want)) ? want : "", out);
     return 0;
 }
 
@@ -335,6 +378,7 @@ static int64_t sys_xsave_size(void *o, uint64_t xcr0, uint64_t a1, uint64_t a2, 
 
 static const user_syscall_fn mon_fns[MON_SYS__COUNT] = {
     [MON_SYS_CONSOLE] = sys_console,
+    [MON_SYS_PRINT] = sys_print,
     [MON_SYS_GPA_READ] = sys_gpa_read,
     [MON_SYS_GPA_WRITE] = sys_gpa_write,
     [MON_SYS_POST_IRQ] = sys_post_irq,
@@ -571,9 +615,10 @@ void monitor_print_stats(struct vm *vm)
     }
     if (m->dead)
         return;
-    if (m->unknown_sys || m->bad_args)
-        printk("vm %s: monitor: %lu unknown system calls, %lu bad arguments\n", vm->name, m->unknown_sys,
-               m->bad_args);
+    if (m->unknown_sys || m->bad_args || m->print_dropped)
+        printk("vm %s: monitor: %lu unknown system calls, %lu bad arguments, %llu bytes of its lines "
+               "dropped (over %u bytes/s)\n", vm->name, m->unknown_sys, m->bad_args,
+               (unsigned long long)m->print_dropped, PRINT_RATE);
     if (!spin_trylock(&m->ctl_lock))
         return;
     msg_of(m, CTL_SLOT)->op = MON_STATS;

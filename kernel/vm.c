@@ -398,14 +398,12 @@ void vm_print_stats(const struct vm *vm)
  * bytes a second with bursts of VM_CONSOLE_BURST_S seconds of it; beyond
  * that its lines are dropped and counted, and a note says how many when it
  * prints again. */
-void vm_console_line(unsigned vm_id, const char *line)
+/* `line` with control bytes as \xNN (tabs as spaces) into out[cap], cut
+ * where it would not fit; returns how many bytes of `line` it took */
+size_t console_escape(char *out, size_t cap, const char *line)
 {
-    if (vm_id >= nvms)
-        return;
-    struct vm *vm = &vms[vm_id];
-    char out[VM_CONSOLE_LINE];
     size_t n = 0, raw = 0;
-    for (const unsigned char *p = (const unsigned char *)line; *p && n + 5 < sizeof(out); p++, raw++) {
+    for (const unsigned char *p = (const unsigned char *)line; *p && n + 5 < cap; p++, raw++) {
         if (*p >= 0x20 && *p < 0x7f) {
             out[n++] = (char)*p;
         } else if (*p == '\t') {
@@ -419,6 +417,16 @@ void vm_console_line(unsigned vm_id, const char *line)
         }
     }
     out[n] = 0;
+    return raw;
+}
+
+void vm_console_line(unsigned vm_id, const char *line)
+{
+    if (vm_id >= nvms)
+        return;
+    struct vm *vm = &vms[vm_id];
+    char out[VM_CONSOLE_LINE];
+    size_t raw = console_escape(out, sizeof(out), line);
     uint64_t now = rdtsc(), cost = raw + 1, dropped_note = 0;
     uint64_t f = spin_lock_irqsave(&vm->con_lock);
     uint64_t rate = vm->con_rate ? vm->con_rate : CONFIG_CONSOLE_RATE_DEFAULT;

@@ -120,8 +120,8 @@ uint32_t fpu_xsave_size(uint64_t xcr0) { return (uint32_t)SYS(MON_SYS_XSAVE_SIZE
 /* tsc_hz: what the device models count host TSC ticks with */
 uint64_t tsc_hz;
 
-/* printk: console lines (the kernel shows them escaped, under its rate
- * limit for this VM) */
+/* printk: the monitor's own lines (MON_SYS_PRINT: shown as "vmm NAME: ...",
+ * escaped, under the kernel's rate limit for monitors) */
 void printk(const char *fmt, ...)
 {
     char buf[512];
@@ -133,7 +133,7 @@ void printk(const char *fmt, ...)
     while (*s) {        /* bound: the buffer's 512 bytes */
         char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        SYS(MON_SYS_CONSOLE, (uint64_t)s, n > 256 ? 256 : n, 0, 0);
+        SYS(MON_SYS_PRINT, (uint64_t)s, n > 256 ? 256 : n, 0, 0);
         s += n + (nl ? 1 : 0);
     }
 }

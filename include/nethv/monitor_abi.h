@@ -82,6 +82,8 @@ enum mon_sys {
                                offers guests the host's speculation controls (spec.c) */
     MON_SYS_GUEST_XCR0,     /* (): the XCR0 bits guests may set (fpu.c) */
     MON_SYS_XSAVE_SIZE,     /* (xcr0): the XSAVE area's size for it */
+    MON_SYS_PRINT,          /* (buf, len <= 256): one line of the monitor's own
+                               (its printk), shown as "vmm NAME: ...", rate-limited */
     MON_SYS__COUNT
 };
 

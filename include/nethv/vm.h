@@ -126,6 +126,8 @@ struct vcpu_sregs;
 uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vector);
 /* Stop the VM (any CPU) with the guest's or the kernel's code. */
 void vm_stop(struct vm *vm, int code, const char *why);
+/* kernel/vm.c: control bytes of `line` as \xNN into out[cap]; bytes of line taken */
+size_t console_escape(char *out, size_t cap, const char *line);
 /* kernel/monitor.c: every call into a VM's monitor (ring 0 or CPL 3) */
 void monitor_init(void);
 /* fault: the config's monitor-fault (a CPL-3 monitor fails on purpose; refused for ring 0) */
