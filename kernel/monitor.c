@@ -107,21 +107,9 @@ static int64_t sys_print(void *o, uint64_t va, uint64_t len, uint64_t a2, uint64
         return USER_EFAULT;
     buf[len] = 0;
     console_escape(out, sizeof(out), buf);
-    uint64_t now = rdtsc(), burst = PRINT_RATE * 8ull;
     uint64_t f = spin_lock_irqsave(&m->print_lock);
-    if (!m->print_tsc) {
-        m->print_tsc = now;
-        m->print_tokens = burst;
-    }
-    uint64_t refill = tsc_hz ? (now - m->print_tsc) * PRINT_RATE / tsc_hz : 0;
-    if (refill) {
-        m->print_tokens = m->print_tokens + refill > burst ? burst : m->print_tokens + refill;
-        m->print_tsc = now;
-    }
-    bool ok = m->print_tokens >= len + 1;
-    if (ok)
-        m->print_tokens -= len + 1;
-    else
+    bool ok = token_take(&m->print_tokens, &m->print_tsc, PRINT_RATE, 8, len + 1);
+    if (!ok)
         m->print_dropped += len + 1;
     spin_unlock_irqrestore(&m->print_lock, f);
     if (!ok)

@@ -398,6 +398,27 @@ void vm_print_stats(const struct vm *vm)
  * bytes a second with bursts of VM_CONSOLE_BURST_S seconds of it; beyond
  * that its lines are dropped and counted, and a note says how many when it
  * prints again. */
+/* A token bucket: `rate` a second, at most burst_s seconds of it (full at
+ * first), refilled by the TSC; takes `cost` if it holds that much.  The
+ * caller holds the lock of *tokens and *tsc. */
+bool token_take(uint64_t *tokens, uint64_t *tsc, uint64_t rate, uint64_t burst_s, uint64_t cost)
+{
+    uint64_t now = rdtsc(), burst = rate * burst_s;
+    if (!*tsc) {
+        *tsc = now;
+        *tokens = burst;
+    }
+    uint64_t refill = tsc_hz ? (now - *tsc) * rate / tsc_hz : 0;
+    if (refill) {
+        *tokens = *tokens + refill > burst ? burst : *tokens + refill;
+        *tsc = now;
+    }
+    if (*tokens < cost)
+        return false;
+    *tokens -= cost;
+    return true;
+}
+
 /* `line` with control bytes as \xNN (tabs as spaces) into out[cap], cut
  * where it would not fit; returns how many bytes of `line` it took */
 size_t console_escape(char *out, size_t cap, const char *line)
@@ -427,22 +448,11 @@ void vm_console_line(unsigned vm_id, const char *line)
     struct vm *vm = &vms[vm_id];
     char out[VM_CONSOLE_LINE];
     size_t raw = console_escape(out, sizeof(out), line);
-    uint64_t now = rdtsc(), cost = raw + 1, dropped_note = 0;
+    uint64_t cost = raw + 1, dropped_note = 0;
     uint64_t f = spin_lock_irqsave(&vm->con_lock);
     uint64_t rate = vm->con_rate ? vm->con_rate : CONFIG_CONSOLE_RATE_DEFAULT;
-    uint64_t burst = rate * VM_CONSOLE_BURST_S;
-    if (!vm->con_tsc) {
-        vm->con_tsc = now;
-        vm->con_tokens = burst;
-    }
-    uint64_t refill = tsc_hz ? (now - vm->con_tsc) * rate / tsc_hz : 0;
-    if (refill) {
-        vm->con_tokens = vm->con_tokens + refill > burst ? burst : vm->con_tokens + refill;
-        vm->con_tsc = now;
-    }
-    bool print = vm->con_tokens >= cost;
+    bool print = token_take(&vm->con_tokens, &vm->con_tsc, rate, VM_CONSOLE_BURST_S, cost);
     if (print) {
-        vm->con_tokens -= cost;
         dropped_note = vm->con_dropped - vm->con_dropped_said;
         vm->con_dropped_said = vm->con_dropped;
     } else {

@@ -128,6 +128,7 @@ uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vecto
 void vm_stop(struct vm *vm, int code, const char *why);
 /* kernel/vm.c: control bytes of `line` as \xNN into out[cap]; bytes of line taken */
 size_t console_escape(char *out, size_t cap, const char *line);
+bool token_take(uint64_t *tokens, uint64_t *tsc, uint64_t rate, uint64_t burst_s, uint64_t cost);
 /* kernel/monitor.c: every call into a VM's monitor (ring 0 or CPL 3) */
 void monitor_init(void);
 /* fault: the config's monitor-fault (a CPL-3 monitor fails on purpose; refused for ring 0) */
