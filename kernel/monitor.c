@@ -2,12 +2,12 @@
  * The kernel's one door to each VM's monitor (issue 14).  Every call into a
  * monitor goes through the functions here; two kinds of monitor stand
  * behind them:
- *  - vmm/ linked into this image and called directly (the default, while
- *    the CPL-3 monitor is being proven);
- *  - with `monitor=user` on the command line, build/user/monitor.elf at
- *    CPL 3 (include/nethv/monitor_abi.h): one address space per VM, called
- *    through arch/user.h on the calling CPU, its system calls served below
- *    on its own VM only.
+ *  - build/user/monitor.elf at CPL 3 (the default; include/nethv/
+ *    monitor_abi.h): one address space per VM, called through arch/user.h
+ *    on the calling CPU, its system calls served below on its own VM only;
+ *  - vmm/ linked into this image and called directly: with `monitor=ring0`
+ *    on the command line, and on CPUs that may run no code at CPL 3
+ *    (spec.c: Meltdown -- until monitors get page tables of their own).
  * A CPL-3 monitor that faults, makes a call fail, or overruns its budget is
  * done for: its VM is stopped with a report (the monitor's RIP, the fault,
  * the last request), and the kernel and the other VMs run on.
@@ -503,14 +503,14 @@ static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_arg
 
 void monitor_init(void)
 {
-    user_monitors = cmdline_has("monitor=user");
+    user_monitors = !cmdline_has("monitor=ring0");
     if (user_monitors && !spec.user_ok) {
-        printk("monitor: monitor=user refused: this CPU may run no code at CPL 3 (spec: Meltdown); "
-               "the monitors stay in ring 0\n");
+        printk("monitor: monitors at CPL 3 refused: this CPU may run no code at CPL 3 (spec: Meltdown); "
+               "the monitors run in ring 0\n");
         user_monitors = false;
     }
-    if (user_monitors)
-        printk("monitor: each VM's monitor at CPL 3 (monitor=user)\n");
+    printk(user_monitors ? "monitor: each VM's monitor at CPL 3\n"
+                         : "monitor: each VM's monitor in ring 0 (monitor=ring0, or refused above)\n");
 }
 
 int monitor_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault)
@@ -518,7 +518,7 @@ int monitor_create(struct vm *vm, const struct vmm_create_args *a, unsigned faul
     if (user_monitors)
         return umon_create(vm, a, fault);
     if (fault) {
-        printk("vm %s: monitor-fault needs its monitor at CPL 3 (monitor=user): not created\n", vm->name);
+        printk("vm %s: monitor-fault needs its monitor at CPL 3: not created\n", vm->name);
         return -1;
     }
     vm->monitor = vmm_create(a);
