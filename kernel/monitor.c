@@ -65,7 +65,7 @@ struct mctx {
 static void bad_arg(struct umon *m, const char *what)
 {
     unsigned long n = ++m->bad_args;
-    if (n <= 3 || !(n & (n - 1)))       /* 1, 2, 3, then powers of two */
+    if (report_nth(n))
         printk("vm %s: monitor: bad argument to %s (%lu so far)\n", m->vm->name, what, n);
 }
 
@@ -397,9 +397,26 @@ static const user_syscall_fn mon_fns[MON_SYS__COUNT] = {
 
 static const char *const op_names[] = { "?", "create", "exit", "reset", "stats", "timer", "uart-input" };
 
+static const char *op_name(uint32_t op)
+{
+    return op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] : "?";
+}
+
 static struct mon_msg *msg_of(struct umon *m, unsigned slot)
 {
     return phys_to_virt(m->msg[slot]);
+}
+
+/* vCPU 0's message page for MON_CREATE or MON_RESET of `a` */
+static struct mon_msg *setup_msg(struct umon *m, uint32_t op, const struct vmm_create_args *a)
+{
+    struct mon_msg *msg = msg_of(m, 0);
+    memset(msg, 0, sizeof(*msg));
+    msg->op = op;
+    msg->create = *a;
+    msg->create.name = NULL;            /* a kernel pointer: the name goes in name[] */
+    strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    return msg;
 }
 
 /* One call into the monitor; false (and the VM stopped, the monitor dead)
@@ -423,7 +440,7 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
     }
     if (st == USER_BUSY) {      /* a monitor call under way on this CPU: not this one's fault */
         printk("vm %s: monitor: %s call refused, another monitor call is under way on this CPU\n",
-               m->vm->name, op < 7 ? op_names[op] : "?");
+               m->vm->name, op_name(op));
         return false;
     }
     m->dead = true;
@@ -434,11 +451,11 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
     char why[160];
     if (st == USER_TIMED_OUT)
         snprintf(why, sizeof(why), "monitor did not reply within %u ms (rip %#llx, %s call, slot %u)", budget_ms,
-                 (unsigned long long)c.fault.rip, op < 7 ? op_names[op] : "?", slot);
+                 (unsigned long long)c.fault.rip, op_name(op), slot);
     else
         snprintf(why, sizeof(why), "monitor fault: exception %u error %#llx at rip %#llx, cr2 %#llx (%s call, slot %u)",
                  c.fault.vector, (unsigned long long)c.fault.error, (unsigned long long)c.fault.rip,
-                 (unsigned long long)c.fault.cr2, op < 7 ? op_names[op] : "?", slot);
+                 (unsigned long long)c.fault.cr2, op_name(op), slot);
     printk("vm %s: %s\n", m->vm->name, why);
     if (op != MON_CREATE)       /* a VM being created is not one yet: its creation fails */
         vm_stop(m->vm, -1, why);
@@ -481,12 +498,7 @@ static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_arg
             return -1;
     }
     vm->umon = m;
-    struct mon_msg *msg = msg_of(m, 0);
-    memset(msg, 0, sizeof(*msg));
-    msg->op = MON_CREATE;
-    msg->create = *a;
-    msg->create.name = NULL;
-    strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    struct mon_msg *msg = setup_msg(m, MON_CREATE, a);
     for (unsigned i = 0; i < vm->nvcpus; i++)
         if (vm->vcpu[i].vapic)
             msg->vapic_mask |= 1u << i;
@@ -584,11 +596,7 @@ int monitor_reset(struct vm *vm, const struct vmm_create_args *a)
     struct umon *m = vm->umon;
     if (!m)
         return vmm_reset(vm->monitor, a);
-    struct mon_msg *msg = msg_of(m, 0);
-    msg->op = MON_RESET;
-    msg->create = *a;
-    msg->create.name = NULL;
-    strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    setup_msg(m, MON_RESET, a);
     uint64_t r;
     return mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) && !r ? 0 : -1;
 }

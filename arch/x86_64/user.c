@@ -259,7 +259,7 @@ void user_trap(struct trap_frame *tf)
             tf->rax = (uint64_t)c->sys->fn[i](c->owner, tf->rdi, tf->rsi, tf->rdx, tf->r10);
         } else {
             unsigned long n = ++*c->sys->unknown;
-            if (n <= 3 || !(n & (n - 1)))       /* 1, 2, 3, then powers of two */
+            if (report_nth(n))
                 printk("user: %s: unknown system call %llu at rip %#llx (%lu so far)\n", c->us->name,
                        (unsigned long long)nr, (unsigned long long)tf->rip, n);
             tf->rax = (uint64_t)(int64_t)USER_ENOSYS;

@@ -20,6 +20,12 @@ __attribute__((noreturn)) void kernel_main(const struct boot_info *bi);
 __attribute__((noreturn)) void kernel_boot_failed(const char *what, const char *why);
 
 /* Console output: any CPU, any context (takes the console lock, irqs off). */
+/* Rate-limited reports: say the n-th occurrence (from 1) of a counted
+ * event?  The first three, then at powers of two. */
+static inline bool report_nth(unsigned long n)
+{
+    return n <= 3 || !(n & (n - 1));
+}
 __attribute__((format(printf, 1, 2))) void printk(const char *fmt, ...);
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 void console_write(const char *s, size_t n);
