@@ -41,7 +41,7 @@ HCFLAGS  := -std=gnu11 -O1 -g $(HWARN) -Iinclude -Iarch/x86_64/include \
 HLIBS    := -lcmocka -lfdt
 
 # ---- kernel sources -------------------------------------------------------------
-KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c vmm/*.c)
+KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c)
 KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
 
@@ -89,8 +89,8 @@ $(BUILD)/user/selftest.elf: user/start.S user/selftest.c user/sys.h user/user.ld
 	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ user/start.S user/selftest.c
 # The monitor (vmm/) as a program at CPL 3 (include/nethv/monitor_abi.h):
 # the kernel's newlib (built -fpie for this), retpolines as the kernel, and
-# the decoder and vLAPIC register code it shares with the kernel.  Built by
-# `make monitor`; the kernel does not load it yet (issue 14).
+# the decoder and vLAPIC register code it shares with the kernel.  The
+# kernel embeds it (user_blob.S); none of vmm/ is in nethv.elf.
 MON_SRC  := user/start.S user/mon_main.c user/mon_sys.c $(wildcard vmm/*.c) arch/x86_64/decode.c \
             arch/x86_64/decode_mmio.c arch/x86_64/cr4.c arch/x86_64/exit_names.c kernel/vlapic.c \
             arch/x86_64/spec_thunks.S

@@ -1,14 +1,12 @@
 /*
  * The kernel's one door to each VM's monitor (issue 14).  Every call into a
- * monitor goes through the functions here; two kinds of monitor stand
- * behind them:
- *  - build/user/monitor.elf at CPL 3 (the default; include/nethv/
- *    monitor_abi.h): one address space per VM, called through arch/user.h
- *    on the calling CPU, its system calls served below on its own VM only;
- *  - vmm/ linked into this image and called directly: with `monitor=ring0`
- *    on the command line, and on CPUs that may run no code at CPL 3
- *    (spec.c: Meltdown -- until monitors get page tables of their own).
- * A CPL-3 monitor that faults, makes a call fail, or overruns its budget is
+ * monitor goes through the functions here.  The monitor is vmm/, built as
+ * the program build/user/monitor.elf (include/nethv/monitor_abi.h) and
+ * embedded; none of vmm/ is linked into this image (tests/image/ring0-symbols.sh
+ * checks).  Each VM has its own instance at CPL 3 in an address space of its
+ * own (arch/user.h; on Meltdown-affected CPUs its own page tables, KPTI),
+ * called on the calling CPU; its system calls are served below on its own
+ * VM only.  A monitor that faults, makes a call fail, or overruns its budget is
  * done for: its VM is stopped with a report (the monitor's RIP, the fault,
  * the last request), and the kernel and the other VMs run on.
  *
@@ -53,7 +51,6 @@ struct umon {
     char name[40];
 };
 static struct umon umons[VM_MAX];
-static bool user_monitors;
 
 /* the calling context of a system call */
 struct mctx {
@@ -94,7 +91,7 @@ static int64_t sys_console(void *o, uint64_t va, uint64_t len, uint64_t a2, uint
 }
 
 /* The monitor's own lines (its printk: statistics, reports), printed as a
- * ring-0 monitor prints them -- "vmm NAME: ..." -- escaped like guest
+ * monitor in ring 0 printed them -- "vmm NAME: ..." -- escaped like guest
  * output; a line that does not start so gets that prefix, so that no
  * monitor passes a line off as the kernel's.  PRINT_RATE bytes a second,
  * bursts of 8 s; the rest dropped and counted (monitor_print_stats). */
@@ -444,10 +441,6 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
         return false;
     }
     m->dead = true;
-    if (st == USER_REFUSED) {
-        printk("vm %s: monitor: this CPU runs no code at CPL 3 (spec: Meltdown)\n", m->vm->name);
-        return false;
-    }
     char why[160];
     if (st == USER_TIMED_OUT)
         snprintf(why, sizeof(why), "monitor did not reply within %u ms (rip %#llx, %s call, slot %u)", budget_ms,
@@ -506,8 +499,10 @@ static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_arg
     uint64_t r;
     if (!mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) || r)
         return -1;
-    printk("vm %s: monitor at CPL 3: %u pages of tables, %u of its own (%llu KiB)\n", vm->name,
-           m->us.table_pages, m->us.data_pages, (unsigned long long)(m->us.data_pages * PAGE_SIZE >> 10));
+    printk("vm %s: monitor at CPL 3: %u pages of its own (%llu KiB with its %u table pages), %u shared "
+           "read-only with the other monitors (code, constants)\n", vm->name, m->us.data_pages,
+           (unsigned long long)((m->us.data_pages + m->us.table_pages) * PAGE_SIZE >> 10), m->us.table_pages,
+           m->us.shared_pages);
     return 0;
 }
 
@@ -515,26 +510,13 @@ static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_arg
 
 void monitor_init(void)
 {
-    user_monitors = !cmdline_has("monitor=ring0");
-    if (user_monitors && !spec.user_ok) {
-        printk("monitor: monitors at CPL 3 refused: this CPU may run no code at CPL 3 (spec: Meltdown); "
-               "the monitors run in ring 0\n");
-        user_monitors = false;
-    }
-    printk(user_monitors ? "monitor: each VM's monitor at CPL 3\n"
-                         : "monitor: each VM's monitor in ring 0 (monitor=ring0, or refused above)\n");
+    printk("monitor: each VM's monitor at CPL 3 (%llu KiB program)\n",
+           (unsigned long long)((monitor_elf_end - monitor_elf) >> 10));
 }
 
 int monitor_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault)
 {
-    if (user_monitors)
-        return umon_create(vm, a, fault);
-    if (fault) {
-        printk("vm %s: monitor-fault needs its monitor at CPL 3: not created\n", vm->name);
-        return -1;
-    }
-    vm->monitor = vmm_create(a);
-    return vm->monitor ? 0 : -1;
+    return umon_create(vm, a, fault);
 }
 
 /* A reply from a CPL-3 monitor, made safe to apply: an action the kernel
@@ -572,10 +554,6 @@ static void reply_check(struct vm *vm, struct vmm_reply *rp)
 void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply *rp)
 {
     struct umon *m = v->vm->umon;
-    if (!m) {
-        vmm_handle_exit(v->vm->monitor, rq, rp);
-        return;
-    }
     struct mon_msg *msg = msg_of(m, v->index);
     msg->op = MON_EXIT;
     msg->rq = *rq;
@@ -594,8 +572,6 @@ void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply
 int monitor_reset(struct vm *vm, const struct vmm_create_args *a)
 {
     struct umon *m = vm->umon;
-    if (!m)
-        return vmm_reset(vm->monitor, a);
     setup_msg(m, MON_RESET, a);
     uint64_t r;
     return mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) && !r ? 0 : -1;
@@ -604,12 +580,7 @@ int monitor_reset(struct vm *vm, const struct vmm_create_args *a)
 void monitor_print_stats(struct vm *vm)
 {
     struct umon *m = vm->umon;
-    if (!m) {
-        if (vm->monitor)
-            vmm_print_stats(vm->monitor);
-        return;
-    }
-    if (m->dead)
+    if (!m || m->dead)
         return;
     if (m->unknown_sys || m->bad_args || m->print_dropped)
         printk("vm %s: monitor: %lu unknown system calls, %lu bad arguments, %llu bytes of its lines "
@@ -626,10 +597,6 @@ void monitor_print_stats(struct vm *vm)
 void monitor_timer(struct vm *vm, unsigned id)
 {
     struct umon *m = vm->umon;
-    if (!m) {
-        vmm_timer_expired(vm->monitor, id);
-        return;
-    }
     struct mon_msg *msg = msg_of(m, 0);
     msg->op = MON_TIMER;
     msg->timer = id;
@@ -640,9 +607,7 @@ void monitor_timer(struct vm *vm, unsigned id)
 bool monitor_uart_input(struct vm *vm, char c)
 {
     struct umon *m = vm->umon;
-    if (!m)
-        return vmm_uart_input(vm->monitor, c);
-    if (m->dead || !spin_trylock(&m->ctl_lock))
+    if (!m || m->dead || !spin_trylock(&m->ctl_lock))
         return false;
     struct mon_msg *msg = msg_of(m, CTL_SLOT);
     msg->op = MON_UART_INPUT;

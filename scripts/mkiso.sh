@@ -5,7 +5,7 @@
 # kernel finds modules by name (the config is "config.dtb").
 # MKISO_MULTIBOOT=1: Multiboot1 instead (multiboot/module), e.g. to boot a
 # bare-metal test guest directly on an emulator.  NETHV_CMDLINE_EXTRA: words
-# added to every nethv command line (tests/boot/lib.sh: MONITOR=user).
+# added to every nethv command line (tests/boot/monitor.sh: kpti=on).
 set -eu
 mb=multiboot2 mod=module2
 [ "${MKISO_MULTIBOOT:-0}" = 1 ] && mb=multiboot mod=module

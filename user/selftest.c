@@ -27,6 +27,35 @@ static uint64_t deep(uint64_t n)        /* recursion with a frame the compiler k
     return deep(n + 1) + pad[0];
 }
 
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* UST_MEM_READS reads of 64 bytes at varying offsets, by system call or
+ * from the mapped page; the TSC ticks taken, ~0 if a byte was wrong */
+static uint64_t mem_reads(int mapped)
+{
+    static uint8_t buf[64];
+    uint64_t t0 = rdtsc();
+    for (unsigned i = 0; i < UST_MEM_READS; i++) {
+        unsigned off = (i * 64) & 4095;
+        const volatile uint8_t *src;
+        if (mapped) {
+            src = (const volatile uint8_t *)(uintptr_t)(UST_RAM_VA + off);
+            for (unsigned j = 0; j < 64; j++)
+                buf[j] = src[j];
+        } else if (sys4(UST_SYS_READ, (uint64_t)(uintptr_t)buf, off, 64, 0)) {
+            return ~0ull;
+        }
+        if (buf[0] != UST_RAM_BYTE(off) || buf[63] != UST_RAM_BYTE(off + 63))
+            return ~0ull;
+    }
+    return rdtsc() - t0;
+}
+
 uint64_t user_main(uint64_t op)
 {
     calls++;
@@ -75,6 +104,10 @@ uint64_t user_main(uint64_t op)
         return 0;
     case UST_STACK_OVERFLOW:
         return deep(0);
+    case UST_MEM_SYSCALL:
+        return mem_reads(0);
+    case UST_MEM_MAPPED:
+        return mem_reads(1);
     case UST_LOOP:
         for (;;)
             __asm__ volatile("" ::: "memory");

@@ -5,6 +5,7 @@
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <arch/regs.h>
+#include <arch/user.h>
 #include <arch/x86.h>
 
 #define GDT_CODE64  0x00af9a000000ffffull   /* P, DPL0, code, L=1 */
@@ -37,7 +38,7 @@ static uint64_t ist_stack(struct percpu *pc)
 void gdt_load(struct percpu *pc)
 {
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr = {
-        sizeof(pc->gdt) - 1, (uint64_t)(uintptr_t)pc->gdt
+        sizeof(pc->ent->gdt) - 1, (uint64_t)(uintptr_t)pc->ent->gdt
     };
     __asm__ volatile(
         "lgdt %0\n\t"
@@ -64,7 +65,7 @@ void gdt_reload(void)
 {
     struct percpu *pc = this_cpu();
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr = {
-        sizeof(pc->gdt) - 1, (uint64_t)(uintptr_t)pc->gdt
+        sizeof(pc->ent->gdt) - 1, (uint64_t)(uintptr_t)pc->ent->gdt
     };
     __asm__ volatile("lgdt %0" :: "m"(gdtr) : "memory");
 }
@@ -72,28 +73,42 @@ void gdt_reload(void)
 void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
 {
     struct percpu *pc = &percpu_area[cpu];
-    uint64_t tss = (uint64_t)(uintptr_t)&pc->tss;
+    if (!pc->ent) {             /* an AP started again keeps its page */
+        uint64_t pa = page_alloc(1, PAGE_SIZE, 0);
+        if (!pa)
+            panic("cpu: out of memory for the CPU's entry page");
+        pc->ent = phys_to_virt(pa);
+        memset(pc->ent, 0, PAGE_SIZE);
+    }
+    struct cpu_entry *e = pc->ent;
+    uint64_t tss = (uint64_t)(uintptr_t)&e->tss;
 
     pc->self = pc;
     pc->cpu = cpu;
     pc->apic_id = apic_id;
     pc->kstack_top = kstack_top;
     pc->stack_canary = 0x6e65746876ull ^ (rdtsc() << 16);
-    pc->tss.rsp[0] = kstack_top;
-    pc->tss.ist[IST_NMI - 1] = ist_stack(pc);
-    pc->tss.ist[IST_DF - 1] = ist_stack(pc);
-    pc->tss.ist[IST_MC - 1] = ist_stack(pc);
-    pc->tss.iomap_base = sizeof(struct tss64);      /* no I/O bitmap */
+    pc->entry_top = (uint64_t)(uintptr_t)e + CPU_ENTRY_TOP;
+    *(struct percpu **)(uintptr_t)pc->entry_top = pc;      /* PERCPU_ABOVE_FRAME */
+    e->tss.rsp[0] = kstack_top;
+    if (!e->tss.ist[IST_NMI - 1]) {
+        e->tss.ist[IST_NMI - 1] = ist_stack(pc);
+        e->tss.ist[IST_DF - 1] = ist_stack(pc);
+        e->tss.ist[IST_MC - 1] = ist_stack(pc);
+    }
+    e->tss.iomap_base = sizeof(struct tss64);       /* no I/O bitmap */
 
-    pc->gdt[0] = 0;
-    pc->gdt[1] = GDT_CODE64;
-    pc->gdt[2] = GDT_DATA;
+    e->gdt[0] = 0;
+    e->gdt[1] = GDT_CODE64;
+    e->gdt[2] = GDT_DATA;
     /* 16-byte TSS descriptor (SDM 3A 8.2.3) */
-    pc->gdt[3] = (sizeof(struct tss64) - 1) | ((tss & 0xffffff) << 16) |
-                 (TSS_TYPE_AVAILABLE << 40) | (1ull << 47) | (((tss >> 24) & 0xff) << 56);
-    pc->gdt[4] = tss >> 32;
-    pc->gdt[SEL_UDATA / 8] = GDT_UDATA;
-    pc->gdt[SEL_UCODE / 8] = GDT_UCODE64;
+    e->gdt[3] = (sizeof(struct tss64) - 1) | ((tss & 0xffffff) << 16) |
+                (TSS_TYPE_AVAILABLE << 40) | (1ull << 47) | (((tss >> 24) & 0xff) << 56);
+    e->gdt[4] = tss >> 32;
+    e->gdt[SEL_UDATA / 8] = GDT_UDATA;
+    e->gdt[SEL_UCODE / 8] = GDT_UCODE64;
+    /* what a CPL-3 entry needs while a monitor's own tables are loaded */
+    user_entry_map_cpu(pc);
 
     gdt_load(pc);
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);

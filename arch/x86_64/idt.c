@@ -20,7 +20,7 @@ _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate size");
 #define GATE_USER      0xee     /* P, DPL3: INT n from CPL 3 (VEC_SYSCALL only) */
 
 extern const uint64_t isr_table[256];
-static struct idt_gate idt[256] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(4096)));  /* a page: mapped in user views (user.c) */
 static irq_handler_t handlers[256];
 
 static const char *const exc_names[32] = {

@@ -7,13 +7,20 @@
 #include <arch/regs.h>
 
 /* struct trap_frame (cpu.h): 15 GPRs, vector, error, then the CPU's frame */
+#define TF_VECTOR       (15 * 8)
 #define TF_CS           (17 * 8 + 8)
 #define TF_ABOVE        (17 * 8 + 40)
+/* struct percpu (cpu.h) */
+#define PC_USER_KFRAME  0x18
+#define PC_ENTRY_TOP    0x20
+/* CR3 bit 12: a monitor's user view (user.c, KPTI); never set in the kernel's */
+#define CR3_USER_VIEW_BIT 12
 
 /* XSAVE legacy area + header + AVX (832 bytes), 64-byte aligned below */
 #define FPU_ISR_AREA    (832 + 64)
 
-    .text
+    /* all of it mapped in monitors' user views (user.c, KPTI) */
+    .section .text.uentry, "ax"
 .macro ISR_STUB vec
     .balign 16
 isr_\vec:
@@ -38,7 +45,30 @@ isr_\vec:
     ISR_STUBS 192, 255
 
 isr_common:
+    testb   $3, 24(%rsp)            /* CS (vector, error code, RIP, CS) */
+    jz      11f
+    /* From CPL 3 under a monitor's user view (KPTI, user.c): CR3 bit 12
+     * set.  Its kernel view first (the PML4 a page below), then the frame
+     * -- RAX, RBX, vector, error code and the CPU's five -- from the entry
+     * or IST stack onto the kernel stack, below user_enter's frame
+     * (percpu.user_kframe, the percpu * being right above the CPU's frame
+     * here too). */
     pushq   %rax
+    pushq   %rbx
+    mov     %cr3, %rax
+    btr     $CR3_USER_VIEW_BIT, %rax
+    jnc     9f
+    mov     %rax, %cr3
+    mov     72(%rsp), %rax
+    mov     PC_USER_KFRAME(%rax), %rax
+    .irp    off, 64, 56, 48, 40, 32, 24, 16, 8, 0
+    mov     \off(%rsp), %rbx
+    mov     %rbx, \off-72(%rax)
+    .endr
+    lea     -72(%rax), %rsp
+9:  popq    %rbx
+    popq    %rax
+11: pushq   %rax
     pushq   %rbx
     pushq   %rcx
     pushq   %rdx
@@ -57,8 +87,9 @@ isr_common:
      * their bases are reloaded before any C code uses them -- this CPU's
      * per-CPU area is the qword right above the CPU's frame
      * (PERCPU_ABOVE_FRAME: TSS.RSP0 and every IST stack). */
+    xor     %r12d, %r12d            /* callee-saved: a CR3 to go back to, or 0 */
     testb   $3, TF_CS(%rsp)
-    jz      5f
+    jz      12f
     cmpb    $0, paging_smap(%rip)
     je      6f
     clac                            /* POPF at CPL 3 may have set AC: SMAP stays on here */
@@ -69,6 +100,18 @@ isr_common:
     wrmsr
     mov     $MSR_FS_BASE, %ecx
     wrmsr
+    jmp     5f
+    /* An exception in ring 0 under a monitor's user view: in the few
+     * instructions of an entry or a return (only NMI, #MC and #DF can come
+     * there, interrupts being off): the kernel view for the handler, the
+     * user view again after it.  Interrupts cannot come there. */
+12: cmpq    $32, TF_VECTOR(%rsp)
+    jae     5f
+    mov     %cr3, %rax
+    btr     $CR3_USER_VIEW_BIT, %rax
+    jnc     5f
+    mov     %cr3, %r12
+    mov     %rax, %cr3
 5:  mov     %rsp, %rdi              /* struct trap_frame * */
     mov     %rsp, %rbx              /* callee-saved: frame */
     sub     $FPU_ISR_AREA, %rsp
@@ -96,7 +139,14 @@ isr_common:
     jmp     4f
 3:  fxrstor64 (%rsp)
 4:  mov     %rbx, %rsp
-    popq    %r15
+    test    %r12, %r12
+    jz      13f
+    mov     %r12, %cr3
+13: testb   $3, TF_CS(%rsp)
+    jz      14f
+    cmpb    $0, user_kpti(%rip)
+    jne     20f
+14: popq    %r15
     popq    %r14
     popq    %r13
     popq    %r12
@@ -118,6 +168,44 @@ isr_common:
     je      7f
     verw    user_verw_sel(%rip)
 7:  iretq
+
+    /* Back to CPL 3 under KPTI: RAX, RBX and the CPU's frame onto this
+     * CPU's entry stack, the user view (CR3 bit 12), VERW, IRETQ. */
+20: popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %r11
+    popq    %r10
+    popq    %r9
+    popq    %r8
+    popq    %rbp
+    popq    %rdi
+    popq    %rsi
+    popq    %rdx
+    popq    %rcx
+    mov     %gs:PC_ENTRY_TOP, %rax  /* stack: RBX, RAX, vector, error, RIP, CS, RFLAGS, RSP, SS */
+    .irp    i, 8, 7, 6, 5, 4
+    mov     \i*8(%rsp), %rbx
+    mov     %rbx, (\i-9)*8(%rax)
+    .endr
+    mov     8(%rsp), %rbx
+    mov     %rbx, -48(%rax)
+    mov     (%rsp), %rbx
+    mov     %rbx, -56(%rax)
+    movzbl  spec_verw_to_user(%rip), %ebx
+    mov     %rbx, -64(%rax)
+    lea     -64(%rax), %rsp
+    mov     %cr3, %rax
+    bts     $CR3_USER_VIEW_BIT, %rax
+    mov     %rax, %cr3
+    popq    %rax
+    test    %eax, %eax
+    jz      21f
+    verw    user_verw_sel(%rip)
+21: popq    %rbx
+    popq    %rax
+    iretq
 
     .section .rodata
     .balign 8

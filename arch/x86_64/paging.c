@@ -225,7 +225,12 @@ void paging_init(void)
                   ((l7c & CPUID7_ECX_UMIP) ? CR4_UMIP : 0);   /* SGDT/SIDT/SLDT/SMSW/STR: CPL 0 only */
     paging_smap = (cr4_protect & CR4_SMAP) != 0;
 
-    uint64_t *pml4 = new_table();
+    /* 8 KiB-aligned: CR3 bit 12 clear, which marks monitors' user views
+     * (user.c, KPTI) */
+    uint64_t pml4_pa = page_alloc(1, 2 * PAGE_SIZE, PT_LIMIT);
+    if (!pml4_pa)
+        panic("paging: out of memory for page tables");
+    uint64_t *pml4 = phys_to_virt(pml4_pa);
     for (uint64_t va = 0; va < top; va += SZ_2M)
         map_2m_chunk(pml4, va);
     kernel_cr3 = virt_to_phys(pml4);

@@ -70,8 +70,12 @@ void smp_run_on_aps(void (*fn)(void))
 static void tlb_flush_local(void)
 {
     uint64_t cr4 = read_cr4();
-    write_cr4(cr4 & ~CR4_PGE);          /* drops global entries too (SDM 3A 4.10.4.1) */
-    write_cr4(cr4);
+    if (cr4 & CR4_PGE) {
+        write_cr4(cr4 & ~CR4_PGE);      /* drops global entries too (SDM 3A 4.10.4.1) */
+        write_cr4(cr4);
+    } else {
+        write_cr3(read_cr3());          /* (KPTI: no global pages) all of them */
+    }
 }
 
 void smp_wait_aps(void)

@@ -28,6 +28,7 @@
 #include <arch/cpu.h>
 #include <arch/regs.h>
 #include <arch/spec.h>
+#include <arch/user.h>
 #include <arch/vcpu.h>
 #include <arch/x86.h>
 
@@ -97,13 +98,17 @@ void spec_init(bool vmx)
     spec_verw_on_entry = buffers && spec.md_clear && !spec.l1d_flush_entry;
     spec_l1d_flush_on_entry = spec.l1d_flush_entry;
     spec.ibpb_vm_switch = spec.ibpb;
-    /* Code at CPL 3 (arch/user.h) shares the kernel's page tables
-     * (supervisor-only): safe only where Meltdown does not apply -- AMD, or
-     * Intel saying RDCL_NO; the CPU buffers are cleared before each return
-     * to it where MDS, TAA or the MMIO bugs apply (Intel) */
+    /* Code at CPL 3 (arch/user.h) may share the kernel's page tables
+     * (supervisor-only) only where Meltdown does not apply -- AMD, or Intel
+     * saying RDCL_NO; elsewhere it runs on tables of its own (KPTI, user.c;
+     * "kpti=on" forces them, for tests).  The CPU buffers are cleared before
+     * each return to it where MDS, TAA or the MMIO bugs apply (Intel). */
     struct cpuid_regs v0 = cpuid(0, 0);
     bool amd = v0.ebx == 0x68747541 && v0.edx == 0x69746e65 && v0.ecx == 0x444d4163;    /* AuthenticAMD */
-    spec.user_ok = amd || (a & ARCH_CAP_RDCL_NO);
+    bool meltdown = !amd && !(a & ARCH_CAP_RDCL_NO);
+    spec.kpti = meltdown || cmdline_has("kpti=on");
+    if (spec.kpti)
+        user_kpti_enable();
     spec_verw_to_user = !amd && (mds || taa || mmio) && spec.md_clear;
 
     printk("spec: host: retpolines%s; entry: %s, %s; IBPB between VMs: %s; RSB filled after "
@@ -125,13 +130,17 @@ void spec_init(bool vmx)
            spec.flush_cmd ? "yes" : "no", spec.has_arch_cap ? "yes" : "no",
            (unsigned long long)spec_guest_arch_cap());
     printk("spec: code at CPL 3: %s%s\n",
-           spec.user_ok ? "allowed" : "refused (Meltdown: not AMD, no RDCL_NO; it would need its own page tables)",
+           !spec.kpti ? "shares the kernel's page tables (not affected by Meltdown)" :
+           meltdown ? "on page tables of its own (KPTI: Meltdown, not AMD and no RDCL_NO)" :
+                      "on page tables of its own (KPTI, forced: kpti=on)",
            spec_verw_to_user ? ", VERW before every return to it" : "");
     spec_init_cpu();
 }
 
 void spec_init_cpu(void)
 {
+    if (spec.kpti)      /* no global kernel translation across a switch to a user view */
+        write_cr4(read_cr4() & ~CR4_PGE);
     if (spec.host_spec_ctrl)
         wrmsr(MSR_IA32_SPEC_CTRL, spec.host_spec_ctrl);
     if (spec.auto_ibrs)

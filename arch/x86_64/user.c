@@ -3,6 +3,7 @@
 #include <nethv/elf64.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
+#include <nethv/spinlock.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
 #include <arch/regs.h>
@@ -11,8 +12,8 @@
 #include <arch/x86.h>
 
 _Static_assert(offsetof(struct user_frame, cr3) == 0x18 && offsetof(struct user_frame, rsp0) == 0x20 &&
-               offsetof(struct user_frame, pc) == 0x28 && offsetof(struct user_frame, saved_rsp) == 0x30,
-               "user_entry.S: UF_*");
+               offsetof(struct user_frame, pc) == 0x28 && offsetof(struct user_frame, saved_rsp) == 0x30 &&
+               offsetof(struct user_frame, entry) == 0x48, "user_entry.S: UF_*");
 
 #define PTE_US  PTE_U
 
@@ -20,22 +21,107 @@ static uint64_t *tab(uint64_t e) { return phys_to_virt(e & PTE_ADDR_MASK); }
 
 unsigned uspace_count;
 
+/* ---- KPTI: the user views' one shared piece of the kernel (arch/user.h) -- */
+
+uint8_t user_kpti;
+static uint64_t entry_pdpt;             /* PML4 slot 0 of every user view */
+static unsigned entry_pages;
+static spinlock_t entry_lock;
+extern const char __uentry_start[], __uentry_end[];
+
+/* Map the kernel's page at va (identity: slot 0) into the shared subtree. */
+static void entry_map(uint64_t va, bool write, bool exec)
+{
+    va &= ~(uint64_t)(PAGE_SIZE - 1);
+    if (va >> 39)
+        panic("user: %#llx is outside PML4 slot 0", (unsigned long long)va);
+    spin_lock(&entry_lock);
+    uint64_t *t = tab(entry_pdpt);
+    for (int level = 3; level > 1; level--) {
+        uint64_t *e = &t[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(*e & PTE_P)) {
+            uint64_t p = page_alloc(1, PAGE_SIZE, 0);
+            if (!p)
+                panic("user: out of memory for the entry mappings");
+            memset(phys_to_virt(p), 0, PAGE_SIZE);
+            *e = p | PTE_P | PTE_W;     /* supervisor: the leaf decides */
+        }
+        t = tab(*e);
+    }
+    uint64_t *pte = &t[(va >> 12) & 511];
+    if (!(*pte & PTE_P)) {
+        *pte = va | PTE_P | (write ? PTE_W : 0) | (exec ? 0 : paging_nx);
+        entry_pages++;
+    }
+    spin_unlock(&entry_lock);
+}
+
+void user_entry_map_cpu(struct percpu *pc)
+{
+    if (!entry_pdpt) {                  /* the BSP, first: the shared parts */
+        entry_pdpt = page_alloc(1, PAGE_SIZE, 0);
+        if (!entry_pdpt)
+            panic("user: out of memory for the entry mappings");
+        memset(tab(entry_pdpt), 0, PAGE_SIZE);
+        for (uint64_t a = (uint64_t)(uintptr_t)__uentry_start; a < (uint64_t)(uintptr_t)__uentry_end;
+             a += PAGE_SIZE)
+            entry_map(a, false, true);
+        entry_map(idt_base(), false, false);
+    }
+    entry_map((uint64_t)(uintptr_t)pc->ent, true, false);
+    for (unsigned i = 0; i < 3; i++)    /* the CPU's frame goes in their top page */
+        entry_map(pc->ent->tss.ist[i] - 8, true, false);
+}
+
+void user_kpti_enable(void)
+{
+    user_kpti = 1;
+}
+
+unsigned user_view_kernel_pages(void)
+{
+    return entry_pages;
+}
+
+bool user_view_maps(const struct uspace *us, uint64_t va)
+{
+    const uint64_t *t = tab(us->pml4 + USER_VIEW);
+    for (int level = 4; level >= 1; level--) {
+        uint64_t e = t[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(e & PTE_P))
+            return false;
+        if (level == 1 || (level <= 3 && (e & PTE_PS)))
+            return true;
+        t = tab(e);
+    }
+    return false;
+}
+
 int uspace_init(struct uspace *us, const char *name)
 {
     memset(us, 0, sizeof(*us));
     us->name = name;
-    uint64_t pml4 = page_alloc(1, PAGE_SIZE, 0);
-    if (!pml4)
+    /* the kernel view and, the page after it, the user view (KPTI) */
+    uint64_t pml4 = page_alloc(2, 2 * PAGE_SIZE, 0);
+    uint64_t pdpt = pml4 ? page_alloc(1, PAGE_SIZE, 0) : 0;
+    if (!pdpt) {
+        if (pml4)
+            page_free(pml4, 2);
         return -1;
+    }
     us->pml4 = pml4;
-    us->table_pages = 1;
+    us->table_pages = 3;
     const uint64_t *k = tab(kernel_cr3);
-    uint64_t *u = tab(pml4);
+    uint64_t *u = tab(pml4), *uv = tab(pml4 + USER_VIEW);
     if (k[USER_SLOT])
         panic("user: the kernel maps PML4 slot %u, which monitors use", USER_SLOT);
     /* the kernel's slots, shared: supervisor-only at the top level already */
     for (unsigned i = 0; i < 512; i++)
         u[i] = k[i];
+    memset(tab(pdpt), 0, PAGE_SIZE);
+    memset(uv, 0, PAGE_SIZE);
+    u[USER_SLOT] = uv[USER_SLOT] = pdpt | PTE_P | PTE_W | PTE_US;   /* the leaf decides W and NX */
+    uv[0] = entry_pdpt | PTE_P | PTE_W;
     __atomic_add_fetch(&uspace_count, 1, __ATOMIC_SEQ_CST);
     return 0;
 }
@@ -89,6 +175,40 @@ int uspace_alloc(struct uspace *us, uint64_t va, uint64_t len, unsigned prot)
 }
 
 
+/*
+ * A program's read-only segments (text, .rodata) are loaded once per image
+ * and shared, read-only, by every address space that loads it: one copy of
+ * the monitor's code for all VMs.  Writable segments are each its own.
+ */
+#define SHARED_SEGS 8
+static struct { const void *img; uint64_t vaddr, memsz, pa; } shared_segs[SHARED_SEGS];
+static spinlock_t shared_lock;
+
+/* The physical pages holding segment `p` of `img`, filled on first use. */
+static uint64_t shared_seg(const void *img, const struct elf64_phdr *p, uint64_t start, uint64_t npages)
+{
+    spin_lock(&shared_lock);
+    uint64_t pa = 0;
+    unsigned i;
+    for (i = 0; i < SHARED_SEGS && shared_segs[i].img; i++)
+        if (shared_segs[i].img == img && shared_segs[i].vaddr == p->vaddr && shared_segs[i].memsz == p->memsz) {
+            pa = shared_segs[i].pa;
+            break;
+        }
+    if (!pa && i < SHARED_SEGS) {
+        pa = page_alloc(npages, PAGE_SIZE, 0);      /* zeroed: the part past filesz */
+        if (pa) {
+            memcpy((uint8_t *)phys_to_virt(pa) + (p->vaddr - start), (const uint8_t *)img + p->offset, p->filesz);
+            shared_segs[i].img = img;
+            shared_segs[i].vaddr = p->vaddr;
+            shared_segs[i].memsz = p->memsz;
+            shared_segs[i].pa = pa;
+        }
+    }
+    spin_unlock(&shared_lock);
+    return pa;
+}
+
 int uspace_load_elf(struct uspace *us, const void *img, size_t size, uint64_t *entry)
 {
     const struct elf64_ehdr *eh = img;
@@ -115,14 +235,23 @@ int uspace_load_elf(struct uspace *us, const void *img, size_t size, uint64_t *e
         }
         uint64_t start = p->vaddr & ~(uint64_t)(PAGE_SIZE - 1);
         uint64_t end = (p->vaddr + p->memsz + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
-        if (uspace_alloc(us, start, end - start, prot | USER_W) ||
+        if (!(prot & USER_W)) {         /* shared, read-only */
+            uint64_t pa = shared_seg(img, p, start, (end - start) / PAGE_SIZE);
+            for (uint64_t va = start; pa && va < end; va += PAGE_SIZE)
+                if (uspace_map(us, va, pa + (va - start), prot, false))
+                    pa = 0;
+            if (!pa) {
+                printk("user: %s: out of memory for segment %u\n", us->name, i);
+                return -1;
+            }
+            us->shared_pages += (unsigned)((end - start) / PAGE_SIZE);
+            continue;
+        }
+        if (uspace_alloc(us, start, end - start, prot) ||
             uspace_write(us, p->vaddr, (const uint8_t *)img + p->offset, p->filesz)) {
             printk("user: %s: out of memory for segment %u\n", us->name, i);
             return -1;
         }
-        if (!(prot & USER_W))   /* written above through the tables; now as the ELF says */
-            for (uint64_t va = start; va < end; va += PAGE_SIZE)
-                *pte_of(us, va, false) &= ~PTE_W;
     }
     if (eh->entry < USER_BASE || eh->entry >= USER_END) {
         printk("user: %s: entry point outside the monitor's slot\n", us->name);
@@ -193,7 +322,7 @@ void uspace_destroy(struct uspace *us)
     uint64_t *u = tab(us->pml4);
     if (u[USER_SLOT] & PTE_P)
         free_level(u[USER_SLOT], 3);
-    page_free(us->pml4, 1);
+    page_free(us->pml4, 2);
     memset(us, 0, sizeof(*us));
     __atomic_sub_fetch(&uspace_count, 1, __ATOMIC_SEQ_CST);
 }
@@ -206,8 +335,6 @@ enum user_status user_call(struct user_call *c)
      * interrupts-off statistics must not count it; user_enter turns them
      * off for its switch, user_leave gives back the caller's RFLAGS) */
     struct percpu *pc = this_cpu();
-    if (!spec.user_ok)
-        return USER_REFUSED;
     if (pc->user_frame)
         return USER_BUSY;           /* interrupt handlers never call in */
     /* nothing of the kernel's or the last guest's for the program to see
@@ -215,12 +342,20 @@ enum user_status user_call(struct user_call *c)
      * exit left, branch predictions another address space trained */
     fpu_clear_for_user();
     gdt_reload();
-    if (pc->user_last != c->us && spec.ibpb)
-        wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+    if (pc->user_last != c->us) {
+        if (spec.ibpb)
+            wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
+        /* KPTI: the last monitor's registers off the mapped entry stack */
+        if (user_kpti)
+            memset((uint8_t *)(uintptr_t)pc->entry_top - 128, 0, 128);
+    }
     pc->user_last = c->us;
     struct user_frame f = {
-        .rip = c->entry, .rsp = c->stack_top, .arg = c->arg, .cr3 = c->us->pml4,
-        .rsp0 = (uint64_t *)((uint8_t *)&pc->tss + offsetof(struct tss64, rsp)),  /* 4-aligned: fine on x86 */ .pc = pc, .call = c, .deadline = rdtsc() + c->budget_tsc,
+        .rip = c->entry, .rsp = c->stack_top, .arg = c->arg,
+        .cr3 = c->us->pml4 | (user_kpti ? USER_VIEW : 0),
+        .rsp0 = (uint64_t *)((uint8_t *)&pc->ent->tss + offsetof(struct tss64, rsp)),  /* 4-aligned: fine on x86 */
+        .pc = pc, .call = c, .deadline = rdtsc() + c->budget_tsc,
+        .entry = user_kpti ? pc->entry_top : 0,
     };
     pc->user_frame = &f;
     return (enum user_status)user_enter(&f);

@@ -15,8 +15,12 @@
 #define UF_RSP0     0x20
 #define UF_PC       0x28
 #define UF_SAVED    0x30
+#define UF_ENTRY    0x48
+#define PC_USER_KFRAME 0x18
 
-    .text
+    /* all of it mapped in monitors' user views (user.c, KPTI): the code
+     * after the switch to the monitor's CR3 runs under them */
+    .section .text.uentry, "ax"
     .globl  user_enter
     .type   user_enter, @function
 user_enter:
@@ -33,21 +37,27 @@ user_enter:
     and     $~15, %rax              /* 64-bit mode aligns the CPU's frame to 16 (SDM 3A 6.14.2) */
     mov     UF_PC(%rdi), %rcx
     mov     %rcx, (%rax)            /* the per-CPU area, right above every CPL-3 entry frame */
-    mov     UF_RSP0(%rdi), %rcx
-    mov     %rax, (%rcx)            /* TSS.RSP0 */
-    mov     UF_CR3(%rdi), %rax
-    mov     %rax, %cr3
+    mov     %rax, PC_USER_KFRAME(%rcx)  /* KPTI: where isr.S moves an entry's frame */
+    mov     UF_ENTRY(%rdi), %rdx    /* KPTI: this CPU's entry stack; else 0 */
+    test    %rdx, %rdx
+    jnz     1f
+    mov     %rax, %rdx              /* no KPTI: the CPU's frame goes right here */
+1:  mov     UF_RSP0(%rdi), %rcx
+    mov     %rdx, (%rcx)            /* TSS.RSP0 */
+    mov     %rdx, %rsp              /* the IRETQ frame where the CPU's frames go */
     pushq   $(SEL_UDATA | 3)        /* SS */
     pushq   UF_RSP(%rdi)
     pushq   $0x202                  /* RFLAGS: IF, nothing else (IOPL 0, no TF, no AC) */
     pushq   $(SEL_UCODE | 3)
     pushq   UF_RIP(%rdi)
+    movzbl  spec_verw_to_user(%rip), %esi   /* (not mapped in a user view) */
+    mov     UF_CR3(%rdi), %rax
     mov     UF_ARG(%rdi), %rdi
+    mov     %rax, %cr3
     xor     %eax, %eax              /* nothing of the kernel's goes up */
     xor     %ebx, %ebx
     xor     %ecx, %ecx
     xor     %edx, %edx
-    xor     %esi, %esi
     xor     %ebp, %ebp
     xor     %r8d, %r8d
     xor     %r9d, %r9d
@@ -57,10 +67,11 @@ user_enter:
     xor     %r13d, %r13d
     xor     %r14d, %r14d
     xor     %r15d, %r15d
-    cmpb    $0, spec_verw_to_user(%rip)
-    je      1f
+    test    %esi, %esi
+    jz      2f
     verw    user_verw_sel(%rip)     /* MDS/TAA/MMIO: the CPU buffers cleared (spec.c) */
-1:  iretq
+2:  xor     %esi, %esi
+    iretq
     .size   user_enter, . - user_enter
 
     .globl  user_leave
@@ -81,10 +92,12 @@ user_leave:
     ret
     .size   user_leave, . - user_leave
 
+    .balign 4
+    .globl  user_verw_sel
+user_verw_sel:                      /* here: VERW reads it under a user view */
+    .short  SEL_KDATA               /* any writable data segment will do */
+
     .section .rodata
     .balign 4
 mxcsr_default:
     .long   0x1f80
-    .globl  user_verw_sel
-user_verw_sel:
-    .short  SEL_KDATA               /* any writable data segment will do */

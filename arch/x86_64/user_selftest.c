@@ -16,6 +16,7 @@
  */
 #include <string.h>
 #include <nethv/kernel.h>
+#include <nethv/mem.h>
 #include <nethv/user_selftest.h>
 #include <arch/cpu.h>
 #include <arch/paging.h>
@@ -49,9 +50,20 @@ static int64_t sys_sum(void *owner, uint64_t a, uint64_t b, uint64_t c, uint64_t
     return (int64_t)(a + b + c + d);
 }
 
+static uint8_t *ram_page;              /* the stand-in for a page of guest RAM */
+
+/* as MON_SYS_GPA_READ serves a monitor: checked, copied through its tables */
+static int64_t sys_read(void *owner, uint64_t va, uint64_t off, uint64_t len, uint64_t a3)
+{
+    if (off > PAGE_SIZE || len > PAGE_SIZE - off)
+        return USER_EINVAL;
+    return uspace_write(owner, va, ram_page + off, len) ? USER_EFAULT : 0;
+}
+
 static const user_syscall_fn fns[UST_SYS_COUNT] = {
     [UST_SYS_PUTS] = sys_puts,
     [UST_SYS_SUM] = sys_sum,
+    [UST_SYS_READ] = sys_read,
 };
 static unsigned long unknown;
 static const struct user_syscalls sys = { fns, UST_SYS_COUNT, &unknown };
@@ -110,6 +122,45 @@ static void expect_fault(struct user_call *c, enum ust_op op, const char *what, 
     expect_fault_alt(c, op, what, vector, err_mask, err_want, 0, NULL);
 }
 
+extern const char __uentry_start[], __data_start[];
+extern uint64_t kernel_cr3;
+
+/* KPTI: the user view maps the entry code, the IDT and this CPU's entry
+ * page, and none of the kernel's data, tables, heap or the 1 MiB page the
+ * program reads (UST_READ_KERNEL) -- where Meltdown could read them. */
+static void kpti_check(const struct uspace *us)
+{
+    static uint64_t a_data_word;
+    uint64_t ram = page_alloc(1, PAGE_SIZE, 0);
+    struct { const char *what; uint64_t va; bool mapped; } want[] = {
+        { "the entry code", (uint64_t)(uintptr_t)__uentry_start, true },
+        { "the IDT", idt_base(), true },
+        { "this CPU's GDT, TSS and entry stack", (uint64_t)(uintptr_t)this_cpu()->ent, true },
+        { "the kernel's other text", (uint64_t)(uintptr_t)user_selftest, false },
+        { "the kernel's data", (uint64_t)(uintptr_t)&a_data_word, false },
+        { "the kernel's .data start", (uint64_t)(uintptr_t)__data_start, false },
+        { "the per-CPU areas", (uint64_t)(uintptr_t)this_cpu(), false },
+        { "the kernel's page tables", kernel_cr3, false },
+        { "the monitor's own kernel view", us->pml4, false },
+        { "a page of the heap (guest RAM comes from there)", ram, false },
+        { "the 1 MiB page", 0x100000, false },
+    };
+    unsigned bad = 0;
+    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (user_view_maps(us, want[i].va) != want[i].mapped) {
+            printk("user-selftest: FAIL KPTI: the user view %s %s (%#llx)\n",
+                   want[i].mapped ? "does not map" : "maps", want[i].what, (unsigned long long)want[i].va);
+            bad++;
+        }
+    if (ram)
+        page_free(ram, 1);
+    failures += bad;
+    if (!bad)
+        printk("user-selftest: KPTI: the program runs on its user view, which maps %u pages of the kernel's "
+               "(entry code, IDT, each CPU's entry page and IST tops) and none of its data, tables or heap\n",
+               user_view_kernel_pages());
+}
+
 void user_selftest(void)
 {
     struct uspace us;
@@ -124,8 +175,10 @@ void user_selftest(void)
         .us = &us, .entry = entry, .stack_top = STACK_TOP, .budget_tsc = tsc_hz / 20,  /* 50 ms */
         .sys = &sys, .owner = &us,
     };
-    printk("user-selftest: program at %#llx, %u table pages, %u data pages\n", (unsigned long long)entry,
-           us.table_pages, us.data_pages);
+    printk("user-selftest: program at %#llx, %u table pages, %u data pages, %u shared read-only\n",
+           (unsigned long long)entry, us.table_pages, us.data_pages, us.shared_pages);
+    if (user_kpti)
+        kpti_check(&us);
 
     expect_reply(&c, UST_PING, "first reply", 0x5eed0001);
     expect_reply(&c, UST_PING, "data kept between calls", 0x5eed0002);
@@ -145,7 +198,8 @@ void user_selftest(void)
     }
     /* #PF error code (SDM 3A 4.7): P 1, W/R 2, U/S 4, I/D 16 */
     expect_fault(&c, UST_READ_NULL, "read of address 0", EXC_PF, 0x1f, 0x04);
-    expect_fault(&c, UST_READ_KERNEL, "read of a kernel page", EXC_PF, 0x1f, 0x05);
+    /* (KPTI: not even present in the monitor's user view) */
+    expect_fault(&c, UST_READ_KERNEL, "read of a kernel page", EXC_PF, 0x1f, user_kpti ? 0x04 : 0x05);
     expect_fault(&c, UST_WRITE_TEXT, "write to its own text", EXC_PF, 0x1f, 0x07);
     expect_fault(&c, UST_EXEC_DATA, "jump into its own data", EXC_PF, 0x15, paging_nx ? 0x15 : 0x04);
     expect_fault(&c, UST_UD2, "UD2", EXC_UD, 0, 0);
@@ -190,7 +244,34 @@ void user_selftest(void)
     printk("user-selftest: %u round trips into CPL 3 and back: %llu ns each on average, %llu ns the fastest\n", N,
            (unsigned long long)(sum / N * 1000000000ull / tsc_hz),
            (unsigned long long)(best * 1000000000ull / tsc_hz));
+
+    /* guest memory from CPL 3: by system call (the monitor's way) or
+     * through a mapping of the VM's RAM (the alternative), 64 bytes a read */
+    uint64_t ram = page_alloc(1, PAGE_SIZE, 0);
+    if (!ram || uspace_map(&us, UST_RAM_VA, ram, USER_R, false)) {
+        printk("user-selftest: FAIL: no page for the guest-memory reads\n");
+        failures++;
+    } else {
+        ram_page = phys_to_virt(ram);
+        for (unsigned i = 0; i < PAGE_SIZE; i++)
+            ram_page[i] = UST_RAM_BYTE(i);
+        uint64_t t[2];
+        for (int k = 0; k < 2; k++) {
+            t[k] = call(&c, k ? UST_MEM_MAPPED : UST_MEM_SYSCALL) == USER_REPLIED ? c.reply : ~0ull;
+            if (t[k] == ~0ull) {
+                printk("user-selftest: FAIL: guest-memory reads %s\n", k ? "through the mapping" : "by system call");
+                failures++;
+            }
+        }
+        if (t[0] != ~0ull && t[1] != ~0ull)
+            printk("user-selftest: %u reads of 64 bytes of guest memory from CPL 3: %llu ns each by system call, "
+                   "%llu ns through a mapping\n", UST_MEM_READS,
+                   (unsigned long long)(t[0] * 1000000000ull / tsc_hz / UST_MEM_READS),
+                   (unsigned long long)(t[1] * 1000000000ull / tsc_hz / UST_MEM_READS));
+    }
     uspace_destroy(&us);
+    if (ram)
+        page_free(ram, 1);
     if (failures)
         printk("user-selftest: FAIL (%u checks)\n", failures);
     else

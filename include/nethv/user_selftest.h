@@ -24,10 +24,19 @@ enum ust_op {
     UST_STACK_OVERFLOW,     /* #PF below its stack (an unmapped guard) */
     UST_LOOP,               /* never replies: the watchdog ends the call */
     UST_NOP,                /* reply 0 at once: the round-trip measure */
+    UST_MEM_SYSCALL,        /* UST_MEM_READS reads of 64 bytes of "guest RAM" by UST_SYS_READ: reply
+                               the TSC ticks they took, ~0 if a byte was wrong */
+    UST_MEM_MAPPED,         /* the same reads from the page mapped at UST_RAM_VA */
 };
 
 #define UST_SYS_PUTS    1   /* (address, length <= 256): 0 or -EFAULT */
 #define UST_SYS_SUM     2   /* (a, b, c, d): a + b + c + d */
-#define UST_SYS_COUNT   3
+#define UST_SYS_READ    3   /* (address, offset, length): bytes of the kernel's stand-in for
+                               guest RAM (a page; offset + length <= 4096) copied there: 0
+                               or -EFAULT/-EINVAL -- how a monitor reads guest memory */
+#define UST_SYS_COUNT   4
+#define UST_RAM_VA      0x00007f8020000000ull   /* the same page, mapped read-only */
+#define UST_MEM_READS   1000
+#define UST_RAM_BYTE(i) ((uint8_t)((i) * 7 + 1))  /* its contents */
 #define UST_NOT_MAPPED  0x00007f8040000000ull   /* user address that is never mapped */
 #endif

@@ -79,7 +79,6 @@ struct vm {
     struct vm_ram ram[VM_MAX_RAM];
     unsigned nvcpus;
     struct vcpu vcpu[VM_MAX_VCPUS];
-    struct vmm *monitor;        /* the monitor in ring 0, or NULL */
     struct umon *umon;          /* the monitor at CPL 3 (kernel/monitor.c), or NULL */
     bool monitor_is_test;       /* test platform: bare-metal test guest */
     /* exits per normalized reason and per handler; relaxed atomics */

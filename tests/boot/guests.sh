@@ -55,6 +55,11 @@ check_guests() {
     t user_selftest "code at CPL 3: calls, system calls, nine faults contained, the watchdog" \
         "^user-selftest: a program that never replies was stopped by the watchdog after [0-9]+ ms" \
         "^user-selftest: [0-9]+ round trips into CPL 3 and back: [0-9]+ ns each" "^user-selftest: PASS$"
+    case " ${NETHV_CMDLINE_EXTRA:-} " in *" kpti=on "*)
+        t kpti "the CPL-3 self-test on a user view of its own (KPTI, kpti=on)" \
+            "^spec: code at CPL 3: on page tables of its own \(KPTI" \
+            "^user-selftest: KPTI: the program runs on its user view, which maps [0-9]+ pages" ;;
+    esac
     t all_stopped "hypervisor survives and powers off" "^nethv: all VMs stopped" "^nethv: power off \(code 0\)"
     if grep -q "PANIC" "$clean"; then echo "FAIL: $TEST/host: hypervisor panic"; bad=1; fi
     return $bad

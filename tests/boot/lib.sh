@@ -19,9 +19,6 @@ if [ "${QEMU_CPU0_FREE:-1}" = 1 ]; then
 else
     VM_SMP=2 VM_CMDLINE=""
 fi
-# MONITOR=ring0: every boot with every VM's monitor in ring 0 (kernel/
-# monitor.c; the default is CPL 3), QEMU and Bochs alike (scripts/mkiso.sh)
-[ "${MONITOR:-}" = ring0 ] && export NETHV_CMDLINE_EXTRA="${NETHV_CMDLINE_EXTRA:+$NETHV_CMDLINE_EXTRA }monitor=ring0"
 
 pass() { echo "PASS: $TEST"; exit 0; }
 fail() { echo "FAIL: $TEST: $* (log: $LOG)"; exit 1; }

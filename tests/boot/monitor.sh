@@ -8,10 +8,12 @@
 #       pinging Linux pair on the same CPUs: only those three VMs stop, each
 #       with its monitor's fault named; a and b ping each other 5/5 and
 #       power off; the kernel runs on and powers off;
-# and keeps the ring-0 monitor (monitor=ring0, the fallback on CPUs that
-# may run no code at CPL 3) under test:
-#   monitor-ring0/qemu-guests/*     the bare-metal test guests (guests.sh)
-#   monitor-ring0/qemu-linux/2vcpu  stock Linux, SMP
+# and runs the monitors on page tables of their own (kpti=on: KPTI, what
+# Meltdown-affected CPUs get -- Bochs corei7_skylake_x in bochs-linux and
+# bochs-net -- here on SVM):
+#   monitor-kpti/qemu-guests/*     the bare-metal test guests (guests.sh,
+#                                  with the CPL-3 self-test's KPTI checks)
+#   monitor-kpti/qemu-linux/2vcpu  stock Linux, SMP
 # Logs: $LOGDIR/monitor/.
 TEST=monitor
 . "$(dirname "$0")/lib.sh"
@@ -19,14 +21,15 @@ SUB=$LOGDIR/monitor
 mkdir -p "$SUB"
 st=0
 
-# ring0 SCRIPT [VAR=VALUE...]: a boot script with the monitors in ring 0,
-# its result lines named monitor-ring0/...
-ring0() {
+# kpti SCRIPT [VAR=VALUE...]: a boot script with kpti=on, its result lines
+# named monitor-kpti/...
+kpti() {
     s=$1
     shift
-    env MONITOR=ring0 LOGDIR="$SUB" "$@" sh "tests/boot/$s.sh" > "$SUB/$s.out" 2>&1
+    env NETHV_CMDLINE_EXTRA="${NETHV_CMDLINE_EXTRA:+$NETHV_CMDLINE_EXTRA }kpti=on" LOGDIR="$SUB" "$@" \
+        sh "tests/boot/$s.sh" > "$SUB/$s.out" 2>&1
     rc=$?
-    sed 's/^\(PASS\|FAIL\): /\1: monitor-ring0\//' "$SUB/$s.out"
+    sed 's/^\(PASS\|FAIL\): /\1: monitor-kpti\//' "$SUB/$s.out"
     [ $rc -eq 0 ] || st=1
 }
 
@@ -71,6 +74,6 @@ faults() (
     echo "PASS: $TEST (mnull #PF, mloop watchdog, mwild refused $bad bad arguments and a bad reply; a and b pinged 5/5 and powered off)"
 )
 faults || st=1
-ring0 qemu-guests
-ring0 qemu-linux QEMU_LINUX_CASES=2vcpu
+kpti qemu-guests
+kpti qemu-linux QEMU_LINUX_CASES=2vcpu
 exit $st

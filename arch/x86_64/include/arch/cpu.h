@@ -31,21 +31,36 @@ _Static_assert(sizeof(struct tss64) == 104, "TSS size");
 
 struct user_frame;
 
+/*
+ * A CPU's descriptor tables and CPL-3 entry stack, alone in a page of their
+ * own: with a monitor's own page tables loaded (user.c, "KPTI") this page is
+ * all of the CPU's state that is mapped -- the CPU reads the GDT and TSS
+ * to enter ring 0, and pushes its frame on the entry stack at `entry_top`.
+ */
+#define CPU_ENTRY_TOP   (4096 - 16)     /* TSS.RSP0 under KPTI; the percpu * right at it */
+struct cpu_entry {
+    uint64_t gdt[7];            /* null, code, data, tss lo/hi, user data, user code */
+    uint64_t pad;
+    struct tss64 tss;
+};
+
 struct percpu {
     struct percpu *self;        /* 0x00: %gs:0 */
     uint32_t cpu;               /* 0x08: logical index, 0 = BSP */
     uint32_t apic_id;           /* 0x0c */
     uint64_t kstack_top;        /* 0x10 */
-    uint64_t reserved[2];       /* 0x18 */
+    uint64_t user_kframe;       /* 0x18: isr.S, KPTI: where a CPL-3 entry's frame goes on the kernel stack */
+    uint64_t entry_top;         /* 0x20: isr.S, KPTI: this CPU's entry stack (cpu_entry page + CPU_ENTRY_TOP) */
     uint64_t stack_canary;      /* 0x28: %fs:0x28 */
-    uint64_t gdt[7] __attribute__((aligned(16)));  /* null, code, data, tss lo/hi, user data, user code */
-    struct tss64 tss __attribute__((aligned(16)));
+    struct cpu_entry *ent;      /* a page of its own (above) */
     volatile uint64_t timer_ticks;
     volatile bool online;
     struct user_frame *user_frame;      /* user.c: the call into CPL 3 under way, or NULL */
     const void *user_last;              /* user.c: the address space it last ran (IBPB on a change) */
 };
 _Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "canary at %fs:0x28");
+_Static_assert(offsetof(struct percpu, user_kframe) == 0x18 && offsetof(struct percpu, entry_top) == 0x20,
+               "isr.S: PC_USER_KFRAME, PC_ENTRY_TOP");
 
 extern struct percpu percpu_area[MAX_CPUS];
 extern unsigned cpus_online;

@@ -16,7 +16,7 @@ struct spec_policy {
     bool eibrs, auto_ibrs;      /* host: enhanced / automatic IBRS on */
     bool l1d_flush_entry;       /* VMX: FLUSH_CMD before every entry */
     bool ibpb_vm_switch;        /* IBPB when a CPU changes VM */
-    bool user_ok;               /* code at CPL 3 may run (arch/user.h): no Meltdown */
+    bool kpti;                  /* code at CPL 3 on page tables of its own (arch/user.h) */
 };
 extern struct spec_policy spec;
 extern uint8_t spec_verw_on_entry, spec_l1d_flush_on_entry, spec_verw_to_user;

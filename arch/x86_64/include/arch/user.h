@@ -42,18 +42,42 @@ struct percpu;
 #define USER_EINVAL     (-22)
 
 struct uspace {
-    uint64_t pml4;                      /* physical */
+    uint64_t pml4;                      /* physical, 8 KiB-aligned: the kernel view; +4 KiB the user view (KPTI) */
     unsigned table_pages, data_pages;   /* allocated for it (uspace_destroy frees them) */
+    unsigned shared_pages;              /* read-only segments shared with other address spaces */
     const char *name;                   /* for reports */
 };
 
 int uspace_init(struct uspace *us, const char *name);
+
+/*
+ * KPTI (Meltdown: Intel CPUs without ARCH_CAP.RDCL_NO, or "kpti=on"): a
+ * monitor then runs on its *user view*, tables that map its own pages and,
+ * of the kernel, only what entering ring 0 takes -- the entry code
+ * (.text.uentry: isr.S, user_entry.S), the IDT, each CPU's struct cpu_entry
+ * page (GDT, TSS, entry stack) and the top page of its IST stacks -- as
+ * Linux's PTI maps its cpu_entry_area.  The user view is the page right
+ * after the kernel view, so CR3 bit 12 tells them apart (the kernel's own
+ * PML4 is 8 KiB-aligned); an entry from CPL 3 clears it first thing and
+ * moves its frame to the kernel stack, the return copies it back to the
+ * entry stack and sets it last (isr.S).  Global pages are off then
+ * (spec_init_cpu), so no kernel translation outlives the switch in the TLB.
+ */
+extern uint8_t user_kpti;               /* isr.S reads it */
+#define USER_VIEW       0x1000ull       /* CR3 bit 12 */
+void user_kpti_enable(void);            /* spec.c, BSP, before any monitor */
+void user_entry_map_cpu(struct percpu *pc);     /* gdt.c: a CPU's entry page and IST tops */
+/* How many 4 KiB pages of the kernel a user view maps; whether it maps va.
+ * (user_selftest: kernel data, the physical map and guest RAM are absent.) */
+unsigned user_view_kernel_pages(void);
+bool user_view_maps(const struct uspace *us, uint64_t va);
 extern unsigned uspace_count;           /* made so far (mmio_map: the kernel's top level is frozen) */
 /* Map one 4 KiB page of `pa` at `va` (in USER_SLOT) with USER_R/W/X;
  * the page is the caller's unless `owned` (uspace_destroy frees it). */
 int uspace_map(struct uspace *us, uint64_t va, uint64_t pa, unsigned prot, bool owned);
-/* Load a static ELF64 executable linked inside USER_SLOT: fresh, zeroed
- * pages per segment (prot from p_flags).  0, or -1 with a console line. */
+/* Load a static ELF64 executable linked inside USER_SLOT (prot from
+ * p_flags): fresh, zeroed pages per writable segment; the read-only ones
+ * loaded once per image and shared.  0, or -1 with a console line. */
 int uspace_load_elf(struct uspace *us, const void *img, size_t size, uint64_t *entry);
 /* A fresh zeroed region [va, va+len) (page-aligned), prot as above. */
 int uspace_alloc(struct uspace *us, uint64_t va, uint64_t len, unsigned prot);
@@ -72,9 +96,8 @@ struct user_syscalls {
     unsigned long *unknown;             /* counter of calls with no handler */
 };
 
-/* USER_BUSY: a call is under way on this CPU; USER_REFUSED: this CPU may
- * not run code at CPL 3 at all (spec.c: Meltdown) */
-enum user_status { USER_REPLIED, USER_FAULTED, USER_TIMED_OUT, USER_BUSY, USER_REFUSED };
+/* USER_BUSY: a call is under way on this CPU */
+enum user_status { USER_REPLIED, USER_FAULTED, USER_TIMED_OUT, USER_BUSY };
 struct user_fault {
     unsigned vector;                    /* exception vector; 256: the watchdog */
     uint64_t error, rip, rsp, cr2;
@@ -108,6 +131,7 @@ struct user_frame {
     uint64_t saved_rsp;                 /* 0x30: user_enter's, for user_leave */
     struct user_call *call;             /* 0x38 */
     uint64_t deadline;                  /* TSC */
+    uint64_t entry;                     /* 0x48: KPTI: this CPU's entry stack (RSP0); else 0 */
 };
 uint64_t user_enter(struct user_frame *f);
 __attribute__((noreturn)) void user_leave(struct user_frame *f, uint64_t status);
