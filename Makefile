@@ -41,21 +41,33 @@ HCFLAGS  := -std=gnu11 -O1 -g $(HWARN) -Iinclude -Iarch/x86_64/include \
 HLIBS    := -lcmocka -lfdt
 
 # ---- kernel sources -------------------------------------------------------------
-KSRC_C   := $(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c)
-KSRC_S   := $(wildcard boot/*.S arch/x86_64/*.S)
+# Two images from one set of objects: nethv.elf, and nethv-test.elf, which
+# adds the boot-time self-tests (selftest=svm|vmx|user) and accepts the
+# test-only config property monitor-fault.  Everything but those tests
+# boots nethv.elf.
+KSRC_TEST:= arch/x86_64/svm_selftest.c arch/x86_64/vmx_selftest.c arch/x86_64/user_selftest.c \
+            arch/x86_64/user_selftest_blob.S
+KSRC_C   := $(filter-out $(KSRC_TEST),$(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c))
+KSRC_S   := $(filter-out $(KSRC_TEST),$(wildcard boot/*.S arch/x86_64/*.S))
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))
+KOBJ_TEST:= $(patsubst %.c,$(BUILD)/k/%.o,$(filter %.c,$(KSRC_TEST))) \
+            $(patsubst %.S,$(BUILD)/k/%.o,$(filter %.S,$(KSRC_TEST)))
 
 # a failed recipe must not leave a target that looks up to date (e.g. a
 # .dtb that nethv-cfgcheck rejected)
 .DELETE_ON_ERROR:
 
-.PHONY: monitor all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps loc
+.PHONY: ring0-sources monitor all kernel efi iso configs guests images run run-uefi check soak test-host fuzz-build bench fuzz debug clean deps loc
 all: kernel efi iso configs guests monitor
 
 deps:
 	@scripts/deps.sh
 
-kernel: $(BUILD)/nethv.elf
+kernel: $(BUILD)/nethv.elf $(BUILD)/nethv-test.elf
+
+# scripts/loc.py: what nethv.elf is made of
+ring0-sources:
+	@echo $(KSRC_C) $(KSRC_S)
 
 $(NEWLIB)/.stamp: scripts/build-newlib.sh
 	scripts/build-newlib.sh $(NEWLIB)
@@ -106,15 +118,21 @@ $(BUILD)/user/monitor.elf: $(MON_OBJ) user/user.ld $(NEWLIB)/.stamp
 	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ $(MON_OBJ) $(NEWLIB)/lib/libc.a -lgcc
 monitor: $(BUILD)/user/monitor.elf
 
-$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/selftest.elf $(BUILD)/user/monitor.elf
+$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/monitor.elf
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
-	$(Q)$(CC) $(KASFLAGS) -DNETHV_USER_SELFTEST_ELF='"$(BUILD)/user/selftest.elf"' \
-	    -DNETHV_MONITOR_ELF='"$(BUILD)/user/monitor.elf"' -c $< -o $@
+	$(Q)$(CC) $(KASFLAGS) -DNETHV_MONITOR_ELF='"$(BUILD)/user/monitor.elf"' -c $< -o $@
+$(BUILD)/k/arch/x86_64/user_selftest_blob.o: arch/x86_64/user_selftest_blob.S $(BUILD)/user/selftest.elf
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -DNETHV_USER_SELFTEST_ELF='"$(BUILD)/user/selftest.elf"' -c $< -o $@
 
 $(BUILD)/nethv.elf: $(KOBJ) linker.ld $(NEWLIB)/.stamp
 	$(CC) $(KLDFLAGS) -o $@ $(KOBJ) $(KLIBS)
 	@grub-file --is-x86-multiboot2 $@ || { echo "nethv.elf: no valid Multiboot2 header" >&2; exit 1; }
+$(BUILD)/nethv-test.elf: $(KOBJ) $(KOBJ_TEST) linker.ld $(NEWLIB)/.stamp
+	$(CC) $(KLDFLAGS) -o $@ $(KOBJ) $(KOBJ_TEST) $(KLIBS)
+	@grub-file --is-x86-multiboot2 $@ || { echo "nethv-test.elf: no valid Multiboot2 header" >&2; exit 1; }
 
 # ---- configs (device trees) -----------------------------------------------------
 DTS      := $(wildcard config/*.dts)

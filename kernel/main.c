@@ -27,9 +27,10 @@ void console_input_poll(void);
 void console_service(void);
 void console_input_init(const struct nethv_config *cfg);
 
+/* the boot-time self-tests: in nethv-test.elf only (Makefile KSRC_TEST) */
 void svm_selftest(void) __attribute__((weak));
 void vmx_selftest(void) __attribute__((weak));
-void user_selftest(void);
+void user_selftest(void) __attribute__((weak));
 
 
 static void timer_tick(struct trap_frame *tf)
@@ -97,13 +98,17 @@ void kernel_main(const struct boot_info *bi)
         smp_boot(ids, n);
     printk("smp: %u of %u CPUs online\n", cpus_online_count, n ? n : 1);
     printk("nethv: boot complete\n");
-    /* backend bring-up hooks while the generic VM layer is being built */
-    if (cmdline_has("selftest=svm") && svm_selftest)
-        svm_selftest();
-    if (cmdline_has("selftest=vmx") && vmx_selftest)
-        vmx_selftest();
-    if (cmdline_has("selftest=user"))
-        user_selftest();
+    static const struct { const char *arg; void (*fn)(void); } selftests[] = {
+        { "selftest=svm", svm_selftest }, { "selftest=vmx", vmx_selftest }, { "selftest=user", user_selftest },
+    };
+    for (unsigned i = 0; i < sizeof(selftests) / sizeof(selftests[0]); i++) {
+        if (!cmdline_has(selftests[i].arg))
+            continue;
+        if (selftests[i].fn)
+            selftests[i].fn();
+        else
+            printk("nethv: %s: not in this image (nethv-test.elf has the self-tests)\n", selftests[i].arg);
+    }
 
     net_init(nethv_config);
     if (nethv_config->nvms && vcpu_select_backend()) {

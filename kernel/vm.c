@@ -20,6 +20,9 @@
 #define VM_CONSOLE_BURST_S 8u           /* the bucket holds 8 s of the VM's rate */
 #define VM_CONSOLE_LINE  512u           /* escaped: 4 bytes per byte at most */
 
+/* defined in the test image only (Makefile KSRC_TEST): what says it is one */
+void user_selftest(void) __attribute__((weak));
+
 struct vm vms[VM_MAX];
 unsigned nvms;
 /* initial register state per vCPU 0, applied on its host CPU at first run */
@@ -159,6 +162,11 @@ static int create_one(const struct nethv_config *cfg, unsigned ci, const struct 
             v->vapic = phys_to_virt(pa);
             vlapic_reset(v->vapic, i);
         }
+    }
+    /* a monitor that fails on purpose: test images only */
+    if (c->monitor_fault && !user_selftest) {
+        *why = "monitor-fault is accepted by the test image only (nethv-test.elf)";
+        return -1;
     }
     struct vmm_create_args a;
     monitor_args(cfg, vm, &a);

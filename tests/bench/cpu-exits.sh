@@ -6,7 +6,7 @@
 #          L1 hypervisor (kvm_amd on QEMU TCG -cpu max, kvm_intel on Bochs
 #          corei7_skylake_x), running guest/kvmbench/kvmbench.c: port-I/O exits
 #          handled in its user space, and hypercalls KVM answers in the kernel.
-#   nethv  nethv.elf with config/bench.dts: one test VM running
+#   nethv  nethv-test.elf (nethv.elf and its self-tests) with config/bench.dts: one test VM running
 #          guest/tests/bench.c: null hypercalls (the kernel's fast path) and
 #          port-I/O exits to an unclaimed port (the per-VM monitor).
 #          The monitor runs at CPL 3 (issue 14).  The same boot runs the
@@ -107,7 +107,7 @@ EOF
 }
 
 nethv_iso() {
-    [ -f "$BUILD/nethv.elf" ] || { problem "nethv: $BUILD/nethv.elf missing (make all)"; return 1; }
+    [ -f "$BUILD/nethv-test.elf" ] || { problem "nethv: $BUILD/nethv-test.elf missing (make all)"; return 1; }
     [ -f "$BUILD/guest/bench.elf" ] || { problem "nethv: $BUILD/guest/bench.elf missing (make guests)"; return 1; }
     dtb=$BUILD/config/bench.dtb
     if [ -n "$NETHV_N" ]; then
@@ -116,7 +116,7 @@ nethv_iso() {
             dtc -q -I dts -O dtb -o "$dtb" - || { problem "nethv: dtc failed"; return 1; }
     fi
     [ -f "$dtb" ] || { problem "nethv: $dtb missing (make configs)"; return 1; }
-    scripts/mkiso.sh "$OUT/nethv-bench.iso" "$BUILD/nethv.elf" "exit=poweroff selftest=user" \
+    scripts/mkiso.sh "$OUT/nethv-bench.iso" "$BUILD/nethv-test.elf" "exit=poweroff selftest=user" \
         "$dtb:config.dtb" "$BUILD/guest/bench.elf" || { problem "nethv: mkiso failed"; return 1; }
 }
 

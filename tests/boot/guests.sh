@@ -8,7 +8,7 @@ guests_iso() {
     mods="$mods guest/tests/mbinfo-module.txt"     # the "mbinfo" VM's Multiboot module
     # smp=late-sipi: the first AP's SIPI comes after its slot closed (smp.c);
     # selftest=user: the CPL-3 self-test (arch/x86_64/user_selftest.c)
-    scripts/mkiso.sh "$1" "$BUILD/nethv.elf" "exit=poweroff smp=late-sipi selftest=user $2" $mods || fail "mkiso"
+    scripts/mkiso.sh "$1" "$BUILD/nethv-test.elf" "exit=poweroff smp=late-sipi selftest=user $2" $mods || fail "mkiso"
 }
 
 # check_guests LOG: one PASS/FAIL line per guest test; non-zero if any failed.

@@ -34,6 +34,23 @@ expect_poweroff() {
     grep -q "^nethv: power off (code 0)" "$clean" || fail "no hypervisor power-off; last lines: $(last)"
 }
 
+# monitor_faults: in $clean, config/monitor-fault.dts's three test VMs
+# whose monitors fail on purpose (issue 14) each stopped with its fault
+# named, and mwild's system calls refused and counted; sets $bad to the
+# number of bad-argument lines.  (monitor.sh under QEMU, bochs-net under
+# Bochs with KPTI.)
+monitor_faults() {
+    grep -Eq "^vm mnull: stopped: monitor fault: exception 14 error 0x[0-9a-f]+ at rip 0x7f80[0-9a-f]+, cr2 0 \(exit call" "$clean" ||
+        fail "mnull: $(grep -m1 '^vm mnull: stopped' "$clean" || echo 'not stopped')"
+    grep -Eq "^vm mloop: stopped: monitor did not reply within [0-9]+ ms \(rip 0x7f80[0-9a-f]+, exit call" "$clean" ||
+        fail "mloop: $(grep -m1 '^vm mloop: stopped' "$clean" || echo 'not stopped')"
+    grep -q "^vm mwild: stopped: monitor replied with action 99" "$clean" ||
+        fail "mwild: $(grep -m1 '^vm mwild: stopped' "$clean" || echo 'not stopped')"
+    grep -q "^user: monitor mwild: unknown system call 999 " "$clean" || fail "mwild's system call 999 not refused and counted"
+    bad=$(grep -c "^vm mwild: monitor: bad argument to " "$clean")
+    [ "$bad" -ge 3 ] || fail "mwild's bad arguments: $bad lines, want the first three at least"
+}
+
 # iperf3_check CLIENT_LOG CLIENT_RE SERVER_LOG SERVER_RE SERVER_IP CLIENT SERVER:
 # the iperf3 hook's lines (guest/build-linux-image.sh --iperf3): the
 # client's two runs, to and from SERVER_IP, report sender and receiver
@@ -96,23 +113,26 @@ error: action=report
 EOB
 }
 
-# bochs_linux NAME DTB TIMEOUT: nethv from a GRUB ISO with the Linux images
-# ($BUILD/images) and config DTB ($BUILD/config/DTB.dtb) under Bochs
-# corei7_skylake_x, 2 CPUs, 512 MiB (Debian's kernel hangs early on
-# tigerlake); COM1 to $LOG (set by the caller), without CRs in $clean.
-# Fails on a Bochs timeout or a hypervisor panic (uses the caller's last()).
+# bochs_linux NAME DTB TIMEOUT [MODULE...]: nethv from a GRUB ISO with the
+# Linux images ($BUILD/images), config DTB ($BUILD/config/DTB.dtb) and any
+# more modules (KERNEL_ELF: the image, default nethv.elf), under Bochs corei7_skylake_x, 2 CPUs, 512 MiB (Debian's
+# kernel hangs early on tigerlake); COM1 to $LOG (set by the caller),
+# without CRs in $clean.  Fails on a Bochs timeout or a hypervisor panic
+# (uses the caller's last()).
 bochs_linux() {
     iso=$LOGDIR/$1.iso rc=$LOGDIR/$1.bochsrc IMG=$BUILD/images
     guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
     [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff" "$BUILD/config/$2.dtb:config.dtb" \
-        "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
+    dtb=$BUILD/config/$2.dtb secs=$3
+    shift 3
+    scripts/mkiso.sh "$iso" "${KERNEL_ELF:-$BUILD/nethv.elf}" "exit=poweroff" "$dtb:config.dtb" \
+        "$IMG/vmlinuz" "$IMG/initrd.img" "$@" || fail "mkiso"
     bochs_rc_iso "$rc" corei7_skylake_x 2 512 "$iso"
     clean="$LOG.txt"
-    echo c | SDL_VIDEODRIVER=dummy timeout "$3" bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
+    echo c | SDL_VIDEODRIVER=dummy timeout "$secs" bochs -q -f "$rc" > "$LOG" 2>"$LOG.stderr"
     st=$?
     tr -d '\r' < "$LOG" > "$clean"
-    [ $st -ne 124 ] || fail "Bochs still running after $3 s; last lines: $(last)"
+    [ $st -ne 124 ] || fail "Bochs still running after $secs s; last lines: $(last)"
     ! grep -q "PANIC" "$clean" || fail "hypervisor panic: $(grep -m1 -A1 PANIC "$clean" | tail -1)"
 }
 

@@ -33,7 +33,7 @@ qemu_case() (
     TEST=selftest/qemu-svm-x87race-nethv
     LOG=$LOGDIR/selftest-qemu.log
     iso=$LOGDIR/selftest-qemu.iso
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "selftest=svm svm-x87race=nethv exit=poweroff" \
+    scripts/mkiso.sh "$iso" "$BUILD/nethv-test.elf" "selftest=svm svm-x87race=nethv exit=poweroff" \
         "$DTB:config.dtb" "$BUILD/guest/vmcall.elf" || fail "mkiso"
     timeout 180 "$QEMU" -accel tcg -cpu max -smp 2 -m 512M -no-reboot -d cpu_reset -D "$LOG.qemu" \
         -display none -monitor none -serial "file:$LOG" \
@@ -55,7 +55,7 @@ bochs_case() (
     TEST=selftest/bochs-svm-x87race-fxrstor
     LOG=$LOGDIR/selftest-bochs.log
     iso=$LOGDIR/selftest-bochs.iso rc=$LOGDIR/selftest-bochs.bochsrc
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "selftest=svm svm-x87race=fxrstor svm-bench=200000 exit=poweroff" \
+    scripts/mkiso.sh "$iso" "$BUILD/nethv-test.elf" "selftest=svm svm-x87race=fxrstor svm-bench=200000 exit=poweroff" \
         "$DTB:config.dtb" "$BUILD/guest/vmcall.elf" || fail "mkiso"
     bochs_rc_iso "$rc" ryzen 2 256 "$iso"
     # the self-test's vCPU 2 triple-faults on purpose: Bochs 2.7's SVM model

@@ -9,8 +9,12 @@ TEST=image/ring0-symbols
 k=$BUILD/nethv.elf m=$BUILD/user/monitor.elf
 fail() { echo "FAIL: $TEST: $*"; exit 1; }
 [ -f "$k" ] && [ -f "$m" ] || fail "no $k or $m (make all)"
-ls "$BUILD"/mon/vmm/*.o >/dev/null 2>&1 || fail "no $BUILD/mon/vmm/*.o"
-syms=$(nm --defined-only "$BUILD"/mon/vmm/*.o | awk 'NF == 3 && $2 ~ /^[TDBR]$/ { print $3 }' | sort -u)
+objs=""
+for c in vmm/*.c; do
+    [ -f "$BUILD/mon/$c.o" ] || fail "no $BUILD/mon/$c.o (make monitor)"
+    objs="$objs $BUILD/mon/$c.o"
+done
+syms=$(nm --defined-only $objs | awk 'NF == 3 && $2 ~ /^[TDBR]$/ { print $3 }' | sort -u)
 n=$(echo "$syms" | grep -c .)
 [ "$n" -ge 20 ] || fail "only $n global symbols in vmm/'s objects"
 kset=$(nm --defined-only "$k" | awk '{ print $3 }' | sort -u)

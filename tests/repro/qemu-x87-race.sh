@@ -16,7 +16,7 @@ OUT=$BUILD/repro
 mkdir -p "$OUT"
 for mode in fxrstor xrstor-x87 nethv; do
     iso=$OUT/x87race-$mode.iso
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "selftest=svm svm-x87race=$mode exit=poweroff" \
+    scripts/mkiso.sh "$iso" "$BUILD/nethv-test.elf" "selftest=svm svm-x87race=$mode exit=poweroff" \
         "$BUILD/config/selftest.dtb:config.dtb" "$BUILD/guest/vmcall.elf" || exit 1
     faults=0
     for i in $(seq 1 "$RUNS"); do
