@@ -157,7 +157,7 @@ early_gdt_ptr:
     .quad   early_gdt
 
     .section .bss
-    .balign 4096
+    .balign 8192                     /* CR3 bit 12 clear: monitors' user views have it (user.c) */
 early_pml4:     .skip 4096
 early_pdpt:     .skip 4096
 early_pd:       .skip 4096 * EARLY_PD_COUNT

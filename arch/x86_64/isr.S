@@ -13,6 +13,8 @@
 /* struct percpu (cpu.h) */
 #define PC_USER_KFRAME  0x18
 #define PC_ENTRY_TOP    0x20
+#define PC_USER_CR3     0x38
+#define TF_RIP          (17 * 8)
 /* CR3 bit 12: a monitor's user view (user.c, KPTI); never set in the kernel's */
 #define CR3_USER_VIEW_BIT 12
 
@@ -107,6 +109,13 @@ isr_common:
      * user view again after it.  Interrupts cannot come there. */
 12: cmpq    $32, TF_VECTOR(%rsp)
     jae     5f
+    mov     TF_RIP(%rsp), %rax      /* only there: CR3 bit 12 means nothing elsewhere */
+    lea     __uentry_start(%rip), %rdx
+    cmp     %rdx, %rax
+    jb      5f
+    lea     __uentry_end(%rip), %rdx
+    cmp     %rdx, %rax
+    jae     5f
     mov     %cr3, %rax
     btr     $CR3_USER_VIEW_BIT, %rax
     jnc     5f
@@ -195,10 +204,9 @@ isr_common:
     mov     %rbx, -56(%rax)
     movzbl  spec_verw_to_user(%rip), %ebx
     mov     %rbx, -64(%rax)
+    mov     %gs:PC_USER_CR3, %rbx   /* the monitor's user view (user_enter) */
     lea     -64(%rax), %rsp
-    mov     %cr3, %rax
-    bts     $CR3_USER_VIEW_BIT, %rax
-    mov     %rax, %cr3
+    mov     %rbx, %cr3
     popq    %rax
     test    %eax, %eax
     jz      21f

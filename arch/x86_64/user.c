@@ -83,18 +83,25 @@ unsigned user_view_kernel_pages(void)
     return entry_pages;
 }
 
-bool user_view_maps(const struct uspace *us, uint64_t va)
+uint64_t user_view_access(const struct uspace *us, uint64_t va)
 {
     const uint64_t *t = tab(us->pml4 + USER_VIEW);
+    uint64_t acc = PTE_P | PTE_W | PTE_US;      /* AND of W and U/S, OR of NX (SDM 3A 4.6) */
     for (int level = 4; level >= 1; level--) {
         uint64_t e = t[(va >> (12 + 9 * (level - 1))) & 511];
         if (!(e & PTE_P))
-            return false;
+            return 0;
+        acc = (acc & (e | ~(PTE_W | PTE_US))) | (e & PTE_NX);
         if (level == 1 || (level <= 3 && (e & PTE_PS)))
-            return true;
+            return acc;
         t = tab(e);
     }
-    return false;
+    return 0;
+}
+
+bool user_view_slot_used(const struct uspace *us, unsigned slot)
+{
+    return (tab(us->pml4 + USER_VIEW)[slot & 511] & PTE_P) != 0;
 }
 
 int uspace_init(struct uspace *us, const char *name)
@@ -195,6 +202,8 @@ static uint64_t shared_seg(const void *img, const struct elf64_phdr *p, uint64_t
             pa = shared_segs[i].pa;
             break;
         }
+    if (!pa && i == SHARED_SEGS)
+        printk("user: no room for another shared segment (%u): raise SHARED_SEGS\n", SHARED_SEGS);
     if (!pa && i < SHARED_SEGS) {
         pa = page_alloc(npages, PAGE_SIZE, 0);      /* zeroed: the part past filesz */
         if (pa) {
@@ -342,13 +351,8 @@ enum user_status user_call(struct user_call *c)
      * exit left, branch predictions another address space trained */
     fpu_clear_for_user();
     gdt_reload();
-    if (pc->user_last != c->us) {
-        if (spec.ibpb)
-            wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
-        /* KPTI: the last monitor's registers off the mapped entry stack */
-        if (user_kpti)
-            memset((uint8_t *)(uintptr_t)pc->entry_top - 128, 0, 128);
-    }
+    if (pc->user_last != c->us && spec.ibpb)
+        wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
     pc->user_last = c->us;
     struct user_frame f = {
         .rip = c->entry, .rsp = c->stack_top, .arg = c->arg,
@@ -364,6 +368,10 @@ enum user_status user_call(struct user_call *c)
 static __attribute__((noreturn)) void leave(struct user_frame *f, enum user_status st)
 {
     f->pc->user_frame = NULL;
+    /* KPTI: the monitor's last registers off the entry stack, which every
+     * user view maps (the IST tops: only NMI and #MC, which panic) */
+    if (user_kpti)
+        memset((uint8_t *)(uintptr_t)f->pc->entry_top - 128, 0, 128);
     user_leave(f, st);
 }
 

@@ -17,6 +17,7 @@
 #define UF_SAVED    0x30
 #define UF_ENTRY    0x48
 #define PC_USER_KFRAME 0x18
+#define PC_USER_CR3    0x38
 
     /* all of it mapped in monitors' user views (user.c, KPTI): the code
      * after the switch to the monitor's CR3 runs under them */
@@ -38,6 +39,8 @@ user_enter:
     mov     UF_PC(%rdi), %rcx
     mov     %rcx, (%rax)            /* the per-CPU area, right above every CPL-3 entry frame */
     mov     %rax, PC_USER_KFRAME(%rcx)  /* KPTI: where isr.S moves an entry's frame */
+    mov     UF_CR3(%rdi), %rdx
+    mov     %rdx, PC_USER_CR3(%rcx)     /* KPTI: what isr.S returns to CPL 3 with */
     mov     UF_ENTRY(%rdi), %rdx    /* KPTI: this CPU's entry stack; else 0 */
     test    %rdx, %rdx
     jnz     1f

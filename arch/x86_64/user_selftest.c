@@ -122,43 +122,79 @@ static void expect_fault(struct user_call *c, enum ust_op op, const char *what, 
     expect_fault_alt(c, op, what, vector, err_mask, err_want, 0, NULL);
 }
 
-extern const char __uentry_start[], __data_start[];
+extern const char __uentry_start[], __uentry_end[], __data_start[];
 extern uint64_t kernel_cr3;
 
-/* KPTI: the user view maps the entry code, the IDT and this CPU's entry
- * page, and none of the kernel's data, tables, heap or the 1 MiB page the
- * program reads (UST_READ_KERNEL) -- where Meltdown could read them. */
+/* One row of the KPTI check: how the user view must map va. */
+enum { ABSENT, ENTRY_TEXT, ENTRY_RO, ENTRY_RW };
+static unsigned kpti_row(const struct uspace *us, const char *what, uint64_t va, int want)
+{
+    uint64_t a = user_view_access(us, va);
+    const char *bad = NULL;
+    if (want == ABSENT)
+        bad = a ? "maps" : NULL;
+    else if (!a)
+        bad = "does not map";
+    else if (a & PTE_U)
+        bad = "maps as a user page";
+    else if (want == ENTRY_TEXT && ((a & PTE_W) || (a & PTE_NX)))
+        bad = "maps not read-only-executable";
+    else if (want != ENTRY_TEXT && paging_nx && !(a & PTE_NX))
+        bad = "maps executable";
+    else if (want == ENTRY_RO && (a & PTE_W))
+        bad = "maps writable";
+    if (!bad)
+        return 0;
+    printk("user-selftest: FAIL KPTI: the user view %s %s (%#llx)\n", bad, what, (unsigned long long)va);
+    return 1;
+}
+
+/* KPTI: the user view maps the entry code (read-only, executable), the IDT
+ * (read-only), each CPU's entry page and the top of its IST stacks (NX),
+ * all supervisor-only, and none of the kernel's other text, data, per-CPU
+ * areas, page tables or heap; no PML4 slot but 0 and USER_SLOT is used. */
 static void kpti_check(const struct uspace *us)
 {
     static uint64_t a_data_word;
+    unsigned bad = 0, cpus = 0;
+    for (uint64_t va = (uint64_t)(uintptr_t)__uentry_start; va < (uint64_t)(uintptr_t)__uentry_end; va += PAGE_SIZE)
+        bad += kpti_row(us, "the entry code", va, ENTRY_TEXT);
+    bad += kpti_row(us, "the IDT", idt_base(), ENTRY_RO);
+    for (unsigned c = 0; c < MAX_CPUS; c++) {
+        const struct percpu *pc = &percpu_area[c];
+        if (!pc->online && c != this_cpu()->cpu)
+            continue;
+        cpus++;
+        bad += kpti_row(us, "a CPU's GDT, TSS and entry stack", (uint64_t)(uintptr_t)pc->ent, ENTRY_RW);
+        for (unsigned i = 0; i < 3; i++)
+            bad += kpti_row(us, "an IST stack's top page", pc->ent->tss.ist[i] - 8, ENTRY_RW);
+        bad += kpti_row(us, "a CPU's per-CPU area", (uint64_t)(uintptr_t)pc, ABSENT);
+        bad += kpti_row(us, "a CPU's kernel stack", pc->kstack_top - 8, ABSENT);
+    }
+    bad += kpti_row(us, "the kernel's other text", (uint64_t)(uintptr_t)user_selftest, ABSENT);
+    bad += kpti_row(us, "the kernel's data", (uint64_t)(uintptr_t)&a_data_word, ABSENT);
+    bad += kpti_row(us, "the kernel's .data start", (uint64_t)(uintptr_t)__data_start, ABSENT);
+    bad += kpti_row(us, "the kernel's page tables", kernel_cr3, ABSENT);
+    bad += kpti_row(us, "the monitor's own kernel view", us->pml4, ABSENT);
+    bad += kpti_row(us, "the 1 MiB page", 0x100000, ABSENT);
     uint64_t ram = page_alloc(1, PAGE_SIZE, 0);
-    struct { const char *what; uint64_t va; bool mapped; } want[] = {
-        { "the entry code", (uint64_t)(uintptr_t)__uentry_start, true },
-        { "the IDT", idt_base(), true },
-        { "this CPU's GDT, TSS and entry stack", (uint64_t)(uintptr_t)this_cpu()->ent, true },
-        { "the kernel's other text", (uint64_t)(uintptr_t)user_selftest, false },
-        { "the kernel's data", (uint64_t)(uintptr_t)&a_data_word, false },
-        { "the kernel's .data start", (uint64_t)(uintptr_t)__data_start, false },
-        { "the per-CPU areas", (uint64_t)(uintptr_t)this_cpu(), false },
-        { "the kernel's page tables", kernel_cr3, false },
-        { "the monitor's own kernel view", us->pml4, false },
-        { "a page of the heap (guest RAM comes from there)", ram, false },
-        { "the 1 MiB page", 0x100000, false },
-    };
-    unsigned bad = 0;
-    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-        if (user_view_maps(us, want[i].va) != want[i].mapped) {
-            printk("user-selftest: FAIL KPTI: the user view %s %s (%#llx)\n",
-                   want[i].mapped ? "does not map" : "maps", want[i].what, (unsigned long long)want[i].va);
+    if (!ram) {
+        printk("user-selftest: FAIL KPTI: no page of the heap to look for\n");
+        bad++;
+    } else {
+        bad += kpti_row(us, "a page of the heap (guest RAM comes from there)", ram, ABSENT);
+        page_free(ram, 1);
+    }
+    for (unsigned slot = 1; slot < 512; slot++)
+        if (slot != USER_SLOT && user_view_slot_used(us, slot)) {
+            printk("user-selftest: FAIL KPTI: the user view uses PML4 slot %u\n", slot);
             bad++;
         }
-    if (ram)
-        page_free(ram, 1);
     failures += bad;
     if (!bad)
         printk("user-selftest: KPTI: the program runs on its user view, which maps %u pages of the kernel's "
-               "(entry code, IDT, each CPU's entry page and IST tops) and none of its data, tables or heap\n",
-               user_view_kernel_pages());
+               "(entry code, IDT, the entry page and IST tops of each of %u CPUs), all supervisor-only, and none "
+               "of its other text, data, stacks, tables or heap\n", user_view_kernel_pages(), cpus);
 }
 
 void user_selftest(void)

@@ -52,15 +52,16 @@ struct percpu {
     uint64_t user_kframe;       /* 0x18: isr.S, KPTI: where a CPL-3 entry's frame goes on the kernel stack */
     uint64_t entry_top;         /* 0x20: isr.S, KPTI: this CPU's entry stack (cpu_entry page + CPU_ENTRY_TOP) */
     uint64_t stack_canary;      /* 0x28: %fs:0x28 */
-    struct cpu_entry *ent;      /* a page of its own (above) */
+    struct cpu_entry *ent;      /* 0x30: a page of its own (above) */
+    uint64_t user_cr3;          /* 0x38: isr.S, KPTI: the user view of the monitor being run */
     volatile uint64_t timer_ticks;
     volatile bool online;
     struct user_frame *user_frame;      /* user.c: the call into CPL 3 under way, or NULL */
     const void *user_last;              /* user.c: the address space it last ran (IBPB on a change) */
 };
 _Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "canary at %fs:0x28");
-_Static_assert(offsetof(struct percpu, user_kframe) == 0x18 && offsetof(struct percpu, entry_top) == 0x20,
-               "isr.S: PC_USER_KFRAME, PC_ENTRY_TOP");
+_Static_assert(offsetof(struct percpu, user_kframe) == 0x18 && offsetof(struct percpu, entry_top) == 0x20 &&
+               offsetof(struct percpu, user_cr3) == 0x38, "isr.S, user_entry.S: PC_USER_KFRAME, PC_ENTRY_TOP, PC_USER_CR3");
 
 extern struct percpu percpu_area[MAX_CPUS];
 extern unsigned cpus_online;
