@@ -262,6 +262,11 @@ table() {   # table EMULATOR TITLE
                 rt, rt * 100 / (1e9 / u), 1e9 / u
         else
             print "  one ring-3 round trip: no figure (no user-selftest line)" }'
+    # guest memory from CPL 3, both ways (the self-test), and the monitor's memory
+    cat "$OUT/$e"-nethv-[0-9]*.log 2>/dev/null | tr -d '\r' |
+        sed -n 's/^user-selftest: \([0-9]* reads of 64 bytes of guest memory from CPL 3: .*\)/  \1/p' | head -1
+    cat "$OUT/$e"-nethv-[0-9]*.log 2>/dev/null | tr -d '\r' |
+        sed -n 's/^vm bench: monitor at CPL 3: \(.*\)/  monitor memory per VM: \1/p' | head -1
 }
 row() {
     printf '  %-38s %14s %14s %10s\n' "$1" "${2:--}" "${3:--}" \
