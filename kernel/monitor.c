@@ -150,6 +150,38 @@ static int64_t sys_gpa_write(void *o, uint64_t gpa, uint64_t va, uint64_t len, u
     return gpa_copy(o, gpa, va, len, true);
 }
 
+/* A boot module of the VM's own (0 its kernel, 1 its initrd / module):
+ * [off, off + len) inside it, or NULL. */
+static const uint8_t *module_bytes(struct mctx *c, uint64_t mod, uint64_t off, uint64_t len)
+{
+    const struct boot_module *bm = mod < 2 ? c->m->vm->boot_mod[mod] : NULL;
+    if (!bm || off > bm->len || len > bm->len - off)
+        return NULL;
+    return (const uint8_t *)phys_to_virt(bm->base) + off;
+}
+
+static int64_t sys_module_read(void *o, uint64_t mod, uint64_t off, uint64_t va, uint64_t len)
+{
+    struct mctx *c = o;
+    const uint8_t *src = len <= GPA_CHUNK_MAX ? module_bytes(c, mod, off, len) : NULL;
+    if (!src) {
+        bad_arg(c->m, "module_read");
+        return USER_EINVAL;
+    }
+    return uspace_write(&c->m->us, va, src, len) ? USER_EFAULT : 0;
+}
+
+static int64_t sys_module_load(void *o, uint64_t mod, uint64_t off, uint64_t gpa, uint64_t len)
+{
+    struct mctx *c = o;
+    const uint8_t *src = len <= VMM_MODULE_CHUNK ? module_bytes(c, mod, off, len) : NULL;
+    if (!src || vm_gpa_write(c->m->vm->id, gpa, src, len)) {
+        bad_arg(c->m, "module_load");
+        return USER_EINVAL;
+    }
+    return 0;
+}
+
 static int64_t sys_post_irq(void *o, uint64_t vcpu, uint64_t vector, uint64_t a2, uint64_t a3)
 {
     struct mctx *c = o;
@@ -366,6 +398,8 @@ static const user_syscall_fn mon_fns[MON_SYS__COUNT] = {
     [MON_SYS_PRINT] = sys_print,
     [MON_SYS_GPA_READ] = sys_gpa_read,
     [MON_SYS_GPA_WRITE] = sys_gpa_write,
+    [MON_SYS_MODULE_READ] = sys_module_read,
+    [MON_SYS_MODULE_LOAD] = sys_module_load,
     [MON_SYS_POST_IRQ] = sys_post_irq,
     [MON_SYS_POST_NMI] = sys_post_nmi,
     [MON_SYS_LAPIC_BASE] = sys_lapic_base,
@@ -413,7 +447,19 @@ static struct mon_msg *setup_msg(struct umon *m, uint32_t op, const struct vmm_c
     msg->create = *a;
     msg->create.name = NULL;            /* a kernel pointer: the name goes in name[] */
     strncpy(msg->name, a->name, sizeof(msg->name) - 1);
+    msg->load = m->vm->load;
     return msg;
+}
+
+/* Where the guest starts, as the monitor's loader replied (read once: the
+ * page is the monitor's); -1 with a line for a mode the kernel does not know */
+static int boot_state(struct umon *m, struct mon_msg *msg)
+{
+    struct vmm_boot b = *(volatile struct vmm_boot *)&msg->boot;
+    if (vm_boot_state_set(m->vm, &b) == 0)
+        return 0;
+    printk("vm %s: monitor: no boot state (mode %u)\n", m->vm->name, b.mode);
+    return -1;
 }
 
 /* One call into the monitor; false (and the VM stopped, the monitor dead)
@@ -497,7 +543,7 @@ static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_arg
             msg->vapic_mask |= 1u << i;
     msg->fault = fault;
     uint64_t r;
-    if (!mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) || r)
+    if (!mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) || r || boot_state(m, msg))
         return -1;
     printk("vm %s: monitor at CPL 3: %u pages of its own (%llu KiB with its %u table pages), %u shared "
            "read-only with the other monitors (code, constants)\n", vm->name, m->us.data_pages,
@@ -572,9 +618,9 @@ void monitor_exit(struct vcpu *v, const struct vmm_request *rq, struct vmm_reply
 int monitor_reset(struct vm *vm, const struct vmm_create_args *a)
 {
     struct umon *m = vm->umon;
-    setup_msg(m, MON_RESET, a);
+    struct mon_msg *msg = setup_msg(m, MON_RESET, a);
     uint64_t r;
-    return mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) && !r ? 0 : -1;
+    return mcall(m, NULL, 0, BUDGET_SETUP_MS, &r) && !r && !boot_state(m, msg) ? 0 : -1;
 }
 
 void monitor_print_stats(struct vm *vm)

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/vm.h>
-#include <nethv/guest_load.h>
 #include <nethv/vlapic.h>
 #include <arch/spec.h>
 #include <arch/time.h>
@@ -43,7 +42,6 @@
 #include <arch/regs.h>
 #include <arch/x86.h>
 
-extern struct guest_boot_state vm_boot_state[VM_MAX];
 enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e);
 extern volatile bool console_pending;
 void console_service(void);

@@ -7,7 +7,7 @@
 #include <nethv/vm.h>
 #include <nethv/net.h>
 #include <nethv/vmm_if.h>
-#include <nethv/guest_load.h>
+#include <nethv/guest_layout.h>
 #include <nethv/spinlock.h>
 #include <nethv/vlapic.h>
 #include <arch/spec.h>
@@ -82,6 +82,7 @@ static int alloc_ram(struct vm *vm, const struct config_vm *c, const char **why)
     return 0;
 }
 
+/* The images the config names, for the monitor's loader (vmm/boot.c). */
 static int load_guest(struct vm *vm, const struct config_vm *c, const struct boot_info *bi,
                       const char *cmdline, const char **why)
 {
@@ -95,14 +96,89 @@ static int load_guest(struct vm *vm, const struct config_vm *c, const struct boo
         *why = "initrd module not among the boot modules";
         return -1;
     }
+    struct vmm_load *l = &vm->load;
+    memset(l, 0, sizeof(*l));
     switch (c->type) {
     case CONFIG_VM_MULTIBOOT:
     case CONFIG_VM_TEST:
-        return guest_load_multiboot(vm, k, initrd, cmdline, &vm_boot_state[vm->id], why);
+        l->kind = VMM_GUEST_MULTIBOOT;
+        break;
     case CONFIG_VM_LINUX:
-        return guest_load_linux(vm, k, initrd, cmdline, &vm_boot_state[vm->id], why);
+        l->kind = VMM_GUEST_LINUX;
+        break;
     default:
         *why = "unknown guest type";
+        return -1;
+    }
+    vm->boot_mod[0] = k;
+    vm->boot_mod[1] = initrd;
+    l->nmod = initrd ? 2 : 1;
+    for (unsigned i = 0; i < l->nmod; i++) {
+        l->mod_len[i] = vm->boot_mod[i]->len;
+        strncpy(l->mod_name[i], vm->boot_mod[i]->name, sizeof(l->mod_name[i]) - 1);
+    }
+    strncpy(l->cmdline, cmdline, sizeof(l->cmdline) - 1);
+    _Static_assert(VMM_MAX_RAM >= VM_MAX_RAM, "struct vmm_load: every RAM region");
+    l->nram = vm->nram;
+    for (unsigned i = 0; i < vm->nram; i++) {
+        l->ram[i].gpa = vm->ram[i].gpa;
+        l->ram[i].size = vm->ram[i].size;
+    }
+    return 0;
+}
+
+/* 64-bit mode, paging on through the loader's identity map, flat
+ * __BOOT_CS/__BOOT_DS (the Linux 64-bit entry: guest_layout.h) */
+static void guest_state_long64(struct guest_boot_state *st, uint64_t entry, uint64_t rsi)
+{
+    memset(st, 0, sizeof(*st));
+    const struct vcpu_seg code = { 0x10, 0xa09b, 0xffffffffu, 0 };  /* G, L, P, code r/x accessed */
+    const struct vcpu_seg data = { 0x18, 0xc093, 0xffffffffu, 0 };  /* G, B, P, data r/w accessed */
+    st->sregs.cs = code;
+    st->sregs.ds = st->sregs.es = st->sregs.fs = st->sregs.gs = st->sregs.ss = data;
+    st->sregs.tr = (struct vcpu_seg){ 0, 0x8b, 0xffff, 0 };         /* busy 64-bit TSS */
+    st->sregs.ldtr = (struct vcpu_seg){ 0, SEG_AR_UNUSABLE | 0x82, 0xffff, 0 };
+    st->sregs.gdt = (struct vcpu_dtable){ GUEST_GDT, 4 * 8 - 1 };
+    st->sregs.idt = (struct vcpu_dtable){ 0, 0 };
+    st->sregs.cr0 = 0x80000031ull;                                  /* PG | NE | ET | PE */
+    st->sregs.cr3 = GUEST_PML4;
+    st->sregs.cr4 = 0x20;                                           /* PAE */
+    st->sregs.efer = 0x500;                                         /* LME | LMA */
+    st->regs.rflags = 0x2;                                          /* IF = 0 */
+    st->regs.rip = entry;
+    st->regs.gpr.rsi = rsi;
+}
+
+/* Flat 32-bit protected mode, paging off (the Multiboot1 machine state). */
+static void guest_state_prot32(struct guest_boot_state *st, uint64_t entry)
+{
+    memset(st, 0, sizeof(*st));
+    const struct vcpu_seg code = { 0x08, 0xc09b, 0xffffffffu, 0 };  /* G, D, P, code r/x accessed */
+    const struct vcpu_seg data = { 0x10, 0xc093, 0xffffffffu, 0 };  /* G, B, P, data r/w accessed */
+    st->sregs.cs = code;
+    st->sregs.ds = st->sregs.es = st->sregs.fs = st->sregs.gs = st->sregs.ss = data;
+    st->sregs.tr = (struct vcpu_seg){ 0, 0x8b, 0xffff, 0 };         /* busy 32-bit TSS */
+    st->sregs.ldtr = (struct vcpu_seg){ 0, SEG_AR_UNUSABLE | 0x82, 0xffff, 0 };
+    st->sregs.gdt = (struct vcpu_dtable){ 0, 0xffff };
+    st->sregs.idt = (struct vcpu_dtable){ 0, 0xffff };
+    st->sregs.cr0 = 0x11;                                          /* PE | ET */
+    st->regs.rflags = 0x2;
+    st->regs.rip = entry;
+}
+
+int vm_boot_state_set(struct vm *vm, const struct vmm_boot *b)
+{
+    struct guest_boot_state *st = &vm_boot_state[vm->id];
+    switch (b->mode) {
+    case VMM_BOOT_LONG64:
+        guest_state_long64(st, b->rip, b->rsi);
+        return 0;
+    case VMM_BOOT_PROT32:
+        guest_state_prot32(st, (uint32_t)b->rip);
+        st->regs.gpr.rax = (uint32_t)b->rax;
+        st->regs.gpr.rbx = (uint32_t)b->rbx;
+        return 0;
+    default:
         return -1;
     }
 }

@@ -32,6 +32,10 @@ static uint64_t wild_syscalls(struct mon_msg *msg)
     sys4(MON_SYS_NET_SET_MSI, 0, 9, kernel_va, 0);
     sys4(MON_SYS_HOST_CPUID, 0, 0, kernel_va, 0);
     sys4(MON_SYS_IO_CLOCK, 0xffff, 0, 0, 0);
+    sys4(MON_SYS_MODULE_READ, 7, 0, (uint64_t)msg, 16);         /* no such module */
+    sys4(MON_SYS_MODULE_READ, 0, ~0ull - 8, (uint64_t)msg, 16); /* past its end */
+    sys4(MON_SYS_MODULE_LOAD, 0, 0, ~0ull - 4096, 4096);        /* outside guest RAM */
+    sys4(MON_SYS_MODULE_LOAD, 0, 0, 0, 1ull << 40);             /* too long */
     memset(&msg->rp, 0xff, sizeof(msg->rp));   /* garbage everywhere */
     msg->rp.action = (enum vmm_action)99;
     return 0;
@@ -53,9 +57,13 @@ uint64_t user_main(uint64_t arg)
             mon_vapic_mask = msg->vapic_mask;
             fault = msg->fault;
             monitor = vmm_create(&msg->create);
-            return monitor ? 0 : (uint64_t)-1;
+        } else if (!monitor || vmm_reset(monitor, &msg->create)) {
+            return (uint64_t)-1;
         }
-        return monitor ? (uint64_t)(int64_t)vmm_reset(monitor, &msg->create) : (uint64_t)-1;
+        if (!monitor)
+            return (uint64_t)-1;
+        msg->load.cmdline[sizeof(msg->load.cmdline) - 1] = 0;
+        return vmm_load_guest(msg->create.vm_id, msg->name, &msg->load, &msg->boot) ? (uint64_t)-1 : 0;
     }
     case MON_EXIT:
         if (!monitor)

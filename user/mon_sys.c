@@ -28,6 +28,21 @@ int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
     return 0;
 }
 
+int vm_module_read(unsigned vm_id, unsigned mod, uint64_t off, void *buf, size_t len)
+{
+    for (size_t done = 0; done < len; done += 65536) {
+        size_t n = len - done < 65536 ? len - done : 65536;
+        if (sys4(MON_SYS_MODULE_READ, mod, off + done, (uint64_t)buf + done, n) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int vm_module_load(unsigned vm_id, unsigned mod, uint64_t off, uint64_t gpa, size_t len)
+{
+    return len > VMM_MODULE_CHUNK || sys4(MON_SYS_MODULE_LOAD, mod, off, gpa, len) < 0 ? -1 : 0;
+}
+
 int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
 {
     for (size_t off = 0; off < len; off += 65536) {

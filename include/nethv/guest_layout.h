@@ -1,6 +1,7 @@
 /*
  * Fixed guest-physical layout of a PC-platform (Linux) VM, shared by the
- * kernel's boot loader (kernel/guest_linux.c) and the monitor's ACPI tables
+ * monitor's boot loader (vmm/boot.c), the kernel's initial CPU state
+ * (kernel/vm.c: the GDT and page tables) and the monitor's ACPI tables
  * (vmm/acpi_tables.c).  Everything below 1 MiB:
  *
  *   0x00000-0x00fff   real-mode IVT/BDA area: left zero

@@ -31,9 +31,9 @@
 #define MON_MAX_VCPUS   32
 
 enum mon_op {
-    MON_CREATE = 1,         /* vmm_create(&create); reply 0, or -1 */
+    MON_CREATE = 1,         /* vmm_create(&create), vmm_load_guest(&load, &boot); reply 0, or -1 */
     MON_EXIT,               /* vmm_handle_exit(&rq, &rp) */
-    MON_RESET,              /* vmm_reset(&create): reply 0 or -1 */
+    MON_RESET,              /* vmm_reset(&create), vmm_load_guest(&load, &boot): reply 0 or -1 */
     MON_STATS,              /* vmm_print_stats */
     MON_TIMER,              /* vmm_timer_expired(timer) */
     MON_UART_INPUT,         /* vmm_uart_input(timer: the byte): reply 1 if taken */
@@ -47,6 +47,8 @@ struct mon_msg {
     uint32_t vapic_mask;                /* MON_CREATE: the vCPUs whose vAPIC page is at MON_VAPIC */
     uint32_t fault;                     /* MON_CREATE: enum config_monitor_fault (tests): fail
                                            on purpose at the first MON_EXIT */
+    struct vmm_load load;               /* MON_CREATE, MON_RESET: the images (vmm_load_guest) */
+    struct vmm_boot boot;               /* ... and, replied, where the guest starts */
     struct vmm_request rq;              /* MON_EXIT */
     struct vmm_reply rp;
 };
@@ -84,6 +86,8 @@ enum mon_sys {
     MON_SYS_XSAVE_SIZE,     /* (xcr0): the XSAVE area's size for it */
     MON_SYS_PRINT,          /* (buf, len <= 256): one line of the monitor's own
                                (its printk), shown as "vmm NAME: ...", rate-limited */
+    MON_SYS_MODULE_READ,    /* (mod, off, buf, len <= 64 KiB): a boot module's bytes */
+    MON_SYS_MODULE_LOAD,    /* (mod, off, gpa, len <= VMM_MODULE_CHUNK): ... into guest RAM */
     MON_SYS__COUNT
 };
 

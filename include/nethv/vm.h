@@ -80,6 +80,8 @@ struct vm {
     unsigned nvcpus;
     struct vcpu vcpu[VM_MAX_VCPUS];
     struct umon *umon;          /* the monitor at CPL 3 (kernel/monitor.c), or NULL */
+    const struct boot_module *boot_mod[2];  /* its kernel, its initrd / module (or NULL) */
+    struct vmm_load load;       /* what the monitor's loader is told (vmm/boot.c) */
     bool monitor_is_test;       /* test platform: bare-metal test guest */
     /* exits per normalized reason and per handler; relaxed atomics */
     uint64_t exits[VCPU_EXIT__COUNT][BY__COUNT];
@@ -120,6 +122,15 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi);
 void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* vCPU 0's state at (re)boot, from where the monitor's loader says the
+ * guest starts (kernel/vm.c); -1 for a mode it does not know. */
+struct guest_boot_state {
+    struct vcpu_regs regs;
+    struct vcpu_sregs sregs;
+};
+extern struct guest_boot_state vm_boot_state[VM_MAX];
+int vm_boot_state_set(struct vm *vm, const struct vmm_boot *b);
 struct vcpu_sregs;
 /* The target of the guest's IDT gate for `vector` under `s`, ~0 if none (kernel/gpa.c). */
 uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vector);

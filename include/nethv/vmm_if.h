@@ -165,6 +165,35 @@ void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t str
  * state (`status`); false if the VM has no such port. */
 bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up);
 
+/* ---- the guest's images (vmm/boot.c loads them; kernel/monitor.c) --------
+ * The boot modules the configuration names for the VM -- 0 its kernel, 1
+ * its initrd or Multiboot module -- are read into the monitor's memory
+ * (len <= 64 KiB a call) or copied straight into guest RAM (len <=
+ * VMM_MODULE_CHUNK a call); -1 if out of the module or of guest RAM. */
+#define VMM_MODULE_CHUNK    (1ull << 20)
+#define VMM_MAX_RAM         8           /* CONFIG_MAX_REGIONS */
+int vm_module_read(unsigned vm_id, unsigned mod, uint64_t off, void *buf, size_t len);
+int vm_module_load(unsigned vm_id, unsigned mod, uint64_t off, uint64_t gpa, size_t len);
+enum vmm_guest_kind { VMM_GUEST_MULTIBOOT, VMM_GUEST_LINUX };
+struct vmm_load {
+    uint32_t kind;                      /* enum vmm_guest_kind */
+    uint32_t nmod;                      /* 1: a kernel; 2: and an initrd / module */
+    uint64_t mod_len[2];
+    char mod_name[2][64];               /* (the Multiboot module's string) */
+    char cmdline[544];                  /* the config's bootargs (+ " nethv.boot=N" at restarts) */
+    uint32_t nram;
+    struct { uint64_t gpa, size; } ram[VMM_MAX_RAM];    /* the VM's RAM regions */
+};
+/* Where the guest starts: VMM_BOOT_LONG64 (the Linux 64-bit entry: flat
+ * __BOOT_CS 0x10/__BOOT_DS 0x18 at GUEST_GDT, CR3 GUEST_PML4, RSI) or
+ * VMM_BOOT_PROT32 (the Multiboot machine state: flat 32-bit, paging off,
+ * EAX, EBX); the kernel builds the CPU state from it. */
+enum vmm_boot_mode { VMM_BOOT_NONE, VMM_BOOT_LONG64, VMM_BOOT_PROT32 };
+struct vmm_boot { uint32_t mode; uint64_t rip, rax, rbx, rsi; };
+/* vmm/boot.c: the images into RAM (after vmm_create / vmm_reset wrote the
+ * firmware tables); 0, or -1 with a console line. */
+int vmm_load_guest(unsigned vm_id, const char *name, const struct vmm_load *l, struct vmm_boot *b);
+
 /* ---- monitor entry points (vmm/) ------------------------------------------ */
 struct vmm;
 enum vmm_platform {
