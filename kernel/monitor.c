@@ -35,6 +35,7 @@ extern const uint8_t monitor_elf[], monitor_elf_end[];
 #define BUDGET_MS       200             /* one exit, a timer, statistics */
 #define BUDGET_SETUP_MS 2000            /* creation and reset (ACPI tables ...) */
 #define GPA_CHUNK_MAX   65536           /* MON_SYS_GPA_READ/WRITE: bytes per call */
+#define SETUP_COPY_CREDIT_S 20          /* creation, reset: kernel time in system calls not counted */
 
 #define PRINT_RATE      16384           /* the monitor's own lines: bytes/s, bursts of 8 s */
 
@@ -151,7 +152,7 @@ static int64_t sys_gpa_write(void *o, uint64_t gpa, uint64_t va, uint64_t len, u
 }
 
 /* A boot module of the VM's own (0 its kernel, 1 its initrd / module):
- * [off, off + len) inside it, or NULL. */
+ * [off, off + len) inside it, or NULL.  (Creation and reset only.) */
 static const uint8_t *module_bytes(struct mctx *c, uint64_t mod, uint64_t off, uint64_t len)
 {
     const struct boot_module *bm = mod < 2 ? c->m->vm->boot_mod[mod] : NULL;
@@ -163,7 +164,7 @@ static const uint8_t *module_bytes(struct mctx *c, uint64_t mod, uint64_t off, u
 static int64_t sys_module_read(void *o, uint64_t mod, uint64_t off, uint64_t va, uint64_t len)
 {
     struct mctx *c = o;
-    const uint8_t *src = len <= GPA_CHUNK_MAX ? module_bytes(c, mod, off, len) : NULL;
+    const uint8_t *src = c->setup && len <= GPA_CHUNK_MAX ? module_bytes(c, mod, off, len) : NULL;
     if (!src) {
         bad_arg(c->m, "module_read");
         return USER_EINVAL;
@@ -174,7 +175,7 @@ static int64_t sys_module_read(void *o, uint64_t mod, uint64_t off, uint64_t va,
 static int64_t sys_module_load(void *o, uint64_t mod, uint64_t off, uint64_t gpa, uint64_t len)
 {
     struct mctx *c = o;
-    const uint8_t *src = len <= VMM_MODULE_CHUNK ? module_bytes(c, mod, off, len) : NULL;
+    const uint8_t *src = c->setup && len <= VMM_MODULE_CHUNK ? module_bytes(c, mod, off, len) : NULL;
     if (!src || vm_gpa_write(c->m->vm->id, gpa, src, len)) {
         bad_arg(c->m, "module_load");
         return USER_EINVAL;
@@ -475,6 +476,8 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
         .us = &m->us, .entry = m->entry, .arg = MON_MSG + slot * PAGE_SIZE,
         .stack_top = MON_STACKS + slot * MON_STACK_STRIDE + MON_STACK_SIZE,
         .budget_tsc = tsc_hz / 1000 * budget_ms, .sys = &sys, .owner = &ctx,
+        /* creation and reset: copying the boot modules is the kernel's time */
+        .sys_credit_tsc = ctx.setup ? tsc_hz * SETUP_COPY_CREDIT_S : 0,
     };
     enum user_status st = user_call(&c);
     if (st == USER_REPLIED) {

@@ -30,15 +30,31 @@
 
 /* ---- the images and guest RAM, through the kernel ------------------------------ */
 
+static const struct vmm_load *cur;      /* the load under way (its RAM regions) */
+
+/* [gpa, gpa + len) all in one RAM region: checked before writing, so that
+ * an image that does not fit is refused at once, with its own reason */
+static bool in_ram(uint64_t gpa, uint64_t len)
+{
+    for (unsigned i = 0; i < cur->nram && i < VMM_MAX_RAM; i++) {
+        uint64_t g = cur->ram[i].gpa, s = cur->ram[i].size;
+        if (gpa >= g && gpa - g <= s && len <= s - (gpa - g))
+            return true;
+    }
+    return false;
+}
+
 static int put(unsigned vm, uint64_t gpa, const void *src, uint64_t len)
 {
-    return vm_gpa_write(vm, gpa, src, len);
+    return in_ram(gpa, len) ? vm_gpa_write(vm, gpa, src, len) : -1;
 }
 
 static int zero(unsigned vm, uint64_t gpa, uint64_t len)
 {
-    static const uint8_t zeros[4096];
-    for (uint64_t off = 0; off < len; off += sizeof(zeros)) {  /* bound: len / 4 KiB */
+    static const uint8_t zeros[65536];
+    if (!in_ram(gpa, len))
+        return -1;
+    for (uint64_t off = 0; off < len; off += sizeof(zeros)) {  /* bound: len / 64 KiB */
         uint64_t n = len - off < sizeof(zeros) ? len - off : sizeof(zeros);
         if (vm_gpa_write(vm, gpa + off, zeros, n))
             return -1;
@@ -49,6 +65,8 @@ static int zero(unsigned vm, uint64_t gpa, uint64_t len)
 /* bytes [off, off+len) of module `mod` into guest RAM at gpa, a chunk per call */
 static int load(unsigned vm, unsigned mod, uint64_t off, uint64_t gpa, uint64_t len)
 {
+    if (!in_ram(gpa, len))
+        return -1;
     for (uint64_t done = 0; done < len; done += VMM_MODULE_CHUNK) {    /* bound: len / 1 MiB */
         uint64_t n = len - done < VMM_MODULE_CHUNK ? len - done : VMM_MODULE_CHUNK;
         if (vm_module_load(vm, mod, off + done, gpa + done, n))
@@ -201,7 +219,8 @@ static int load_multiboot(unsigned vm, const struct vmm_load *l, struct vmm_boot
     mbi.flags = MB1_INFO_MEM | MB1_INFO_CMDLINE | MB1_INFO_MMAP | MB1_INFO_LOADER;
     mbi.mem_lower = GUEST_LOW_RAM_END / 1024;
     mbi.mem_upper = (uint32_t)((ram - GUEST_HIGH_RAM) / 1024);
-    size_t cl = strnlen(l->cmdline, GPA_LOADER_NAME - GPA_CMDLINE - 1);
+    size_t cl = strnlen(l->cmdline, sizeof(l->cmdline) - 1);
+    _Static_assert(sizeof(l->cmdline) < GPA_LOADER_NAME - GPA_CMDLINE, "the command line fits");
     if (put(vm, GPA_CMDLINE, l->cmdline, cl) || zero(vm, GPA_CMDLINE + cl, 1)) {
         *why = "no guest RAM for the command line";
         return -1;
@@ -320,21 +339,27 @@ static unsigned build_e820(const struct vmm_load *l, struct e820_entry *e, unsig
 /* Identity map of 0-4 GiB with 2 MiB pages, and the boot GDT. */
 static int build_page_tables_gdt(unsigned vm)
 {
-    static uint64_t t[6 * 512];         /* PML4, PDPT, 4 page directories */
+    static uint64_t t[512];             /* one table at a time */
     memset(t, 0, sizeof(t));
-    uint64_t *pml4 = t, *pdpt = t + 512, *pd = t + 1024;
-    pml4[0] = GUEST_PDPT | PTE_P_W;
+    t[0] = GUEST_PDPT | PTE_P_W;
+    if (put(vm, GUEST_PML4, t, sizeof(t)))
+        return -1;
     for (unsigned i = 0; i < 4; i++)
-        pdpt[i] = (GUEST_PD + i * PAGE_SIZE) | PTE_P_W;
-    for (unsigned i = 0; i < 4 * 512; i++)
-        pd[i] = (uint64_t)i * (2ull << 20) | PTE_P_W | PTE_PS_2M;
-    _Static_assert(GUEST_PDPT == GUEST_PML4 + 4096 && GUEST_PD == GUEST_PDPT + 4096, "contiguous tables");
+        t[i] = (GUEST_PD + i * PAGE_SIZE) | PTE_P_W;
+    if (put(vm, GUEST_PDPT, t, sizeof(t)))
+        return -1;
+    for (unsigned d = 0; d < 4; d++) {
+        for (unsigned i = 0; i < 512; i++)
+            t[i] = ((uint64_t)d * 512 + i) * (2ull << 20) | PTE_P_W | PTE_PS_2M;
+        if (put(vm, GUEST_PD + d * PAGE_SIZE, t, sizeof(t)))
+            return -1;
+    }
     const uint64_t gdt[4] = {
         0, 0,
         0x00af9b000000ffffull,          /* 0x10 __BOOT_CS: 64-bit code, P, DPL 0, r/x */
         0x00cf93000000ffffull,          /* 0x18 __BOOT_DS: flat 4 GiB data, r/w */
     };
-    return put(vm, GUEST_PML4, t, sizeof(t)) || put(vm, GUEST_GDT, gdt, sizeof(gdt)) ? -1 : 0;
+    return put(vm, GUEST_GDT, gdt, sizeof(gdt));
 }
 
 static int check_header(const uint8_t *img, uint64_t size, const char **why)
@@ -388,7 +413,10 @@ static int load_linux(unsigned vm, const char *name, const struct vmm_load *l, s
     uint64_t init_size = rd32(img, HDR_INIT_SIZE);
     if (init_size < pm_len)
         init_size = pm_len;
-    if (load_at + init_size > ram_end) { *why = "Linux: guest RAM too small for the kernel's init_size"; return -1; }
+    if (init_size > ram_end || load_at > ram_end - init_size) {
+        *why = "Linux: guest RAM too small for the kernel's init_size";
+        return -1;
+    }
     if (load(vm, 0, pm_off, load_at, pm_len)) { *why = "Linux: kernel outside guest RAM"; return -1; }
 
     /* boot_params: zeroed, the image's setup header copied in, then ours */
@@ -462,6 +490,7 @@ int vmm_load_guest(unsigned vm, const char *name, const struct vmm_load *l, stru
 {
     const char *why = "unknown guest kind";
     *b = (struct vmm_boot){ VMM_BOOT_NONE, 0, 0, 0, 0 };
+    cur = l;
     int rc = l->nmod < 1 || l->nmod > 2 ? (why = "no kernel image", -1) :
              l->kind == VMM_GUEST_LINUX ? load_linux(vm, name, l, b, &why) :
              l->kind == VMM_GUEST_MULTIBOOT ? load_multiboot(vm, l, b, &why) : -1;

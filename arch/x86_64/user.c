@@ -401,7 +401,11 @@ void user_trap(struct trap_frame *tf)
         if (nr < c->sys->count && c->sys->fn[i]) {
             uint64_t t0 = rdtsc();
             tf->rax = (uint64_t)c->sys->fn[i](c->owner, tf->rdi, tf->rsi, tf->rdx, tf->r10);
-            f->deadline += rdtsc() - t0;    /* the watchdog counts the program's time, not the kernel's */
+            uint64_t d = rdtsc() - t0;      /* the kernel's time, up to the call's credit */
+            if (d > c->sys_credit_tsc)
+                d = c->sys_credit_tsc;
+            c->sys_credit_tsc -= d;
+            f->deadline += d;
         } else {
             unsigned long n = ++*c->sys->unknown;
             if (report_nth(n))

@@ -110,6 +110,8 @@ struct user_call {
     const struct uspace *us;
     uint64_t entry, stack_top, arg;
     uint64_t budget_tsc;                /* the watchdog: TSC ticks the call may take */
+    uint64_t sys_credit_tsc;            /* kernel time in its system calls the watchdog does
+                                           not count, up to this many ticks in all (0: none) */
     const struct user_syscalls *sys;
     void *owner;
     /* out */
