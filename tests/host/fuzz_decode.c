@@ -20,6 +20,7 @@
  */
 #include "../../arch/x86_64/decode.c"
 #include "../../arch/x86_64/decode_mmio.c"
+#include "../../vmm/insn_emul.c"
 
 #include <stdlib.h>
 #include <string.h>

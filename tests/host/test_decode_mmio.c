@@ -7,6 +7,7 @@
  */
 #include "../../arch/x86_64/decode.c"
 #include "../../arch/x86_64/decode_mmio.c"
+#include "../../vmm/insn_emul.c"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -185,7 +185,13 @@ int decode_insn(const uint8_t *bytes, size_t avail, enum cpu_mode mode, struct i
 #define INSN_FL_ARITH   (INSN_FL_CF | INSN_FL_PF | INSN_FL_AF | INSN_FL_ZF | INSN_FL_SF | INSN_FL_OF)
 
 /* GPR `reg` (encoding number) at `size` bytes; high8: AH/CH/DH/BH of reg 0-3. */
+static inline uint64_t insn_size_mask(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+extern const uint8_t insn_gpr_offset[16];      /* struct vcpu_regs: offset of GPR n */
 uint64_t insn_gpr_read(const struct vcpu_regs *r, unsigned reg, unsigned size, bool high8);
+/* (from here on: vmm/insn_emul.c, the monitor's) */
 void insn_gpr_write(struct vcpu_regs *r, unsigned reg, unsigned size, bool high8, uint64_t val);
 
 /* One ALU operation at `size` bytes: *result = a OP b (INC/DEC/NOT/NEG use
