@@ -42,11 +42,11 @@ HLIBS    := -lcmocka -lfdt
 
 # ---- kernel sources -------------------------------------------------------------
 # Two images from one set of objects: nethv.elf, and nethv-test.elf, which
-# adds the boot-time self-tests (selftest=svm|vmx|user) and accepts the
+# adds the boot-time self-tests (selftest=svm|vmx|user, net.arping) and accepts the
 # test-only config property monitor-fault.  Everything but those tests
 # boots nethv.elf.
 KSRC_TEST:= arch/x86_64/svm_selftest.c arch/x86_64/vmx_selftest.c arch/x86_64/user_selftest.c \
-            arch/x86_64/user_selftest_blob.S
+            arch/x86_64/user_selftest_blob.S drivers/net/netdev_selftest.c
 KSRC_C   := $(filter-out $(KSRC_TEST),$(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c))
 KSRC_S   := $(filter-out $(KSRC_TEST),$(wildcard boot/*.S arch/x86_64/*.S))
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))

@@ -577,12 +577,6 @@ static struct vcpu *vcpu_by_id(unsigned vm_id, unsigned vcpu)
     return vm_id <= nvms && vm_id < VM_MAX && vcpu < vms[vm_id].nvcpus ? &vms[vm_id].vcpu[vcpu] : NULL;
 }
 
-uint8_t *vm_vapic_page(unsigned vm_id, unsigned vcpu)
-{
-    struct vcpu *v = vcpu_by_id(vm_id, vcpu);
-    return v ? v->vapic : NULL;
-}
-
 void vm_lapic_base(unsigned vm_id, unsigned vcpu, uint64_t apic_base)
 {
     struct vcpu *v = vcpu_by_id(vm_id, vcpu);

@@ -1,9 +1,8 @@
 /*
- * netdev_probe: find the uplink NIC on the host PCI bus, start its driver,
- * and (kernel command line `net.arping=A.B.C.D`) test it on its own by
- * asking for that address's MAC with ARP, as the QEMU user-network guest
- * 10.0.2.15 would.  BSP, boot, interrupts off (enabled only while the
- * self-test waits for an interrupt).
+ * netdev_probe: find the uplink NIC on the host PCI bus and start its
+ * driver; with `net.arping=A.B.C.D` on the command line the test image's
+ * self-test (netdev_selftest.c) then tries it on its own.  BSP, boot,
+ * interrupts off (enabled only while waiting for an interrupt).
  */
 #include <string.h>
 #include <nethv/kernel.h>
@@ -16,13 +15,7 @@
 #define VIRTIO_DEV_NET_TRANS    0x1000  /* transitional (virtio 1.1 4.1.2.1) */
 #define VIRTIO_DEV_NET_MODERN   0x1041  /* 0x1040 + device type 1 */
 
-#define ARPING_SRC_IP           0x0a00020fu     /* 10.0.2.15 */
-#define ARPING_WAIT_MS          3000
-#define ARPING_RESEND_MS        1000
 #define LINK_WAIT_MS            2000
-#define BURST_FRAMES            600     /* wraps the 256-entry rings twice */
-#define BURST_BATCH             16
-#define BURST_WAIT_MS           1000    /* per batch */
 
 struct probe {
     enum config_nic want;
@@ -53,12 +46,12 @@ static bool match(const struct pci_dev *d, void *arg)
     return true;
 }
 
-static uint64_t ms_since(uint64_t t0)
+uint64_t netdev_ms_since(uint64_t t0)
 {
     return (rdtsc() - t0) * 1000 / (tsc_hz ? tsc_hz : 1);
 }
 
-static void fmt_mac(char out[18], const uint8_t m[ETH_ALEN])
+void netdev_fmt_mac(char out[18], const uint8_t m[ETH_ALEN])
 {
     static const char hex[] = "0123456789abcdef";
     for (unsigned i = 0; i < ETH_ALEN; i++) {
@@ -68,101 +61,11 @@ static void fmt_mac(char out[18], const uint8_t m[ETH_ALEN])
     }
 }
 
-/* ---- self-test: ARP request / reply (RFC 826) ---------------------------------- */
+/* ---- waiting for the NIC ---------------------------------------------------------- */
 
-#define ARP_HW_ETHER    1
-#define ARP_OP_REQUEST  1
-#define ARP_OP_REPLY    2
-#define ARP_FRAME_LEN   (ETH_HLEN + 28)
-
-static struct {
-    uint32_t ip;
-    volatile bool answered;
-    volatile unsigned replies;
-    uint8_t mac[ETH_ALEN];
-} arping_state;
-
-static bool parse_ip(const char *s, uint32_t *ip)
+void netdev_wait_for(struct netdev *nd, bool (*done)(struct netdev *), uint64_t t0, uint64_t ms)
 {
-    uint32_t v = 0;
-    for (unsigned part = 0; part < 4; part++) {
-        unsigned n = 0, digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 4) {
-            n = n * 10 + (unsigned)(*s++ - '0');
-            digits++;
-        }
-        if (!digits || n > 255 || *s != (part < 3 ? '.' : 0))
-            return false;
-        s++;
-        v = v << 8 | n;
-    }
-    *ip = v;
-    return true;
-}
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-
-static void arping_rx(struct netdev *nd, struct pkt *const *pkts, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        const uint8_t *f = pkts[i]->data;
-        if (pkts[i]->len < ARP_FRAME_LEN || get16(f + 12) != ETH_P_ARP)
-            continue;
-        const uint8_t *a = f + ETH_HLEN;
-        if (get16(a) != ARP_HW_ETHER || get16(a + 2) != ETH_P_IP || a[4] != ETH_ALEN ||
-            a[5] != 4 || get16(a + 6) != ARP_OP_REPLY || get32(a + 14) != arping_state.ip ||
-            get32(a + 24) != ARPING_SRC_IP)
-            continue;
-        memcpy(arping_state.mac, a + 8, ETH_ALEN);
-        arping_state.answered = true;
-        arping_state.replies++;
-    }
-}
-
-static void arping_frame(struct netdev *nd, uint8_t f[60])
-{
-    memset(f, 0, 60);                           /* minimum frame, zero padded */
-    memset(f, 0xff, ETH_ALEN);
-    memcpy(f + 6, nd->mac, ETH_ALEN);
-    put16(f + 12, ETH_P_ARP);
-    uint8_t *a = f + ETH_HLEN;
-    put16(a, ARP_HW_ETHER);
-    put16(a + 2, ETH_P_IP);
-    a[4] = ETH_ALEN;
-    a[5] = 4;
-    put16(a + 6, ARP_OP_REQUEST);
-    memcpy(a + 8, nd->mac, ETH_ALEN);
-    put32(a + 14, ARPING_SRC_IP);
-    put32(a + 24, arping_state.ip);             /* target MAC stays zero */
-}
-
-/* n (<= BURST_BATCH) requests in one xmit call; returns how many went out */
-static unsigned arping_send_n(struct netdev *nd, unsigned n)
-{
-    static uint8_t f[60];                       /* borrowed by xmit only for the call */
-    struct pkt p[BURST_BATCH], *pp[BURST_BATCH];
-    arping_frame(nd, f);
-    for (unsigned i = 0; i < n; i++) {
-        p[i] = (struct pkt){ .data = f, .len = sizeof(f) };
-        pp[i] = &p[i];
-    }
-    return nd->xmit(nd, pp, n);
-}
-
-static void arping_send(struct netdev *nd)
-{
-    if (arping_send_n(nd, 1) != 1)
-        printk("net: arping: TX ring full\n");
-}
-
-/* Wait until done() or ms elapse: halted with interrupts on when the NIC
- * interrupts (the 100 Hz tick bounds each halt), else polling it. */
-static void wait_for(struct netdev *nd, bool (*done)(struct netdev *), uint64_t t0, uint64_t ms)
-{
-    while (!done(nd) && ms_since(t0) < ms) {
+    while (!done(nd) && netdev_ms_since(t0) < ms) {
         if (nd->irq) {
             irq_enable_and_halt();
             irq_disable();
@@ -178,75 +81,6 @@ static bool link_is_up(struct netdev *nd)
     if (!nd->irq)
         nd->poll(nd);
     return nd->link_up;
-}
-
-static bool answered(struct netdev *nd)
-{
-    return arping_state.answered;
-}
-
-static unsigned burst_want;
-
-static bool burst_done(struct netdev *nd)
-{
-    return arping_state.replies >= burst_want;
-}
-
-/* After the first reply: BURST_FRAMES requests in batches through both
- * rings' wrap-around; every one should be answered. */
-static void arping_burst(struct netdev *nd, const char *target)
-{
-    uint64_t t0 = rdtsc();
-    unsigned sent = 0;
-    arping_state.replies = 0;
-    while (sent < BURST_FRAMES) {
-        unsigned n = BURST_FRAMES - sent < BURST_BATCH ? BURST_FRAMES - sent : BURST_BATCH;
-        unsigned k = arping_send_n(nd, n);
-        sent += k;
-        burst_want = sent;
-        wait_for(nd, burst_done, rdtsc(), BURST_WAIT_MS);
-        if (!k || arping_state.replies < sent)
-            break;
-    }
-    printk("net: arping %s: burst of %u requests: %u replies (%llu ms)\n", target, sent,
-           arping_state.replies, (unsigned long long)ms_since(t0));
-}
-
-static void arping(struct netdev *nd, const char *target)
-{
-    if (!parse_ip(target, &arping_state.ip)) {
-        printk("net: arping %s: not an IPv4 address\n", target);
-        return;
-    }
-    arping_state.answered = false;
-    /* the driver's receive filter in use: the replies are unicast to us */
-    if (nd->set_rx_mode)
-        nd->set_rx_mode(nd, false, false);
-    netdev_rx_fn *saved = nd->rx;
-    nd->rx = arping_rx;
-    uint64_t t0 = rdtsc(), sent = t0;
-    arping_send(nd);
-    while (!arping_state.answered && ms_since(t0) < ARPING_WAIT_MS) {
-        wait_for(nd, answered, sent, ARPING_RESEND_MS);
-        if (!arping_state.answered && ms_since(t0) < ARPING_WAIT_MS) {
-            sent = rdtsc();
-            arping_send(nd);
-        }
-    }
-    if (arping_state.answered) {
-        char m[18];
-        fmt_mac(m, arping_state.mac);
-        printk("net: arping %s: is-at %s (%llu ms)\n", target, m,
-               (unsigned long long)ms_since(t0));
-        arping_burst(nd, target);
-    } else {
-        printk("net: arping %s: no reply\n", target);
-    }
-    nd->rx = saved;
-    printk("net: uplink counters: rx %llu tx %llu rx-dropped %llu tx-dropped %llu irqs %llu\n",
-           (unsigned long long)nd->rx_frames, (unsigned long long)nd->tx_frames,
-           (unsigned long long)nd->rx_dropped, (unsigned long long)nd->tx_dropped,
-           (unsigned long long)nd->irqs);
 }
 
 /* ---- probe ----------------------------------------------------------------------- */
@@ -267,14 +101,16 @@ struct netdev *netdev_probe(enum config_nic want)
     char arg[32];
     bool test = cmdline_get("net.arping", arg, sizeof(arg)) != NULL;
     if (test)
-        wait_for(nd, link_is_up, rdtsc(), LINK_WAIT_MS);
+        netdev_wait_for(nd, link_is_up, rdtsc(), LINK_WAIT_MS);
     else if (!nd->irq)
         nd->poll(nd);
     char m[18];
-    fmt_mac(m, nd->mac);
+    netdev_fmt_mac(m, nd->mac);
     printk("net: uplink %s %s mac %s link %s irq %s\n", nd->driver, nd->pci, m,
            nd->link_up ? "up" : "down", netdev_irq_mode(nd));
-    if (test)
-        arping(nd, arg);
+    if (test && netdev_selftest)
+        netdev_selftest(nd, arg);
+    else if (test)
+        printk("net: net.arping: not in this image (nethv-test.elf has the self-tests)\n");
     return nd;
 }

@@ -16,7 +16,7 @@ esp=$LOGDIR/qemu-nic.esp
 bad=0
 
 TEST=qemu-nic
-scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "$CMDLINE" \
+scripts/mkiso.sh "$iso" "$BUILD/nethv-test.elf" "$CMDLINE" \
     "$BUILD/config/nic-test.dtb:config.dtb" "$BUILD/guest/vmcall.elf" || fail "mkiso"
 NETHV_EFI=${NETHV_EFI:-$BUILD/nethv.efi} scripts/mkesp.sh "$esp" "$CMDLINE" \
     "$BUILD/config/nic-test.dtb:config.dtb" "$BUILD/guest/vmcall.elf" || fail "mkesp"
