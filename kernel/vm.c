@@ -127,42 +127,33 @@ static int load_guest(struct vm *vm, const struct config_vm *c, const struct boo
     return 0;
 }
 
-/* 64-bit mode, paging on through the loader's identity map, flat
- * __BOOT_CS/__BOOT_DS (the Linux 64-bit entry: guest_layout.h) */
-static void guest_state_long64(struct guest_boot_state *st, uint64_t entry, uint64_t rsi)
+/* Flat segments (base 0, limit 4 GiB), a busy TSS, no LDT: the two start
+ * states below.  long64: 64-bit mode, paging on through the loader's
+ * identity map, __BOOT_CS 0x10/__BOOT_DS 0x18 (Linux's 64-bit entry,
+ * guest_layout.h); else 32-bit protected mode, paging off, 0x08/0x10 (the
+ * Multiboot1 machine state). */
+static void guest_state_flat(struct guest_boot_state *st, bool long64, uint64_t entry)
 {
     memset(st, 0, sizeof(*st));
-    const struct vcpu_seg code = { 0x10, 0xa09b, 0xffffffffu, 0 };  /* G, L, P, code r/x accessed */
-    const struct vcpu_seg data = { 0x18, 0xc093, 0xffffffffu, 0 };  /* G, B, P, data r/w accessed */
+    const struct vcpu_seg code = { long64 ? 0x10 : 0x08, long64 ? 0xa09b : 0xc09b, 0xffffffffu, 0 };  /* G, L or D, P, code r/x accessed */
+    const struct vcpu_seg data = { long64 ? 0x18 : 0x10, 0xc093, 0xffffffffu, 0 };  /* G, B, P, data r/w accessed */
     st->sregs.cs = code;
     st->sregs.ds = st->sregs.es = st->sregs.fs = st->sregs.gs = st->sregs.ss = data;
-    st->sregs.tr = (struct vcpu_seg){ 0, 0x8b, 0xffff, 0 };         /* busy 64-bit TSS */
+    st->sregs.tr = (struct vcpu_seg){ 0, 0x8b, 0xffff, 0 };         /* busy TSS */
     st->sregs.ldtr = (struct vcpu_seg){ 0, SEG_AR_UNUSABLE | 0x82, 0xffff, 0 };
-    st->sregs.gdt = (struct vcpu_dtable){ GUEST_GDT, 4 * 8 - 1 };
-    st->sregs.idt = (struct vcpu_dtable){ 0, 0 };
-    st->sregs.cr0 = 0x80000031ull;                                  /* PG | NE | ET | PE */
-    st->sregs.cr3 = GUEST_PML4;
-    st->sregs.cr4 = 0x20;                                           /* PAE */
-    st->sregs.efer = 0x500;                                         /* LME | LMA */
+    if (long64) {
+        st->sregs.gdt = (struct vcpu_dtable){ GUEST_GDT, 4 * 8 - 1 };
+        st->sregs.idt = (struct vcpu_dtable){ 0, 0 };
+        st->sregs.cr0 = 0x80000031ull;                              /* PG | NE | ET | PE */
+        st->sregs.cr3 = GUEST_PML4;
+        st->sregs.cr4 = 0x20;                                       /* PAE */
+        st->sregs.efer = 0x500;                                     /* LME | LMA */
+    } else {
+        st->sregs.gdt = (struct vcpu_dtable){ 0, 0xffff };
+        st->sregs.idt = (struct vcpu_dtable){ 0, 0xffff };
+        st->sregs.cr0 = 0x11;                                       /* PE | ET */
+    }
     st->regs.rflags = 0x2;                                          /* IF = 0 */
-    st->regs.rip = entry;
-    st->regs.gpr.rsi = rsi;
-}
-
-/* Flat 32-bit protected mode, paging off (the Multiboot1 machine state). */
-static void guest_state_prot32(struct guest_boot_state *st, uint64_t entry)
-{
-    memset(st, 0, sizeof(*st));
-    const struct vcpu_seg code = { 0x08, 0xc09b, 0xffffffffu, 0 };  /* G, D, P, code r/x accessed */
-    const struct vcpu_seg data = { 0x10, 0xc093, 0xffffffffu, 0 };  /* G, B, P, data r/w accessed */
-    st->sregs.cs = code;
-    st->sregs.ds = st->sregs.es = st->sregs.fs = st->sregs.gs = st->sregs.ss = data;
-    st->sregs.tr = (struct vcpu_seg){ 0, 0x8b, 0xffff, 0 };         /* busy 32-bit TSS */
-    st->sregs.ldtr = (struct vcpu_seg){ 0, SEG_AR_UNUSABLE | 0x82, 0xffff, 0 };
-    st->sregs.gdt = (struct vcpu_dtable){ 0, 0xffff };
-    st->sregs.idt = (struct vcpu_dtable){ 0, 0xffff };
-    st->sregs.cr0 = 0x11;                                          /* PE | ET */
-    st->regs.rflags = 0x2;
     st->regs.rip = entry;
 }
 
@@ -171,10 +162,11 @@ int vm_boot_state_set(struct vm *vm, const struct vmm_boot *b)
     struct guest_boot_state *st = &vm_boot_state[vm->id];
     switch (b->mode) {
     case VMM_BOOT_LONG64:
-        guest_state_long64(st, b->rip, b->rsi);
+        guest_state_flat(st, true, b->rip);
+        st->regs.gpr.rsi = b->rsi;
         return 0;
     case VMM_BOOT_PROT32:
-        guest_state_prot32(st, (uint32_t)b->rip);
+        guest_state_flat(st, false, (uint32_t)b->rip);
         st->regs.gpr.rax = (uint32_t)b->rax;
         st->regs.gpr.rbx = (uint32_t)b->rbx;
         return 0;
