@@ -151,11 +151,7 @@ isr_common:
     test    %r12, %r12
     jz      13f
     mov     %r12, %cr3
-13: testb   $3, TF_CS(%rsp)
-    jz      14f
-    cmpb    $0, user_kpti(%rip)
-    jne     20f
-14: popq    %r15
+13: popq    %r15
     popq    %r14
     popq    %r13
     popq    %r12
@@ -167,8 +163,12 @@ isr_common:
     popq    %rdi
     popq    %rsi
     popq    %rdx
-    popq    %rcx
-    popq    %rbx
+    popq    %rcx                    /* left: RBX, RAX, vector, error, RIP, CS, RFLAGS, RSP, SS */
+    testb   $3, 40(%rsp)
+    jz      14f
+    cmpb    $0, user_kpti(%rip)
+    jne     20f
+14: popq    %rbx
     popq    %rax
     add     $16, %rsp               /* vector, error code */
     testb   $3, 8(%rsp)             /* back to CPL 3: the CPU buffers cleared (spec.c) */
@@ -179,21 +179,8 @@ isr_common:
 7:  iretq
 
     /* Back to CPL 3 under KPTI: RAX, RBX and the CPU's frame onto this
-     * CPU's entry stack, the user view (CR3 bit 12), VERW, IRETQ. */
-20: popq    %r15
-    popq    %r14
-    popq    %r13
-    popq    %r12
-    popq    %r11
-    popq    %r10
-    popq    %r9
-    popq    %r8
-    popq    %rbp
-    popq    %rdi
-    popq    %rsi
-    popq    %rdx
-    popq    %rcx
-    mov     %gs:PC_ENTRY_TOP, %rax  /* stack: RBX, RAX, vector, error, RIP, CS, RFLAGS, RSP, SS */
+     * CPU's entry stack, the user view, VERW, IRETQ. */
+20: mov     %gs:PC_ENTRY_TOP, %rax
     .irp    i, 8, 7, 6, 5, 4
     mov     \i*8(%rsp), %rbx
     mov     %rbx, (\i-9)*8(%rax)

@@ -1,10 +1,11 @@
 /*
  * Into CPL 3 and back (arch/user.h).  user_enter saves the kernel's
- * callee-saved registers and RFLAGS on this stack, points TSS.RSP0 below
- * them (with the per-CPU pointer right at RSP0: PERCPU_ABOVE_FRAME),
- * switches to the monitor's CR3 and IRETQs to its entry.  Every entry from
- * CPL 3 lands below that frame; user_leave, called from one of them,
- * returns from user_enter with a status.
+ * callee-saved registers and RFLAGS on this stack and marks the place
+ * below them (the per-CPU pointer right there: PERCPU_ABOVE_FRAME) where
+ * every entry from CPL 3 is to land: TSS.RSP0 points there, or, under KPTI,
+ * at this CPU's entry stack, from which isr.S moves the frame there.  Then
+ * it switches to the monitor's CR3 and IRETQs to its entry.  user_leave,
+ * called from one of those entries, returns from user_enter with a status.
  */
 #include <arch/regs.h>
 

@@ -15,7 +15,9 @@
  *
  * Every monitor address space maps the kernel (PML4 slots other than
  * USER_SLOT, supervisor-only, shared with the kernel's own tables) and its
- * own pages in USER_SLOT, all user pages; nothing else.  The kernel reads
+ * own pages in USER_SLOT, all user pages; nothing else.  On CPUs that
+ * Meltdown affects the program runs on a user view without the kernel
+ * (KPTI, below).  The kernel reads
  * and writes monitor memory only by walking the monitor's tables to the
  * physical page (uspace_read/uspace_write), never through a user address:
  * SMAP stays on, and nothing the monitor maps or unmaps can fault the kernel.
