@@ -46,7 +46,7 @@ HLIBS    := -lcmocka -lfdt
 # test-only config property monitor-fault.  Everything but those tests
 # boots nethv.elf.
 KSRC_TEST:= arch/x86_64/svm_selftest.c arch/x86_64/vmx_selftest.c arch/x86_64/user_selftest.c \
-            arch/x86_64/user_selftest_blob.S drivers/net/netdev_selftest.c
+            arch/x86_64/user_selftest_blob.S drivers/net/netdev_selftest.c kernel/test_hooks.c
 KSRC_C   := $(filter-out $(KSRC_TEST),$(wildcard boot/*.c arch/x86_64/*.c kernel/*.c drivers/net/*.c))
 KSRC_S   := $(filter-out $(KSRC_TEST),$(wildcard boot/*.S arch/x86_64/*.S))
 KOBJ     := $(patsubst %.c,$(BUILD)/k/%.o,$(KSRC_C)) $(patsubst %.S,$(BUILD)/k/%.o,$(KSRC_S))

@@ -296,6 +296,7 @@ void vm_reset(struct vm *vm)
         return;
     }
     if (vm->boot_count <= VM_MAX_RESTARTS) {
+        vm->restart_seq++;                  /* before the state: vm_restart_park */
         __atomic_store_n(&vm->state, VM_RESTARTING, __ATOMIC_SEQ_CST);
         spin_unlock_irqrestore(&stop_lock, f);
         printk("vm %s: reboot requested by the guest; restarting (boot #%u)\n", vm->name,
@@ -393,7 +394,12 @@ static int vm_reload(struct vm *vm, const char **why)
 void vm_restart_park(struct vcpu *v)
 {
     struct vm *vm = v->vm;
-    if (v->state != VCPU_PARKED) {
+    /* Once per restart.  Its CPU may look again after vCPU 0's has
+     * reloaded the VM (the AP back in VCPU_WAIT_SIPI) but before the VM
+     * runs: parking it then lost the next boot's SIPI (qemu-linux/reboot). */
+    unsigned seq = __atomic_load_n(&vm->restart_seq, __ATOMIC_ACQUIRE);
+    if (v->parked_seq != seq) {
+        v->parked_seq = seq;
         v->state = VCPU_PARKED;
         if (__atomic_add_fetch(&vm->parked, 1, __ATOMIC_SEQ_CST) == vm->nvcpus && v->index != 0)
             vcpu_post_irq(&vm->vcpu[0].hw, 0);         /* the last one: wake vCPU 0's CPU */
@@ -405,6 +411,8 @@ void vm_restart_park(struct vcpu *v)
         vm_stop(vm, -1, why);
         return;
     }
+    if (vm_test_restart_window)
+        vm_test_restart_window(vm);
     vm->parked = 0;
     uint64_t f = spin_lock_irqsave(&stop_lock);
     bool restarted = vm->state == VM_RESTARTING;

@@ -37,6 +37,7 @@ struct vcpu {
     unsigned index;
     unsigned host_cpu;
     volatile enum vcpu_state state;
+    unsigned parked_seq;        /* the restart it parked for last (vm_restart_park) */
     uint64_t timer_deadline;    /* host TSC; 0 = none (HC_TIMER_ONESHOT, LAPIC timer) */
     uint64_t timer_period;      /* TSC ticks; 0 = one-shot (LAPIC periodic mode) */
     uint8_t timer_vector;       /* < 16: expire silently (LVT masked) */
@@ -111,6 +112,7 @@ struct vm {
                                  * (kernel/vnet.c): resumed at the next exit */
     unsigned boot_count;        /* 1 at creation, +1 per restart */
     volatile unsigned parked;   /* vCPUs parked for the restart (atomic) */
+    unsigned restart_seq;       /* restarts begun (vm_reset, under the stop lock) */
 };
 
 extern struct vm vms[VM_MAX];
@@ -122,6 +124,8 @@ void vms_create(const struct nethv_config *cfg, const struct boot_info *bi);
 void vcpu_scheduler(void);
 /* Checked translation: host pointer for [gpa, gpa+len) of this VM's RAM or NULL. */
 void *vm_gpa_ptr(struct vm *vm, uint64_t gpa, uint64_t len);
+/* the test image's hook (kernel/test_hooks.c); NULL in nethv.elf */
+void vm_test_restart_window(struct vm *vm) __attribute__((weak));
 
 /* vCPU 0's state at (re)boot, from where the monitor's loader says the
  * guest starts (kernel/vm.c); -1 for a mode it does not know. */

@@ -14,15 +14,16 @@ LOG=$LOGDIR/$TEST.log
 IMG=$BUILD/images
 guest/build-linux-image.sh "$IMG" >"$LOG.images" 2>&1 || fail "building the Linux images (see $LOG.images)"
 
-# boot_scenario NAME SCENARIO TIMEOUT: sets TEST/LOG, boots nethv with the
-# Linux images and the scenario's config under QEMU TCG, leaves the cleaned
-# log in $clean; fails on a timeout or a hypervisor panic.
+# boot_scenario NAME SCENARIO TIMEOUT: sets TEST/LOG, boots nethv
+# (KERNEL_ELF, default nethv.elf; EXTRA_CMDLINE added to its command line)
+# with the Linux images and the scenario's config under QEMU TCG, leaves the
+# cleaned log in $clean; fails on a timeout or a hypervisor panic.
 boot_scenario() {
     TEST=qemu-linux/$1
     LOG=$LOGDIR/qemu-linux-$1.log
     iso=$LOGDIR/qemu-linux-$1.iso
     [ -f "$BUILD/config/$2.dtb" ] || fail "no $BUILD/config/$2.dtb (make configs)"
-    scripts/mkiso.sh "$iso" "$BUILD/nethv.elf" "exit=poweroff $VM_CMDLINE" "$BUILD/config/$2.dtb:config.dtb" \
+    scripts/mkiso.sh "$iso" "${KERNEL_ELF:-$BUILD/nethv.elf}" "exit=poweroff $VM_CMDLINE ${EXTRA_CMDLINE:-}" "$BUILD/config/$2.dtb:config.dtb" \
         "$IMG/vmlinuz" "$IMG/initrd.img" || fail "mkiso"
     timeout "$3" "$QEMU" -accel tcg -cpu max -smp $VM_SMP -m 2G -no-reboot \
         -d int,cpu_reset -D "$LOG.qemu" \
@@ -78,9 +79,16 @@ run_pair() (
 # reboots from its first /init (nethv.reboot), nethv restarts it (boot #2,
 # nethv.boot=2 on its command line), the second /init powers off.  The
 # scenario keeps the TSC rate from Linux (tsc_early_khz=0), so both boots run
-# Linux's IO-APIC timer check on the PIT's IRQ 0 (pin 2).
+# Linux's IO-APIC timer check on the PIT's IRQ 0 (pin 2).  The test image
+# waits 50 ms between reloading the VM and running it again
+# (test-restart-window, kernel/test_hooks.c): vCPU 1's CPU looks at the VM
+# in that window on every run (its 100 Hz tick), where it once parked vCPU 1
+# a second time, so that boot #2's SIPI was lost and the guest came up with
+# one CPU ("do_boot_cpu failed(-1) to wakeup CPU#1"; 1 run in 12 of
+# `make soak` before the fix, kernel/vm.c vm_restart_park).
 run_reboot() (
-    boot_scenario reboot linux-reboot 300
+    KERNEL_ELF=$BUILD/nethv-test.elf EXTRA_CMDLINE=test-restart-window=50000 boot_scenario reboot linux-reboot 300
+    grep -q "^vm a: test-restart-window: 50000 us" "$clean" || fail "the test image's restart window did not open"
     grep -q "^vm a: created" "$clean" || fail "VM not created: $(grep -m1 '^vm a:' "$clean")"
     grep -q "^\[a\] nethv-guest: reboot" "$clean" ||
         fail "first boot did not reboot; last guest line: $(grep '^\[a\] ' "$clean" | tail -1)"
