@@ -1,5 +1,6 @@
 # nethv UEFI loader (boot/efi/): $(BUILD)/nethv.efi, a GNU-EFI application
-# with the kernel ELF embedded.  Included by the top-level Makefile; every
+# with the kernel ELF embedded, and $(BUILD)/nethv-test.efi with the test
+# image (nethv-test.elf).  Included by the top-level Makefile; every
 # EFI-specific flag lives here.  EFI_KERNEL may name another kernel ELF.
 
 EFI_KERNEL   ?= $(BUILD)/nethv.elf
@@ -22,10 +23,10 @@ EFI_LIBS     := -lefi -lgnuefi $(shell $(CC) -print-libgcc-file-name)
 EFI_SECTIONS := .text .sdata .data .dynamic .dynsym .rel .rela .rel.* .rela.* .reloc
 
 EFI_SRC      := $(wildcard boot/efi/*.c) $(filter-out boot/efi/kernel_blob.S,$(wildcard boot/efi/*.S))
-EFI_OBJ      := $(patsubst boot/efi/%,$(BUILD)/efi/%.o,$(basename $(EFI_SRC))) \
-                $(BUILD)/efi/kernel_blob.o
+EFI_OBJ_COMMON := $(patsubst boot/efi/%,$(BUILD)/efi/%.o,$(basename $(EFI_SRC)))
+EFI_OBJ      := $(EFI_OBJ_COMMON) $(BUILD)/efi/kernel_blob.o
 
-efi: $(BUILD)/nethv.efi
+efi: $(BUILD)/nethv.efi $(BUILD)/nethv-test.efi
 
 $(BUILD)/efi/%.o: boot/efi/%.c
 	@mkdir -p $(dir $@)
@@ -40,8 +41,16 @@ $(BUILD)/efi/kernel_blob.o: boot/efi/kernel_blob.S $(EFI_KERNEL)
 	@mkdir -p $(dir $@)
 	$(CC) -c -DNETHV_KERNEL_ELF='"$(EFI_KERNEL)"' $< -o $@
 
+$(BUILD)/efi/kernel_blob_test.o: boot/efi/kernel_blob.S $(BUILD)/nethv-test.elf
+	@mkdir -p $(dir $@)
+	$(CC) -c -DNETHV_KERNEL_ELF='"$(BUILD)/nethv-test.elf"' $< -o $@
+
 $(BUILD)/efi/nethv.so: $(EFI_OBJ) $(EFI_CRT0) $(EFI_LDS)
 	$(LD) $(EFI_LDFLAGS) -o $@ $(EFI_CRT0) $(EFI_OBJ) $(EFI_LIBS)
+$(BUILD)/efi/nethv-test.so: $(EFI_OBJ_COMMON) $(BUILD)/efi/kernel_blob_test.o $(EFI_CRT0) $(EFI_LDS)
+	$(LD) $(EFI_LDFLAGS) -o $@ $(EFI_CRT0) $(EFI_OBJ_COMMON) $(BUILD)/efi/kernel_blob_test.o $(EFI_LIBS)
 
 $(BUILD)/nethv.efi: $(BUILD)/efi/nethv.so
+	$(OBJCOPY) $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 $< $@
+$(BUILD)/nethv-test.efi: $(BUILD)/efi/nethv-test.so
 	$(OBJCOPY) $(addprefix -j ,$(EFI_SECTIONS)) --target efi-app-x86_64 --subsystem=10 $< $@

@@ -18,7 +18,7 @@ bad=0
 TEST=qemu-nic
 scripts/mkiso.sh "$iso" "$BUILD/nethv-test.elf" "$CMDLINE" \
     "$BUILD/config/nic-test.dtb:config.dtb" "$BUILD/guest/vmcall.elf" || fail "mkiso"
-NETHV_EFI=${NETHV_EFI:-$BUILD/nethv.efi} scripts/mkesp.sh "$esp" "$CMDLINE" \
+NETHV_EFI=${NETHV_EFI:-$BUILD/nethv-test.efi} scripts/mkesp.sh "$esp" "$CMDLINE" \
     "$BUILD/config/nic-test.dtb:config.dtb" "$BUILD/guest/vmcall.elf" || fail "mkesp"
 
 # one NAME DRIVER DEVICE IRQ BOOT [QEMU ARGS...]: boot (BOOT: iso|uefi) with
