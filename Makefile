@@ -213,7 +213,7 @@ fuzz: deps fuzz-build
 	    $$f -max_total_time=$(FUZZ_SECONDS) $$f.corpus || exit 1; done
 
 check: deps
-	$(MAKE) all test-host fuzz-build
+	$(MAKE) -j$$(nproc) all test-host fuzz-build
 	BUILD=$(BUILD) tests/run-all
 
 # the Linux-guest and network boot tests SOAK_RUNS times (default 10), with a
