@@ -77,8 +77,7 @@ void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
         uint64_t pa = page_alloc(1, PAGE_SIZE, 0);
         if (!pa)
             panic("cpu: out of memory for the CPU's entry page");
-        pc->ent = phys_to_virt(pa);
-        memset(pc->ent, 0, PAGE_SIZE);
+        pc->ent = phys_to_virt(pa);     /* zeroed */
     }
     struct cpu_entry *e = pc->ent;
     uint64_t tss = (uint64_t)(uintptr_t)&e->tss;

@@ -43,7 +43,6 @@ static void entry_map(uint64_t va, bool write, bool exec)
             uint64_t p = page_alloc(1, PAGE_SIZE, 0);
             if (!p)
                 panic("user: out of memory for the entry mappings");
-            memset(phys_to_virt(p), 0, PAGE_SIZE);
             *e = p | PTE_P | PTE_W;     /* supervisor: the leaf decides */
         }
         t = tab(*e);
@@ -62,7 +61,6 @@ void user_entry_map_cpu(struct percpu *pc)
         entry_pdpt = page_alloc(1, PAGE_SIZE, 0);
         if (!entry_pdpt)
             panic("user: out of memory for the entry mappings");
-        memset(tab(entry_pdpt), 0, PAGE_SIZE);
         for (uint64_t a = (uint64_t)(uintptr_t)__uentry_start; a < (uint64_t)(uintptr_t)__uentry_end;
              a += PAGE_SIZE)
             entry_map(a, false, true);
@@ -125,8 +123,6 @@ int uspace_init(struct uspace *us, const char *name)
     /* the kernel's slots, shared: supervisor-only at the top level already */
     for (unsigned i = 0; i < 512; i++)
         u[i] = k[i];
-    memset(tab(pdpt), 0, PAGE_SIZE);
-    memset(uv, 0, PAGE_SIZE);
     u[USER_SLOT] = uv[USER_SLOT] = pdpt | PTE_P | PTE_W | PTE_US;   /* the leaf decides W and NX */
     uv[0] = entry_pdpt | PTE_P | PTE_W;
     __atomic_add_fetch(&uspace_count, 1, __ATOMIC_SEQ_CST);
