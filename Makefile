@@ -101,10 +101,10 @@ $(BUILD)/user/selftest.elf: user/start.S user/selftest.c user/sys.h user/user.ld
 	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ user/start.S user/selftest.c
 # The monitor (vmm/) as a program at CPL 3 (include/nethv/monitor_abi.h):
 # the kernel's newlib (built -fpie for this), retpolines as the kernel, and
-# the decoder and vLAPIC register code it shares with the kernel.  The
+# the CR4 check, exit names and vLAPIC register code it shares with the kernel.  The
 # kernel embeds it (user_blob.S); none of vmm/ is in nethv.elf.
-MON_SRC  := user/start.S user/mon_main.c user/mon_sys.c $(wildcard vmm/*.c) arch/x86_64/decode.c \
-            arch/x86_64/decode_mmio.c arch/x86_64/cr4.c arch/x86_64/exit_names.c kernel/vlapic.c \
+MON_SRC  := user/start.S user/mon_main.c user/mon_sys.c $(wildcard vmm/*.c) \
+            arch/x86_64/cr4.c arch/x86_64/exit_names.c kernel/vlapic.c \
             arch/x86_64/spec_thunks.S
 MON_OBJ  := $(patsubst %,$(BUILD)/mon/%.o,$(MON_SRC))
 MCFLAGS  := $(UCFLAGS) $(KSPEC) -Iarch/x86_64/include -isystem $(NEWLIB)/include -DNETHV_USER=1 -MMD -MP

@@ -14,15 +14,12 @@
 #include <nethv/net.h>
 #include <arch/regs.h>
 #include <arch/cr4.h>
-#include <arch/decode.h>
+#include <nethv/kinsn.h>
 #include <arch/spec.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 
 void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
-unsigned vcpu_decode_len(struct vcpu *v, const struct vmm_request *rq);
-unsigned vcpu_decode_store_len(struct vcpu *v, const struct vmm_request *rq);
-int vcpu_decode_mov_to_cr(const struct vmm_request *rq, unsigned *cr, unsigned *gpr, unsigned *len);
 
 enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
 typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
@@ -65,9 +62,14 @@ static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_r
     *cs_base = s.cs.base;
 }
 
-/* The instruction length when the backend could not give one (SVM without
- * NRIP-save, EPT/NPT violations): decode the bytes at CS:RIP; 0 if they
- * cannot be read or decoded. */
+static unsigned code_bits(const struct vmm_request *rq)
+{
+    return rq->mode == MODE_LONG64 ? 64 : rq->mode == MODE_PROT32 ? 32 : 16;
+}
+
+/* The instruction length of a fast path's exit when the backend could not
+ * give one (SVM without NRIP-save): from the bytes at CS:RIP (kernel/insn.c);
+ * 0 if they cannot be read or are not such an instruction. */
 unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e)
 {
     if (e->insn_len)
@@ -76,7 +78,7 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e)
     uint64_t cs_base;
     fill_request(v, e, &rq, &cs_base);
     vm_fetch_insn(v->vm, &rq, cs_base);
-    return vcpu_decode_len(v, &rq);
+    return kinsn_len(rq.insn, rq.insn_avail, code_bits(&rq));
 }
 
 /* An MMIO exit's instruction length if it is a plain store (a MOV to
@@ -87,7 +89,7 @@ unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e)
     uint64_t cs_base;
     fill_request(v, e, &rq, &cs_base);
     vm_fetch_insn(v->vm, &rq, cs_base);
-    return vcpu_decode_store_len(v, &rq);
+    return kinsn_store_len(rq.insn, rq.insn_avail, code_bits(&rq));
 }
 
 static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
@@ -100,9 +102,7 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
     if (e->reason == VCPU_EXIT_MMIO ||
         (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION && e->reason != VCPU_EXIT_APIC_EOI &&
          e->reason != VCPU_EXIT_APIC_WRITE)) {     /* (those two: trap-like, RIP past) */
-        vm_fetch_insn(v->vm, &rq, cs_base);
-        if (!rq.exit.insn_len && e->reason != VCPU_EXIT_MMIO)
-            rq.exit.insn_len = vcpu_decode_len(v, &rq);
+        vm_fetch_insn(v->vm, &rq, cs_base);   /* the monitor decodes them */
     }
     memset(&rp, 0, sizeof(rp));
     monitor_exit(v, &rq, &rp);
@@ -140,6 +140,15 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
     }
 }
 
+/* GPR number n (SDM 2A 2.1.5: RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15) */
+static uint64_t gpr_value(const struct vcpu_regs *r, unsigned n)
+{
+    const struct vcpu_gprs *g = &r->gpr;
+    const uint64_t low[8] = { g->rax, g->rcx, g->rdx, g->rbx, r->rsp, g->rbp, g->rsi, g->rdi };
+    const uint64_t high[8] = { g->r8, g->r9, g->r10, g->r11, g->r12, g->r13, g->r14, g->r15 };
+    return n < 8 ? low[n] : high[n & 7];
+}
+
 /* ---- MOV to CR4 (SVM intercepts it; VMX emulates it in its backend) ----
  * Legal values (arch/cr4.h: what the guest's CPUID grants, PAE in long
  * mode, PCIDE, CET) are loaded, anything else #GPs; the source GPR comes
@@ -156,12 +165,14 @@ static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e, enum exit
     fill_request(v, e, &rq, &cs_base);
     if (e->cr.gpr < 0 || !len) {
         vm_fetch_insn(v->vm, &rq, cs_base);
-        if (vcpu_decode_mov_to_cr(&rq, &cr, &gpr, &len) || cr != 4)
+        if (kinsn_mov_to_cr(rq.insn, rq.insn_avail, code_bits(&rq), &cr, &gpr, &len) || cr != 4)
             return to_monitor(v, e);
     }
     *by = BY_KERNEL;
     /* outside 64-bit mode the operand is the 32-bit register */
-    uint64_t val = insn_gpr_read(&rq.regs, gpr, rq.mode == MODE_LONG64 ? 8 : 4, false);
+    uint64_t val = gpr_value(&rq.regs, gpr);
+    if (rq.mode != MODE_LONG64)
+        val = (uint32_t)val;
     struct vcpu_sregs s;
     vcpu_backend->get_sregs(&v->hw, &s);
     if (cr4_write_check(s.cr4, val, v->vm->hw.cr4_allowed, s.cr0, s.cr3, s.efer)) {

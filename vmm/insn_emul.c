@@ -1,13 +1,13 @@
 /*
  * Carrying out a decoded MMIO instruction on a struct vcpu_regs (the
- * monitor's: arch/decode.h): register writes, the ALU with its flags,
+ * monitor's: vmm/decode.h): register writes, the ALU with its flags,
  * string instructions' counts and pointer updates, effective addresses.
- * The classification and register reads are in arch/x86_64/decode_mmio.c,
+ * The classification and register reads are in vmm/decode_mmio.c,
  * which the kernel links too.
  */
 #include <stddef.h>
 #include <string.h>
-#include <arch/decode.h>
+#include "decode.h"
 
 static uint64_t mask_of(unsigned size)
 {

@@ -5,7 +5,7 @@
  * and completes the instruction in the guest's registers.
  */
 #include <stdio.h>
-#include <arch/decode.h>
+#include "decode.h"
 #include "vmm.h"
 #include "lapic.h"
 

@@ -118,8 +118,19 @@ static void io_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_repl
     }
 }
 
-void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq, struct vmm_reply *rp)
+void vmm_handle_exit(struct vmm *m, const struct vmm_request *rq_in, struct vmm_reply *rp)
 {
+    const struct vmm_request *rq = rq_in;
+    struct vmm_request with_len;
+    struct insn in;
+    /* No length from the CPU (SVM without NRIP-save): the kernel sent the
+     * bytes at CS:RIP instead, and the monitor's decoder measures them. */
+    if (!rq->exit.insn_len && rq->insn_avail && rq->exit.reason != VCPU_EXIT_MMIO &&
+        !decode_insn(rq->insn, rq->insn_avail, vmm_decode_mode(rq->mode), &in)) {
+        with_len = *rq;
+        with_len.exit.insn_len = in.len;
+        rq = &with_len;
+    }
     rp->action = VMM_RESUME;
     switch (rq->exit.reason) {
     case VCPU_EXIT_IO:

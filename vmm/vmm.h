@@ -2,7 +2,14 @@
 #ifndef VMM_VMM_H
 #define VMM_VMM_H
 #include <nethv/vmm_if.h>
+#include "decode.h"
 #include <nethv/spinlock.h>
+
+/* the request's code size as the instruction decoder (vmm/decode.h) names it */
+static inline enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m)
+{
+    return m == MODE_LONG64 ? CPU_MODE_64 : m == MODE_PROT32 ? CPU_MODE_32 : CPU_MODE_16;
+}
 
 #define VMM_NAME_MAX 16
 #define VMM_MAX_DEVS 32

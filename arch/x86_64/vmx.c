@@ -514,7 +514,6 @@ static void vmx_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s)
     vmx_priv(v)->cr2 = s->cr2;
     vmx_priv(v)->guest_osxsave = s->cr4 & CR4_OSXSAVE;
     vmx_load_pdptes(v);
-    vmx_priv(v)->state_dirty = true;    /* check before the next entry */
 }
 
 static void vmx_get_sregs(struct vcpu_hw *v, struct vcpu_sregs *s)

@@ -283,14 +283,11 @@ static const char *entry_fail_what(uint32_t basic, uint64_t q)
         return "VM entry failed loading MSRs";
     if (basic == EXIT_FAIL_MCE)
         return "machine-check event during VM entry";
-    const char *bad = vmx_check_guest_state();
-    if (bad)
-        return bad;
-    switch (q) {
+    switch (q) {            /* SDM 3C 26.8: the qualification names only these */
     case ENTRYQ_PDPTE: return "invalid guest state: a PDPTE has reserved bits set";
     case ENTRYQ_NMI_INJECT: return "invalid guest state: NMI injection while NMIs are blocked";
     case ENTRYQ_LINK_PTR: return "invalid guest state: VMCS link pointer";
-    default: return "invalid guest state (check not identified)";
+    default: return "invalid guest state (SDM 3C 26.3.1; the dump shows it)";
     }
 }
 
@@ -461,16 +458,6 @@ int vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
     }
     p = vmx_priv(v);
     for (;;) {
-        if (p->state_dirty) {       /* name the broken rule before the CPU refuses it */
-            const char *bad = vmx_check_guest_state();
-            if (bad) {
-                e->reason = VCPU_EXIT_ENTRY_FAILED;
-                e->fail.what = bad;
-                e->fail.error = EXIT_FAIL_GUEST_STATE;
-                return -1;
-            }
-            p->state_dirty = false;
-        }
         uint32_t inj = vmcs_read32(ENTRY_INTR_INFO);
         uint64_t injected = inj & INTR_INFO_VALID ?
             inj | (uint64_t)(inj & INTR_INFO_ERROR_CODE ? vmcs_read32(ENTRY_EXCEPTION_ERROR) : 0) << 32 : 0;

@@ -17,16 +17,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <arch/vcpu.h>
-#include <arch/decode.h>
 
 #define VMM_INSN_MAX 15
 
 enum cpu_exec_mode { MODE_REAL, MODE_PROT16, MODE_PROT32, MODE_LONG64 };
-/* ... as the instruction decoder (arch/decode.h) names it */
-static inline enum cpu_mode vmm_decode_mode(enum cpu_exec_mode m)
-{
-    return m == MODE_LONG64 ? CPU_MODE_64 : m == MODE_PROT32 ? CPU_MODE_32 : CPU_MODE_16;
-}
 
 struct vmm_request {
     unsigned vm_id;
@@ -36,7 +30,7 @@ struct vmm_request {
     enum cpu_exec_mode mode;
     uint64_t cr0, cr3, cr4, efer;
     uint64_t xcr0;                  /* CPUID leaf 0xd: the XSAVE size for it */
-    uint8_t insn[VMM_INSN_MAX];     /* MMIO exits: bytes at CS:RIP */
+    uint8_t insn[VMM_INSN_MAX];     /* MMIO exits, and exits without a length: bytes at CS:RIP */
     uint8_t insn_avail;             /* how many of them could be read */
 };
 

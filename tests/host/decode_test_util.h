@@ -43,7 +43,7 @@ static int decode_exact(const uint8_t *b, size_t n, int mode, struct insn *in)
     return rc;
 }
 
-static int decode_hex(const char *hex, int mode, struct insn *in)
+static inline int decode_hex(const char *hex, int mode, struct insn *in)
 {
     uint8_t b[64];
 

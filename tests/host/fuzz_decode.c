@@ -1,5 +1,6 @@
 /*
- * libFuzzer target for arch/x86_64/decode.c and decode_mmio.c.
+ * libFuzzer target for vmm/decode.c and decode_mmio.c, and kernel/insn.c
+ * against them.
  *
  * Every input is decoded as 16-, 32- and 64-bit code.  Checked: no read
  * past `avail` (the input, and exact-size copies, are heap buffers under
@@ -18,9 +19,10 @@
  *     -o build/fuzz/fuzz_decode tests/host/fuzz_decode.c
  *   build/fuzz/fuzz_decode -max_total_time=60 -max_len=32 build/fuzz/fuzz_decode.corpus
  */
-#include "../../arch/x86_64/decode.c"
-#include "../../arch/x86_64/decode_mmio.c"
+#include "../../vmm/decode.c"
+#include "../../vmm/decode_mmio.c"
 #include "../../vmm/insn_emul.c"
+#include "../../kernel/insn.c"
 
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,24 @@ static void one_mode(const uint8_t *data, size_t size, enum cpu_mode mode)
     check_mmio(&in, data, size);
 }
 
+/* The kernel's fast-path decoder (kernel/insn.c) accepts only what this
+ * decoder decodes the same way (tests/host/test_kinsn.c has both directions). */
+static void kernel_agrees(const uint8_t *data, size_t size, enum cpu_mode mode)
+{
+    struct insn in;
+    unsigned n = size > 15 ? 15 : (unsigned)size, cr, gpr, len;
+    uint8_t *copy = malloc(n);
+    CHECK(copy);
+    memcpy(copy, data, n);
+    int rc = decode_insn(copy, n, mode, &in);
+    unsigned l = kinsn_len(copy, n, (unsigned)mode), s = kinsn_store_len(copy, n, (unsigned)mode);
+    CHECK(!l || (!rc && in.len == l));
+    CHECK(!s || (!rc && in.len == s && in.mmio.op == INSN_OP_MOV && in.mmio.mem_dst));
+    if (!kinsn_mov_to_cr(copy, n, (unsigned)mode, &cr, &gpr, &len))
+        CHECK(!rc && in.len == len && in.map == INSN_MAP_0F && in.opcode == 0x22);
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0) {
@@ -116,5 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     one_mode(data, size, CPU_MODE_16);
     one_mode(data, size, CPU_MODE_32);
     one_mode(data, size, CPU_MODE_64);
+    kernel_agrees(data, size, CPU_MODE_16);
+    kernel_agrees(data, size, CPU_MODE_32);
+    kernel_agrees(data, size, CPU_MODE_64);
     return 0;
 }

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerate tests/host/decode_cases.h: instruction lengths according to GNU
-# binutils, the cross-check of arch/x86_64/decode.c run by test_decode.c.
+# binutils, the cross-check of vmm/decode.c run by test_decode.c.
 #
 #   tests/host/gen_decode_cases.sh [OUTPUT]      (default tests/host/decode_cases.h)
 #

@@ -1,13 +1,13 @@
 /*
- * Host tests for arch/x86_64/decode.c, lengths (the MMIO side is in
+ * Host tests for vmm/decode.c, lengths (the MMIO side is in
  * test_decode_mmio.c):
  *  - hand-written cases across modes and prefixes, the tricky corners,
  *    limits and errors;
  *  - binutils: every instruction in tests/host/decode_cases.h (made by
  *    gen_decode_cases.sh with as + objdump) must decode to objdump's length.
  */
-#include "../../arch/x86_64/decode.c"
-#include "../../arch/x86_64/decode_mmio.c"
+#include "../../vmm/decode.c"
+#include "../../vmm/decode_mmio.c"
 #include "../../vmm/insn_emul.c"
 
 #include <setjmp.h>

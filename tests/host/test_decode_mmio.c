@@ -1,12 +1,12 @@
 /*
- * Host tests for arch/x86_64/decode_mmio.c (lengths: test_decode.c):
+ * Host tests for vmm/decode_mmio.c (lengths: test_decode.c):
  * operand kinds and sizes of the MMIO instructions, register write widths
  * (zero-extension, merges, AH..BH), store values, string instructions,
  * effective addresses, and the ALU flags checked against this (x86-64)
  * host CPU.
  */
-#include "../../arch/x86_64/decode.c"
-#include "../../arch/x86_64/decode_mmio.c"
+#include "../../vmm/decode.c"
+#include "../../vmm/decode_mmio.c"
 #include "../../vmm/insn_emul.c"
 
 #include <setjmp.h>

@@ -23,6 +23,8 @@
 
 #include "../../vmm/devices.c"
 #include "../../vmm/vmm.c"
+#include "../../vmm/decode.c"
+#include "../../vmm/decode_mmio.c"
 #include "../../vmm/pci.c"
 #include "../../vmm/virtio_net.c"
 

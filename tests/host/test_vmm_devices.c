@@ -26,6 +26,8 @@ uint64_t tsc_hz = 1000000000ull;        /* 1 GHz: 1 ns per tick */
 
 #include "../../vmm/devices.c"
 #include "../../vmm/vmm.c"
+#include "../../vmm/decode.c"
+#include "../../vmm/decode_mmio.c"
 #include "../../vmm/uart.c"
 #include "../../vmm/rtc.c"
 #include "../../vmm/pit.c"
@@ -102,6 +104,35 @@ static void exit_out(struct vmm *m, uint16_t port, unsigned size, uint32_t v, st
     rq.regs.gpr.rax = v;
     memset(rp, 0, sizeof(*rp));
     vmm_handle_exit(m, &rq, rp);
+}
+
+/* Without a length from the CPU (SVM without NRIP-save) the kernel sends
+ * the bytes at CS:RIP and the monitor measures them: OUT imm8 with a
+ * prefix in 32-bit code is 3 bytes, a CPUID in 64-bit code 2 (with REX 3);
+ * bytes that do not decode leave the length 0, not a guess. */
+static void test_exit_length_from_bytes(void **state)
+{
+    struct vmm *m = *state;
+    struct vmm_request rq = { 0 };
+    struct vmm_reply rp = { 0 };
+    rq.exit.reason = VCPU_EXIT_IO;
+    rq.exit.io.port = 0x80;
+    rq.exit.io.size = 2;
+    rq.mode = MODE_PROT32;
+    memcpy(rq.insn, "\x66\xe7\x80", 3);             /* out 0x80, ax */
+    rq.insn_avail = 3;
+    vmm_handle_exit(m, &rq, &rp);
+    assert_int_equal(rp.action, VMM_RESUME);
+    assert_int_equal(rp.advance_rip, 3);
+    rq.insn_avail = 2;                                  /* cut short: no length */
+    memset(&rp, 0, sizeof(rp));
+    vmm_handle_exit(m, &rq, &rp);
+    assert_int_equal(rp.advance_rip, 0);
+    rq.exit.insn_len = 1;                               /* the CPU's length wins */
+    rq.insn_avail = 3;
+    memset(&rp, 0, sizeof(rp));
+    vmm_handle_exit(m, &rq, &rp);
+    assert_int_equal(rp.advance_rip, 1);
 }
 
 /* ---- UART ------------------------------------------------------------------------------ */
@@ -674,6 +705,7 @@ static void test_random_accesses(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_exit_length_from_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uart_dlab_and_scratch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uart_lsr_and_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uart_rx_and_iir_priorities, setup, teardown),

@@ -504,7 +504,6 @@ struct vmx_vcpu {
     uint64_t rip, rsp, rflags;                  /* VMCS copies, valid if regs_cached */
     bool regs_cached;                           /* cleared at every exit */
     bool guest_osxsave;                         /* guest CR4.OSXSAVE (host-owned bit) */
-    bool state_dirty;                           /* set_sregs since the last check */
     uint32_t last_reason;                       /* for dump() and inject() */
     uint64_t last_qual;
     uint32_t last_insn_len, last_intr_info;
@@ -613,7 +612,6 @@ struct vmx_percpu {
 struct vmx_percpu *vmx_this_cpu(void);
 const char *vmx_insn_error_name(uint32_t err);              /* vmx_check.c */
 const char *vmx_exit_reason_name(uint32_t basic);
-const char *vmx_check_guest_state(void);                    /* NULL: passes */
 void vmx_dump(struct vcpu_hw *v);
 int vmx_vm_init(struct vm_hw *vm);                          /* vmx_ept.c */
 int vmx_vm_map(struct vm_hw *vm, uint64_t gpa, uint64_t hpa, uint64_t len, unsigned prot);

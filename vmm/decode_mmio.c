@@ -2,11 +2,11 @@
  * MMIO semantics of decoded instructions: which memory instructions nethv
  * emulates (decode_mmio_classify), and reading a register operand.  The
  * helpers that carry them out on a struct vcpu_regs are the monitor's
- * (vmm/insn_emul.c).  See arch/decode.h.
+ * (vmm/insn_emul.c).  See vmm/decode.h.
  */
 #include <stddef.h>
 #include <string.h>
-#include <arch/decode.h>
+#include "decode.h"
 
 static uint64_t size_mask(unsigned size)
 {

@@ -2,10 +2,11 @@
  * The x86 instruction decoder (decode.c, decode_mmio.c).  Pure functions:
  * any CPU, no locks, no allocation; builds freestanding and for the host.
  *
- * Two users:
+ * The monitor's (the kernel has only kernel/insn.c for its fast paths).
+ * Two uses:
  *  - instruction length after an intercept when the CPU does not report it
- *    (SVM without NRIP-save, e.g. QEMU TCG): read up to 15 bytes at the
- *    guest RIP, call decode_insn(), advance RIP by insn.len;
+ *    (SVM without NRIP-save, e.g. QEMU TCG): the kernel sends up to 15
+ *    bytes at the guest RIP, decode_insn() measures them (vmm_handle_exit);
  *  - MMIO emulation after an EPT violation / NPF on a device page: the
  *    same call fills insn.mmio, and the helpers below move data between the
  *    device and the guest registers:

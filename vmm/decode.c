@@ -1,14 +1,14 @@
 /*
  * x86 instruction decoder: prefixes, opcode maps, ModRM/SIB, displacement
  * and immediates, giving the length of any instruction and its operands.
- * See arch/decode.h for the interface; decode_mmio.c gives the semantics.
+ * See vmm/decode.h for the interface; decode_mmio.c gives the semantics.
  *
  * Opcode facts: Intel SDM Vol. 2, Appendix A (opcode maps) and 2.1-2.3
  * (instruction format, REX, VEX/EVEX); AMD APM Vol. 3 for XOP, 3DNow! and
  * SSE4a EXTRQ/INSERTQ.
  */
 #include <string.h>
-#include <arch/decode.h>
+#include "decode.h"
 #include <arch/regs.h>
 
 /* ---- opcode attribute tables ------------------------------------------------
