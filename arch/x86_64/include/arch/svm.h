@@ -7,6 +7,8 @@
  *
  * Only the SVM backend (svm*.c) includes this header; generic code sees the
  * vCPU interface in arch/vcpu.h and nothing here.
+ * Feature and intercept bits are named where nethv uses them; the others
+ * are in the section cited beside each group.
  */
 #ifndef ARCH_SVM_H
 #define ARCH_SVM_H
@@ -21,34 +23,14 @@
  * Identification"): EAX = SVM revision, EBX = number of ASIDs, EDX = features */
 #define SVM_CPUID_LEAF          0x8000000au
 #define SVM_FEAT_NP             (1u << 0)   /* nested paging */
-#define SVM_FEAT_LBRV           (1u << 1)   /* LBR virtualization */
-#define SVM_FEAT_SVML           (1u << 2)   /* SVM lock (VM_CR.LOCK / SVM_KEY) */
 #define SVM_FEAT_NRIPS          (1u << 3)   /* next-RIP save on #VMEXIT (15.7.1) */
-#define SVM_FEAT_TSC_RATE       (1u << 4)   /* TSC ratio MSR */
 #define SVM_FEAT_VMCB_CLEAN     (1u << 5)   /* VMCB clean bits (15.15 "VMCB State Caching") */
 #define SVM_FEAT_FLUSH_ASID     (1u << 6)   /* TLB_CONTROL 3/7 (15.16.1) */
 #define SVM_FEAT_DECODE_ASSISTS (1u << 7)   /* insn bytes, CR/INVLPG info */
-#define SVM_FEAT_PAUSE_FILTER   (1u << 10)
-#define SVM_FEAT_PAUSE_THRESH   (1u << 12)
-#define SVM_FEAT_AVIC           (1u << 13)
-#define SVM_FEAT_VMSAVE_VIRT    (1u << 15)
 #define SVM_FEAT_VGIF           (1u << 16)
-#define SVM_FEAT_GMET           (1u << 17)
-#define SVM_FEAT_X2AVIC         (1u << 18)
-#define SVM_FEAT_SSS_CHECK      (1u << 19)
-#define SVM_FEAT_SPEC_CTRL      (1u << 20)
-#define SVM_FEAT_ROGPT          (1u << 21)
-#define SVM_FEAT_HOST_MCE_OVR   (1u << 23)
-#define SVM_FEAT_TLBI_CTL       (1u << 24)
-#define SVM_FEAT_VNMI           (1u << 25)
-#define SVM_FEAT_IBS_VIRT       (1u << 26)
-#define SVM_FEAT_VMCB_ADDR_CHK  (1u << 28)  /* QEMU sets it */
 
 /* ---- SVM MSRs (15.30 "SVM Related MSRs") ---- */
 #define MSR_VM_CR               0xc0010114u /* 15.30.1 */
-#define  VM_CR_DPD              (1ull << 0)
-#define  VM_CR_R_INIT           (1ull << 1)
-#define  VM_CR_DIS_A20M         (1ull << 2)
 #define  VM_CR_LOCK             (1ull << 3)
 #define  VM_CR_SVMDIS           (1ull << 4)
 #define MSR_VM_HSAVE_PA         0xc0010117u /* 15.30.4: host save area, 4 KiB aligned */
@@ -59,37 +41,19 @@
 #define SVM_INT_SMI             (1u << 2)   /* 15.13.3 */
 #define SVM_INT_INIT            (1u << 3)   /* 15.13.4 */
 #define SVM_INT_VINTR           (1u << 4)   /* 15.13.5 virtual interrupt taken */
-#define SVM_INT_CR0_SEL_WRITE   (1u << 5)
 /* VMCB 0x000 intercept_cr: reads of CRn in bit n, writes in bit 16 + n (15.9.1) */
 #define SVM_INT_CR_WRITE(n)     (1u << (16 + (n)))
 /* EXITINFO1 of a CR access with decode assists: bit 63 valid, 3:0 the GPR (15.34.1) */
 #define SVM_CR_INFO_VALID       (1ull << 63)
 #define SVM_CR_INFO_GPR_MASK    0xfull
-#define SVM_INT_IDTR_READ       (1u << 6)
-#define SVM_INT_GDTR_READ       (1u << 7)
-#define SVM_INT_LDTR_READ       (1u << 8)
-#define SVM_INT_TR_READ         (1u << 9)
-#define SVM_INT_IDTR_WRITE      (1u << 10)
-#define SVM_INT_GDTR_WRITE      (1u << 11)
-#define SVM_INT_LDTR_WRITE      (1u << 12)
-#define SVM_INT_TR_WRITE        (1u << 13)
-#define SVM_INT_RDTSC           (1u << 14)
 #define SVM_INT_RDPMC           (1u << 15)
-#define SVM_INT_PUSHF           (1u << 16)
-#define SVM_INT_POPF            (1u << 17)
 #define SVM_INT_CPUID           (1u << 18)
-#define SVM_INT_RSM             (1u << 19)
 #define SVM_INT_IRET            (1u << 20)
-#define SVM_INT_INTN            (1u << 21)
 #define SVM_INT_INVD            (1u << 22)
-#define SVM_INT_PAUSE           (1u << 23)
 #define SVM_INT_HLT             (1u << 24)
-#define SVM_INT_INVLPG          (1u << 25)
 #define SVM_INT_INVLPGA         (1u << 26)
 #define SVM_INT_IOIO_PROT       (1u << 27)  /* 15.10: consult the IOPM */
 #define SVM_INT_MSR_PROT        (1u << 28)  /* 15.11: consult the MSRPM */
-#define SVM_INT_TASK_SWITCH     (1u << 29)
-#define SVM_INT_FERR_FREEZE     (1u << 30)
 #define SVM_INT_SHUTDOWN        (1u << 31)  /* 15.14.3 */
 
 /* ---- intercept vector 4, VMCB 0x010 ---- */
@@ -100,15 +64,11 @@
 #define SVM_INT2_STGI           (1u << 4)
 #define SVM_INT2_CLGI           (1u << 5)
 #define SVM_INT2_SKINIT         (1u << 6)
-#define SVM_INT2_RDTSCP         (1u << 7)
-#define SVM_INT2_ICEBP          (1u << 8)
 #define SVM_INT2_WBINVD         (1u << 9)
 #define SVM_INT2_MONITOR        (1u << 10)
 #define SVM_INT2_MWAIT          (1u << 11)
 #define SVM_INT2_MWAIT_ARMED    (1u << 12)
 #define SVM_INT2_XSETBV         (1u << 13)
-#define SVM_INT2_RDPRU          (1u << 14)
-#define SVM_INT2_EFER_WRITE_TRAP (1u << 15)
 
 /* ---- TLB_CONTROL, VMCB 0x05c (15.16.1 "TLB Flush") ---- */
 #define SVM_TLB_NOTHING         0
@@ -126,9 +86,6 @@
 #define SVM_VINT_MASKING        (1ull << 24)    /* 15.21.1: guest IF masks virtual
                                                    interrupts only; the host IF at
                                                    VMRUN masks physical ones */
-#define SVM_VINT_GIF_ENABLE     (1ull << 25)
-#define SVM_VINT_AVIC_ENABLE    (1ull << 31)
-#define SVM_VINT_VECTOR_SHIFT   32              /* 8 bits */
 
 /* ---- interrupt state, VMCB 0x068 ---- */
 #define SVM_INTSTATE_SHADOW     (1ull << 0)     /* STI / MOV SS shadow (15.21.5) */

@@ -4,6 +4,8 @@
  * backend (arch/x86_64/vmx*.c).  Nothing outside those files includes this.
  * References: Intel SDM Vol. 3C ch. 24-30 (chapter numbers of the 2016+
  * editions; newer editions shift them by one), Vol. 3D appendices A-C.
+ * Capability and control bits are named where nethv uses them; the others
+ * are in the section cited beside each group.
  */
 #ifndef ARCH_VMX_H
 #define ARCH_VMX_H
@@ -23,18 +25,15 @@
 #define MSR_IA32_VMX_CR0_FIXED1         0x487
 #define MSR_IA32_VMX_CR4_FIXED0         0x488
 #define MSR_IA32_VMX_CR4_FIXED1         0x489
-#define MSR_IA32_VMX_VMCS_ENUM          0x48a
 #define MSR_IA32_VMX_PROCBASED_CTLS2    0x48b
 #define MSR_IA32_VMX_EPT_VPID_CAP       0x48c
 #define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48d
 #define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48e
 #define MSR_IA32_VMX_TRUE_EXIT_CTLS     0x48f
 #define MSR_IA32_VMX_TRUE_ENTRY_CTLS    0x490
-#define MSR_IA32_VMX_VMFUNC             0x491
 
 /* IA32_FEATURE_CONTROL (MSR 0x3a, SDM 3C 23.7) */
 #define FEATURE_CONTROL_LOCKED          (1ull << 0)
-#define FEATURE_CONTROL_VMX_IN_SMX      (1ull << 1)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
 
 /* IA32_VMX_BASIC (A.1) */
@@ -48,25 +47,18 @@
 /* IA32_VMX_MISC (A.6) */
 #define VMX_MISC_PREEMPT_SHIFT(m) ((unsigned)(m) & 0x1f)  /* timer ticks = TSC >> this */
 #define VMX_MISC_STORE_LMA      (1ull << 5)
-#define VMX_MISC_ACT_HLT        (1ull << 6)
-#define VMX_MISC_ACT_SHUTDOWN   (1ull << 7)
-#define VMX_MISC_ACT_SIPI       (1ull << 8)
 
 /* IA32_VMX_EPT_VPID_CAP (A.10) */
 #define EPT_CAP_EXEC_ONLY       (1ull << 0)
 #define EPT_CAP_WALK4           (1ull << 6)
-#define EPT_CAP_WALK5           (1ull << 7)
-#define EPT_CAP_UC              (1ull << 8)
 #define EPT_CAP_WB              (1ull << 14)
 #define EPT_CAP_2M              (1ull << 16)
 #define EPT_CAP_1G              (1ull << 17)
 #define EPT_CAP_INVEPT          (1ull << 20)
 #define EPT_CAP_AD              (1ull << 21)
-#define EPT_CAP_ADV_INFO        (1ull << 22)
 #define EPT_CAP_INVEPT_SINGLE   (1ull << 25)
 #define EPT_CAP_INVEPT_ALL      (1ull << 26)
 #define VPID_CAP_INVVPID        (1ull << 32)
-#define VPID_CAP_INVVPID_ADDR   (1ull << 40)
 #define VPID_CAP_INVVPID_SINGLE (1ull << 41)
 #define VPID_CAP_INVVPID_ALL    (1ull << 42)
 
@@ -298,29 +290,19 @@ enum vmx_exit_reason {
 #define PROC_INTR_WINDOW        (1u << 2)
 #define PROC_TSC_OFFSET         (1u << 3)
 #define PROC_HLT_EXIT           (1u << 7)
-#define PROC_INVLPG_EXIT        (1u << 9)
 #define PROC_MWAIT_EXIT         (1u << 10)
 #define PROC_RDPMC_EXIT         (1u << 11)
-#define PROC_RDTSC_EXIT         (1u << 12)
-#define PROC_CR3_LOAD_EXIT      (1u << 15)
-#define PROC_CR3_STORE_EXIT     (1u << 16)
-#define PROC_TERTIARY           (1u << 17)
 #define PROC_CR8_LOAD_EXIT      (1u << 19)
 #define PROC_CR8_STORE_EXIT     (1u << 20)
 #define PROC_TPR_SHADOW         (1u << 21)
 #define PROC_NMI_WINDOW         (1u << 22)
-#define PROC_MOV_DR_EXIT        (1u << 23)
-#define PROC_IO_EXIT            (1u << 24)      /* unconditional I/O exiting */
 #define PROC_IO_BITMAPS         (1u << 25)
-#define PROC_MTF                (1u << 27)
 #define PROC_MSR_BITMAPS        (1u << 28)
 #define PROC_MONITOR_EXIT       (1u << 29)
-#define PROC_PAUSE_EXIT         (1u << 30)
 #define PROC_SECONDARY          (1u << 31)
 /* secondary processor-based (24.6.2) */
 #define PROC2_VIRT_APIC_ACCESS  (1u << 0)       /* APIC-access page (29.4) */
 #define PROC2_EPT               (1u << 1)
-#define PROC2_DESC_TABLE_EXIT   (1u << 2)
 #define PROC2_RDTSCP            (1u << 3)
 #define PROC2_VIRT_X2APIC       (1u << 4)       /* x2APIC MSRs 0x800-0x8ff on the virtual-APIC page (29.5) */
 #define PROC2_VPID              (1u << 5)
@@ -328,34 +310,18 @@ enum vmx_exit_reason {
 #define PROC2_UNRESTRICTED      (1u << 7)
 #define PROC2_APIC_REG_VIRT     (1u << 8)       /* APIC register reads from the virtual-APIC page (29.4.2, 29.5) */
 #define PROC2_VIRT_INTR_DELIVERY (1u << 9)      /* the CPU evaluates and delivers virtual interrupts (29.2) */
-#define PROC2_PAUSE_LOOP_EXIT   (1u << 10)
-#define PROC2_RDRAND_EXIT       (1u << 11)
 #define PROC2_INVPCID           (1u << 12)
-#define PROC2_VMFUNC            (1u << 13)
-#define PROC2_VMCS_SHADOW       (1u << 14)
-#define PROC2_ENCLS_EXIT        (1u << 15)
-#define PROC2_RDSEED_EXIT       (1u << 16)
-#define PROC2_PML               (1u << 17)
-#define PROC2_EPT_VE            (1u << 18)
-#define PROC2_XSAVES            (1u << 20)
-#define PROC2_MBEC              (1u << 22)
-#define PROC2_TSC_SCALING       (1u << 25)
 /* VM-exit controls (24.7.1) */
 #define EXIT_SAVE_DEBUG         (1u << 2)
 #define EXIT_HOST_64            (1u << 9)       /* host address-space size */
-#define EXIT_LOAD_PERF_GLOBAL   (1u << 12)
 #define EXIT_ACK_INTR           (1u << 15)
 #define EXIT_SAVE_PAT           (1u << 18)
 #define EXIT_LOAD_PAT           (1u << 19)
 #define EXIT_SAVE_EFER          (1u << 20)
 #define EXIT_LOAD_EFER          (1u << 21)
-#define EXIT_SAVE_PREEMPT       (1u << 22)
 /* VM-entry controls (24.8.1) */
 #define ENTRY_LOAD_DEBUG        (1u << 2)
 #define ENTRY_IA32E_GUEST       (1u << 9)
-#define ENTRY_SMM               (1u << 10)
-#define ENTRY_DUAL_MONITOR_OFF  (1u << 11)
-#define ENTRY_LOAD_PERF_GLOBAL  (1u << 13)
 #define ENTRY_LOAD_PAT          (1u << 14)
 #define ENTRY_LOAD_EFER         (1u << 15)
 
