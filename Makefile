@@ -32,7 +32,7 @@ KCPPFLAGS:= -Iinclude -Iarch/x86_64/include -isystem $(NEWLIB)/include \
 KASFLAGS := -g -Iinclude -Iarch/x86_64/include -DNETHV_KERNEL=1 -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack \
             -Wl,--build-id=none -Wl,-T,linker.ld
-KLIBS    := $(LIBFDT_A) $(NEWLIB)/lib/libc.a -lgcc
+KLIBS    := $(NEWLIB)/lib/libc.a -lgcc
 
 # ---- host flags (unit tests, fuzzers, benchmarks, tools) ----------------------
 HWARN    := -Wall -Wextra -Werror -Wshadow -Wundef -Wno-unused-parameter
@@ -116,12 +116,24 @@ $(BUILD)/user/monitor.elf: $(MON_OBJ) user/user.ld $(NEWLIB)/.stamp
 	@mkdir -p $(dir $@)
 	@echo "  USER    $@"
 	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ $(MON_OBJ) $(NEWLIB)/lib/libc.a -lgcc
-monitor: $(BUILD)/user/monitor.elf
+monitor: $(BUILD)/user/monitor.elf $(BUILD)/user/config.elf
 
-$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/monitor.elf
+# The configuration parser at CPL 3 (include/nethv/config_abi.h): config.c
+# and libfdt, which ring 0 does not link.
+CFG_SRC  := user/start.S user/cfg_main.c user/config.c arch/x86_64/spec_thunks.S
+CFG_OBJ  := $(patsubst %,$(BUILD)/mon/%.o,$(CFG_SRC))
+$(BUILD)/mon/user/config.c.o $(BUILD)/mon/user/cfg_main.c.o: MCFLAGS += -isystem $(BUILD)/fdtinc
+$(BUILD)/mon/user/config.c.o $(BUILD)/mon/user/cfg_main.c.o: $(BUILD)/fdtinc/libfdt.h
+$(BUILD)/user/config.elf: $(CFG_OBJ) user/user.ld $(NEWLIB)/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  USER    $@"
+	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) -o $@ $(CFG_OBJ) $(LIBFDT_A) $(NEWLIB)/lib/libc.a -lgcc
+
+$(BUILD)/k/arch/x86_64/user_blob.o: arch/x86_64/user_blob.S $(BUILD)/user/monitor.elf $(BUILD)/user/config.elf
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
-	$(Q)$(CC) $(KASFLAGS) -DNETHV_MONITOR_ELF='"$(BUILD)/user/monitor.elf"' -c $< -o $@
+	$(Q)$(CC) $(KASFLAGS) -DNETHV_MONITOR_ELF='"$(BUILD)/user/monitor.elf"' \
+	    -DNETHV_CONFIG_ELF='"$(BUILD)/user/config.elf"' -c $< -o $@
 $(BUILD)/k/arch/x86_64/user_selftest_blob.o: arch/x86_64/user_selftest_blob.S $(BUILD)/user/selftest.elf
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
@@ -143,9 +155,9 @@ $(BUILD)/config/%.dtb: config/%.dts $(BUILD)/tools/nethv-cfgcheck
 	dtc -q -I dts -O dtb -o $@ $<
 	$(BUILD)/tools/nethv-cfgcheck $@ $<
 
-$(BUILD)/tools/nethv-cfgcheck: tools/cfgcheck.c kernel/config.c include/nethv/config.h
+$(BUILD)/tools/nethv-cfgcheck: tools/cfgcheck.c user/config.c include/nethv/config.h
 	@mkdir -p $(dir $@)
-	$(HOSTCC) -std=gnu11 -O1 -g $(HWARN) -Iinclude -DNETHV_HOST=1 -o $@ tools/cfgcheck.c kernel/config.c -lfdt
+	$(HOSTCC) -std=gnu11 -O1 -g $(HWARN) -Iinclude -DNETHV_HOST=1 -o $@ tools/cfgcheck.c user/config.c -lfdt
 
 # ---- boot artifacts ----------------------------------------------------------------
 include boot/efi/efi.mk

@@ -52,6 +52,3 @@ int kill(int pid, int sig) { errno = EINVAL; return -1; }
 void _exit(int code);
 void _exit(int code) { panic("newlib called _exit(%d)", code); }
 
-/* libfdt.a from Debian is built with -fstack-protector (canary at %fs:0x28). */
-void __stack_chk_fail(void);
-void __stack_chk_fail(void) { panic("stack protector: stack smashed"); }

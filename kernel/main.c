@@ -65,10 +65,9 @@ static void timer_start_and_check(void)
 
 void kernel_main(const struct boot_info *bi)
 {
-    /* GS/FS base first: exception reports and libfdt's canary use them */
+    /* GS base first: exception reports use it */
     percpu_area[0].self = &percpu_area[0];
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&percpu_area[0]);
-    wrmsr(MSR_FS_BASE, (uint64_t)(uintptr_t)&percpu_area[0]);
     console_init();
     cmdline_set(bi->cmdline);
     printk("\nnethv " NETHV_VERSION " booting (loader: %s)\n", bi->loader[0] ? bi->loader : "unknown");

@@ -1,6 +1,6 @@
 /*
  * nethv-cfgcheck DTB [DTS]: check a configuration blob with the kernel's own
- * parser (kernel/config.c).  On success print the summary and exit 0; on
+ * parser (user/config.c).  On success print the summary and exit 0; on
  * error print "file.dts:LINE: node /vms/a: property 'memory': message" and
  * exit 1.  LINE comes from dtc's annotated output (dtc -T -T), which tags
  * every node and property with its source position (includes too).

@@ -1,4 +1,4 @@
-/* Per-CPU GDT and TSS (SDM 3A 3.4.5, 8.2.3), per-CPU area (GS/FS base). */
+/* Per-CPU GDT and TSS (SDM 3A 3.4.5, 8.2.3), per-CPU area (GS base). */
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
@@ -86,7 +86,6 @@ void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
     pc->cpu = cpu;
     pc->apic_id = apic_id;
     pc->kstack_top = kstack_top;
-    pc->stack_canary = 0x6e65746876ull ^ (rdtsc() << 16);
     pc->entry_top = (uint64_t)(uintptr_t)e + CPU_ENTRY_TOP;
     *(struct percpu **)(uintptr_t)pc->entry_top = pc;      /* PERCPU_ABOVE_FRAME */
     e->tss.rsp[0] = kstack_top;
@@ -111,5 +110,4 @@ void cpu_init_percpu(unsigned cpu, uint32_t apic_id, uint64_t kstack_top)
 
     gdt_load(pc);
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)pc);
-    wrmsr(MSR_FS_BASE, (uint64_t)(uintptr_t)pc);
 }

@@ -92,7 +92,7 @@ void dump_frame(const struct trap_frame *tf)
  * TR and LDTR are still the guest's, and reading %gs:0 there faults again
  * (then #DF on the guest's TSS: a silent shutdown).  This finds the CPU by
  * its APIC ID and reloads the host's state -- VMLOAD of the CPU's host area
- * inside svm_vmrun, whose start saved it; the FS/GS bases elsewhere.  Uses
+ * inside svm_vmrun, whose start saved it; the GS base elsewhere.  Uses
  * no %gs itself.  Returns the bad GS base (1 if it was 0), or 0 if all was
  * well.
  */
@@ -114,7 +114,6 @@ static uint64_t host_state_repair(const struct trap_frame *tf, bool *in_window)
     if (*in_window)
         __asm__ volatile("vmload %%rax" :: "a"(svm_host_area[cpu]) : "memory");
     wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)&percpu_area[cpu]);
-    wrmsr(MSR_FS_BASE, (uint64_t)(uintptr_t)&percpu_area[cpu]);
     return gs ? gs : 1;
 }
 

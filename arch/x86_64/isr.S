@@ -85,8 +85,8 @@ isr_common:
     pushq   %r13
     pushq   %r14
     pushq   %r15
-    /* From CPL 3 (a monitor, user.c): code there can load FS and GS, so
-     * their bases are reloaded before any C code uses them -- this CPU's
+    /* From CPL 3 (a monitor, user.c): code there can load GS, so its base
+     * is reloaded before any C code uses it (the kernel uses no FS) -- this CPU's
      * per-CPU area is the qword right above the CPU's frame
      * (PERCPU_ABOVE_FRAME: TSS.RSP0 and every IST stack). */
     xor     %r12d, %r12d            /* callee-saved: a CR3 to go back to, or 0 */
@@ -99,8 +99,6 @@ isr_common:
     mov     %rax, %rdx
     shr     $32, %rdx
     mov     $MSR_GS_BASE, %ecx
-    wrmsr
-    mov     $MSR_FS_BASE, %ecx
     wrmsr
     jmp     5f
     /* An exception in ring 0 under a monitor's user view: in the few

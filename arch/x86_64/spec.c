@@ -20,9 +20,9 @@
  *            the physical CPU; ARCH_CAPABILITIES is the host's facts plus
  *            SKIP_L1DFL_VMENTRY; CPUID offers exactly these.
  *
- * Not done: return thunks (Retbleed) and BHI clearing; newlib and libfdt
- * are Debian-built without retpolines (no indirect call of theirs is on a
- * guest-driven path).
+ * Not done: return thunks (Retbleed) and BHI clearing.  libfdt, Debian-built
+ * without retpolines, is not in ring 0: only the configuration parser at
+ * CPL 3 links it, once at boot (kernel/config_load.c).
  */
 #include <nethv/kernel.h>
 #include <arch/cpu.h>

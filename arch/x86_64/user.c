@@ -350,6 +350,7 @@ enum user_status user_call(struct user_call *c)
     if (pc->user_last != c->us && spec.ibpb)
         wrmsr(MSR_IA32_PRED_CMD, PRED_CMD_IBPB);
     pc->user_last = c->us;
+    wrmsr(MSR_FS_BASE, c->fs_base);     /* the kernel does not use FS: it stays the program's */
     struct user_frame f = {
         .rip = c->entry, .rsp = c->stack_top, .arg = c->arg,
         .cr3 = c->us->pml4 | (user_kpti ? USER_VIEW : 0),

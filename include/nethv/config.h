@@ -162,7 +162,13 @@ void config_print(const struct nethv_config *cfg, config_printf_fn pr);
 
 /* Names of enum values, as written in the DTS. */
 const char *config_vm_type_name(enum config_vm_type t);
-const char *config_nic_name(enum config_nic n);
+/* the `nic` property's values (config.c parses them; ring 0 prints them) */
+#define CONFIG_NIC_NAMES { "auto", "e1000", "e1000e", "virtio-net", NULL }
+static inline const char *config_nic_name(enum config_nic n)
+{
+    static const char *const names[] = CONFIG_NIC_NAMES;
+    return (unsigned)n <= CONFIG_NIC_VIRTIO_NET ? names[n] : "?";
+}
 const char *config_exit_name(enum config_exit e);
 
 #endif

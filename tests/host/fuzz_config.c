@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for config_parse() (kernel/config.c, unity build).
+ * libFuzzer target for config_parse() (user/config.c, unity build).
  *
  * Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *            -DNETHV_HOST=1 -Iinclude tests/host/fuzz_config.c -lfdt -o build/fuzz_config
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <libfdt.h>
 
-#include "../../kernel/config.c"
+#include "../../user/config.c"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)

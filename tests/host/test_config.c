@@ -1,5 +1,5 @@
 /*
- * Host tests for kernel/config.c (unity build).  Each case starts from one
+ * Host tests for user/config.c (unity build).  Each case starts from one
  * good configuration (good[] below), applies a few edits, builds the DTB in
  * memory with libfdt's sequential-write API and checks either the parsed
  * result or the error's code, node, property and message.
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <libfdt.h>
 
-#include "../../kernel/config.c"
+#include "../../user/config.c"
 
 /* Tables below list only the fields they need. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"

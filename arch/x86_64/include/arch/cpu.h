@@ -1,7 +1,7 @@
 /*
  * Per-CPU data, descriptor tables and trap frames.
- * GS base points at this CPU's struct percpu (this_cpu()); FS base too,
- * because libfdt (built with -fstack-protector) reads its canary at %fs:0x28.
+ * GS base points at this CPU's struct percpu (this_cpu()).  The kernel does
+ * not use FS: its base is the last CPL-3 program's (struct user_call).
  */
 #ifndef ARCH_CPU_H
 #define ARCH_CPU_H
@@ -51,7 +51,7 @@ struct percpu {
     uint64_t kstack_top;        /* 0x10 */
     uint64_t user_kframe;       /* 0x18: isr.S, KPTI: where a CPL-3 entry's frame goes on the kernel stack */
     uint64_t entry_top;         /* 0x20: isr.S, KPTI: this CPU's entry stack (cpu_entry page + CPU_ENTRY_TOP) */
-    uint64_t stack_canary;      /* 0x28: %fs:0x28 */
+    uint64_t unused28;          /* 0x28 */
     struct cpu_entry *ent;      /* 0x30: a page of its own (above) */
     uint64_t user_cr3;          /* 0x38: isr.S, KPTI: the user view of the monitor being run */
     volatile uint64_t timer_ticks;
@@ -59,7 +59,6 @@ struct percpu {
     struct user_frame *user_frame;      /* user.c: the call into CPL 3 under way, or NULL */
     const void *user_last;              /* user.c: the address space it last ran (IBPB on a change) */
 };
-_Static_assert(offsetof(struct percpu, stack_canary) == 0x28, "canary at %fs:0x28");
 _Static_assert(offsetof(struct percpu, user_kframe) == 0x18 && offsetof(struct percpu, entry_top) == 0x20 &&
                offsetof(struct percpu, user_cr3) == 0x38, "isr.S, user_entry.S: PC_USER_KFRAME, PC_ENTRY_TOP, PC_USER_CR3");
 

@@ -114,6 +114,7 @@ struct user_call {
     uint64_t budget_tsc;                /* the watchdog: TSC ticks the call may take */
     uint64_t sys_credit_tsc;            /* kernel time in its system calls the watchdog does
                                            not count, up to this many ticks in all (0: none) */
+    uint64_t fs_base;                   /* the program's FS base (its TLS; 0: none) */
     const struct user_syscalls *sys;
     void *owner;
     /* out */

@@ -492,7 +492,7 @@ static int parse_vm(struct ctx *c, int node, struct config_vm *vm)
 /* ---- /net ------------------------------------------------------------------- */
 
 static const char *const port_types[] = { "vm", "uplink", NULL };
-static const char *const nic_names[] = { "auto", "e1000", "e1000e", "virtio-net", NULL };
+static const char *const nic_names[] = CONFIG_NIC_NAMES;
 
 static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
 {
@@ -795,10 +795,6 @@ const char *config_vm_type_name(enum config_vm_type t)
     return (unsigned)t < 3 ? vm_types[t] : "?";
 }
 
-const char *config_nic_name(enum config_nic n)
-{
-    return (unsigned)n < 4 ? nic_names[n] : "?";
-}
 
 const char *config_exit_name(enum config_exit e)
 {
