@@ -6,14 +6,13 @@
  */
 #include <string.h>
 #include <nethv/kernel.h>
+#include <nethv/virtio.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 #include "nic.h"
 #include "e1000_regs.h"
 
-#define VIRTIO_VENDOR           0x1af4
 #define VIRTIO_DEV_NET_TRANS    0x1000  /* transitional (virtio 1.1 4.1.2.1) */
-#define VIRTIO_DEV_NET_MODERN   0x1041  /* 0x1040 + device type 1 */
 
 #define LINK_WAIT_MS            2000
 
@@ -29,8 +28,8 @@ static enum config_nic kind_of(const struct pci_dev *d)
         return CONFIG_NIC_E1000;
     if (d->vendor == E1000_VENDOR_INTEL && d->device == E1000_DEV_82574L)
         return CONFIG_NIC_E1000E;
-    if (d->vendor == VIRTIO_VENDOR &&
-        (d->device == VIRTIO_DEV_NET_MODERN || d->device == VIRTIO_DEV_NET_TRANS))
+    if (d->vendor == VIRTIO_PCI_VENDOR &&
+        (d->device == VIRTIO_PCI_DEVICE_MODERN(VIRTIO_ID_NET) || d->device == VIRTIO_DEV_NET_TRANS))
         return CONFIG_NIC_VIRTIO_NET;
     return CONFIG_NIC_AUTO;                     /* not ours */
 }

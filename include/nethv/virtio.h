@@ -33,6 +33,7 @@
 #define VIRTIO_NET_F_MRG_RXBUF          15
 #define VIRTIO_NET_F_STATUS             16
 #define VIRTIO_NET_F_CTRL_VQ            17
+#define VIRTIO_NET_F_CTRL_RX            18  /* receive filtering commands */
 
 #define VIRTIO_BIT(b)                   (1ull << (b))
 
