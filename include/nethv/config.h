@@ -154,10 +154,10 @@ int config_parse(const void *dtb, size_t len, struct nethv_config *out,
 
 /*
  * Print a line for the globals, then one per VM and one per port, each
- * starting with "config: ".  pr is printk-like and only ever called as
- * pr("%s\n", line).  Uses < 1 KiB of stack.
+ * starting with "config: ".  pr is printk-like; each call prints one
+ * whole line.  Uses < 1 KiB of stack.
  */
-typedef void (*config_printf_fn)(const char *fmt, ...);
+typedef void (*config_printf_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void config_print(const struct nethv_config *cfg, config_printf_fn pr);
 
 /* Names of enum values, as written in the DTS. */
