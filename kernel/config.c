@@ -12,6 +12,7 @@
 #include <string.h>
 #include <libfdt.h>
 #include <nethv/config.h>
+#include <nethv/pkt.h>
 
 /* ---- bounded strings (error messages, summary lines) ------------------- */
 
@@ -716,9 +717,6 @@ const char *config_exit_name(enum config_exit e)
 {
     return (unsigned)e < 3 ? exit_names[e] : "?";
 }
-
-#define MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x"
-#define MAC_ARGS(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
 
 static void print_vm(const struct config_vm *vm, char *b, size_t cap)
 {

@@ -50,16 +50,6 @@ uint64_t netdev_ms_since(uint64_t t0)
     return (rdtsc() - t0) * 1000 / (tsc_hz ? tsc_hz : 1);
 }
 
-void netdev_fmt_mac(char out[18], const uint8_t m[ETH_ALEN])
-{
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < ETH_ALEN; i++) {
-        out[3 * i] = hex[m[i] >> 4];
-        out[3 * i + 1] = hex[m[i] & 15];
-        out[3 * i + 2] = i + 1 < ETH_ALEN ? ':' : 0;
-    }
-}
-
 /* ---- waiting for the NIC ---------------------------------------------------------- */
 
 void netdev_wait_for(struct netdev *nd, bool (*done)(struct netdev *), uint64_t t0, uint64_t ms)
@@ -103,10 +93,8 @@ struct netdev *netdev_probe(enum config_nic want)
         netdev_wait_for(nd, link_is_up, rdtsc(), LINK_WAIT_MS);
     else if (!nd->irq)
         nd->poll(nd);
-    char m[18];
-    netdev_fmt_mac(m, nd->mac);
-    printk("net: uplink %s %s mac %s link %s irq %s\n", nd->driver, nd->pci, m,
-           nd->link_up ? "up" : "down", netdev_irq_mode(nd));
+    printk("net: uplink %s %s mac " MAC_FMT " link %s irq %s\n", nd->driver, nd->pci,
+           MAC_ARGS(nd->mac), nd->link_up ? "up" : "down", netdev_irq_mode(nd));
     if (test && netdev_selftest)
         netdev_selftest(nd, arg);
     else if (test)
