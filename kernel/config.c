@@ -703,25 +703,24 @@ int config_parse(const void *dtb, size_t len, struct nethv_config *out,
 
 /* ---- summary ------------------------------------------------------------ */
 
-const char *config_vm_type_name(enum config_vm_type t)
+/* names[v] of a NULL-terminated list; "?" past its end */
+static const char *name_of(const char *const *names, unsigned v)
 {
-    return (unsigned)t < 3 ? vm_types[t] : "?";
+    for (unsigned i = 0; names[i]; i++)
+        if (i == v)
+            return names[i];
+    return "?";
 }
 
 const char *config_nic_name(enum config_nic n)
 {
-    return (unsigned)n < 4 ? nic_names[n] : "?";
-}
-
-const char *config_exit_name(enum config_exit e)
-{
-    return (unsigned)e < 3 ? exit_names[e] : "?";
+    return name_of(nic_names, n);
 }
 
 static void print_vm(const struct config_vm *vm, char *b, size_t cap)
 {
     snprintf(b, cap, "config: vm %s: %s, %u vcpu%s on cpu", vm->name,
-             config_vm_type_name(vm->type), vm->vcpus, vm->vcpus > 1 ? "s" : "");
+             name_of(vm_types, vm->type), vm->vcpus, vm->vcpus > 1 ? "s" : "");
     for (uint32_t i = 0; i < vm->vcpus && i < CONFIG_MAX_VCPUS; i++)
         append(b, cap, "%s%u", i ? "," : " ", vm->cpu[i]);
     append(b, cap, ", %llu MiB", (unsigned long long)(vm->memory >> 20));
@@ -763,7 +762,7 @@ void config_print(const struct nethv_config *cfg, config_printf_fn pr)
     pr("config: %u vm%s, %u port%s, console vm %s, exit %s\n",
        cfg->nvms, cfg->nvms == 1 ? "" : "s", cfg->nports, cfg->nports == 1 ? "" : "s",
        cfg->console_vm < cfg->nvms ? cfg->vm[cfg->console_vm].name : "-",
-       config_exit_name(cfg->exit));
+       name_of(exit_names, cfg->exit));
     for (uint32_t i = 0; i < cfg->nvms && i < CONFIG_MAX_VMS; i++) {
         print_vm(&cfg->vm[i], line, sizeof(line));
         pr("%s\n", line);

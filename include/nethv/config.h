@@ -160,9 +160,7 @@ int config_parse(const void *dtb, size_t len, struct nethv_config *out,
 typedef void (*config_printf_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void config_print(const struct nethv_config *cfg, config_printf_fn pr);
 
-/* Names of enum values, as written in the DTS. */
-const char *config_vm_type_name(enum config_vm_type t);
+/* The name of a NIC choice, as written in the DTS. */
 const char *config_nic_name(enum config_nic n);
-const char *config_exit_name(enum config_exit e);
 
 #endif
