@@ -5,118 +5,54 @@
  * through fetch_table(): map the 36-byte header, sanity-check the length,
  * map the whole table, verify the checksum; only then is it parsed, and
  * every sub-structure is bounds-checked against the table's own length.
- * Multi-byte fields are read with memcpy into local copies, so unaligned
- * firmware data never becomes an unaligned typed access.
+ * Fields are read with rd() (memcpy) at the byte offsets acpi.h names, so
+ * unaligned firmware data never becomes an unaligned typed access.
  */
 #include <nethv/acpi.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-#define SDT_HDR_LEN   ((uint32_t)sizeof(struct acpi_sdt_header))
-#define MAX_SSDTS     16            /* SSDTs remembered for the \_S5 fallback */
+#define MAX_SSDTS 16            /* SSDTs remembered for the \_S5 fallback */
 
 struct ctx {
     acpi_map_fn       map;
     acpi_log_fn       log;
     struct acpi_info *info;
+    uint32_t          seen;     /* bit i: kinds[i] parsed, later copies ignored */
     uint32_t          nssdt;
     uint64_t          ssdt[MAX_SSDTS];
-    bool              have_mcfg;
 };
 
-/* ---- log lines without printf: only "%s\n" reaches the caller ------------- */
+/* "acpi: SIG: ..." for a problem inside a table that is still used. */
+#define NOTE(c, fmt, ...) \
+    do { if ((c)->log) (c)->log("acpi: " fmt "\n", ##__VA_ARGS__); } while (0)
 
-struct line {
-    char   buf[200];
-    size_t n;
-};
-
-static void l_str(struct line *l, const char *s)
+/* A 4-character signature for messages, non-printable bytes shown as '?'. */
+static const char *sig_str(char out[5], const char *sig)
 {
-    while (*s && l->n + 1 < sizeof l->buf)
-        l->buf[l->n++] = *s++;
-    if (*s && l->n >= 3)            /* truncated: mark it */
-        memcpy(&l->buf[l->n - 3], "...", 3);
-    l->buf[l->n] = '\0';
-}
-
-static void l_num(struct line *l, uint64_t v, unsigned base)
-{
-    char tmp[24];
-    int i = (int)sizeof tmp - 1;
-    tmp[i] = '\0';
-    do {
-        tmp[--i] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v && i > 0);
-    if (base == 16)
-        l_str(l, "0x");
-    l_str(l, &tmp[i]);
-}
-
-static void l_dec(struct line *l, uint64_t v) { l_num(l, v, 10); }
-static void l_hex(struct line *l, uint64_t v) { l_num(l, v, 16); }
-
-/* A 4-character signature, non-printable bytes shown as '?'. */
-static void l_sig(struct line *l, const char *sig)
-{
-    char s[5];
     for (int i = 0; i < 4; i++)
-        s[i] = (sig[i] >= 0x20 && sig[i] < 0x7f) ? sig[i] : '?';
-    s[4] = '\0';
-    l_str(l, s);
+        out[i] = sig[i] >= 0x20 && sig[i] < 0x7f ? sig[i] : '?';
+    out[4] = '\0';
+    return out;
 }
 
-static void l_start(struct line *l)
+/* "acpi: skip SIG at 0xADDR: why" for a table not used at all. */
+__attribute__((format(printf, 4, 5)))
+static void reject(struct ctx *c, const char *sig, uint64_t phys, const char *fmt, ...)
 {
-    l->n = 0;
-    l_str(l, "acpi: ");
-}
+    char why[64], s[5];
+    va_list ap;
 
-static void l_emit(const struct line *l, acpi_log_fn log)
-{
-    if (log)
-        log("%s\n", l->buf);
-}
-
-/* "acpi: skip SIG at 0xADDR: why [N]" (value omitted when val_name is NULL) */
-static void reject(struct ctx *c, const char *sig, uint64_t phys, const char *why,
-                 const char *val_name, uint64_t val)
-{
-    struct line l;
     c->info->nbad++;
-    l_start(&l);
-    l_str(&l, "skip ");
-    l_sig(&l, sig ? sig : "????");
-    l_str(&l, " at ");
-    l_hex(&l, phys);
-    l_str(&l, ": ");
-    l_str(&l, why);
-    if (val_name) {
-        l_str(&l, " ");
-        l_str(&l, val_name);
-        l_str(&l, " ");
-        l_dec(&l, val);
-    }
-    l_emit(&l, c->log);
+    if (!c->log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    c->log("acpi: skip %s at 0x%llx: %s\n", sig_str(s, sig ? sig : "????"),
+           (unsigned long long)phys, why);
 }
-
-/* "acpi: SIG: msg [N]" for problems inside an otherwise valid table. */
-static void note(struct ctx *c, const char *sig, const char *msg, bool has_val,
-                 uint64_t val)
-{
-    struct line l;
-    l_start(&l);
-    l_sig(&l, sig);
-    l_str(&l, ": ");
-    l_str(&l, msg);
-    if (has_val) {
-        l_str(&l, " ");
-        l_dec(&l, val);
-    }
-    l_emit(&l, c->log);
-}
-
-/* ---- small readers ------------------------------------------------------- */
 
 static uint8_t sum8(const uint8_t *p, size_t len)
 {
@@ -126,225 +62,113 @@ static uint8_t sum8(const uint8_t *p, size_t len)
     return s;
 }
 
-static uint32_t rd32(const uint8_t *p)
+/* n (<= 8) bytes little-endian, as x86 stores them */
+static uint64_t rd(const uint8_t *p, size_t n)
 {
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
+    uint64_t v = 0;
+    memcpy(&v, p, n);
     return v;
 }
 
 /*
- * Map and validate one SDT.  want: expected signature or NULL (any);
- * min_len: smallest acceptable length for this table type.  Returns the
- * table (length in *len_out) or NULL after logging why it was skipped.
+ * Map and validate one SDT.  want: expected signature or NULL (any).
+ * Returns the table (length in *len_out) or NULL after logging why it was
+ * skipped.
  */
 static const uint8_t *fetch_table(struct ctx *c, uint64_t phys, const char *want,
-                                  uint32_t min_len, uint32_t *len_out)
+                                  uint32_t *len_out)
 {
-    struct acpi_sdt_header h;
-    const void *hp;
-    const uint8_t *t;
+    const uint8_t *h, *t;
+    char sig[4], s[5];
+    uint32_t len;
 
-    if (min_len < SDT_HDR_LEN)
-        min_len = SDT_HDR_LEN;
-    if (phys == 0) {
-        reject(c, want, phys, "null address", NULL, 0);
+    if (phys == 0 || phys > UINT64_MAX - ACPI_MAX_TABLE_LEN) {
+        reject(c, want, phys, phys ? "address out of range" : "null address");
         return NULL;
     }
-    if (phys > UINT64_MAX - ACPI_MAX_TABLE_LEN) {
-        reject(c, want, phys, "address out of range", NULL, 0);
+    if (!(h = c->map(phys, ACPI_SDT_HDR_LEN))) {
+        reject(c, want, phys, "header not mapped");
         return NULL;
     }
-    hp = c->map(phys, sizeof h);
-    if (!hp) {
-        reject(c, want, phys, "header not mapped", NULL, 0);
+    memcpy(sig, h, 4);
+    len = (uint32_t)rd(h + ACPI_SDT_LENGTH, 4);
+    if (want && memcmp(sig, want, 4) != 0) {
+        reject(c, want, phys, "wrong signature %s", sig_str(s, sig));
         return NULL;
     }
-    memcpy(&h, hp, sizeof h);
-    if (want && memcmp(h.signature, want, 4) != 0) {
-        reject(c, want, phys, "wrong signature", NULL, 0);
+    if (len < ACPI_SDT_HDR_LEN || len > ACPI_MAX_TABLE_LEN) {
+        reject(c, sig, phys, "too %s: length %u", len < ACPI_SDT_HDR_LEN ? "short" : "long",
+               len);
         return NULL;
     }
-    if (!want)
-        want = h.signature;     /* for messages; h outlives every use */
-    if (h.length < min_len) {
-        reject(c, want, phys, "too short:", "length", h.length);
+    if (!(t = c->map(phys, len))) {
+        reject(c, sig, phys, "not mapped: length %u", len);
         return NULL;
     }
-    if (h.length > ACPI_MAX_TABLE_LEN) {
-        reject(c, want, phys, "too long:", "length", h.length);
+    if (sum8(t, len) != 0) {
+        reject(c, sig, phys, "bad checksum");
         return NULL;
     }
-    t = c->map(phys, h.length);
-    if (!t) {
-        reject(c, want, phys, "not mapped:", "length", h.length);
-        return NULL;
-    }
-    if (sum8(t, h.length) != 0) {
-        reject(c, want, phys, "bad checksum", NULL, 0);
-        return NULL;
-    }
-    *len_out = h.length;
+    *len_out = len;
     return t;
 }
 
 /* ---- MADT ----------------------------------------------------------------- */
 
-static void add_cpu(struct ctx *c, uint32_t apic_id, uint32_t uid, uint32_t flags,
-                    bool x2)
+static void add_cpu(struct ctx *c, uint32_t apic_id, uint32_t flags, bool x2)
 {
     struct acpi_info *in = c->info;
 
-    if (!(flags & (ACPI_CPU_ENABLED | ACPI_CPU_ONLINE_CAPABLE))) {
-        in->ncpus_disabled++;
+    if (!(flags & ACPI_CPU_ENABLED)) {      /* disabled, or a hot-plug slot */
+        in->ncpus_off++;
         return;
     }
-    if ((!x2 && apic_id == 0xff) || (x2 && apic_id == 0xffffffffu)) {
-        note(c, "APIC", "invalid processor apic id, ignored", true, apic_id);
+    if (apic_id == (x2 ? 0xffffffffu : 0xffu)) {
+        NOTE(c, "APIC: invalid processor apic id %u, ignored", apic_id);
         return;
     }
     for (uint32_t i = 0; i < in->ncpus; i++) {
-        if (in->cpu[i].apic_id == apic_id) {
-            note(c, "APIC", "duplicate apic id, ignored", true, apic_id);
+        if (in->apic_id[i] == apic_id) {
+            NOTE(c, "APIC: duplicate apic id %u, ignored", apic_id);
             return;
         }
     }
-    if (in->ncpus >= ACPI_MAX_CPUS) {
+    if (in->ncpus < ACPI_MAX_CPUS)
+        in->apic_id[in->ncpus++] = apic_id;
+    else
         in->ncpus_dropped++;
-        return;
-    }
-    in->cpu[in->ncpus++] = (struct acpi_cpu){
-        .apic_id = apic_id, .uid = uid, .flags = flags, .x2apic = x2,
-    };
-}
-
-static void add_nmi(struct ctx *c, uint32_t uid, uint16_t flags, uint8_t lint)
-{
-    struct acpi_info *in = c->info;
-    if (in->nlapic_nmis >= ACPI_MAX_LAPIC_NMIS) {
-        note(c, "APIC", "too many local APIC NMI entries, dropped uid", true, uid);
-        return;
-    }
-    in->lapic_nmi[in->nlapic_nmis++] = (struct acpi_lapic_nmi){
-        .uid = uid, .flags = flags, .lint = lint,
-    };
-}
-
-/* Minimum entry length per type we parse; 0 = type ignored. */
-static uint8_t madt_min_len(uint8_t type)
-{
-    switch (type) {
-    case ACPI_MADT_LAPIC:          return sizeof(struct acpi_madt_lapic);
-    case ACPI_MADT_IOAPIC:         return sizeof(struct acpi_madt_ioapic);
-    case ACPI_MADT_ISO:            return sizeof(struct acpi_madt_iso);
-    case ACPI_MADT_LAPIC_NMI:      return sizeof(struct acpi_madt_lapic_nmi);
-    case ACPI_MADT_LAPIC_OVERRIDE: return sizeof(struct acpi_madt_lapic_override);
-    case ACPI_MADT_X2APIC:         return sizeof(struct acpi_madt_x2apic);
-    case ACPI_MADT_X2APIC_NMI:     return sizeof(struct acpi_madt_x2apic_nmi);
-    default:                       return 0;
-    }
-}
-
-/* One MADT entry, already known to lie inside the table and be long enough. */
-static void madt_entry(struct ctx *c, const uint8_t *p, uint64_t *lapic_override)
-{
-    struct acpi_info *in = c->info;
-
-    switch (p[0]) {
-    case ACPI_MADT_LAPIC: {
-        struct acpi_madt_lapic e;
-        memcpy(&e, p, sizeof e);
-        add_cpu(c, e.apic_id, e.uid, e.flags, false);
-        break;
-    }
-    case ACPI_MADT_X2APIC: {
-        struct acpi_madt_x2apic e;
-        memcpy(&e, p, sizeof e);
-        add_cpu(c, e.x2apic_id, e.uid, e.flags, true);
-        break;
-    }
-    case ACPI_MADT_IOAPIC: {
-        struct acpi_madt_ioapic e;
-        memcpy(&e, p, sizeof e);
-        if (in->nioapics >= ACPI_MAX_IOAPICS) {
-            note(c, "APIC", "too many IOAPICs, dropped id", true, e.id);
-            break;
-        }
-        in->ioapic[in->nioapics++] = (struct acpi_ioapic){
-            .id = e.id, .address = e.address, .gsi_base = e.gsi_base,
-        };
-        break;
-    }
-    case ACPI_MADT_ISO: {
-        struct acpi_madt_iso e;
-        memcpy(&e, p, sizeof e);
-        if (in->nisos >= ACPI_MAX_ISOS) {
-            note(c, "APIC", "too many interrupt overrides, dropped irq", true,
-                 e.source);
-            break;
-        }
-        in->iso[in->nisos++] = (struct acpi_iso){
-            .bus = e.bus, .source = e.source, .flags = e.flags, .gsi = e.gsi,
-        };
-        break;
-    }
-    case ACPI_MADT_LAPIC_NMI: {
-        struct acpi_madt_lapic_nmi e;
-        memcpy(&e, p, sizeof e);
-        add_nmi(c, e.uid == 0xff ? ACPI_UID_ALL : e.uid, e.flags, e.lint);
-        break;
-    }
-    case ACPI_MADT_X2APIC_NMI: {
-        struct acpi_madt_x2apic_nmi e;
-        memcpy(&e, p, sizeof e);
-        add_nmi(c, e.uid, e.flags, e.lint);
-        break;
-    }
-    case ACPI_MADT_LAPIC_OVERRIDE: {
-        struct acpi_madt_lapic_override e;
-        memcpy(&e, p, sizeof e);
-        *lapic_override = e.address;
-        break;
-    }
-    default:
-        break;
-    }
 }
 
 static void parse_madt(struct ctx *c, const uint8_t *t, uint32_t len)
 {
     struct acpi_info *in = c->info;
-    struct acpi_madt m;
     uint64_t override = 0;
-    uint32_t off = sizeof m;
+    uint32_t off = ACPI_MADT_ENTRIES;
 
-    memcpy(&m, t, sizeof m);
     in->have_madt = true;
-    in->lapic_base = m.lapic_address;
-    in->pcat_compat = (m.flags & ACPI_MADT_PCAT_COMPAT) != 0;
+    in->lapic_base = rd(t + ACPI_MADT_LAPIC_ADDR, 4);
+    while (off + 2 <= len) {
+        const uint8_t *e = t + off;
+        uint8_t type = e[0], elen = e[1];
+        uint8_t need = type == ACPI_MADT_LAPIC     ? ACPI_MADT_LAPIC_LEN :
+                       type == ACPI_MADT_X2APIC    ? ACPI_MADT_X2APIC_LEN :
+                       type == ACPI_MADT_LAPIC_OVR ? ACPI_MADT_LAPIC_OVR_LEN : 0;
 
-    while (off + sizeof(struct acpi_madt_entry) <= len) {
-        uint8_t type = t[off], elen = t[off + 1];
-        if (elen < sizeof(struct acpi_madt_entry)) {
-            note(c, "APIC", "entry length < 2, rest ignored at offset", true, off);
+        if (elen < 2 || elen > len - off) {
+            NOTE(c, "APIC: entry %s at offset %u, rest ignored",
+                 elen < 2 ? "length < 2" : "overruns table", off);
             break;
         }
-        if (elen > len - off) {
-            note(c, "APIC", "entry overruns table, rest ignored at offset", true,
-                 off);
-            break;
-        }
-        if (elen < madt_min_len(type))
-            note(c, "APIC", "entry too short, skipped: type", true, type);
-        else
-            madt_entry(c, &t[off], &override);
+        if (elen < need)
+            NOTE(c, "APIC: entry too short, skipped: type %u", type);
+        else if (type == ACPI_MADT_LAPIC)
+            add_cpu(c, e[ACPI_MADT_LAPIC_ID], (uint32_t)rd(e + ACPI_MADT_LAPIC_FLAGS, 4),
+                    false);
+        else if (type == ACPI_MADT_X2APIC)
+            add_cpu(c, (uint32_t)rd(e + ACPI_MADT_X2APIC_ID, 4),
+                    (uint32_t)rd(e + ACPI_MADT_X2APIC_FLAGS, 4), true);
+        else if (type == ACPI_MADT_LAPIC_OVR)
+            override = rd(e + ACPI_MADT_LAPIC_OVR_ADDR, 8);
         off += elen;
     }
     if (override)
@@ -353,268 +177,212 @@ static void parse_madt(struct ctx *c, const uint8_t *t, uint32_t len)
 
 /* ---- FADT / DSDT ------------------------------------------------------------ */
 
-/*
- * PM1x_CNT as an I/O port: the X_ GAS when it is set and in system I/O space
- * below 64 KiB, else the legacy 32-bit block.  0 = not present/not usable.
- */
-static uint16_t pm1_port(struct ctx *c, const struct acpi_gas *x, uint32_t legacy,
-                         const char *what)
+/* The I/O port a GAS names, or 0 (and a note) when it is not one. */
+static uint16_t gas_port(struct ctx *c, const uint8_t *gas, const char *what)
 {
-    if (x->address) {
-        if (x->space_id == ACPI_GAS_IO && x->address <= 0xffff)
-            return (uint16_t)x->address;
-        note(c, "FACP", what, true, x->space_id);
-    }
-    if (legacy && legacy <= 0xffff)
-        return (uint16_t)legacy;
+    uint64_t a = rd(gas + ACPI_GAS_ADDRESS, 8);
+
+    if (gas[ACPI_GAS_SPACE] == ACPI_GAS_IO && a <= 0xffff)
+        return (uint16_t)a;
+    NOTE(c, "FACP: %s unusable for port I/O: space %u address 0x%llx", what,
+         gas[ACPI_GAS_SPACE], (unsigned long long)a);
     return 0;
+}
+
+/* PM1x_CNT: the X_ GAS when it is set and an I/O port, else the legacy
+ * 32-bit block.  0 = not present/not usable. */
+static uint16_t pm1_port(struct ctx *c, const uint8_t *f, unsigned x_off,
+                         unsigned legacy_off, const char *what)
+{
+    uint32_t legacy = (uint32_t)rd(f + legacy_off, 4);
+    uint16_t port = 0;
+
+    if (rd(f + x_off + ACPI_GAS_ADDRESS, 8))
+        port = gas_port(c, f + x_off, what);
+    return port ? port : legacy <= 0xffff ? (uint16_t)legacy : 0;
 }
 
 static void scan_s5(struct ctx *c, const uint8_t *t, uint32_t len)
 {
     struct acpi_info *in = c->info;
-    in->s5_valid = acpi_find_s5(t + SDT_HDR_LEN, len - SDT_HDR_LEN,
+    in->s5_valid = acpi_find_s5(t + ACPI_SDT_HDR_LEN, len - ACPI_SDT_HDR_LEN,
                                 &in->slp_typa, &in->slp_typb);
 }
 
+/* X_DSDT when it is set and valid, else the 32-bit DSDT field. */
 static void parse_dsdt(struct ctx *c, uint64_t x_dsdt, uint32_t dsdt32)
 {
-    struct acpi_info *in = c->info;
     const uint8_t *t = NULL;
     uint32_t len = 0;
 
-    if (x_dsdt) {
-        t = fetch_table(c, x_dsdt, "DSDT", 0, &len);
-        if (t)
-            in->dsdt_address = x_dsdt;
+    if (x_dsdt)
+        t = fetch_table(c, x_dsdt, "DSDT", &len);
+    if (!t && dsdt32 && dsdt32 != x_dsdt)
+        t = fetch_table(c, dsdt32, "DSDT", &len);
+    if (!x_dsdt && !dsdt32)
+        NOTE(c, "FACP: no DSDT address");
+    if (t) {
+        c->info->have_dsdt = true;
+        scan_s5(c, t, len);
     }
-    if (!t && dsdt32 && dsdt32 != x_dsdt) {
-        t = fetch_table(c, dsdt32, "DSDT", 0, &len);
-        if (t)
-            in->dsdt_address = dsdt32;
-    }
-    if (!t) {
-        if (!x_dsdt && !dsdt32)
-            note(c, "FACP", "no DSDT address", false, 0);
-        return;
-    }
-    in->have_dsdt = true;
-    scan_s5(c, t, len);
 }
 
 static void parse_fadt(struct ctx *c, const uint8_t *t, uint32_t len)
 {
     struct acpi_info *in = c->info;
-    struct acpi_fadt f;
+    uint8_t f[ACPI_FADT_READ_LEN] = { 0 };  /* past the table's end: 0 = none */
+    uint32_t flags, smi;
 
-    /* Fields past the table's end stay 0 = "not provided". */
-    memset(&f, 0, sizeof f);
-    memcpy(&f, t, len < sizeof f ? len : sizeof f);
-
+    memcpy(f, t, len < sizeof f ? len : sizeof f);
+    flags = (uint32_t)rd(f + ACPI_FADT_FLAGS, 4);
+    smi = (uint32_t)rd(f + ACPI_FADT_SMI_CMD, 4);
     in->have_fadt = true;
-    in->fadt_revision = f.hdr.revision;
-    in->fadt_flags = f.flags;
-    in->hw_reduced = (f.flags & ACPI_FADT_HW_REDUCED) != 0;
-    in->sci_irq = f.sci_int;
-    if (f.smi_cmd <= 0xffff) {
-        in->smi_cmd = (uint16_t)f.smi_cmd;
-        in->acpi_enable = f.acpi_enable;
-        in->acpi_disable = f.acpi_disable;
+    in->hw_reduced = (flags & ACPI_FADT_HW_REDUCED) != 0;
+    if (smi <= 0xffff) {
+        in->smi_cmd = (uint16_t)smi;
+        in->acpi_enable = f[ACPI_FADT_ACPI_ENABLE];
     } else {
-        note(c, "FACP", "SMI_CMD beyond I/O space, ignored", true, f.smi_cmd);
+        NOTE(c, "FACP: SMI_CMD 0x%x beyond I/O space, ignored", smi);
     }
-    in->pm1a_cnt = pm1_port(c, &f.x_pm1a_cnt_blk, f.pm1a_cnt_blk,
-                            "X_PM1a_CNT_BLK unusable for port I/O, space");
-    in->pm1b_cnt = pm1_port(c, &f.x_pm1b_cnt_blk, f.pm1b_cnt_blk,
-                            "X_PM1b_CNT_BLK unusable for port I/O, space");
-    /* reset_value is byte 128: the table must reach it. */
-    if ((f.flags & ACPI_FADT_RESET_REG_SUP) &&
-        len > offsetof(struct acpi_fadt, reset_value) && f.reset_reg.address) {
-        in->reset_supported = true;
-        in->reset_reg = f.reset_reg;
-        in->reset_value = f.reset_value;
+    in->pm1a_cnt = pm1_port(c, f, ACPI_FADT_X_PM1A_CNT, ACPI_FADT_PM1A_CNT, "X_PM1a_CNT_BLK");
+    in->pm1b_cnt = pm1_port(c, f, ACPI_FADT_X_PM1B_CNT, ACPI_FADT_PM1B_CNT, "X_PM1b_CNT_BLK");
+    /* RESET_VALUE is byte 128: the table must reach it. */
+    if ((flags & ACPI_FADT_RESET_REG_SUP) && len > ACPI_FADT_RESET_VALUE &&
+        rd(f + ACPI_FADT_RESET_REG + ACPI_GAS_ADDRESS, 8)) {
+        in->reset_port = gas_port(c, f + ACPI_FADT_RESET_REG, "RESET_REG");
+        in->reset_value = f[ACPI_FADT_RESET_VALUE];
     }
-    parse_dsdt(c, f.x_dsdt, f.dsdt);
+    parse_dsdt(c, rd(f + ACPI_FADT_X_DSDT, 8), (uint32_t)rd(f + ACPI_FADT_DSDT, 4));
 }
 
-/* ---- MCFG, HPET -------------------------------------------------------------- */
+/* ---- MCFG --------------------------------------------------------------------- */
 
 static void parse_mcfg(struct ctx *c, const uint8_t *t, uint32_t len)
 {
     struct acpi_info *in = c->info;
-    uint32_t n = (len - (uint32_t)sizeof(struct acpi_mcfg)) /
-                 (uint32_t)sizeof(struct acpi_mcfg_entry);
+    uint32_t n = (len - ACPI_MCFG_ENTRIES) / ACPI_MCFG_ENTRY_LEN;
 
-    c->have_mcfg = true;
-    in->nmcfg_total = n;
-    for (uint32_t i = 0; i < n && in->nmcfg < ACPI_MAX_MCFG; i++) {
-        struct acpi_mcfg_entry e;
-        memcpy(&e, t + sizeof(struct acpi_mcfg) + i * sizeof e, sizeof e);
+    if (n > ACPI_MAX_MCFG)
+        NOTE(c, "MCFG: %u allocations, only the first %u used", n, ACPI_MAX_MCFG);
+    for (uint32_t i = 0; i < n && i < ACPI_MAX_MCFG; i++) {
+        const uint8_t *e = t + ACPI_MCFG_ENTRIES + i * ACPI_MCFG_ENTRY_LEN;
         in->mcfg[in->nmcfg++] = (struct acpi_mcfg_seg){
-            .base = e.base, .segment = e.segment,
-            .bus_start = e.bus_start, .bus_end = e.bus_end,
+            .base = rd(e + ACPI_MCFG_BASE, 8),
+            .segment = (uint16_t)rd(e + ACPI_MCFG_SEGMENT, 2),
+            .bus_start = e[ACPI_MCFG_BUS_START], .bus_end = e[ACPI_MCFG_BUS_END],
         };
     }
 }
 
-static void parse_hpet(struct ctx *c, const uint8_t *t)
-{
-    struct acpi_info *in = c->info;
-    struct acpi_hpet h;
-
-    memcpy(&h, t, sizeof h);
-    if (h.base.space_id != ACPI_GAS_MEMORY || h.base.address == 0) {
-        note(c, "HPET", "base not in memory space, ignored: space", true,
-             h.base.space_id);
-        return;
-    }
-    in->have_hpet = true;
-    in->hpet_base = h.base.address;
-    in->hpet_number = h.hpet_number;
-    in->hpet_min_tick = h.min_tick;
-}
-
 /* ---- root table ------------------------------------------------------------------ */
+
+/* The tables parsed; the first valid one of each kind wins. */
+static const struct {
+    char     sig[5];
+    uint32_t min_len;
+    void   (*parse)(struct ctx *c, const uint8_t *t, uint32_t len);
+} kinds[] = {
+    { "APIC", ACPI_MADT_ENTRIES, parse_madt },
+    { "FACP", ACPI_FADT_V1_LEN,  parse_fadt },
+    { "MCFG", ACPI_MCFG_ENTRIES, parse_mcfg },
+};
 
 static void root_entry(struct ctx *c, uint64_t phys)
 {
     struct acpi_info *in = c->info;
-    const uint8_t *t;
+    size_t n = strlen(in->tables);
     uint32_t len;
+    char s[5];
+    const uint8_t *t = fetch_table(c, phys, NULL, &len);
 
-    t = fetch_table(c, phys, NULL, 0, &len);
     if (!t)
         return;
-    for (uint32_t i = 0; i < ACPI_MAX_TABLES; i++) {
-        if (!in->table_sig[i][0]) {
-            memcpy(in->table_sig[i], t, 4);
-            break;
+    if (n + 5 < sizeof in->tables)
+        snprintf(in->tables + n, sizeof in->tables - n, " %s", sig_str(s, (const char *)t));
+    if (memcmp(t, "SSDT", 4) == 0 && c->nssdt < MAX_SSDTS)
+        c->ssdt[c->nssdt++] = phys;
+    for (unsigned i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (memcmp(t, kinds[i].sig, 4) != 0)
+            continue;
+        if (c->seen & 1u << i) {
+            NOTE(c, "%s: duplicate table ignored", kinds[i].sig);
+        } else if (len < kinds[i].min_len) {
+            reject(c, kinds[i].sig, phys, "too short: length %u", len);
+        } else {
+            c->seen |= 1u << i;
+            kinds[i].parse(c, t, len);
         }
     }
-
-#define DUP(sig)  note(c, sig, "duplicate table ignored", false, 0)
-#define SHORT(sig) reject(c, sig, phys, "too short:", "length", len)
-    if (memcmp(t, "APIC", 4) == 0) {
-        if (in->have_madt)
-            DUP("APIC");
-        else if (len < sizeof(struct acpi_madt))
-            SHORT("APIC");
-        else
-            parse_madt(c, t, len);
-    } else if (memcmp(t, "FACP", 4) == 0) {
-        if (in->have_fadt)
-            DUP("FACP");
-        else if (len < ACPI_FADT_V1_LEN)
-            SHORT("FACP");
-        else
-            parse_fadt(c, t, len);
-    } else if (memcmp(t, "MCFG", 4) == 0) {
-        if (c->have_mcfg)
-            DUP("MCFG");
-        else if (len < sizeof(struct acpi_mcfg))
-            SHORT("MCFG");
-        else
-            parse_mcfg(c, t, len);
-    } else if (memcmp(t, "HPET", 4) == 0) {
-        if (in->have_hpet)
-            DUP("HPET");
-        else if (len < sizeof(struct acpi_hpet))
-            SHORT("HPET");
-        else
-            parse_hpet(c, t);
-    } else if (memcmp(t, "SSDT", 4) == 0) {
-        if (c->nssdt < MAX_SSDTS)
-            c->ssdt[c->nssdt++] = phys;
-    }
-#undef DUP
-#undef SHORT
 }
 
 static bool walk_root(struct ctx *c, uint64_t phys, bool xsdt)
 {
-    struct acpi_info *in = c->info;
+    const char *sig = xsdt ? "XSDT" : "RSDT";
     const uint32_t esz = xsdt ? 8 : 4;
-    const uint8_t *t;
-    uint32_t len, n;
+    uint32_t len;
+    const uint8_t *t = fetch_table(c, phys, sig, &len);
 
-    t = fetch_table(c, phys, xsdt ? "XSDT" : "RSDT", 0, &len);
     if (!t)
         return false;
-    n = (len - SDT_HDR_LEN) / esz;
-    if ((len - SDT_HDR_LEN) % esz)
-        note(c, xsdt ? "XSDT" : "RSDT", "length not a whole number of entries:",
-             true, len);
-    in->root_is_xsdt = xsdt;
-    in->root_revision = t[8];
-    in->root_address = phys;
-    in->ntables = n;
-    for (uint32_t i = 0; i < n; i++) {
-        const uint8_t *e = t + SDT_HDR_LEN + i * esz;
-        root_entry(c, xsdt ? rd64(e) : rd32(e));
-    }
+    if ((len - ACPI_SDT_HDR_LEN) % esz)
+        NOTE(c, "%s: length %u not a whole number of entries", sig, len);
+    c->info->root_is_xsdt = xsdt;
+    c->info->ntables = (len - ACPI_SDT_HDR_LEN) / esz;
+    for (uint32_t i = 0; i < c->info->ntables; i++)
+        root_entry(c, rd(t + ACPI_SDT_HDR_LEN + i * esz, esz));
     return true;
-}
-
-/* Some firmware (old QEMU/SeaBIOS among them) puts \_S5 in an SSDT. */
-static void s5_from_ssdts(struct ctx *c)
-{
-    for (uint32_t i = 0; i < c->nssdt && !c->info->s5_valid; i++) {
-        uint32_t len;
-        const uint8_t *t = fetch_table(c, c->ssdt[i], "SSDT", 0, &len);
-        if (t)
-            scan_s5(c, t, len);
-    }
 }
 
 int acpi_parse(const uint8_t *rsdp, size_t rsdp_len, acpi_map_fn map,
                struct acpi_info *out, acpi_log_fn log)
 {
     struct ctx c = { .map = map, .log = log, .info = out };
-    struct acpi_rsdp r;
     uint64_t xsdt = 0;
+    uint32_t rsdt, rlen;
     bool ok = false;
 
     if (!rsdp || !map || !out)
         return ACPI_E_ARG;
     memset(out, 0, sizeof *out);
-    memset(&r, 0, sizeof r);
-    memcpy(&r, rsdp, rsdp_len < sizeof r ? rsdp_len : sizeof r);
-
-    if (rsdp_len < ACPI_RSDP_V1_LEN || memcmp(r.signature, "RSD PTR ", 8) != 0) {
-        note(&c, "RSDP", "missing or short copy, length", true, rsdp_len);
+    if (rsdp_len < ACPI_RSDP_V1_LEN || memcmp(rsdp, "RSD PTR ", 8) != 0) {
+        NOTE(&c, "RSDP: missing or short copy, length %u", (unsigned)rsdp_len);
         return ACPI_E_RSDP;
     }
     if (sum8(rsdp, ACPI_RSDP_V1_LEN) != 0) {
-        note(&c, "RSDP", "bad checksum", false, 0);
+        NOTE(&c, "RSDP: bad checksum");
         return ACPI_E_RSDP;
     }
-    out->rsdp_revision = r.revision;
-    memcpy(out->oem_id, r.oem_id, sizeof r.oem_id);
-
-    if (r.revision >= 2) {
-        if (rsdp_len < sizeof r)
-            note(&c, "RSDP", "2.0+ but copy too short for the XSDT, length", true,
-                 rsdp_len);
-        else if (r.length < sizeof r || r.length > rsdp_len)
-            note(&c, "RSDP", "length field unusable, XSDT ignored:", true, r.length);
-        else if (sum8(rsdp, r.length) != 0)
-            note(&c, "RSDP", "bad extended checksum, XSDT ignored", false, 0);
+    if (rsdp[ACPI_RSDP_REVISION] >= 2) {
+        rlen = rsdp_len < ACPI_RSDP_V2_LEN ? 0 : (uint32_t)rd(rsdp + ACPI_RSDP_LENGTH, 4);
+        if (rsdp_len < ACPI_RSDP_V2_LEN)
+            NOTE(&c, "RSDP: 2.0+ but copy too short for the XSDT, length %u",
+                 (unsigned)rsdp_len);
+        else if (rlen < ACPI_RSDP_V2_LEN || rlen > rsdp_len)
+            NOTE(&c, "RSDP: length field %u unusable, XSDT ignored", rlen);
+        else if (sum8(rsdp, rlen) != 0)
+            NOTE(&c, "RSDP: bad extended checksum, XSDT ignored");
         else
-            xsdt = r.xsdt_address;
+            xsdt = rd(rsdp + ACPI_RSDP_XSDT, 8);
     }
     if (xsdt) {
         ok = walk_root(&c, xsdt, true);
         if (!ok)
-            note(&c, "XSDT", "unusable, trying the RSDT", false, 0);
+            NOTE(&c, "XSDT: unusable, trying the RSDT");
     }
-    if (!ok && r.rsdt_address)
-        ok = walk_root(&c, r.rsdt_address, false);
+    rsdt = (uint32_t)rd(rsdp + ACPI_RSDP_RSDT, 4);
+    if (!ok && rsdt)
+        ok = walk_root(&c, rsdt, false);
     if (!ok) {
-        note(&c, "RSDP", "no usable XSDT or RSDT", false, 0);
+        NOTE(&c, "RSDP: no usable XSDT or RSDT");
         return ACPI_E_ROOT;
     }
-    if (!out->s5_valid)
-        s5_from_ssdts(&c);
+    /* Some firmware (old QEMU/SeaBIOS among them) puts \_S5 in an SSDT. */
+    for (uint32_t i = 0; i < c.nssdt && !out->s5_valid; i++) {
+        uint32_t len;
+        const uint8_t *t = fetch_table(&c, c.ssdt[i], "SSDT", &len);
+        if (t)
+            scan_s5(&c, t, len);
+    }
     return ACPI_OK;
 }
 
@@ -644,7 +412,7 @@ static size_t aml_int(const uint8_t *p, size_t avail, uint32_t *val)
     case 0x0c:
         if (avail < 5)
             return 0;
-        *val = rd32(p + 1);
+        *val = (uint32_t)rd(p + 1, 4);
         return 5;
     default:
         if (p[0] > 0x07)
@@ -733,177 +501,29 @@ bool acpi_find_s5(const uint8_t *aml, size_t len, uint8_t *slp_typa,
 
 /* ---- summary ----------------------------------------------------------------------- */
 
-static void print_madt(const struct acpi_info *in, acpi_log_fn log)
-{
-    struct line l;
-
-    l_start(&l);
-    l_str(&l, "MADT lapic ");
-    l_hex(&l, in->lapic_base);
-    l_str(&l, ", ");
-    l_dec(&l, in->ncpus);
-    l_str(&l, in->ncpus == 1 ? " CPU (apic ids" : " CPUs (apic ids");
-    for (uint32_t i = 0; i < in->ncpus; i++) {
-        l_str(&l, " ");
-        l_dec(&l, in->cpu[i].apic_id);
-        if (in->cpu[i].x2apic)
-            l_str(&l, "x");
-        if (!(in->cpu[i].flags & ACPI_CPU_ENABLED))
-            l_str(&l, "*");         /* online-capable, not yet enabled */
-    }
-    l_str(&l, ")");
-    if (in->ncpus_dropped) {
-        l_str(&l, " +");
-        l_dec(&l, in->ncpus_dropped);
-        l_str(&l, " over limit");
-    }
-    if (in->ncpus_disabled) {
-        l_str(&l, " +");
-        l_dec(&l, in->ncpus_disabled);
-        l_str(&l, " disabled");
-    }
-    l_str(&l, ", ");
-    l_dec(&l, in->nioapics);
-    l_str(&l, in->nioapics == 1 ? " IOAPIC" : " IOAPICs");
-    for (uint32_t i = 0; i < in->nioapics; i++) {
-        l_str(&l, i ? ", id " : " id ");
-        l_dec(&l, in->ioapic[i].id);
-        l_str(&l, " at ");
-        l_hex(&l, in->ioapic[i].address);
-        l_str(&l, " gsi ");
-        l_dec(&l, in->ioapic[i].gsi_base);
-    }
-    l_emit(&l, log);
-
-    l_start(&l);
-    l_str(&l, "MADT irq overrides:");
-    for (uint32_t i = 0; i < in->nisos; i++) {
-        l_str(&l, " ");
-        l_dec(&l, in->iso[i].source);
-        l_str(&l, "->");
-        l_dec(&l, in->iso[i].gsi);
-        if (in->iso[i].flags) {
-            l_str(&l, "/");
-            l_hex(&l, in->iso[i].flags);
-        }
-    }
-    if (!in->nisos)
-        l_str(&l, " none");
-    l_str(&l, "; lapic nmi:");
-    for (uint32_t i = 0; i < in->nlapic_nmis; i++) {
-        l_str(&l, " lint");
-        l_dec(&l, in->lapic_nmi[i].lint);
-        l_str(&l, "@");
-        if (in->lapic_nmi[i].uid == ACPI_UID_ALL)
-            l_str(&l, "all");
-        else
-            l_dec(&l, in->lapic_nmi[i].uid);
-    }
-    if (!in->nlapic_nmis)
-        l_str(&l, " none");
-    l_str(&l, in->pcat_compat ? "; pcat-compat" : "; no 8259");
-    l_emit(&l, log);
-}
-
-static void print_fadt(const struct acpi_info *in, acpi_log_fn log)
-{
-    struct line l;
-
-    l_start(&l);
-    l_str(&l, "FADT rev ");
-    l_dec(&l, in->fadt_revision);
-    if (in->hw_reduced)
-        l_str(&l, " hw-reduced");
-    l_str(&l, " pm1a_cnt ");
-    l_hex(&l, in->pm1a_cnt);
-    if (in->pm1b_cnt) {
-        l_str(&l, " pm1b_cnt ");
-        l_hex(&l, in->pm1b_cnt);
-    }
-    l_str(&l, " sci ");
-    l_dec(&l, in->sci_irq);
-    if (in->smi_cmd) {
-        l_str(&l, " smi_cmd ");
-        l_hex(&l, in->smi_cmd);
-        l_str(&l, "/");
-        l_hex(&l, in->acpi_enable);
-    }
-    if (in->reset_supported) {
-        l_str(&l, in->reset_reg.space_id == ACPI_GAS_IO ? " reset io " :
-                  in->reset_reg.space_id == ACPI_GAS_MEMORY ? " reset mem " :
-                  " reset other ");
-        l_hex(&l, in->reset_reg.address);
-        l_str(&l, "=");
-        l_hex(&l, in->reset_value);
-    }
-    if (in->s5_valid) {
-        l_str(&l, ", S5 slp_typ ");
-        l_dec(&l, in->slp_typa);
-        l_str(&l, "/");
-        l_dec(&l, in->slp_typb);
-    } else {
-        l_str(&l, in->have_dsdt ? ", no \\_S5" : ", no DSDT");
-    }
-    l_emit(&l, log);
-}
-
 void acpi_print_summary(const struct acpi_info *in, acpi_log_fn log)
 {
-    struct line l;
+    char s5[32];
 
     if (!in || !log)
         return;
-    l_start(&l);
-    l_str(&l, in->root_is_xsdt ? "XSDT rev " : "RSDT rev ");
-    l_dec(&l, in->root_revision);
-    l_str(&l, ", ");
-    l_dec(&l, in->ntables);
-    l_str(&l, " tables:");
-    for (uint32_t i = 0; i < ACPI_MAX_TABLES && in->table_sig[i][0]; i++) {
-        l_str(&l, " ");
-        l_sig(&l, in->table_sig[i]);
-    }
-    if (in->nbad) {
-        l_str(&l, " (");
-        l_dec(&l, in->nbad);
-        l_str(&l, " skipped)");
-    }
-    l_emit(&l, log);
-
-    if (in->have_madt) {
-        print_madt(in, log);
-    } else {
-        l_start(&l);
-        l_str(&l, "no MADT");
-        l_emit(&l, log);
-    }
-    if (in->have_fadt) {
-        print_fadt(in, log);
-    } else {
-        l_start(&l);
-        l_str(&l, "no FADT");
-        l_emit(&l, log);
-    }
-    for (uint32_t i = 0; i < in->nmcfg; i++) {
-        l_start(&l);
-        l_str(&l, "MCFG ecam ");
-        l_hex(&l, in->mcfg[i].base);
-        l_str(&l, " seg ");
-        l_dec(&l, in->mcfg[i].segment);
-        l_str(&l, " bus ");
-        l_dec(&l, in->mcfg[i].bus_start);
-        l_str(&l, "-");
-        l_dec(&l, in->mcfg[i].bus_end);
-        l_emit(&l, log);
-    }
-    if (in->have_hpet) {
-        l_start(&l);
-        l_str(&l, "HPET ");
-        l_hex(&l, in->hpet_base);
-        l_str(&l, " min tick ");
-        l_dec(&l, in->hpet_min_tick);
-        l_emit(&l, log);
-    }
+    log("acpi: %s, %u tables:%s (%u skipped); ECAM segments: %u\n",
+        in->root_is_xsdt ? "XSDT" : "RSDT", in->ntables, in->tables, in->nbad, in->nmcfg);
+    if (in->have_madt)
+        log("acpi: MADT lapic 0x%llx, %u CPUs (+%u not enabled, +%u over the limit)\n",
+            (unsigned long long)in->lapic_base, in->ncpus, in->ncpus_off, in->ncpus_dropped);
+    else
+        log("acpi: no MADT\n");
+    if (in->s5_valid)
+        snprintf(s5, sizeof s5, "S5 slp_typ %u/%u", in->slp_typa, in->slp_typb);
+    else
+        snprintf(s5, sizeof s5, "%s", in->have_dsdt ? "no \\_S5" : "no DSDT");
+    if (in->have_fadt)
+        log("acpi: FADT%s pm1a_cnt 0x%x pm1b_cnt 0x%x smi_cmd 0x%x/0x%x reset 0x%x=0x%x, %s\n",
+            in->hw_reduced ? " hw-reduced" : "", in->pm1a_cnt, in->pm1b_cnt, in->smi_cmd,
+            in->acpi_enable, in->reset_port, in->reset_value, s5);
+    else
+        log("acpi: no FADT\n");
 }
 
 /* ---- power-off / reset -------------------------------------------------------------- */
@@ -954,10 +574,9 @@ int acpi_reset(const struct acpi_info *in, const struct acpi_port_ops *io)
 {
     if (!in || !ops_ok(io))
         return ACPI_E_ARG;
-    if (!in->reset_supported || in->reset_reg.space_id != ACPI_GAS_IO ||
-        in->reset_reg.address == 0 || in->reset_reg.address > 0xffff)
+    if (!in->reset_port)
         return ACPI_E_NOSUPP;
-    io->out8(io->ctx, (uint16_t)in->reset_reg.address, in->reset_value);
+    io->out8(io->ctx, in->reset_port, in->reset_value);
     io->delay_ms(io->ctx, 500);
     return ACPI_E_TIMEOUT;
 }

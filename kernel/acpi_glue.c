@@ -8,8 +8,6 @@
 
 static struct acpi_info acpi;
 static bool acpi_ok;
-static uint32_t apic_ids[ACPI_MAX_CPUS];
-static unsigned n_apic_ids;
 
 static const void *map_identity(uint64_t phys, size_t len)
 {
@@ -32,10 +30,6 @@ void acpi_init(const struct boot_info *bi)
     }
     acpi_ok = true;
     acpi_print_summary(&acpi, printk);
-    /* online-capable but not enabled CPUs are hot-plug slots: not started */
-    for (uint32_t i = 0; i < acpi.ncpus; i++)
-        if (acpi.cpu[i].flags & ACPI_CPU_ENABLED)
-            apic_ids[n_apic_ids++] = acpi.cpu[i].apic_id;
 }
 
 uint64_t acpi_lapic_base(void)
@@ -43,10 +37,11 @@ uint64_t acpi_lapic_base(void)
     return acpi_ok && acpi.have_madt ? acpi.lapic_base : 0;
 }
 
+/* the enabled CPUs: online-capable ones are hot-plug slots, not started */
 unsigned acpi_cpu_apic_ids(const uint32_t **ids)
 {
-    *ids = apic_ids;
-    return n_apic_ids;
+    *ids = acpi.apic_id;
+    return acpi_ok ? acpi.ncpus : 0;
 }
 
 static uint16_t io_in16(void *ctx, uint16_t port) { return inw(port); }

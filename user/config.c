@@ -2,115 +2,35 @@
  * Configuration parser: DTB (libfdt, read-only) -> struct nethv_config.
  * Schema and limits: include/nethv/config.h.  Every failed check names the
  * node, the property and what is wrong in *err.  Builds for the kernel and
- * for the host (tests, fuzzer, tools/cfgcheck.c); no allocation, no stdio.
+ * for the host (tests, fuzzer, tools/cfgcheck.c); no allocation, and of the
+ * C library only string functions and snprintf.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <libfdt.h>
 #include <nethv/config.h>
+#include <nethv/pkt.h>
 
-/* ---- bounded string building (error messages, summary lines) ------------ */
-
-struct sbuf {
-    char  *p;
-    size_t cap;     /* bytes, including the NUL */
-    size_t len;
-};
-
-static void sb_init(struct sbuf *b, char *p, size_t cap)
-{
-    b->p = p;
-    b->cap = cap;
-    b->len = 0;
-    p[0] = '\0';
-}
-
-static void sb_putc(struct sbuf *b, char ch)
-{
-    if (b->len + 1 < b->cap) {
-        b->p[b->len++] = ch;
-        b->p[b->len] = '\0';
-    }
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    while (*s)
-        sb_putc(b, *s++);
-}
-
-static void sb_putu(struct sbuf *b, unsigned long long v, unsigned base,
-                    unsigned width)
-{
-    char tmp[24];
-    unsigned n = 0;
-
-    do {
-        tmp[n++] = "0123456789abcdef"[v % base];
-        v /= base;
-    } while (v);
-    while (n < width && n < sizeof(tmp))
-        tmp[n++] = '0';
-    while (n)
-        sb_putc(b, tmp[--n]);
-}
-
-/* Conversions: %s %c %u %x %llu %llx %%. */
-static void sb_vformat(struct sbuf *b, const char *fmt, va_list ap)
-{
-    for (; *fmt; fmt++) {
-        if (*fmt != '%') {
-            sb_putc(b, *fmt);
-            continue;
-        }
-        fmt++;
-        if (*fmt == 's') {
-            sb_puts(b, va_arg(ap, const char *));
-        } else if (*fmt == 'c') {
-            sb_putc(b, (char)va_arg(ap, int));
-        } else if (*fmt == 'u' || *fmt == 'x') {
-            sb_putu(b, va_arg(ap, unsigned), *fmt == 'u' ? 10 : 16, 0);
-        } else if (fmt[0] == 'l' && fmt[1] == 'l' &&
-                   (fmt[2] == 'u' || fmt[2] == 'x')) {
-            sb_putu(b, va_arg(ap, unsigned long long), fmt[2] == 'u' ? 10 : 16, 0);
-            fmt += 2;
-        } else {
-            sb_putc(b, '%');
-            if (!*fmt)
-                break;
-            if (*fmt != '%')
-                sb_putc(b, *fmt);
-        }
-    }
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_format(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    sb_vformat(b, fmt, ap);
-    va_end(ap);
-}
-
-static void sb_mac(struct sbuf *b, const uint8_t mac[6])
-{
-    for (unsigned i = 0; i < 6; i++) {
-        if (i)
-            sb_putc(b, ':');
-        sb_putu(b, mac[i], 16, 2);
-    }
-}
+/* ---- bounded strings (error messages, summary lines) ------------------- */
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
-    struct sbuf b;
+    snprintf(dst, cap, "%s", src);
+}
 
-    sb_init(&b, dst, cap);
-    sb_puts(&b, src);
+/* printf onto the end of the string in buf[cap], truncating */
+__attribute__((format(printf, 3, 4)))
+static void append(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(buf);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf + n, cap - n, fmt, ap);
+    va_end(ap);
 }
 
 /* ---- parse context and errors -------------------------------------------- */
@@ -125,16 +45,14 @@ struct ctx {
 __attribute__((format(printf, 4, 5)))
 static int reject(struct ctx *c, int code, const char *prop, const char *fmt, ...)
 {
-    struct sbuf b;
     va_list ap;
 
     if (c->err) {
         c->err->code = code;
         copy_str(c->err->node, sizeof(c->err->node), c->path);
         copy_str(c->err->prop, sizeof(c->err->prop), prop ? prop : "");
-        sb_init(&b, c->err->msg, sizeof(c->err->msg));
         va_start(ap, fmt);
-        sb_vformat(&b, fmt, ap);
+        vsnprintf(c->err->msg, sizeof(c->err->msg), fmt, ap);
         va_end(ap);
     }
     return -code;
@@ -143,10 +61,7 @@ static int reject(struct ctx *c, int code, const char *prop, const char *fmt, ..
 /* c->path = parent + "/" + name (name as in the blob, unit address kept). */
 static void set_path(struct ctx *c, const char *parent, const char *name)
 {
-    struct sbuf b;
-
-    sb_init(&b, c->path, sizeof(c->path));
-    sb_format(&b, "%s/%s", strcmp(parent, "/") ? parent : "", name);
+    snprintf(c->path, sizeof(c->path), "%s/%s", strcmp(parent, "/") ? parent : "", name);
 }
 
 static int reject_fdt(struct ctx *c, int fdterr)
@@ -253,19 +168,17 @@ static int get_str(struct ctx *c, int node, const char *name, int required,
 static int get_enum(struct ctx *c, int node, const char *name, int required,
                     const char *const *names, unsigned *out)
 {
-    char buf[32], list[80];
-    struct sbuf b;
+    char buf[32], list[80] = "";
     int rc = get_str(c, node, name, required, buf, sizeof(buf) - 1, STR_TOKEN);
 
     if (rc <= 0)
         return rc;
-    sb_init(&b, list, sizeof(list));
     for (unsigned i = 0; names[i]; i++) {
         if (!strcmp(buf, names[i])) {
             *out = i;
             return 1;
         }
-        sb_format(&b, "%s%s", i ? "|" : "", names[i]);
+        append(list, sizeof(list), "%s%s", i ? "|" : "", names[i]);
     }
     return reject(c, CONFIG_EVALUE, name, "unknown %s '%s' (one of %s)", name, buf, list);
 }
@@ -356,6 +269,7 @@ static int get_vm_ref(struct ctx *c, int node, const char *prop, int required,
 /* ---- /vms ------------------------------------------------------------------- */
 
 static const char *const vm_types[] = { "linux", "multiboot", "test", NULL };
+static const char *const exit_names[] = { "halt", "reboot", "debug-exit", NULL };
 static const char *const monitor_faults[] = { "none", "null", "loop", "wild-syscall", NULL };
 
 static int parse_cpus(struct ctx *c, int node, struct config_vm *vm)
@@ -643,13 +557,12 @@ static int one_port(struct ctx *c, int node, uint32_t i)
 static int parse_global(struct ctx *c, int node)
 {
     static const char *const props[] = { "console-vm", "exit", NULL };
-    static const char *const exits[] = { "halt", "reboot", "debug-exit", NULL };
     unsigned e = CONFIG_EXIT_HALT;
     int rc;
 
     if ((rc = check_node(c, node, props, 1, "/nethv")) < 0 ||
         (rc = get_vm_ref(c, node, "console-vm", 0, &c->cfg->console_vm)) < 0 ||
-        (rc = get_enum(c, node, "exit", 0, exits, &e)) < 0)
+        (rc = get_enum(c, node, "exit", 0, exit_names, &e)) < 0)
         return rc;
     c->cfg->exit = (enum config_exit)e;
     return 0;
@@ -790,79 +703,68 @@ int config_parse(const void *dtb, size_t len, struct nethv_config *out,
 
 /* ---- summary ------------------------------------------------------------ */
 
-const char *config_vm_type_name(enum config_vm_type t)
+/* names[v] of a NULL-terminated list; "?" past its end */
+static const char *name_of(const char *const *names, unsigned v)
 {
-    return (unsigned)t < 3 ? vm_types[t] : "?";
+    for (unsigned i = 0; names[i]; i++)
+        if (i == v)
+            return names[i];
+    return "?";
 }
 
 
-const char *config_exit_name(enum config_exit e)
+static void print_vm(const struct config_vm *vm, char *b, size_t cap)
 {
-    static const char *const exits[] = { "halt", "reboot", "debug-exit" };
-
-    return (unsigned)e < 3 ? exits[e] : "?";
-}
-
-static void print_vm(const struct config_vm *vm, struct sbuf *b)
-{
-    sb_format(b, "config: vm %s: %s, %u vcpu%s on cpu", vm->name,
-              config_vm_type_name(vm->type), vm->vcpus, vm->vcpus > 1 ? "s" : "");
+    snprintf(b, cap, "config: vm %s: %s, %u vcpu%s on cpu", vm->name,
+             name_of(vm_types, vm->type), vm->vcpus, vm->vcpus > 1 ? "s" : "");
     for (uint32_t i = 0; i < vm->vcpus && i < CONFIG_MAX_VCPUS; i++)
-        sb_format(b, "%s%u", i ? "," : " ", vm->cpu[i]);
-    sb_format(b, ", %llu MiB", (unsigned long long)(vm->memory >> 20));
+        append(b, cap, "%s%u", i ? "," : " ", vm->cpu[i]);
+    append(b, cap, ", %llu MiB", (unsigned long long)(vm->memory >> 20));
     if (vm->nregions > 1 || vm->region[0].gpa != 0)
         for (uint32_t i = 0; i < vm->nregions && i < CONFIG_MAX_REGIONS; i++)
-            sb_format(b, "%s0x%llx+0x%llx", i ? "," : " at ",
-                      (unsigned long long)vm->region[i].gpa,
-                      (unsigned long long)vm->region[i].size);
-    sb_format(b, ", kernel %s", vm->kernel);
+            append(b, cap, "%s0x%llx+0x%llx", i ? "," : " at ",
+                   (unsigned long long)vm->region[i].gpa,
+                   (unsigned long long)vm->region[i].size);
+    append(b, cap, ", kernel %s", vm->kernel);
     if (vm->initrd[0])
-        sb_format(b, ", initrd %s", vm->initrd);
+        append(b, cap, ", initrd %s", vm->initrd);
     if (vm->bootargs[0])
-        sb_format(b, ", bootargs \"%s\"", vm->bootargs);
+        append(b, cap, ", bootargs \"%s\"", vm->bootargs);
     if (vm->console_rate != CONFIG_CONSOLE_RATE_DEFAULT)
-        sb_format(b, ", console %u bytes/s", vm->console_rate);
+        append(b, cap, ", console %u bytes/s", vm->console_rate);
 }
 
 static void print_port(const struct nethv_config *cfg, const struct config_port *p,
-                       struct sbuf *b)
+                       char *b, size_t cap)
 {
-    sb_format(b, "config: port %s: ", p->name);
     if (p->type == CONFIG_PORT_UPLINK) {
-        sb_format(b, "uplink, nic %s", config_nic_name(p->nic));
+        snprintf(b, cap, "config: port %s: uplink, nic %s", p->name, config_nic_name(p->nic));
         return;
     }
-    sb_format(b, "vm %s, mac ", p->vm < cfg->nvms ? cfg->vm[p->vm].name : "?");
-    sb_mac(b, p->mac);
+    snprintf(b, cap, "config: port %s: vm %s, mac " MAC_FMT, p->name,
+             p->vm < cfg->nvms ? cfg->vm[p->vm].name : "?", MAC_ARGS(p->mac));
     if (p->vlan)
-        sb_format(b, ", vlan %u", p->vlan);
+        append(b, cap, ", vlan %u", p->vlan);
     else
-        sb_puts(b, ", untagged");
-    for (uint32_t i = 0; i < p->nallowed; i++) {
-        sb_puts(b, i ? " " : ", also from ");
-        sb_mac(b, p->allowed[i]);
-    }
+        append(b, cap, ", untagged");
+    for (uint32_t i = 0; i < p->nallowed; i++)
+        append(b, cap, "%s" MAC_FMT, i ? " " : ", also from ", MAC_ARGS(p->allowed[i]));
 }
 
 void config_print(const struct nethv_config *cfg, config_printf_fn pr)
 {
     char line[CONFIG_BOOTARGS_MAX + 256];
-    struct sbuf b;
 
-    sb_init(&b, line, sizeof(line));
-    sb_format(&b, "config: %u vm%s, %u port%s, console vm %s, exit %s",
-              cfg->nvms, cfg->nvms == 1 ? "" : "s", cfg->nports, cfg->nports == 1 ? "" : "s",
-              cfg->console_vm < cfg->nvms ? cfg->vm[cfg->console_vm].name : "-",
-              config_exit_name(cfg->exit));
-    pr("%s\n", line);
+    pr("config: %u vm%s, %u port%s, console vm %s, exit %s\n",
+       cfg->nvms, cfg->nvms == 1 ? "" : "s", cfg->nports, cfg->nports == 1 ? "" : "s",
+       cfg->console_vm < cfg->nvms ? cfg->vm[cfg->console_vm].name : "-",
+       name_of(exit_names, cfg->exit));
     for (uint32_t i = 0; i < cfg->nvms && i < CONFIG_MAX_VMS; i++) {
-        sb_init(&b, line, sizeof(line));
-        print_vm(&cfg->vm[i], &b);
+        print_vm(&cfg->vm[i], line, sizeof(line));
         pr("%s\n", line);
     }
     for (uint32_t i = 0; i < cfg->nports && i < CONFIG_MAX_PORTS; i++) {
-        sb_init(&b, line, sizeof(line));
-        print_port(cfg, &cfg->port[i], &b);
+        print_port(cfg, &cfg->port[i], line, sizeof(line));
         pr("%s\n", line);
     }
 }

@@ -15,7 +15,6 @@
 
 /* Device control, SDM 13.4.1 */
 #define E1000_CTRL          0x0000
-#define  CTRL_FD             (1u << 0)   /* full duplex */
 #define  CTRL_LRST           (1u << 3)   /* link reset (8254x) */
 #define  CTRL_ASDE           (1u << 5)   /* auto-speed detection */
 #define  CTRL_SLU            (1u << 6)   /* set link up */

@@ -6,14 +6,13 @@
  */
 #include <string.h>
 #include <nethv/kernel.h>
+#include <nethv/virtio.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 #include "nic.h"
 #include "e1000_regs.h"
 
-#define VIRTIO_VENDOR           0x1af4
 #define VIRTIO_DEV_NET_TRANS    0x1000  /* transitional (virtio 1.1 4.1.2.1) */
-#define VIRTIO_DEV_NET_MODERN   0x1041  /* 0x1040 + device type 1 */
 
 #define LINK_WAIT_MS            2000
 
@@ -29,8 +28,8 @@ static enum config_nic kind_of(const struct pci_dev *d)
         return CONFIG_NIC_E1000;
     if (d->vendor == E1000_VENDOR_INTEL && d->device == E1000_DEV_82574L)
         return CONFIG_NIC_E1000E;
-    if (d->vendor == VIRTIO_VENDOR &&
-        (d->device == VIRTIO_DEV_NET_MODERN || d->device == VIRTIO_DEV_NET_TRANS))
+    if (d->vendor == VIRTIO_PCI_VENDOR &&
+        (d->device == VIRTIO_PCI_DEVICE_MODERN(VIRTIO_ID_NET) || d->device == VIRTIO_DEV_NET_TRANS))
         return CONFIG_NIC_VIRTIO_NET;
     return CONFIG_NIC_AUTO;                     /* not ours */
 }
@@ -49,16 +48,6 @@ static bool match(const struct pci_dev *d, void *arg)
 uint64_t netdev_ms_since(uint64_t t0)
 {
     return (rdtsc() - t0) * 1000 / (tsc_hz ? tsc_hz : 1);
-}
-
-void netdev_fmt_mac(char out[18], const uint8_t m[ETH_ALEN])
-{
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < ETH_ALEN; i++) {
-        out[3 * i] = hex[m[i] >> 4];
-        out[3 * i + 1] = hex[m[i] & 15];
-        out[3 * i + 2] = i + 1 < ETH_ALEN ? ':' : 0;
-    }
 }
 
 /* ---- waiting for the NIC ---------------------------------------------------------- */
@@ -104,10 +93,8 @@ struct netdev *netdev_probe(enum config_nic want)
         netdev_wait_for(nd, link_is_up, rdtsc(), LINK_WAIT_MS);
     else if (!nd->irq)
         nd->poll(nd);
-    char m[18];
-    netdev_fmt_mac(m, nd->mac);
-    printk("net: uplink %s %s mac %s link %s irq %s\n", nd->driver, nd->pci, m,
-           nd->link_up ? "up" : "down", netdev_irq_mode(nd));
+    printk("net: uplink %s %s mac " MAC_FMT " link %s irq %s\n", nd->driver, nd->pci,
+           MAC_ARGS(nd->mac), nd->link_up ? "up" : "down", netdev_irq_mode(nd));
     if (test && netdev_selftest)
         netdev_selftest(nd, arg);
     else if (test)

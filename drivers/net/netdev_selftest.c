@@ -163,10 +163,8 @@ void netdev_selftest(struct netdev *nd, const char *target)
         }
     }
     if (arping_state.answered) {
-        char m[18];
-        netdev_fmt_mac(m, arping_state.mac);
-        printk("net: arping %s: is-at %s (%llu ms)\n", target, m,
-               (unsigned long long)netdev_ms_since(t0));
+        printk("net: arping %s: is-at " MAC_FMT " (%llu ms)\n", target,
+               MAC_ARGS(arping_state.mac), (unsigned long long)netdev_ms_since(t0));
         arping_burst(nd, target);
     } else {
         printk("net: arping %s: no reply\n", target);

@@ -16,7 +16,6 @@ struct netdev *virtio_net_start(const struct pci_dev *pd);
 
 /* netdev.c: for the self-test (netdev_selftest.c, in the test image only) */
 uint64_t netdev_ms_since(uint64_t t0);
-void netdev_fmt_mac(char out[18], const uint8_t m[ETH_ALEN]);
 /* poll or wait for interrupts until done(nd) or `ms` since t0 */
 void netdev_wait_for(struct netdev *nd, bool (*done)(struct netdev *), uint64_t t0, uint64_t ms);
 void netdev_selftest(struct netdev *nd, const char *target) __attribute__((weak));

@@ -22,54 +22,11 @@
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <nethv/spinlock.h>
+#include <nethv/virtio.h>
 #include <arch/time.h>
 #include <arch/x86.h>
 #include "nic.h"
 
-/* virtio 1.1 4.1.4: vendor capability cfg_type values */
-#define VIRTIO_PCI_CAP_COMMON   1
-#define VIRTIO_PCI_CAP_NOTIFY   2
-#define VIRTIO_PCI_CAP_ISR      3
-#define VIRTIO_PCI_CAP_DEVICE   4
-/* struct virtio_pci_cap (4.1.4): +3 cfg_type, +4 bar, +8 offset, +12 length;
- * the notify capability adds +16 notify_off_multiplier */
-#define VCAP_TYPE       3
-#define VCAP_BAR        4
-#define VCAP_OFFSET     8
-#define VCAP_LENGTH     12
-#define VCAP_NOTIFY_MUL 16
-
-/* struct virtio_pci_common_cfg (4.1.4.3) */
-#define VC_DFSELECT     0x00    /* le32 device_feature_select */
-#define VC_DF           0x04    /* le32 device_feature */
-#define VC_GFSELECT     0x08    /* le32 driver_feature_select */
-#define VC_GF           0x0c    /* le32 driver_feature */
-#define VC_MSIX_CONFIG  0x10    /* le16 */
-#define VC_NUM_QUEUES   0x12    /* le16 */
-#define VC_STATUS       0x14    /* u8 device_status */
-#define VC_GENERATION   0x15    /* u8 config_generation */
-#define VC_Q_SELECT     0x16    /* le16 */
-#define VC_Q_SIZE       0x18    /* le16 */
-#define VC_Q_MSIX       0x1a    /* le16 */
-#define VC_Q_ENABLE     0x1c    /* le16 */
-#define VC_Q_NOFF       0x1e    /* le16 queue_notify_off */
-#define VC_Q_DESC       0x20    /* le64 */
-#define VC_Q_DRIVER     0x28    /* le64 avail ring */
-#define VC_Q_DEVICE     0x30    /* le64 used ring */
-#define VIRTIO_MSI_NO_VECTOR 0xffff
-
-/* device status (2.1) */
-#define VS_ACKNOWLEDGE  1
-#define VS_DRIVER       2
-#define VS_DRIVER_OK    4
-#define VS_FEATURES_OK  8
-#define VS_FAILED       128
-
-/* feature bits (5.1.3, 6) */
-#define VIRTIO_NET_F_MAC        5
-#define VIRTIO_NET_F_STATUS     16
-#define VIRTIO_NET_F_CTRL_VQ    17
-#define VIRTIO_NET_F_CTRL_RX    18
 /* control queue commands (5.1.6.5): class, command, data..., then the
  * device writes one ack byte */
 #define VIRTIO_NET_CTRL_RX      0
@@ -78,26 +35,6 @@
 #define VIRTIO_NET_OK           0
 #define CTRL_ACK_OFF            64      /* in the command buffer */
 #define CTRL_WAIT_US            100000
-#define VIRTIO_F_VERSION_1      32
-/* struct virtio_net_config (5.1.4): mac[6], le16 status */
-#define VNET_CFG_MAC            0
-#define VNET_CFG_STATUS         6
-#define VIRTIO_NET_S_LINK_UP    1
-#define VNET_HDR_LEN            12      /* struct virtio_net_hdr with num_buffers */
-
-/* split virtqueue (2.6.5, 2.6.6, 2.6.8) */
-struct vq_desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-#define VQ_DESC_F_NEXT  1
-#define VQ_DESC_F_WRITE 2
-struct vq_used_elem {
-    uint32_t id;
-    uint32_t len;
-};
 
 #define QSIZE_MAX   256
 #define RXQ         0
@@ -108,9 +45,9 @@ struct vq_used_elem {
 
 struct vq {
     uint16_t size;
-    struct vq_desc *desc;
+    struct vring_desc *desc;
     volatile uint16_t *avail;          /* flags, idx, ring[size] */
-    volatile uint16_t *used;           /* flags, idx, then vq_used_elem[size] */
+    volatile uint16_t *used;           /* flags, idx, then vring_used_elem[size] */
     volatile uint16_t *notify;
     uint16_t avail_idx, used_last;
     uint8_t *buf;                      /* size x BUF_SIZE */
@@ -134,9 +71,9 @@ bool pkt_csum_complete(struct pkt *p) __attribute__((weak));
 
 static struct vnic vnic_dev;            /* the one instance (the uplink) */
 
-static volatile struct vq_used_elem *used_ring(struct vq *q)
+static volatile struct vring_used_elem *used_ring(struct vq *q)
 {
-    return (volatile struct vq_used_elem *)(q->used + 2);
+    return (volatile struct vring_used_elem *)(q->used + 2);
 }
 
 static uint8_t c8(struct vnic *v, unsigned off) { return v->common[off]; }
@@ -151,14 +88,12 @@ static void w64(struct vnic *v, unsigned off, uint64_t x)
     w32(v, off + 4, (uint32_t)(x >> 32));
 }
 
-#define VQ_USED_F_NO_NOTIFY 1      /* used ring flags (2.6.10.2) */
-
 static void kick(struct vq *q, unsigned idx)
 {
     /* the avail index store before the flags load (and before the UC
      * notify write): a full fence */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (!(q->used[0] & VQ_USED_F_NO_NOTIFY))
+    if (!(q->used[0] & VRING_USED_F_NO_NOTIFY))
         *q->notify = (uint16_t)idx;
 }
 
@@ -175,9 +110,9 @@ static void avail_push(struct vq *q, uint16_t id)
 
 static volatile uint8_t *cap_ptr(struct vnic *v, unsigned cap, uint32_t *len)
 {
-    unsigned bar = pci_read8(&v->pd, cap + VCAP_BAR);
-    uint32_t off = pci_read32(&v->pd, cap + VCAP_OFFSET);
-    *len = pci_read32(&v->pd, cap + VCAP_LENGTH);
+    unsigned bar = pci_read8(&v->pd, cap + VIRTIO_PCI_CAP_BAR);
+    uint32_t off = pci_read32(&v->pd, cap + VIRTIO_PCI_CAP_OFFSET);
+    *len = pci_read32(&v->pd, cap + VIRTIO_PCI_CAP_LENGTH);
     if (bar >= 6 || v->pd.bar[bar].io || (uint64_t)off + *len > v->pd.bar[bar].size)
         return NULL;
     volatile uint8_t *base = pci_map_bar(&v->pd, bar);
@@ -189,18 +124,18 @@ static bool find_caps(struct vnic *v)
     uint32_t len;
     for (unsigned cap = pci_find_cap(&v->pd, PCI_CAP_VENDOR, 0); cap;
          cap = pci_find_cap(&v->pd, PCI_CAP_VENDOR, cap)) {
-        switch (pci_read8(&v->pd, cap + VCAP_TYPE)) {
-        case VIRTIO_PCI_CAP_COMMON:
-            if (!v->common && (v->common = cap_ptr(v, cap, &len)) && len < 0x38)
+        switch (pci_read8(&v->pd, cap + VIRTIO_PCI_CAP_CFG_TYPE)) {
+        case VIRTIO_PCI_CAP_COMMON_CFG:
+            if (!v->common && (v->common = cap_ptr(v, cap, &len)) && len < VIRTIO_PCI_COMMON_SIZE)
                 v->common = NULL;
             break;
-        case VIRTIO_PCI_CAP_NOTIFY:
+        case VIRTIO_PCI_CAP_NOTIFY_CFG:
             if (!v->notify_base) {
                 v->notify_base = cap_ptr(v, cap, &len);
-                v->notify_mul = pci_read32(&v->pd, cap + VCAP_NOTIFY_MUL);
+                v->notify_mul = pci_read32(&v->pd, cap + VIRTIO_PCI_NOTIFY_MULT);
             }
             break;
-        case VIRTIO_PCI_CAP_DEVICE:
+        case VIRTIO_PCI_CAP_DEVICE_CFG:
             if (!v->device && (v->device = cap_ptr(v, cap, &len)) && len < 8)
                 v->device = NULL;
             break;
@@ -216,15 +151,15 @@ static bool find_caps(struct vnic *v)
 static bool setup_queue(struct vnic *v, unsigned qi, bool msix)
 {
     struct vq *q = &v->q[qi];
-    w16(v, VC_Q_SELECT, (uint16_t)qi);
-    uint16_t max = c16(v, VC_Q_SIZE);
+    w16(v, VIRTIO_PCI_COMMON_Q_SELECT, (uint16_t)qi);
+    uint16_t max = c16(v, VIRTIO_PCI_COMMON_Q_SIZE);
     if (!max)
         return false;
     unsigned cap = qi == CTRLQ ? CTRLQ_SIZE : QSIZE_MAX;
     q->size = max < cap ? max : (uint16_t)cap;
     if (q->size & (q->size - 1))            /* split rings: a power of 2 */
         return false;
-    w16(v, VC_Q_SIZE, q->size);
+    w16(v, VIRTIO_PCI_COMMON_Q_SIZE, q->size);
     /* desc 16*size, avail 6+2*size, used 6+8*size: a page each is plenty
      * up to 256 entries except used (2054 bytes) which also fits one page */
     uint64_t d = page_alloc(1, PAGE_SIZE, 0), a = page_alloc(1, PAGE_SIZE, 0),
@@ -239,22 +174,22 @@ static bool setup_queue(struct vnic *v, unsigned qi, bool msix)
     for (unsigned i = 0; i < q->size; i++) {
         q->desc[i].addr = b + (uint64_t)i * BUF_SIZE;
         q->desc[i].len = BUF_SIZE;
-        q->desc[i].flags = qi == RXQ ? VQ_DESC_F_WRITE : 0;
+        q->desc[i].flags = qi == RXQ ? VRING_DESC_F_WRITE : 0;
         q->desc[i].next = 0;
     }
-    w64(v, VC_Q_DESC, d);
-    w64(v, VC_Q_DRIVER, a);
-    w64(v, VC_Q_DEVICE, u);
+    w64(v, VIRTIO_PCI_COMMON_Q_DESCLO, d);
+    w64(v, VIRTIO_PCI_COMMON_Q_AVAILLO, a);
+    w64(v, VIRTIO_PCI_COMMON_Q_USEDLO, u);
     if (msix) {
-        w16(v, VC_Q_MSIX, 0);
-        if (c16(v, VC_Q_MSIX) != 0)
+        w16(v, VIRTIO_PCI_COMMON_Q_MSIX, 0);
+        if (c16(v, VIRTIO_PCI_COMMON_Q_MSIX) != 0)
             return false;
     } else {
-        w16(v, VC_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
+        w16(v, VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
     }
     q->notify = (volatile uint16_t *)(v->notify_base +
-                                      (uint32_t)c16(v, VC_Q_NOFF) * v->notify_mul);
-    w16(v, VC_Q_ENABLE, 1);
+                                      (uint32_t)c16(v, VIRTIO_PCI_COMMON_Q_NOFF) * v->notify_mul);
+    w16(v, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
     return true;
 }
 
@@ -290,9 +225,9 @@ static unsigned vnet_xmit(struct netdev *nd, struct pkt *const *pkts, unsigned n
         }
         uint16_t id = q->free[--q->nfree];
         uint8_t *buf = q->buf + (size_t)id * BUF_SIZE;
-        memset(buf, 0, VNET_HDR_LEN);               /* no offloads */
-        memcpy(buf + VNET_HDR_LEN, p->data, p->len);
-        q->desc[id].len = VNET_HDR_LEN + p->len;
+        memset(buf, 0, VIRTIO_NET_HDR_LEN);         /* no offloads */
+        memcpy(buf + VIRTIO_NET_HDR_LEN, p->data, p->len);
+        q->desc[id].len = VIRTIO_NET_HDR_LEN + p->len;
         avail_push(q, id);
         queued++;
         nd->tx_frames++;
@@ -316,20 +251,20 @@ static void rx_poll(struct vnic *v)
         __atomic_thread_fence(__ATOMIC_ACQUIRE);    /* index before the elements */
         unsigned n = 0, taken = 0;
         while (q->used_last != used_idx && taken < PKT_BATCH) {
-            volatile struct vq_used_elem *u = &used_ring(q)[q->used_last % q->size];
+            volatile struct vring_used_elem *u = &used_ring(q)[q->used_last % q->size];
             uint32_t id = u->id, len = u->len;
             q->used_last++;
             if (id >= q->size)
                 continue;                           /* device bug: nothing to give back */
             ids[taken++] = (uint16_t)id;
-            if (len < VNET_HDR_LEN + ETH_HLEN || len > VNET_HDR_LEN + PKT_FRAME_MAX) {
+            if (len < VIRTIO_NET_HDR_LEN + ETH_HLEN || len > VIRTIO_NET_HDR_LEN + PKT_FRAME_MAX) {
                 nd->rx_dropped++;
                 continue;
             }
             struct pkt *p = &pkt[n];
             memset(p, 0, sizeof(*p));
-            p->data = q->buf + (size_t)id * BUF_SIZE + VNET_HDR_LEN;
-            p->len = len - VNET_HDR_LEN;
+            p->data = q->buf + (size_t)id * BUF_SIZE + VIRTIO_NET_HDR_LEN;
+            p->len = len - VIRTIO_NET_HDR_LEN;
             batch[n++] = p;
         }
         if (!taken)
@@ -345,7 +280,7 @@ static void vnet_link(struct vnic *v)
 {
     struct netdev *nd = &v->nic.nd;
     nd->link_up = !v->has_status ||
-                  (*(volatile uint16_t *)(v->device + VNET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
+                  (*(volatile uint16_t *)(v->device + VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP);
 }
 
 static void vnet_poll(struct netdev *nd)
@@ -373,8 +308,8 @@ static bool ctrl_cmd(struct vnic *v, uint8_t cls, uint8_t cmd, uint8_t arg)
     b[1] = cmd;
     b[2] = arg;
     b[CTRL_ACK_OFF] = 0xff;
-    q->desc[0] = (struct vq_desc){ virt_to_phys(b), 3, VQ_DESC_F_NEXT, 1 };
-    q->desc[1] = (struct vq_desc){ virt_to_phys(b + CTRL_ACK_OFF), 1, VQ_DESC_F_WRITE, 0 };
+    q->desc[0] = (struct vring_desc){ virt_to_phys(b), 3, VRING_DESC_F_NEXT, 1 };
+    q->desc[1] = (struct vring_desc){ virt_to_phys(b + CTRL_ACK_OFF), 1, VRING_DESC_F_WRITE, 0 };
     avail_push(q, 0);
     kick(q, CTRLQ);
     for (unsigned us = 0; us < CTRL_WAIT_US; us += 10) {
@@ -414,7 +349,7 @@ static struct netdev *fail(struct vnic *v, const char *why)
 {
     printk("net: %s: virtio-net: %s\n", v->pd.name, why);
     if (v->common)
-        w8(v, VC_STATUS, c8(v, VC_STATUS) | VS_FAILED);
+        w8(v, VIRTIO_PCI_COMMON_STATUS, c8(v, VIRTIO_PCI_COMMON_STATUS) | VIRTIO_STATUS_FAILED);
     v->common = NULL;
     return NULL;
 }
@@ -435,46 +370,47 @@ struct netdev *virtio_net_start(const struct pci_dev *pd)
     pci_enable(&v->pd);
 
     /* initialization (3.1.1): reset, ACKNOWLEDGE, DRIVER, features */
-    w8(v, VC_STATUS, 0);
-    for (unsigned i = 0; i < 1000 && c8(v, VC_STATUS); i++)
+    w8(v, VIRTIO_PCI_COMMON_STATUS, 0);
+    for (unsigned i = 0; i < 1000 && c8(v, VIRTIO_PCI_COMMON_STATUS); i++)
         udelay(100);
-    if (c8(v, VC_STATUS))
+    if (c8(v, VIRTIO_PCI_COMMON_STATUS))
         return fail(v, "reset did not complete");
-    w8(v, VC_STATUS, VS_ACKNOWLEDGE);
-    w8(v, VC_STATUS, VS_ACKNOWLEDGE | VS_DRIVER);
-    w32(v, VC_DFSELECT, 0);
-    uint64_t feat = c32(v, VC_DF);
-    w32(v, VC_DFSELECT, 1);
-    feat |= (uint64_t)c32(v, VC_DF) << 32;
-    uint64_t want = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_NET_F_MAC |
-                    1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_CTRL_VQ |
-                    1ull << VIRTIO_NET_F_CTRL_RX;
+    w8(v, VIRTIO_PCI_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    w8(v, VIRTIO_PCI_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    w32(v, VIRTIO_PCI_COMMON_DFSELECT, 0);
+    uint64_t feat = c32(v, VIRTIO_PCI_COMMON_DF);
+    w32(v, VIRTIO_PCI_COMMON_DFSELECT, 1);
+    feat |= (uint64_t)c32(v, VIRTIO_PCI_COMMON_DF) << 32;
+    uint64_t want = VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |
+                    VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |
+                    VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX);
     uint64_t use = feat & want;
-    if (!(use & 1ull << VIRTIO_NET_F_CTRL_VQ))      /* CTRL_RX depends on CTRL_VQ */
-        use &= ~(1ull << VIRTIO_NET_F_CTRL_RX);
-    if (!(use & 1ull << VIRTIO_NET_F_CTRL_RX))      /* the queue is only for CTRL_RX */
-        use &= ~(1ull << VIRTIO_NET_F_CTRL_VQ);
-    if (!(use & 1ull << VIRTIO_F_VERSION_1))
+    if (!(use & VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ)))  /* CTRL_RX depends on CTRL_VQ */
+        use &= ~VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX);
+    if (!(use & VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX)))  /* the queue is only for CTRL_RX */
+        use &= ~VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ);
+    if (!(use & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
         return fail(v, "device does not offer VIRTIO_F_VERSION_1");
-    w32(v, VC_GFSELECT, 0);
-    w32(v, VC_GF, (uint32_t)use);
-    w32(v, VC_GFSELECT, 1);
-    w32(v, VC_GF, (uint32_t)(use >> 32));
-    w8(v, VC_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK);
-    if (!(c8(v, VC_STATUS) & VS_FEATURES_OK))
+    w32(v, VIRTIO_PCI_COMMON_GFSELECT, 0);
+    w32(v, VIRTIO_PCI_COMMON_GF, (uint32_t)use);
+    w32(v, VIRTIO_PCI_COMMON_GFSELECT, 1);
+    w32(v, VIRTIO_PCI_COMMON_GF, (uint32_t)(use >> 32));
+    w8(v, VIRTIO_PCI_COMMON_STATUS,
+       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    if (!(c8(v, VIRTIO_PCI_COMMON_STATUS) & VIRTIO_STATUS_FEATURES_OK))
         return fail(v, "device refused the features");
-    v->has_status = use & 1ull << VIRTIO_NET_F_STATUS;
-    v->has_ctrl_rx = use & 1ull << VIRTIO_NET_F_CTRL_RX;
+    v->has_status = use & VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+    v->has_ctrl_rx = use & VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX);
 
     /* MAC (5.1.4): from the device if offered, read stable across a
      * generation change (4.1.4.3.1); else a locally administered one */
-    if (use & 1ull << VIRTIO_NET_F_MAC) {
+    if (use & VIRTIO_BIT(VIRTIO_NET_F_MAC)) {
         uint8_t gen;
         do {
-            gen = c8(v, VC_GENERATION);
+            gen = c8(v, VIRTIO_PCI_COMMON_CFGGENERATION);
             for (unsigned i = 0; i < ETH_ALEN; i++)
-                nd->mac[i] = v->device[VNET_CFG_MAC + i];
-        } while (gen != c8(v, VC_GENERATION));
+                nd->mac[i] = v->device[VIRTIO_NET_CFG_MAC + i];
+        } while (gen != c8(v, VIRTIO_PCI_COMMON_CFGGENERATION));
     } else {
         static const uint8_t local[ETH_ALEN] = { 0x02, 0x6e, 0x65, 0x74, 0x68, 0x76 };
         memcpy(nd->mac, local, ETH_ALEN);
@@ -485,18 +421,18 @@ struct netdev *virtio_net_start(const struct pci_dev *pd)
     bool msix = pci_find_cap(&v->pd, PCI_CAP_MSIX, 0) && (vec = pci_irq_alloc(vnet_irq)) &&
                 pci_msix_set(&v->pd, 0, vec);
     if (msix) {
-        w16(v, VC_MSIX_CONFIG, 0);
-        if (c16(v, VC_MSIX_CONFIG) != 0)
+        w16(v, VIRTIO_PCI_COMMON_MSIX, 0);
+        if (c16(v, VIRTIO_PCI_COMMON_MSIX) != 0)
             msix = false;
     }
     if (!msix)
-        w16(v, VC_MSIX_CONFIG, VIRTIO_MSI_NO_VECTOR);
-    if (c16(v, VC_NUM_QUEUES) < 2)
+        w16(v, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+    if (c16(v, VIRTIO_PCI_COMMON_NUMQ) < 2)
         return fail(v, "fewer than 2 queues");
     if (!setup_queue(v, RXQ, msix) || !setup_queue(v, TXQ, msix))
         return fail(v, "queue set-up failed (size, memory or MSI-X vector)");
     /* the control queue is polled (only set_rx_mode uses it) */
-    if (v->has_ctrl_rx && (c16(v, VC_NUM_QUEUES) < 3 || !setup_queue(v, CTRLQ, false)))
+    if (v->has_ctrl_rx && (c16(v, VIRTIO_PCI_COMMON_NUMQ) < 3 || !setup_queue(v, CTRLQ, false)))
         return fail(v, "control queue set-up failed");
 
     struct vq *rq = &v->q[RXQ], *tq = &v->q[TXQ];
@@ -505,7 +441,8 @@ struct netdev *virtio_net_start(const struct pci_dev *pd)
     for (unsigned i = 0; i < rq->size; i++)
         avail_push(rq, (uint16_t)i);
 
-    w8(v, VC_STATUS, VS_ACKNOWLEDGE | VS_DRIVER | VS_FEATURES_OK | VS_DRIVER_OK);
+    w8(v, VIRTIO_PCI_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
     kick(rq, RXQ);
 
     nd->driver = "virtio-net";

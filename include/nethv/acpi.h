@@ -1,6 +1,9 @@
 /*
- * ACPI table discovery: RSDP -> XSDT/RSDT -> MADT, FADT (-> DSDT \_S5),
- * MCFG, HPET.  Pure parsing, no allocation, no global state.
+ * ACPI table discovery: RSDP -> XSDT/RSDT -> MADT (CPUs, local APIC base),
+ * FADT (-> DSDT/SSDT \_S5: power-off; reset register), MCFG (PCI ECAM).
+ * Only what the kernel uses is kept (kernel/acpi_glue.c, kernel/pci.c); other
+ * tables are listed in the summary and otherwise ignored.  Pure parsing, no
+ * allocation, no global state.
  *
  * Physical memory is reached only through the caller's acpi_map_fn: it must
  * return a pointer to `len` readable bytes at physical `phys`, or NULL when
@@ -10,9 +13,10 @@
  * length and checksum are checked, and only then is it parsed; a bad table
  * is skipped and the reason logged.  Nothing here writes to the tables.
  *
+ * Firmware fields are read by byte offset (ACPI_*_OFF below) with memcpy,
+ * so unaligned firmware data never becomes an unaligned typed access.
  * References are to the ACPI 6.4 specification (uefi.org/specs/ACPI/6.4_A).
- * Compiles freestanding (kernel) and hosted (-DNETHV_HOST=1); it needs only
- * <stdint.h>, <stddef.h>, <stdbool.h> and memcpy/memcmp/memset.
+ * Compiles freestanding (kernel) and hosted (-DNETHV_HOST=1).
  */
 #ifndef NETHV_ACPI_H
 #define NETHV_ACPI_H
@@ -24,251 +28,88 @@
 /* ---- callbacks ------------------------------------------------------------ */
 
 typedef const void *(*acpi_map_fn)(uint64_t phys, size_t len);
-/*
- * printf-style logger; each call is one complete line ending in '\n'.
- * acpi.c only ever calls it as log("%s\n", line), so a minimal kernel
- * printf that knows "%s" is enough.  May be NULL (silent).
- */
+/* printf-style logger; each call is one complete line ending in '\n'.
+ * May be NULL (silent). */
 typedef void (*acpi_log_fn)(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
 /* ---- limits ---------------------------------------------------------------- */
 
-#define ACPI_MAX_CPUS       64
-#define ACPI_MAX_IOAPICS    16
-#define ACPI_MAX_ISOS       32      /* interrupt source overrides */
-#define ACPI_MAX_LAPIC_NMIS 16
-#define ACPI_MAX_MCFG       4
-#define ACPI_MAX_TABLES     32      /* root-table signatures remembered */
+#define ACPI_MAX_CPUS       64      /* enabled processors remembered */
+#define ACPI_MAX_MCFG       4       /* MCFG allocations remembered */
+#define ACPI_MAX_TABLES     32      /* root-table signatures listed */
 #define ACPI_MAX_TABLE_LEN  (16u << 20)   /* sanity cap on any SDT length */
 
-/* ---- on-firmware layouts (all little-endian, packed) ---------------------------- */
+/* ---- firmware layouts: byte offsets (all fields little-endian) ----------- */
 
-/* Root System Description Pointer, §5.2.5.3.  Checksum covers bytes 0..19;
- * the extended checksum (revision >= 2) covers `length` bytes. */
-struct acpi_rsdp {
-    char     signature[8];          /* "RSD PTR " */
-    uint8_t  checksum;
-    char     oem_id[6];
-    uint8_t  revision;              /* 0: ACPI 1.0 (20 bytes), 2: ACPI 2.0+ */
-    uint32_t rsdt_address;
-    /* ACPI 2.0+ */
-    uint32_t length;
-    uint64_t xsdt_address;
-    uint8_t  extended_checksum;
-    uint8_t  reserved[3];
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP size");
-#define ACPI_RSDP_V1_LEN 20
+/* Root System Description Pointer, §5.2.5.3.  The checksum covers the first
+ * 20 bytes; the extended checksum (revision >= 2) covers `length` bytes. */
+#define ACPI_RSDP_V1_LEN        20
+#define ACPI_RSDP_V2_LEN        36
+#define ACPI_RSDP_REVISION      15      /* u8: 0 = ACPI 1.0, 2 = 2.0+ */
+#define ACPI_RSDP_RSDT          16      /* u32 */
+#define ACPI_RSDP_LENGTH        20      /* u32 (2.0+) */
+#define ACPI_RSDP_XSDT          24      /* u64 (2.0+) */
 
-/* System Description Table header, §5.2.6.  Checksum covers `length`. */
-struct acpi_sdt_header {
-    char     signature[4];
-    uint32_t length;                /* whole table, header included */
-    uint8_t  revision;
-    uint8_t  checksum;
-    char     oem_id[6];
-    char     oem_table_id[8];
-    uint32_t oem_revision;
-    uint32_t creator_id;
-    uint32_t creator_revision;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_sdt_header) == 36, "SDT header size");
+/* System Description Table header, §5.2.6 (36 bytes; checksum covers
+ * `length`): signature at 0, then: */
+#define ACPI_SDT_LENGTH         4       /* u32: whole table, header included */
+#define ACPI_SDT_HDR_LEN        36
 
-/* Generic Address Structure, §5.2.3.2. */
-struct acpi_gas {
-    uint8_t  space_id;              /* ACPI_GAS_* */
-    uint8_t  bit_width;
-    uint8_t  bit_offset;
-    uint8_t  access_size;           /* 0 undefined, 1 byte .. 4 qword */
-    uint64_t address;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_gas) == 12, "GAS size");
-#define ACPI_GAS_MEMORY   0
-#define ACPI_GAS_IO       1
-#define ACPI_GAS_PCI_CFG  2
+/* Generic Address Structure, §5.2.3.2 (12 bytes). */
+#define ACPI_GAS_SPACE          0       /* u8: ACPI_GAS_MEMORY, ACPI_GAS_IO, ... */
+#define ACPI_GAS_ADDRESS        4       /* u64 */
+#define ACPI_GAS_MEMORY         0
+#define ACPI_GAS_IO             1
 
-/* MADT, §5.2.12: header, then variable entries {type, length, ...}. */
-struct acpi_madt {
-    struct acpi_sdt_header hdr;     /* "APIC" */
-    uint32_t lapic_address;
-    uint32_t flags;                 /* ACPI_MADT_PCAT_COMPAT */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt) == 44, "MADT size");
-#define ACPI_MADT_PCAT_COMPAT  (1u << 0)   /* dual 8259s present */
-
-struct acpi_madt_entry {
-    uint8_t type;
-    uint8_t length;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_entry) == 2, "MADT entry size");
-
-enum acpi_madt_type {
-    ACPI_MADT_LAPIC          = 0,   /* processor local APIC */
-    ACPI_MADT_IOAPIC         = 1,
-    ACPI_MADT_ISO            = 2,   /* interrupt source override */
-    ACPI_MADT_NMI_SOURCE     = 3,   /* (not parsed) */
-    ACPI_MADT_LAPIC_NMI      = 4,
-    ACPI_MADT_LAPIC_OVERRIDE = 5,   /* 64-bit local APIC address */
-    ACPI_MADT_X2APIC         = 9,   /* processor local x2APIC */
-    ACPI_MADT_X2APIC_NMI     = 10,
-};
-
-struct acpi_madt_lapic {
-    struct acpi_madt_entry e;       /* type 0, length 8 */
-    uint8_t  uid;                   /* ACPI processor UID */
-    uint8_t  apic_id;
-    uint32_t flags;                 /* ACPI_CPU_* */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_lapic) == 8, "MADT LAPIC size");
-
-struct acpi_madt_ioapic {
-    struct acpi_madt_entry e;       /* type 1, length 12 */
-    uint8_t  id;
-    uint8_t  reserved;
-    uint32_t address;
-    uint32_t gsi_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_ioapic) == 12, "MADT IOAPIC size");
-
-struct acpi_madt_iso {
-    struct acpi_madt_entry e;       /* type 2, length 10 */
-    uint8_t  bus;                   /* 0 = ISA */
-    uint8_t  source;                /* bus-relative IRQ */
-    uint32_t gsi;
-    uint16_t flags;                 /* MPS INTI flags: polarity, trigger */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_iso) == 10, "MADT ISO size");
-
-struct acpi_madt_lapic_nmi {
-    struct acpi_madt_entry e;       /* type 4, length 6 */
-    uint8_t  uid;                   /* 0xff: all processors */
-    uint16_t flags;                 /* MPS INTI flags */
-    uint8_t  lint;                  /* LINT0 / LINT1 */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_lapic_nmi) == 6, "MADT LAPIC NMI size");
-
-struct acpi_madt_lapic_override {
-    struct acpi_madt_entry e;       /* type 5, length 12 */
-    uint16_t reserved;
-    uint64_t address;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_lapic_override) == 12, "MADT override size");
-
-struct acpi_madt_x2apic {
-    struct acpi_madt_entry e;       /* type 9, length 16 */
-    uint16_t reserved;
-    uint32_t x2apic_id;
-    uint32_t flags;                 /* ACPI_CPU_* */
-    uint32_t uid;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_x2apic) == 16, "MADT x2APIC size");
-
-struct acpi_madt_x2apic_nmi {
-    struct acpi_madt_entry e;       /* type 10, length 12 */
-    uint16_t flags;
-    uint32_t uid;                   /* 0xffffffff: all processors */
-    uint8_t  lint;
-    uint8_t  reserved[3];
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_madt_x2apic_nmi) == 12, "MADT x2APIC NMI size");
-
-/* Local APIC / x2APIC entry flags (§5.2.12) */
+/* MADT, §5.2.12: header, local APIC address, flags, then entries
+ * {u8 type, u8 length, ...}. */
+#define ACPI_MADT_LAPIC_ADDR    36      /* u32 */
+#define ACPI_MADT_ENTRIES       44
+#define ACPI_MADT_LAPIC         0       /* Processor Local APIC, §5.2.12.2: */
+#define ACPI_MADT_LAPIC_LEN     8
+#define ACPI_MADT_LAPIC_ID      3       /*   u8 APIC ID */
+#define ACPI_MADT_LAPIC_FLAGS   4       /*   u32 ACPI_CPU_* */
+#define ACPI_MADT_LAPIC_OVR     5       /* Local APIC Address Override, §5.2.12.8: */
+#define ACPI_MADT_LAPIC_OVR_LEN 12
+#define ACPI_MADT_LAPIC_OVR_ADDR 4      /*   u64 local APIC address */
+#define ACPI_MADT_X2APIC        9       /* Processor Local x2APIC, §5.2.12.12: */
+#define ACPI_MADT_X2APIC_LEN    16
+#define ACPI_MADT_X2APIC_ID     4       /*   u32 x2APIC ID */
+#define ACPI_MADT_X2APIC_FLAGS  8       /*   u32 ACPI_CPU_* */
+/* Local APIC / x2APIC flags (§5.2.12.2) */
 #define ACPI_CPU_ENABLED         (1u << 0)
 #define ACPI_CPU_ONLINE_CAPABLE  (1u << 1)   /* ACPI 6.3+: may be hot-added */
 
 /*
- * FADT, §5.2.9 (Table 5.9), up to the ACPI 2.0 end (X_GPE1_BLK, 244 bytes).
- * Older/shorter FADTs (ACPI 1.0: 116 bytes) are copied into a zeroed struct,
- * so a field past the table's length reads as 0 = "not provided".
+ * FADT, §5.2.9 (Table 5.9).  ACPI 1.0 FADTs end at 116 bytes, the fields we
+ * read end at 196; a shorter table is copied into a zeroed buffer of that
+ * size, so a field past its end reads as 0 = "not provided".
  */
-struct acpi_fadt {
-    struct acpi_sdt_header hdr;     /* "FACP" */
-    uint32_t firmware_ctrl;         /*  36 */
-    uint32_t dsdt;                  /*  40 */
-    uint8_t  reserved0;             /*  44: ACPI 1.0 INT_MODEL */
-    uint8_t  preferred_pm_profile;  /*  45 */
-    uint16_t sci_int;               /*  46 */
-    uint32_t smi_cmd;               /*  48 */
-    uint8_t  acpi_enable;           /*  52 */
-    uint8_t  acpi_disable;          /*  53 */
-    uint8_t  s4bios_req;            /*  54 */
-    uint8_t  pstate_cnt;            /*  55 */
-    uint32_t pm1a_evt_blk;          /*  56 */
-    uint32_t pm1b_evt_blk;          /*  60 */
-    uint32_t pm1a_cnt_blk;          /*  64 */
-    uint32_t pm1b_cnt_blk;          /*  68 */
-    uint32_t pm2_cnt_blk;           /*  72 */
-    uint32_t pm_tmr_blk;            /*  76 */
-    uint32_t gpe0_blk;              /*  80 */
-    uint32_t gpe1_blk;              /*  84 */
-    uint8_t  pm1_evt_len;           /*  88 */
-    uint8_t  pm1_cnt_len;           /*  89 */
-    uint8_t  pm2_cnt_len;           /*  90 */
-    uint8_t  pm_tmr_len;            /*  91 */
-    uint8_t  gpe0_blk_len;          /*  92 */
-    uint8_t  gpe1_blk_len;          /*  93 */
-    uint8_t  gpe1_base;             /*  94 */
-    uint8_t  cst_cnt;               /*  95 */
-    uint16_t p_lvl2_lat;            /*  96 */
-    uint16_t p_lvl3_lat;            /*  98 */
-    uint16_t flush_size;            /* 100 */
-    uint16_t flush_stride;          /* 102 */
-    uint8_t  duty_offset;           /* 104 */
-    uint8_t  duty_width;            /* 105 */
-    uint8_t  day_alrm;              /* 106 */
-    uint8_t  mon_alrm;              /* 107 */
-    uint8_t  century;               /* 108 */
-    uint16_t iapc_boot_arch;        /* 109 */
-    uint8_t  reserved1;             /* 111 */
-    uint32_t flags;                 /* 112: ACPI_FADT_* */
-    /* ---- end of the ACPI 1.0 FADT (116 bytes) ---- */
-    struct acpi_gas reset_reg;      /* 116 */
-    uint8_t  reset_value;           /* 128 */
-    uint16_t arm_boot_arch;         /* 129 */
-    uint8_t  minor_version;         /* 131 */
-    uint64_t x_firmware_ctrl;       /* 132 */
-    uint64_t x_dsdt;                /* 140 */
-    struct acpi_gas x_pm1a_evt_blk; /* 148 */
-    struct acpi_gas x_pm1b_evt_blk; /* 160 */
-    struct acpi_gas x_pm1a_cnt_blk; /* 172 */
-    struct acpi_gas x_pm1b_cnt_blk; /* 184 */
-    struct acpi_gas x_pm2_cnt_blk;  /* 196 */
-    struct acpi_gas x_pm_tmr_blk;   /* 208 */
-    struct acpi_gas x_gpe0_blk;     /* 220 */
-    struct acpi_gas x_gpe1_blk;     /* 232 */
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_fadt) == 244, "FADT (2.0 part) size");
-#define ACPI_FADT_V1_LEN          116
-#define ACPI_FADT_RESET_REG_SUP   (1u << 10)  /* Table 5.10 */
-#define ACPI_FADT_HW_REDUCED      (1u << 20)  /* Table 5.10 */
+#define ACPI_FADT_DSDT          40      /* u32 */
+#define ACPI_FADT_SMI_CMD       48      /* u32 (an I/O port) */
+#define ACPI_FADT_ACPI_ENABLE   52      /* u8 */
+#define ACPI_FADT_PM1A_CNT      64      /* u32 I/O port */
+#define ACPI_FADT_PM1B_CNT      68      /* u32 I/O port */
+#define ACPI_FADT_FLAGS         112     /* u32 ACPI_FADT_* */
+#define ACPI_FADT_V1_LEN        116
+#define ACPI_FADT_RESET_REG     116     /* GAS */
+#define ACPI_FADT_RESET_VALUE   128     /* u8 */
+#define ACPI_FADT_X_DSDT        140     /* u64 */
+#define ACPI_FADT_X_PM1A_CNT    172     /* GAS */
+#define ACPI_FADT_X_PM1B_CNT    184     /* GAS */
+#define ACPI_FADT_READ_LEN      196     /* end of X_PM1b_CNT_BLK */
+#define ACPI_FADT_RESET_REG_SUP (1u << 10)  /* Table 5.10 */
+#define ACPI_FADT_HW_REDUCED    (1u << 20)  /* Table 5.10 */
 
-/* MCFG (PCI Firmware Spec 3.x, §4.1.2): header, 8 reserved, entries. */
-struct acpi_mcfg {
-    struct acpi_sdt_header hdr;     /* "MCFG" */
-    uint8_t reserved[8];
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_mcfg) == 44, "MCFG size");
-
-struct acpi_mcfg_entry {
-    uint64_t base;                  /* ECAM base for bus 0 of the segment */
-    uint16_t segment;
-    uint8_t  bus_start;
-    uint8_t  bus_end;
-    uint32_t reserved;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_mcfg_entry) == 16, "MCFG entry size");
-
-/* HPET description table (IA-PC HPET spec 1.0a, §3.2.4). */
-struct acpi_hpet {
-    struct acpi_sdt_header hdr;     /* "HPET" */
-    uint32_t event_timer_block_id;
-    struct acpi_gas base;           /* must be system memory */
-    uint8_t  hpet_number;
-    uint16_t min_tick;
-    uint8_t  page_protection;
-} __attribute__((packed));
-_Static_assert(sizeof(struct acpi_hpet) == 56, "HPET size");
+/* MCFG (PCI Firmware Spec 3.x, §4.1.2): header, 8 reserved bytes, then
+ * 16-byte allocations: */
+#define ACPI_MCFG_ENTRIES       44
+#define ACPI_MCFG_ENTRY_LEN     16
+#define ACPI_MCFG_BASE          0       /* u64 ECAM base for bus 0 */
+#define ACPI_MCFG_SEGMENT       8       /* u16 */
+#define ACPI_MCFG_BUS_START     10      /* u8 */
+#define ACPI_MCFG_BUS_END       11      /* u8 */
 
 /* ---- power-off constants ---------------------------------------------------- */
 
@@ -287,33 +128,6 @@ _Static_assert(sizeof(struct acpi_hpet) == 56, "HPET size");
 
 /* ---- parse result -------------------------------------------------------------- */
 
-struct acpi_cpu {
-    uint32_t apic_id;               /* xAPIC or x2APIC ID */
-    uint32_t uid;                   /* ACPI processor UID */
-    uint32_t flags;                 /* ACPI_CPU_ENABLED / _ONLINE_CAPABLE */
-    bool     x2apic;                /* from a type-9 entry */
-};
-
-struct acpi_ioapic {
-    uint8_t  id;
-    uint32_t address;
-    uint32_t gsi_base;
-};
-
-struct acpi_iso {
-    uint8_t  bus;
-    uint8_t  source;
-    uint16_t flags;
-    uint32_t gsi;
-};
-
-#define ACPI_UID_ALL 0xffffffffu    /* NMI entry applies to every CPU */
-struct acpi_lapic_nmi {
-    uint32_t uid;                   /* ACPI_UID_ALL or a processor UID */
-    uint16_t flags;
-    uint8_t  lint;
-};
-
 struct acpi_mcfg_seg {
     uint64_t base;
     uint16_t segment;
@@ -321,48 +135,31 @@ struct acpi_mcfg_seg {
 };
 
 struct acpi_info {
-    /* RSDP / root table */
-    uint8_t  rsdp_revision;
-    char     oem_id[7];
+    /* root table */
     bool     root_is_xsdt;
-    uint8_t  root_revision;
-    uint64_t root_address;
     uint32_t ntables;               /* entries in the root table */
     uint32_t nbad;                  /* tables skipped as invalid */
-    char     table_sig[ACPI_MAX_TABLES][5];   /* first ACPI_MAX_TABLES valid */
+    char     tables[ACPI_MAX_TABLES * 5 + 1];   /* " FACP APIC ...": valid ones */
 
     /* MADT */
     bool     have_madt;
-    bool     pcat_compat;           /* 8259 pair present: mask it */
     uint64_t lapic_base;            /* type-5 override applied */
-    /* cpu[]: enabled AND online-capable (hot-pluggable, not yet enabled)
-     * processors, in MADT order; start only those with ACPI_CPU_ENABLED. */
-    uint32_t ncpus;                 /* entries in cpu[] */
-    uint32_t ncpus_dropped;         /* usable CPUs beyond ACPI_MAX_CPUS */
-    uint32_t ncpus_disabled;        /* neither enabled nor online-capable */
-    struct acpi_cpu cpu[ACPI_MAX_CPUS];
-    uint32_t nioapics;
-    struct acpi_ioapic ioapic[ACPI_MAX_IOAPICS];
-    uint32_t nisos;
-    struct acpi_iso iso[ACPI_MAX_ISOS];
-    uint32_t nlapic_nmis;
-    struct acpi_lapic_nmi lapic_nmi[ACPI_MAX_LAPIC_NMIS];
+    /* Enabled processors (xAPIC or x2APIC IDs) in MADT order: the CPUs to
+     * start.  Online-capable (hot-pluggable) and disabled ones only count. */
+    uint32_t ncpus;
+    uint32_t ncpus_off;             /* present but not enabled */
+    uint32_t ncpus_dropped;         /* enabled CPUs beyond ACPI_MAX_CPUS */
+    uint32_t apic_id[ACPI_MAX_CPUS];
 
     /* FADT */
     bool     have_fadt;
-    uint8_t  fadt_revision;
-    uint32_t fadt_flags;
     bool     hw_reduced;            /* ACPI_FADT_HW_REDUCED: no PM1 blocks */
-    uint16_t sci_irq;
     uint16_t smi_cmd;               /* 0: no legacy mode / already ACPI */
     uint8_t  acpi_enable;
-    uint8_t  acpi_disable;
     uint16_t pm1a_cnt;              /* I/O port, 0: none */
     uint16_t pm1b_cnt;              /* I/O port, 0: none */
-    bool     reset_supported;       /* reset_reg/reset_value valid */
-    struct acpi_gas reset_reg;
+    uint16_t reset_port;            /* FADT reset register in I/O space; 0: none */
     uint8_t  reset_value;
-    uint64_t dsdt_address;
 
     /* DSDT (or an SSDT): \_S5 */
     bool     have_dsdt;
@@ -371,14 +168,7 @@ struct acpi_info {
 
     /* MCFG */
     uint32_t nmcfg;                 /* entries in mcfg[] */
-    uint32_t nmcfg_total;           /* entries in the table */
     struct acpi_mcfg_seg mcfg[ACPI_MAX_MCFG];
-
-    /* HPET */
-    bool     have_hpet;
-    uint64_t hpet_base;
-    uint8_t  hpet_number;
-    uint16_t hpet_min_tick;
 };
 
 enum acpi_status {
@@ -436,8 +226,8 @@ int acpi_poweroff(const struct acpi_info *info, const struct acpi_port_ops *io);
 
 /*
  * FADT reset register, when supported and in system I/O space:
- * out8(reset_reg.address, reset_value), delay 500 ms.  Returns only on
- * failure (ACPI_E_NOSUPP: unsupported or not I/O space; ACPI_E_TIMEOUT).
+ * out8(reset_port, reset_value), delay 500 ms.  Returns only on failure
+ * (ACPI_E_NOSUPP: unsupported or not I/O space; ACPI_E_TIMEOUT).
  */
 int acpi_reset(const struct acpi_info *info, const struct acpi_port_ops *io);
 

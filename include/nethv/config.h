@@ -154,14 +154,12 @@ int config_parse(const void *dtb, size_t len, struct nethv_config *out,
 
 /*
  * Print a line for the globals, then one per VM and one per port, each
- * starting with "config: ".  pr is printk-like and only ever called as
- * pr("%s\n", line).  Uses < 1 KiB of stack.
+ * starting with "config: ".  pr is printk-like; each call prints one
+ * whole line.  Uses < 1 KiB of stack.
  */
-typedef void (*config_printf_fn)(const char *fmt, ...);
+typedef void (*config_printf_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void config_print(const struct nethv_config *cfg, config_printf_fn pr);
 
-/* Names of enum values, as written in the DTS. */
-const char *config_vm_type_name(enum config_vm_type t);
 /* the `nic` property's values (config.c parses them; ring 0 prints them) */
 #define CONFIG_NIC_NAMES { "auto", "e1000", "e1000e", "virtio-net", NULL }
 static inline const char *config_nic_name(enum config_nic n)
@@ -169,6 +167,5 @@ static inline const char *config_nic_name(enum config_nic n)
     static const char *const names[] = CONFIG_NIC_NAMES;
     return (unsigned)n <= CONFIG_NIC_VIRTIO_NET ? names[n] : "?";
 }
-const char *config_exit_name(enum config_exit e);
 
 #endif

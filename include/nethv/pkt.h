@@ -16,6 +16,8 @@
 #include <stdbool.h>
 
 #define ETH_ALEN        6
+#define MAC_FMT         "%02x:%02x:%02x:%02x:%02x:%02x"     /* printf a MAC: */
+#define MAC_ARGS(m)     (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
 #define ETH_HLEN        14
 #define ETH_VLAN_HLEN   4
 #define ETH_DATA_MAX    1500

@@ -21,18 +21,15 @@
 #define VIRTIO_F_INDIRECT_DESC          28
 #define VIRTIO_F_EVENT_IDX              29
 #define VIRTIO_F_VERSION_1              32
-#define VIRTIO_F_ACCESS_PLATFORM        33
 
 /* virtio-net feature bits (5.1.3) */
 #define VIRTIO_NET_F_CSUM               0   /* device takes partial checksums (TX) */
 #define VIRTIO_NET_F_GUEST_CSUM         1   /* driver takes partial checksums (RX) */
-#define VIRTIO_NET_F_MTU                3
 #define VIRTIO_NET_F_MAC                5
-#define VIRTIO_NET_F_GUEST_TSO4         7
-#define VIRTIO_NET_F_HOST_TSO4          11
 #define VIRTIO_NET_F_MRG_RXBUF          15
 #define VIRTIO_NET_F_STATUS             16
 #define VIRTIO_NET_F_CTRL_VQ            17
+#define VIRTIO_NET_F_CTRL_RX            18  /* receive filtering commands */
 
 #define VIRTIO_BIT(b)                   (1ull << (b))
 
@@ -46,7 +43,6 @@
 #define VIRTIO_NET_CFG_MAC              0   /* u8[6] */
 #define VIRTIO_NET_CFG_STATUS           6   /* le16 */
 #define VIRTIO_NET_CFG_MAX_VQ_PAIRS     8   /* le16 */
-#define VIRTIO_NET_CFG_MTU              10  /* le16 */
 #define VIRTIO_NET_S_LINK_UP            1
 
 /* virtio-net header (5.1.6), 12 bytes with VERSION_1 (num_buffers always present) */
@@ -147,7 +143,5 @@ static inline int vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_
 #define VIRTIO_PCI_COMMON_Q_USEDHI      0x34
 #define VIRTIO_PCI_COMMON_SIZE          0x38
 #define VIRTIO_MSI_NO_VECTOR            0xffff
-#define VIRTIO_PCI_ISR_QUEUE            1
-#define VIRTIO_PCI_ISR_CONFIG           2
 
 #endif

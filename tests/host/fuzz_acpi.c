@@ -57,7 +57,7 @@ static const void *fz_map(uint64_t phys, size_t len)
     if (!p)
         abort();
     memcpy(p, fz_mem + phys, len);
-    if (fz_fixup && len >= SDT_HDR_LEN && rd32(p + 4) == len)
+    if (fz_fixup && len >= ACPI_SDT_HDR_LEN && rd(p + ACPI_SDT_LENGTH, 4) == len)
         fix_sum(p, len, 9);
     fz_maps[fz_nmaps++] = p;
     return p;

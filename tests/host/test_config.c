@@ -694,18 +694,25 @@ static void test_no_err_struct(void **state)
 
 static void test_format(void **state)
 {
-    char small[8];
-    struct sbuf b;
+    char small[8] = "ab";
+    struct nethv_config c = { .nvms = 1, .vm = { { .name = "v" } } };
+    struct config_port *p = &c.port[0];
 
-    sb_init(&b, small, sizeof(small));
-    sb_format(&b, "%s=%u", "abcdef", 12345u);
+    append(small, sizeof(small), "%s=%u", "cdef", 12345u);
     assert_string_equal(small, "abcdef=");           /* truncated, terminated */
-    sb_init(&b, printed, sizeof(printed));
-    sb_format(&b, "%c %x %llu %llx %%", 'z', 0xbeefu, 18446744073709551615ull, 0x1ull << 40);
-    assert_string_equal(printed, "z beef 18446744073709551615 10000000000 %");
-    sb_init(&b, printed, sizeof(printed));
-    sb_mac(&b, (const uint8_t[]){ 0, 1, 0xab, 0x10, 0xff, 9 });
-    assert_string_equal(printed, "00:01:ab:10:ff:09");
+    append(small, sizeof(small), "x");
+    assert_string_equal(small, "abcdef=");
+
+    /* MACs with leading-zero bytes; allowed-macs listed after the VLAN */
+    strcpy(p->name, "p");
+    memcpy(p->mac, (const uint8_t[]){ 0, 1, 0xab, 0x10, 0xff, 9 }, 6);
+    memcpy(p->allowed[0], (const uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 6);
+    memcpy(p->allowed[1], (const uint8_t[]){ 2, 0, 0, 0, 0, 0xa2 }, 6);
+    p->nallowed = 2;
+    p->vlan = 7;
+    print_port(&c, p, printed, sizeof(printed));
+    assert_string_equal(printed, "config: port p: vm v, mac 00:01:ab:10:ff:09, vlan 7, "
+                                 "also from 02:00:00:00:00:01 02:00:00:00:00:a2");
 }
 
 static void test_long_node_name(void **state)
