@@ -2,7 +2,7 @@
  * kvmbench: the peer side of `make bench` (tests/bench/cpu-exits.sh).
  *
  * Runs inside a Linux guest of the emulator, with Linux KVM as the L1
- * hypervisor, and measures two exit round trips through /dev/kvm directly:
+ * hypervisor, and measures three exit round trips through /dev/kvm directly:
  *
  *   io         the guest executes N `out dx, al` to an I/O port; each one is
  *              a KVM_EXIT_IO handled here in user space, then KVM_RUN again
@@ -11,6 +11,11 @@
  *              CPU vendor) with an unknown hypercall number: KVM answers
  *              -KVM_ENOSYS in the kernel, without leaving KVM_RUN (the
  *              counterpart of nethv's null hypercall fast path)
+ *   mmio       the guest executes N `mov %ecx, (%edx)`, 32-bit stores to a
+ *              guest-physical address no memory slot covers (MMIO_GPA); KVM
+ *              decodes each one and returns KVM_EXIT_MMIO, handled here in
+ *              user space, then KVM_RUN again (the counterpart of nethv's
+ *              MMIO exits to its per-VM monitor)
  *
  * The vCPU runs flat 32-bit protected mode (no paging) on a hand-assembled
  * loop.  Each measured loop is bracketed by "BENCH-START NAME" and
@@ -19,8 +24,8 @@
  * not track wall time.  The program's own figure ("kvmbench: io N exits in T
  * us") uses CLOCK_MONOTONIC of the L1 kernel.
  *
- * usage: kvmbench [IO_N [HYPERCALL_N [PORT [HYPERCALL_NR]]]]
- * Exit status 0 when both loops ran and checked out, 1 otherwise.
+ * usage: kvmbench [IO_N [HYPERCALL_N [MMIO_N [PORT [HYPERCALL_NR]]]]]
+ * Exit status 0 when all three loops ran and checked out, 1 otherwise.
  * Build: gcc -static -O2 (it runs in the L1 Debian kernel, any x86-64 libc ABI).
  */
 #include <errno.h>
@@ -41,6 +46,10 @@
 #define MEM_SIZE    0x10000ul       /* 64 KiB of guest RAM at GPA 0 */
 #define IO_CODE     0x1000u
 #define HC_CODE     0x1100u
+#define MMIO_CODE   0x1200u
+/* No memory slot here (and no in-kernel irqchip: no KVM device model either);
+ * the same GPA as nethv's bench guest (guest/tests/bench.c). */
+#define MMIO_GPA    0xa0000000u
 #define WARMUP      1000u
 
 static int vm_fd, vcpu_fd;
@@ -129,8 +138,10 @@ static void set_regs(uint32_t rip, uint32_t rcx, uint32_t rdx, uint32_t rbx)
     xioctl(vcpu_fd, KVM_SET_REGS, &r, "KVM_SET_REGS");
 }
 
-/* KVM_RUN until HLT; returns the number of KVM_EXIT_IO to `port`, or -1. */
-static long run_until_hlt(uint16_t port)
+/* KVM_RUN until HLT; returns the number of exits of kind `want`, or -1 on
+ * any other I/O or MMIO exit: KVM_EXIT_IO, an OUT to `port`; KVM_EXIT_MMIO,
+ * a 4-byte write to MMIO_GPA; 0, none expected. */
+static long run_until_hlt(uint32_t want, uint16_t port)
 {
     long ios = 0;
     for (;;) {
@@ -141,12 +152,24 @@ static long run_until_hlt(uint16_t port)
         }
         switch (run->exit_reason) {
         case KVM_EXIT_IO:
-            if (run->io.port != port || run->io.direction != KVM_EXIT_IO_OUT) {
+            if (want != KVM_EXIT_IO || run->io.port != port ||
+                run->io.direction != KVM_EXIT_IO_OUT) {
                 say("kvmbench: error: unexpected I/O %s port %#x\n",
                     run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.port);
                 return -1;
             }
             ios += run->io.count;
+            break;
+        case KVM_EXIT_MMIO:
+            /* a write needs nothing from us: KVM completed the instruction */
+            if (want != KVM_EXIT_MMIO || run->mmio.phys_addr != MMIO_GPA ||
+                !run->mmio.is_write || run->mmio.len != 4) {
+                say("kvmbench: error: unexpected MMIO %s of %u bytes at %#llx\n",
+                    run->mmio.is_write ? "write" : "read", run->mmio.len,
+                    (unsigned long long)run->mmio.phys_addr);
+                return -1;
+            }
+            ios++;
             break;
         case KVM_EXIT_HLT:
             return ios;
@@ -182,7 +205,7 @@ static int bench_io(unsigned long n, uint16_t port, int timed)
     if (timed)
         say("BENCH-START io\n");
     double t0 = now_us();
-    long got = run_until_hlt(port);
+    long got = run_until_hlt(KVM_EXIT_IO, port);
     double t1 = now_us();
     if (timed)
         say("BENCH-END io %lu\n", n);
@@ -202,7 +225,7 @@ static int bench_hypercall(unsigned long n, uint32_t nr, int timed)
     if (timed)
         say("BENCH-START hypercall\n");
     double t0 = now_us();
-    long got = run_until_hlt(0);
+    long got = run_until_hlt(0, 0);
     double t1 = now_us();
     if (timed)
         say("BENCH-END hypercall %lu\n", n);
@@ -215,14 +238,36 @@ static int bench_hypercall(unsigned long n, uint32_t nr, int timed)
     return 0;
 }
 
+static int bench_mmio(unsigned long n, int timed)
+{
+    set_regs(MMIO_CODE, (uint32_t)n, MMIO_GPA, 0);
+    if (timed)
+        say("BENCH-START mmio\n");
+    double t0 = now_us();
+    long got = run_until_hlt(KVM_EXIT_MMIO, 0);
+    double t1 = now_us();
+    if (timed)
+        say("BENCH-END mmio %lu\n", n);
+    if (got != (long)n) {
+        say("kvmbench: error: mmio: %ld exits, expected %lu\n", got, n);
+        return -1;
+    }
+    if (timed)
+        say("kvmbench: mmio %lu exits in %.0f us (%.0f/s, %.2f us each)\n",
+            n, t1 - t0, n / ((t1 - t0) / 1e6), (t1 - t0) / n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     unsigned long io_n = argc > 1 ? strtoul(argv[1], 0, 0) : 20000;
     unsigned long hc_n = argc > 2 ? strtoul(argv[2], 0, 0) : 20000;
-    uint16_t port = argc > 3 ? (uint16_t)strtoul(argv[3], 0, 0) : 0x3e3;
-    uint32_t nr = argc > 4 ? (uint32_t)strtoul(argv[4], 0, 0) : 0;  /* unknown to KVM */
-    if (!io_n || !hc_n || io_n > 0xffffffffu || hc_n > 0xffffffffu) {
-        say("usage: kvmbench [IO_N [HYPERCALL_N [PORT [HYPERCALL_NR]]]] (N in 1..2^32-1)\n");
+    unsigned long mmio_n = argc > 3 ? strtoul(argv[3], 0, 0) : 20000;
+    uint16_t port = argc > 4 ? (uint16_t)strtoul(argv[4], 0, 0) : 0x3e3;
+    uint32_t nr = argc > 5 ? (uint32_t)strtoul(argv[5], 0, 0) : 0;  /* unknown to KVM */
+    if (!io_n || !hc_n || !mmio_n || io_n > 0xffffffffu || hc_n > 0xffffffffu ||
+        mmio_n > 0xffffffffu) {
+        say("usage: kvmbench [IO_N [HYPERCALL_N [MMIO_N [PORT [HYPERCALL_NR]]]]] (N in 1..2^32-1)\n");
         return 1;
     }
 
@@ -261,10 +306,17 @@ int main(int argc, char **argv)
         0x75, 0xf8,             /*    jnz  1b           */
         0xf4,                   /*    hlt               */
     };
+    static const uint8_t mmio_loop[] = {
+        0x89, 0x0a,             /* 1: mov  %ecx, (%edx) */
+        0x49,                   /*    dec  %ecx         */
+        0x75, 0xfb,             /*    jnz  1b           */
+        0xf4,                   /*    hlt               */
+    };
     if (!amd)
         hc_loop[4] = 0xc1;
     memcpy(mem + IO_CODE, io_loop, sizeof(io_loop));
     memcpy(mem + HC_CODE, hc_loop, sizeof(hc_loop));
+    memcpy(mem + MMIO_CODE, mmio_loop, sizeof(mmio_loop));
 
     struct kvm_userspace_memory_region region = {
         .slot = 0, .guest_phys_addr = 0, .memory_size = MEM_SIZE, .userspace_addr = (uintptr_t)mem,
@@ -282,13 +334,15 @@ int main(int argc, char **argv)
         die("mmap kvm_run");
     setup_vcpu_32bit();
 
-    say("kvmbench: %s, %s, io %lu exits to port %#x, hypercall %lu (nr %u)\n",
+    say("kvmbench: %s, %s, io %lu exits to port %#x, hypercall %lu (nr %u), "
+        "mmio %lu exits at %#x\n",
         amd ? "AMD SVM (vmmcall)" : "Intel VMX (vmcall)", "32-bit protected mode guest",
-        io_n, port, hc_n, nr);
-    /* warm-up: fault in the guest pages and the second-level tables */
-    if (bench_io(WARMUP, port, 0) || bench_hypercall(WARMUP, nr, 0))
+        io_n, port, hc_n, nr, mmio_n, MMIO_GPA);
+    /* warm-up: fault in the guest pages and the second-level tables (and
+     * KVM's MMIO entry for MMIO_GPA) */
+    if (bench_io(WARMUP, port, 0) || bench_hypercall(WARMUP, nr, 0) || bench_mmio(WARMUP, 0))
         return 1;
-    if (bench_io(io_n, port, 1) || bench_hypercall(hc_n, nr, 1))
+    if (bench_io(io_n, port, 1) || bench_hypercall(hc_n, nr, 1) || bench_mmio(mmio_n, 1))
         return 1;
     say("kvmbench: done\n");
     return 0;

@@ -5,10 +5,12 @@
 #   peer   Debian's Linux 6.1 booted inside the same emulator, Linux KVM as the
 #          L1 hypervisor (kvm_amd on QEMU TCG -cpu max, kvm_intel on Bochs
 #          corei7_skylake_x), running guest/kvmbench/kvmbench.c: port-I/O exits
-#          handled in its user space, and hypercalls KVM answers in the kernel.
+#          and MMIO exits (stores to a GPA no memory slot covers) handled in
+#          its user space, and hypercalls KVM answers in the kernel.
 #   nethv  nethv-test.elf (nethv.elf and its self-tests) with config/bench.dts: one test VM running
-#          guest/tests/bench.c: null hypercalls (the kernel's fast path) and
-#          port-I/O exits to an unclaimed port (the per-VM monitor).
+#          guest/tests/bench.c: null hypercalls (the kernel's fast path),
+#          port-I/O exits to an unclaimed port and MMIO exits (stores to an
+#          unclaimed GPA) handled by the per-VM monitor.
 #          The monitor runs at CPL 3 (issue 14).  The same boot runs the
 #          CPL-3 self-test (selftest=user), whose 20,000 null calls into
 #          CPL 3 and back give what one ring-3 round trip costs, in ns and
@@ -18,6 +20,7 @@
 # tests/bench/timestamp-lines.py timestamps as they arrive.  One table per
 # emulator: nethv rate, peer rate, ratio.  Benchmarks never fail on a number:
 # the exit status is non-zero only if a side could not run, and says which.
+# The loops: "hypercall", "io" and "mmio", N round trips each.
 #
 # Env: BUILD (default build); BENCH_EMULATORS (default "qemu bochs");
 #      BENCH_SIDES (default "peer nethv");
@@ -131,7 +134,7 @@ result() {
 
 run_qemu_peer() {
     name=qemu-peer-$1
-    args="console=ttyS0 quiet nethv.poweroff nethv.nomodules kvmbench.io=$PEER_N_QEMU kvmbench.hc=$PEER_N_QEMU"
+    args="console=ttyS0 quiet nethv.poweroff nethv.nomodules kvmbench.io=$PEER_N_QEMU kvmbench.hc=$PEER_N_QEMU kvmbench.mmio=$PEER_N_QEMU"
     echo "cpu-exits: $name: Linux KVM (kvm_amd) under QEMU TCG -cpu max, N=$PEER_N_QEMU (load $(loadavg))"
     t=$(now)
     { timeout 300 qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1G -no-reboot \
@@ -139,16 +142,16 @@ run_qemu_peer() {
           -kernel "$BUILD/images/kvmbench/vmlinuz" -initrd "$BUILD/images/kvmbench/initrd.img" \
           -append "$args" < /dev/null 2> "$OUT/$name.stderr"
       echo $? > "$OUT/$name.rc"; } |
-        $TS --log "$OUT/$name.log" --label "  $name: " --expect io,hypercall > "$OUT/$name.ts"
+        $TS --log "$OUT/$name.log" --label "  $name: " --expect io,hypercall,mmio > "$OUT/$name.ts"
     grep -v '^RESULT' "$OUT/$name.ts"
-    grep -a '^kvmbench: \(io\|hypercall\) ' "$OUT/$name.log" | tr -d '\r' | sed 's/^/  guest clock: /'
+    grep -a '^kvmbench: \(io\|hypercall\|mmio\) ' "$OUT/$name.log" | tr -d '\r' | sed 's/^/  guest clock: /'
     echo "  ($(( $(now) - t )) s)"
     check_peer "$name" "${name%-*}"
 }
 
 run_bochs_peer() {
     name=bochs-peer-$1
-    args="console=ttyS0 quiet nethv.poweroff nethv.nomodules kvmbench.io=$PEER_N_BOCHS kvmbench.hc=$PEER_N_BOCHS"
+    args="console=ttyS0 quiet nethv.poweroff nethv.nomodules kvmbench.io=$PEER_N_BOCHS kvmbench.hc=$PEER_N_BOCHS kvmbench.mmio=$PEER_N_BOCHS"
     peer_iso "$OUT/$name.iso" "$args" || return 1
     cat > "$OUT/$name.bochsrc" <<EOF
 cpu: model=corei7_skylake_x, count=1, ips=100000000, reset_on_triple_fault=0
@@ -171,14 +174,15 @@ EOF
     t=$(now)
     { echo c | SDL_VIDEODRIVER=dummy timeout 420 bochs -q -f "$OUT/$name.bochsrc" 2> "$OUT/$name.stderr"
       echo $? > "$OUT/$name.rc"; } |
-        $TS --log "$OUT/$name.log" --label "  $name: " --expect io,hypercall > "$OUT/$name.ts"
+        $TS --log "$OUT/$name.log" --label "  $name: " --expect io,hypercall,mmio > "$OUT/$name.ts"
     grep -v '^RESULT' "$OUT/$name.ts"
     echo "  ($(( $(now) - t )) s; guest clocks do not follow wall time under Bochs)"
     check_peer "$name" "${name%-*}"
 }
 
 check_peer() {   # check_peer RUN SIDE
-    [ -n "$(result "$2" io)" ] && [ -n "$(result "$2" hypercall)" ] && return 0
+    [ -n "$(result "$2" io)" ] && [ -n "$(result "$2" hypercall)" ] &&
+        [ -n "$(result "$2" mmio)" ] && return 0
     rc=$(cat "$OUT/$1.rc" 2>/dev/null)
     why=$(grep -a -m1 'kvmbench: error' "$OUT/$1.log" | tr -d '\r')
     [ -n "$why" ] || { [ "$rc" = 124 ] && why="timed out"; }
@@ -196,7 +200,7 @@ run_qemu_nethv() {   # run_qemu_nethv K
           -device isa-debug-exit,iobase=0xf4,iosize=4 -cdrom "$OUT/$side-bench.iso" -boot d \
           < /dev/null 2> "$OUT/$name.stderr"
       echo $? > "$OUT/$name.rc"; } |
-        $TS --log "$OUT/$name.log" --label "  $name: " --expect hypercall,io > "$OUT/$name.ts"
+        $TS --log "$OUT/$name.log" --label "  $name: " --expect hypercall,io,mmio > "$OUT/$name.ts"
     grep -v '^RESULT' "$OUT/$name.ts"
     echo "  ($(( $(now) - t )) s)"
     check_nethv "$name" "${name%-*}"
@@ -226,14 +230,15 @@ EOF
     t=$(now)
     { echo c | SDL_VIDEODRIVER=dummy timeout 300 bochs -q -f "$OUT/$name.bochsrc" 2> "$OUT/$name.stderr"
       echo $? > "$OUT/$name.rc"; } |
-        $TS --log "$OUT/$name.log" --label "  $name: " --expect hypercall,io > "$OUT/$name.ts"
+        $TS --log "$OUT/$name.log" --label "  $name: " --expect hypercall,io,mmio > "$OUT/$name.ts"
     grep -v '^RESULT' "$OUT/$name.ts"
     echo "  ($(( $(now) - t )) s)"
     check_nethv "$name" "${name%-*}"
 }
 
 check_nethv() {  # check_nethv RUN SIDE
-    [ -n "$(result "$2" io)" ] && [ -n "$(result "$2" hypercall)" ] && return 0
+    [ -n "$(result "$2" io)" ] && [ -n "$(result "$2" hypercall)" ] &&
+        [ -n "$(result "$2" mmio)" ] && return 0
     clean=$(tr -d '\r' < "$OUT/$1.log")
     rc=$(cat "$OUT/$1.rc" 2>/dev/null)
     why=$(echo "$clean" | grep -a -m1 -A1 'PANIC' | tr '\n' ' ')
@@ -253,6 +258,7 @@ table() {   # table EMULATOR TITLE
     printf '  %-38s %14s %14s %10s\n' "exit round trip" "nethv /s" "peer /s" "nethv/peer"
     row "null hypercall (peer: in-kernel)" "$(result "$e-nethv" hypercall)" "$(result "$e-peer" hypercall)"
     row "port-I/O exit (peer: to user space)" "$(result "$e-nethv" io)" "$(result "$e-peer" io)"
+    row "MMIO exit (peer: to user space)" "$(result "$e-nethv" mmio)" "$(result "$e-peer" mmio)"
     # the fastest average of the self-test's null round trips in these runs
     rt=$(cat "$OUT/$e"-nethv-[0-9]*.log 2>/dev/null | tr -d '\r' |
          sed -n 's/^user-selftest: [0-9]* round trips into CPL 3 and back: \([0-9]*\) ns each.*/\1/p' | sort -n | head -1)
