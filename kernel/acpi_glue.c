@@ -11,8 +11,10 @@ static bool acpi_ok;
 
 static const void *map_identity(uint64_t phys, size_t len)
 {
-    /* the identity map covers RAM and the 32-bit MMIO hole */
-    if (phys + len < phys || phys + len > mem_top_of_ram() + (4ull << 30))
+    /* the identity map covers [0, max(4 GiB, top of RAM)) but page 0
+     * (arch/x86_64/paging.c) */
+    uint64_t top = mem_top_of_ram() > (4ull << 30) ? mem_top_of_ram() : 4ull << 30;
+    if (phys < PAGE_SIZE || phys + len < phys || phys + len > top)
         return NULL;
     return phys_to_virt(phys);
 }
@@ -49,11 +51,18 @@ static void io_out16(void *ctx, uint16_t port, uint16_t v) { outw(port, v); }
 static void io_out8(void *ctx, uint16_t port, uint8_t v) { outb(port, v); }
 static void io_delay_ms(void *ctx, uint32_t ms) { udelay((uint64_t)ms * 1000); }
 
+static const struct acpi_port_ops port_ops = { io_in16, io_out16, io_out8, io_delay_ms, NULL };
+
 void acpi_power_off(void)
 {
-    static const struct acpi_port_ops ops = { io_in16, io_out16, io_out8, io_delay_ms, NULL };
     if (acpi_ok)
-        acpi_poweroff(&acpi, &ops);
+        acpi_poweroff(&acpi, &port_ops);
+}
+
+void acpi_reboot(void)
+{
+    if (acpi_ok)
+        acpi_reset(&acpi, &port_ops);
 }
 
 unsigned acpi_mcfg_segments(const struct acpi_mcfg_seg **segs)

@@ -59,8 +59,11 @@ static const char *config_check(const struct nethv_config *c)
         if (sum != v->memory || v->memory % CONFIG_MEM_ALIGN)
             return "memory size";
     }
+    unsigned uplinks = 0;
     for (uint32_t i = 0; i < c->nports; i++) {
         const struct config_port *p = &c->port[i];
+        if (p->type == CONFIG_PORT_UPLINK && ++uplinks > CONFIG_MAX_UPLINKS)
+            return "uplinks";           /* more would loop (kernel/net.c has one) */
         if (!terminated(p->name, sizeof(p->name)) || p->type > CONFIG_PORT_UPLINK ||
             p->nic > CONFIG_NIC_VIRTIO_NET ||
             (p->type == CONFIG_PORT_VM && (p->vm >= c->nvms || p->vlan > CONFIG_VLAN_MAX ||

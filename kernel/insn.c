@@ -87,8 +87,8 @@ unsigned kinsn_len(const uint8_t *b, unsigned avail, unsigned bits)
 unsigned kinsn_store_len(const uint8_t *b, unsigned avail, unsigned bits)
 {
     struct prefixes p;
-    if (prefixes(b, avail, bits, &p) || p.lock || p.rep)
-        return 0;
+    if (prefixes(b, avail, bits, &p) || p.lock)     /* LOCK MOV is #UD */
+        return 0;                       /* (F2/F3: XACQUIRE/XRELEASE, still a MOV) */
     /* address size (SDM 2A 2.2.1.3, table 2-4) and operand size (table 2-4;
      * REX.W wins over 66) */
     unsigned asize = bits == 64 ? (p.addrsize ? 4 : 8) :

@@ -444,9 +444,8 @@ static bool decode_exit(struct vcpu_hw *v, struct vmx_vcpu *p, struct vcpu_exit 
 
 /* 0 with *e filled at an exit (VCPU_EXIT_NONE: not entered, deliver the
  * interrupt posted meanwhile); -1 with VCPU_EXIT_ENTRY_FAILED: fail.what
- * names the broken rule or the VM-instruction error, fail.error is that
- * error's number (VMfailValid) or the basic exit reason 33/34/41 (also 33
- * when the pre-entry check refused the state). */
+ * names the refused state or the VM-instruction error, fail.error is that
+ * error's number (VMfailValid) or the basic exit reason 33/34/41. */
 int vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
 {
     struct vmx_vcpu *p;

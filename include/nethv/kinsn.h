@@ -21,7 +21,7 @@
 unsigned kinsn_len(const uint8_t *b, unsigned avail, unsigned bits);
 
 /* The length of a plain store (MOV to memory: 88, 89, C6 /0, C7 /0, A2,
- * A3; no LOCK or REP prefix): what a doorbell or an EOI write is, and what
+ * A3; no LOCK prefix): what a doorbell or an EOI write is, and what
  * a fast path may step over without emulating it; 0 for anything else. */
 unsigned kinsn_store_len(const uint8_t *b, unsigned avail, unsigned bits);
 

@@ -105,7 +105,8 @@ static const struct hand_case hand_cases[] = {
     { 16, "67 89 04 24", 0, 4, -1, 0, "32-bit addressing with SIB" },
     { 16, "a3 b0 00", 0, 3, -1, 0, "mov moffs16, ax" },
     /* not plain stores: the monitor's */
-    { 64, "f3 89 02", 0, 0, -1, 0, "rep prefix" },
+    { 64, "f3 89 02", 0, 3, -1, 0, "xrelease: still a store" },
+    { 64, "f2 66 89 02", 0, 4, -1, 0, "xacquire, 66" },
     { 64, "f0 89 02", 0, 0, -1, 0, "lock prefix" },
     { 64, "89 c2", 0, 0, -1, 0, "register destination" },
     { 64, "c7 48 10 00 00 00 00", 0, 0, -1, 0, "C7 /1" },
@@ -167,8 +168,7 @@ static bool fast_path_insn(const struct insn *in)
 
 static bool plain_store(const struct insn *in)
 {
-    if (in->enc != INSN_ENC_LEGACY || in->map != INSN_MAP_1BYTE ||
-        (in->prefixes & (INSN_P_LOCK | INSN_P_REP | INSN_P_REPNE)))
+    if (in->enc != INSN_ENC_LEGACY || in->map != INSN_MAP_1BYTE || (in->prefixes & INSN_P_LOCK))
         return false;
     switch (in->opcode) {
     case 0x88: case 0x89: case 0xa2: case 0xa3:
