@@ -135,7 +135,5 @@ void kernel_main(const struct boot_info *bi)
 
     if (power_off_requested())
         power_off(0);
-    irq_enable();
-    for (;;)
-        halt();
+    power_config_exit(nethv_config->exit);
 }

@@ -207,6 +207,7 @@ static inline int walk_next(struct virtq *q, struct walk *w, uint16_t want_write
         w->tsize = w->left = d.len / sizeof(struct vring_desc);
         w->i = 0;
         w->in_indirect = true;
+        q->indirect_chains++;
     }
     /* 2.6.5: RX buffers are device-writable, TX buffers device-readable */
     if ((d.flags & VRING_DESC_F_WRITE) != want_write) {

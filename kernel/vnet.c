@@ -541,7 +541,7 @@ void vnet_print_stats(const struct vm *vm)
                           (unsigned long long)stat_ld(&vn->port.st.drops[c]));
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
                "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
-               "tx drains at budget %llu, queue breaks %llu, drops%s\n",
+               "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),
@@ -551,6 +551,9 @@ void vnet_print_stats(const struct vm *vm)
                (unsigned long long)stat_ld(&vn->irqs[VQ_TX]),
                (unsigned long long)stat_ld(&vn->msi_refused),
                (unsigned long long)stat_ld(&vn->tx_budget_hits),
-               (unsigned long long)stat_ld(&vn->breaks), drops);
+               (unsigned long long)stat_ld(&vn->breaks),
+               (unsigned long long)(__atomic_load_n(&vn->q[VQ_RX].indirect_chains, __ATOMIC_RELAXED) +
+                                    __atomic_load_n(&vn->q[VQ_TX].indirect_chains, __ATOMIC_RELAXED)),
+               drops);
     }
 }

@@ -77,6 +77,7 @@
 #define VNET_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |        \
                        VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
                        VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |       \
+                       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |                                   \
                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
 
 struct vnet_queue {

@@ -14,4 +14,6 @@ struct acpi_mcfg_seg;
 unsigned acpi_mcfg_segments(const struct acpi_mcfg_seg **segs);
 /* ACPI S5 soft-off through the FADT PM1 control blocks; returns on failure. */
 void acpi_power_off(void);
+/* Reset through the FADT's reset register (an I/O port); returns on failure. */
+void acpi_reboot(void);
 #endif

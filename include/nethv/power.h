@@ -7,6 +7,10 @@
  * non-zero: failure (QEMU isa-debug-exit first so the exit status carries it).
  */
 __attribute__((noreturn)) void power_off(int code);
+/* What the config's `exit` asks for once every VM has stopped (enum
+ * config_exit): halt, reboot (ACPI reset register, then the 0xcf9 reset
+ * control and the 8042), or QEMU's isa-debug-exit with status 0. */
+__attribute__((noreturn)) void power_config_exit(unsigned how);
 /* The command line asks to power off at the end (exit=poweroff, tests). */
 bool power_off_requested(void);
 /* After a panic: power off with a failure code when the command line asks

@@ -62,6 +62,7 @@ struct virtq {
     bool broken;
     char broken_why[64];
     uint64_t frames, bytes;             /* moved through this queue */
+    uint64_t indirect_chains;           /* chains that went through an indirect table */
     uint32_t rx_visits_left;            /* RX: descriptors this batch may still visit */
 };
 

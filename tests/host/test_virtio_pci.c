@@ -96,7 +96,7 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
 #define FEATURES_LINUX (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |   \
                         VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
                         VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |  \
-                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+                        VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
 
 struct drv {
     struct vmm *m;
@@ -382,7 +382,7 @@ static void test_refused_features(void **state)
     /* a feature not offered */
     negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ));
     assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
-    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX));
     assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
     /* DRIVER_OK regardless: nothing starts, the device needs a reset */
     wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
