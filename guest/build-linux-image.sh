@@ -295,8 +295,10 @@ cat > etc/nethv.d/10-net.sh <<'EOF'
 #                       seconds (default 20) for it to answer, then ping it
 #                       5 times and report
 #   nethv.wait=N        stay up N more seconds (the peer may still ping us)
+#   nethv.mtu=N         try to set eth0's MTU to N (the virtio device's `mtu`
+#                       is Linux's maximum): "set" or "refused"
 # Ends with eth0's packet counters.  Every line starts "nethv-guest: ".
-net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20
+net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20 net_mtu=
 for w in $(cat /proc/cmdline); do
     case $w in
     nethv.ip=*) net_ip=${w#nethv.ip=} ;;
@@ -304,6 +306,7 @@ for w in $(cat /proc/cmdline); do
     nethv.ping=*) net_ping=${w#nethv.ping=} ;;
     nethv.wait=*) net_wait=${w#nethv.wait=} ;;
     nethv.pingwait=*) net_pingwait=${w#nethv.pingwait=} ;;
+    nethv.mtu=*) net_mtu=${w#nethv.mtu=} ;;
     esac
 done
 net_up() {
@@ -318,7 +321,14 @@ net_up() {
         ip addr add "$net_ip" dev eth0 && ip link set eth0 up ||
             { echo "nethv-guest: eth0: cannot set $net_ip"; return 1; }
     fi
-    echo "nethv-guest: eth0 up, $(ip -o -4 addr show dev eth0 | awk '{ print $4 }'), mac $(cat /sys/class/net/eth0/address)"
+    echo "nethv-guest: eth0 up, $(ip -o -4 addr show dev eth0 | awk '{ print $4 }'), mac $(cat /sys/class/net/eth0/address), mtu $(cat /sys/class/net/eth0/mtu)"
+    if [ -n "$net_mtu" ]; then
+        if ip link set eth0 mtu "$net_mtu" 2>/dev/null; then
+            echo "nethv-guest: eth0 mtu $net_mtu: set"
+        else
+            echo "nethv-guest: eth0 mtu $net_mtu: refused"
+        fi
+    fi
 }
 net_ping1() {
     t0=$(date +%s)

@@ -368,7 +368,7 @@ static int64_t sys_net_port_info(void *o, uint64_t port, uint64_t va, uint64_t a
     memset(&pi, 0, sizeof(pi));
     if (!port_ok(c, port, 0, "net_port_info"))
         return USER_EINVAL;
-    pi.present = vm_net_port_info(c->m->vm->id, (unsigned)port, pi.mac, &up);
+    pi.present = vm_net_port_info(c->m->vm->id, (unsigned)port, pi.mac, &up, &pi.mtu);
     pi.link_up = up;
     return uspace_write(&c->m->us, va, &pi, sizeof(pi)) ? USER_EFAULT : 0;
 }

@@ -158,7 +158,7 @@ const char *sw_drop_name(enum sw_drop c)
         [SW_DROP_NO_BUF] = "no_buf",   [SW_DROP_MALFORMED] = "malformed",
         [SW_DROP_OVERSIZE] = "oversize", [SW_DROP_DOWN] = "down",
         [SW_DROP_SPOOF] = "spoof",     [SW_DROP_NO_DEST] = "no_dest",
-        [SW_DROP_BUDGET] = "budget",
+        [SW_DROP_BUDGET] = "budget",   [SW_DROP_MTU] = "mtu",
     };
     return (unsigned)c < SW_DROP__COUNT ? names[c] : "?";
 }
@@ -436,6 +436,14 @@ static void port_xmit(struct sw_port *d, struct pkt *const *pk, unsigned n)
 
 /* Copy frame s into buf with a tag of vlan pushed (push) or its tag
  * popped (!push), describing the copy in *c. */
+/* the payload a frame through port p may carry (its MTU) */
+static inline uint32_t port_mtu(const struct sw_port *p)
+{
+    return p->mtu ? p->mtu : ETH_DATA_MAX;
+}
+
+/* Only frames to or from the uplink are retagged, and its MTU is
+ * ETH_DATA_MAX (port_mtu), so a copy is at most PKT_FRAME_MAX bytes. */
 static void tag_copy(struct pkt *c, uint8_t *buf, const struct pkt *s, bool push, uint16_t vlan)
 {
     *c = *s;
@@ -501,16 +509,25 @@ static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *con
     bool pop = in->uplink && !d->uplink;                /* trunk -> access: drop any tag */
     unsigned k = 0, ntag = 0;
 
+    unsigned over = 0;
     for (unsigned i = 0; i < n; i++) {
         if (!(f[i].dst & bit))
             continue;
         struct pkt *p = pkts[i];
+        if (p->len - ETH_HLEN - (f[i].tagged ? ETH_VLAN_HLEN : 0u) > port_mtu(d)) {
+            over++;                     /* a jumbo frame toward a smaller MTU */
+            continue;
+        }
         if ((p->csum_flags & PKT_CSUM_PARTIAL) && !d->partial_csum_ok)
             pkt_csum_complete(p);       /* valid for every later receiver too */
         retag[k] = push || (pop && f[i].tagged);
         ntag += retag[k];
         pk[k++] = p;
     }
+    if (over)
+        sw_port_drop(d, SW_DROP_MTU, over);
+    if (!k)
+        return;
     if (!ntag) {
         port_xmit(d, pk, k);
         return;
@@ -552,7 +569,7 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
             drops[SW_DROP_MALFORMED]++; /* tag from an access port, or runt */
             return 0;
         }
-        if (len > ETH_FRAME_MAX + ETH_VLAN_HLEN) {
+        if (len > ETH_HLEN + ETH_VLAN_HLEN + port_mtu(in)) {
             drops[SW_DROP_OVERSIZE]++;
             return 0;
         }
@@ -560,7 +577,7 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
         l2 += ETH_VLAN_HLEN;
         vlan = rd_be16(d + 14) & 0xfff;
     } else {
-        if (len > ETH_FRAME_MAX) {
+        if (len > ETH_HLEN + port_mtu(in)) {
             drops[SW_DROP_OVERSIZE]++;
             return 0;
         }

@@ -95,9 +95,10 @@ static unsigned nvnets;
 /* the n-th VM port of config VM i (its virtio-net device n) */
 static struct vnet *vm_ports[CONFIG_MAX_VMS][VMM_NET_MAX_PORTS];
 static unsigned vm_nports[CONFIG_MAX_VMS];
-/* per-CPU TX batch: PKT_BATCH buffers of PKT_BUF_SIZE, used under a tx_lock
- * with interrupts off */
-#define TX_BATCH_PAGES (PKT_BATCH * PKT_BUF_SIZE / PAGE_SIZE)
+/* per-CPU TX batch: PKT_BATCH buffers of VNET_TX_BUF, used under a tx_lock
+ * with interrupts off; a frame of any port's MTU fits one */
+#define VNET_TX_BUF    ALIGN_UP(ETH_HLEN + CONFIG_MTU_MAX, 1024u)
+#define TX_BATCH_PAGES (PKT_BATCH * VNET_TX_BUF / PAGE_SIZE)
 static uint8_t *tx_bufs[MAX_CPUS];
 
 static void stat_inc(uint64_t *c, uint64_t n)
@@ -260,13 +261,14 @@ void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t str
     __atomic_store_n(&vn->notify_gpa, gpa, __ATOMIC_RELEASE);
 }
 
-bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up)
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up, uint16_t *mtu)
 {
     struct vnet *vn = vnet_of(vm_id, port);
     if (!vn)
         return false;
     memcpy(mac, vn->port.mac, ETH_ALEN);
     *link_up = true;                    /* the switch is always there */
+    *mtu = vn->port.mtu;
     return true;
 }
 
@@ -373,12 +375,13 @@ static void vnet_tx_drain(struct vnet *vn)
         while (n < PKT_BATCH) {
             struct virtio_net_hdr h;
             uint32_t len;
-            uint8_t *buf = bufs + n * PKT_BUF_SIZE;
+            uint8_t *buf = bufs + n * VNET_TX_BUF;
             if (taken == VNET_TX_BUDGET) {
                 more = false;
                 break;
             }
-            enum virtq_status st = virtq_tx_get(q, &h, buf, PKT_BUF_SIZE, &len);
+            /* over the port's MTU: VIRTQ_DROPPED, counted "oversize" */
+            enum virtq_status st = virtq_tx_get(q, &h, buf, ETH_HLEN + vn->port.mtu, &len);
             if (st == VIRTQ_OK || st == VIRTQ_DROPPED || st == VIRTQ_RUNT)
                 taken++;
             if (st == VIRTQ_RUNT || st == VIRTQ_DROPPED) {      /* completed, not sent */
@@ -504,6 +507,7 @@ void vnet_init(const struct nethv_config *cfg)
         vn->cfg_vm = cp->vm;
         strncpy(vn->port.name, cp->name, sizeof(vn->port.name) - 1);
         vn->port.vlan = cp->vlan;
+        vn->port.mtu = (uint16_t)cp->mtu;
         vn->port.has_mac = true;
         memcpy(vn->port.mac, cp->mac, ETH_ALEN);
         vn->port.nallowed = (uint8_t)cp->nallowed;

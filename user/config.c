@@ -411,7 +411,7 @@ static const char *const nic_names[] = CONFIG_NIC_NAMES;
 static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
 {
     static const char *const props[] = { "name", "type", "vm", "mac", "vlan", "allowed-macs",
-                                         NULL };
+                                         "mtu", NULL };
     const struct nethv_config *cfg = c->cfg;
     static const uint8_t zero[6];
     uint64_t vlan = 0;
@@ -448,6 +448,14 @@ static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
         return reject(c, CONFIG_EVALUE, "vlan", "must be 0..%u (%llu)", CONFIG_VLAN_MAX,
                       (unsigned long long)vlan);
     p->vlan = (uint16_t)vlan;
+
+    uint64_t mtu = CONFIG_MTU_DEFAULT;
+    if ((rc = get_cells(c, node, "mtu", 0, 1, &mtu)) < 0)
+        return rc;
+    if (mtu < CONFIG_MTU_MIN || mtu > CONFIG_MTU_MAX)
+        return reject(c, CONFIG_EVALUE, "mtu", "must be %u..%u (%llu)", CONFIG_MTU_MIN, CONFIG_MTU_MAX,
+                      (unsigned long long)mtu);
+    p->mtu = (uint32_t)mtu;
 
     const uint8_t *am = get_raw(c, node, "allowed-macs", 0, &len, &rc);
     if (rc < 0)
@@ -503,6 +511,7 @@ static int parse_uplink(struct ctx *c, int node, struct config_port *p)
         (rc = get_enum(c, node, "nic", 1, nic_names, &nic)) < 0)
         return rc;
     p->nic = (enum config_nic)nic;
+    p->mtu = CONFIG_MTU_DEFAULT;
     return 0;
 }
 
@@ -749,6 +758,8 @@ static void print_port(const struct nethv_config *cfg, const struct config_port 
         append(b, cap, ", untagged");
     for (uint32_t i = 0; i < p->nallowed; i++)
         append(b, cap, "%s" MAC_FMT, i ? " " : ", also from ", MAC_ARGS(p->allowed[i]));
+    if (p->mtu != CONFIG_MTU_DEFAULT)
+        append(b, cap, ", mtu %u", p->mtu);
 }
 
 void config_print(const struct nethv_config *cfg, config_printf_fn pr)

@@ -115,13 +115,14 @@ void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t str
 {
     SYS(MON_SYS_NET_SET_NOTIFY, port, gpa, stride, 0);
 }
-bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up)
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up, uint16_t *mtu)
 {
     struct mon_port_info pi;
     if (SYS(MON_SYS_NET_PORT_INFO, port, (uint64_t)&pi, 0, 0) < 0 || !pi.present)
         return false;
     memcpy(mac, pi.mac, 6);
     *link_up = pi.link_up;
+    *mtu = pi.mtu;
     return true;
 }
 

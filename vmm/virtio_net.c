@@ -77,7 +77,7 @@
 #define VNET_FEATURES (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |        \
                        VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
                        VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |       \
-                       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |                                   \
+                       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_NET_F_MTU) |    \
                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
 
 struct vnet_queue {
@@ -427,7 +427,8 @@ static void devcfg_read(struct vmm *m, struct vmm_vnet *d, unsigned off, unsigne
 {
     uint8_t cfg[VNET_DEVCFG_LEN] = { 0 };
     bool link = false;
-    if (!vm_net_port_info(m->vm_id, d->port, &cfg[VIRTIO_NET_CFG_MAC], &link))
+    uint16_t mtu = 0;
+    if (!vm_net_port_info(m->vm_id, d->port, &cfg[VIRTIO_NET_CFG_MAC], &link, &mtu))
         memset(cfg, 0, sizeof(cfg));
     if (link != d->link_up) {           /* 4.1.4.3.1: config changed */
         d->link_up = link;
@@ -435,6 +436,8 @@ static void devcfg_read(struct vmm *m, struct vmm_vnet *d, unsigned off, unsigne
     }
     vnet_put16(&cfg[VIRTIO_NET_CFG_STATUS], link ? VIRTIO_NET_S_LINK_UP : 0);
     vnet_put16(&cfg[VIRTIO_NET_CFG_MAX_VQ_PAIRS], 1);
+    /* the port's MTU (config `mtu`); 1500 should the kernel not say */
+    vnet_put16(&cfg[VIRTIO_NET_CFG_MTU], mtu >= 68 ? mtu : 1500);
     for (unsigned i = 0; i < size; i++)
         *val |= (uint64_t)cfg[off + i] << (8 * i);
 }
@@ -658,7 +661,8 @@ static int vnet_create(struct vmm *m, unsigned port)
         d->msix[v].ctrl = VNET_MSIX_CTRL_MASKED;
     vnet_reset_registers(d);
     uint8_t mac[6];
-    if (!vm_net_port_info(m->vm_id, port, mac, &d->link_up))
+    uint16_t mtu;
+    if (!vm_net_port_info(m->vm_id, port, mac, &d->link_up, &mtu))
         d->link_up = false;
     f->bar_access = vnet_bar_access;
     f->bar_moved = vnet_bar_moved;
@@ -722,7 +726,7 @@ __attribute__((weak)) bool vm_net_msi_pending(unsigned vm_id, unsigned port, uns
 __attribute__((weak)) void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa,
                                              uint32_t stride) {}
 __attribute__((weak)) bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6],
-                                            bool *link_up)
+                                            bool *link_up, uint16_t *mtu)
 {
     return false;
 }

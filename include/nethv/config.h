@@ -32,6 +32,10 @@
  *                  CONFIG_MAX_ALLOWED_MACS more source MACs the VM may send
  *                  from (unicast, 6 bytes each); any other source but `mac`
  *                  is dropped as spoofed (kernel/switch.c)
+ *               mtu = <9000>;       optional: the port's MTU, 68..9000 (default
+ *                  1500), offered to the guest (VIRTIO_NET_F_MTU); frames
+ *                  over a port's MTU are dropped and counted ("mtu").  The
+ *                  uplink's is 1500 (the NICs' buffers).
  *       uplink { type = "uplink"; nic = "auto"; };  e1000|e1000e|virtio-net|auto
  *     };
  *   };
@@ -63,6 +67,9 @@
 #define CONFIG_MAX_GPA        (1ull << 40)          /* guest RAM ends below */
 #define CONFIG_VLAN_MAX       4094
 #define CONFIG_MAX_ALLOWED_MACS 8   /* allowed-macs per VM port */
+#define CONFIG_MTU_MIN        68u   /* IPv4's minimum (RFC 791) */
+#define CONFIG_MTU_DEFAULT    1500u
+#define CONFIG_MTU_MAX        9000u /* jumbo frames */
 #define CONFIG_CONSOLE_RATE_DEFAULT 16384u  /* console-rate (bytes/s): a Linux boot */
 #define CONFIG_CONSOLE_RATE_MIN     64u     /* log passes; a flood does not */
 #define CONFIG_CONSOLE_RATE_MAX     (1u << 20)
@@ -105,6 +112,7 @@ struct config_port {
     uint16_t vlan;                              /* VM ports: 0 = untagged */
     uint8_t  mac[6];                            /* VM ports */
     uint32_t nallowed;                          /* VM ports: allowed-macs */
+    uint32_t mtu;                               /* CONFIG_MTU_* (uplink: the default) */
     uint8_t  allowed[CONFIG_MAX_ALLOWED_MACS][6];
     enum config_nic nic;                        /* uplink ports */
 };

@@ -91,5 +91,5 @@ enum mon_sys {
     MON_SYS__COUNT
 };
 
-struct mon_port_info { uint8_t mac[6]; uint8_t link_up; uint8_t present; };
+struct mon_port_info { uint8_t mac[6]; uint8_t link_up; uint8_t present; uint16_t mtu; };
 #endif

@@ -62,6 +62,7 @@ enum sw_drop {
                              * (no hairpin) or no other port in the VLAN */
     SW_DROP_BUDGET,         /* the guest's RX buffers would cost more descriptor
                              * visits than a frame or batch may spend (virtq.h) */
+    SW_DROP_MTU,            /* more payload than the destination port's MTU (egress) */
     SW_DROP__COUNT
 };
 /* Short name of a drop cause ("no_buf", ...) for statistics. */
@@ -82,6 +83,8 @@ struct sw_port {
     char name[16];
     uint16_t id;                /* set by switch_add_port */
     uint16_t vlan;              /* VM ports: access VLAN, 0 = none */
+    uint16_t mtu;               /* payload bytes a frame may carry each way; 0: ETH_DATA_MAX
+                                   (the uplink's: tag push/pop copies fit SW_SCRATCH_BUF) */
     bool uplink;                /* trunk port (the NIC) */
     bool partial_csum_ok;       /* takes PKT_CSUM_PARTIAL frames (guest negotiated GUEST_CSUM) */
     bool has_mac;

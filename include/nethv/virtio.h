@@ -25,6 +25,7 @@
 /* virtio-net feature bits (5.1.3) */
 #define VIRTIO_NET_F_CSUM               0   /* device takes partial checksums (TX) */
 #define VIRTIO_NET_F_GUEST_CSUM         1   /* driver takes partial checksums (RX) */
+#define VIRTIO_NET_F_MTU                3   /* the device's maximum MTU in config `mtu` */
 #define VIRTIO_NET_F_MAC                5
 #define VIRTIO_NET_F_MRG_RXBUF          15
 #define VIRTIO_NET_F_STATUS             16
@@ -43,6 +44,7 @@
 #define VIRTIO_NET_CFG_MAC              0   /* u8[6] */
 #define VIRTIO_NET_CFG_STATUS           6   /* le16 */
 #define VIRTIO_NET_CFG_MAX_VQ_PAIRS     8   /* le16 */
+#define VIRTIO_NET_CFG_MTU              10  /* le16, with VIRTIO_NET_F_MTU (5.1.4.1: 68..65535) */
 #define VIRTIO_NET_S_LINK_UP            1
 
 /* virtio-net header (5.1.6), 12 bytes with VERSION_1 (num_buffers always present) */

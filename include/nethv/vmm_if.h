@@ -157,7 +157,7 @@ bool vm_net_msi_pending(unsigned vm_id, unsigned port, unsigned queue);
 void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t stride);
 /* The port's MAC from the config (the device config space `mac`) and link
  * state (`status`); false if the VM has no such port. */
-bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up);
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up, uint16_t *mtu);
 
 /* ---- the guest's images (vmm/boot.c loads them; kernel/monitor.c) --------
  * The boot modules the configuration names for the VM -- 0 its kernel, 1

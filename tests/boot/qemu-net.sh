@@ -23,6 +23,10 @@
 #                      doorbells and EOIs and raised interrupts and both
 #                      ports moved frames; the PASS line gives the kernel's
 #                      and the monitor's exit counts over the run
+#   qemu-net/jumbo     both ports have mtu 9000: the guests take it, a's 9001
+#                      is refused, the frames of iperf3 are jumbo, none
+#                      dropped for the MTU (an uplink VM's port, without
+#                      `mtu`: 1500, and its 1501 refused, in uplink-*)
 #   qemu-net/counters  the kernel's per-port counters ("vnet a0: ...", printed
 #                      at VM stop) are non-zero and agree with the guests'
 #                      last eth0 counters and with each other (see
@@ -295,6 +299,39 @@ check_datapath_exits() (
     echo "PASS: $TEST (during iperf3${sum#;})"; exit 0
 )
 
+# Jumbo frames (config/net-pair.dts: mtu 9000 on both ports): each guest
+# took the device's MTU (VIRTIO_NET_F_MTU), a's nethv.mtu=9001 was refused,
+# and during iperf3 the frames each VM sent averaged more bytes than a
+# 1500-byte MTU allows, none dropped for the MTU: jumbo frames crossed the
+# switch whole.
+check_jumbo() (
+    TEST=qemu-net/jumbo
+    for vm in a b; do
+        grep -q "^\[$vm\] nethv-guest: eth0 up, .*, mtu 9000$" "$clean" ||
+            fail "VM $vm did not take the port's MTU: $(grep -m1 "^\[$vm\] nethv-guest: eth0 up" "$clean")"
+    done
+    grep -q "^\[a\] nethv-guest: eth0 mtu 9001: refused" "$clean" ||
+        fail "past the port's MTU: $(grep -m1 "^\[a\] nethv-guest: eth0 mtu" "$clean" || echo "no 'eth0 mtu' line")"
+    m1=$(lineno "^\[a\] nethv-guest: iperf3 mark start: waiting")
+    m2=$(lineno "^\[a\] nethv-guest: iperf3 mark end: waiting")
+    [ -n "$m1" ] && [ -n "$m2" ] || fail "no iperf3 marks"
+    sum=""
+    for vm in a b; do
+        p1=$(after "$m1" "vnet ${vm}0: vm $vm:"); p2=$(after "$m2" "vnet ${vm}0: vm $vm:")
+        [ -n "$p1" ] && [ -n "$p2" ] || fail "no port snapshot of ${vm}0"
+        f1=$(echo "$p1" | sed -n 's/.* tx \([0-9]*\) frames \([0-9]*\) bytes.*/\1 \2/p')
+        f2=$(echo "$p2" | sed -n 's/.* tx \([0-9]*\) frames \([0-9]*\) bytes.*/\1 \2/p')
+        set -- $f1 $f2
+        [ $# -eq 4 ] && [ "$3" -gt "$1" ] || fail "${vm}0's tx counters: '$p1' / '$p2'"
+        avg=$((($4 - $2) / ($3 - $1)))
+        [ "$avg" -gt 1514 ] || fail "${vm}0 sent $(($3 - $1)) frames of $avg bytes on average during iperf3: no jumbo frames"
+        d=$(field "$(vnet_line $vm)" mtu)
+        [ "${d:-x}" = 0 ] || fail "${vm}0 dropped frames for the MTU: $(vnet_line $vm)"
+        sum="$sum, ${vm}0 sent $(($3 - $1)) frames of $avg bytes on average"
+    done
+    echo "PASS: $TEST (mtu 9000 taken by both guests, 9001 refused; during iperf3${sum#,})"; exit 0
+)
+
 check_kernel_only() (
     TEST=qemu-net/kernel-only
     grep -q "notify reached the monitor" "$clean" &&
@@ -325,6 +362,10 @@ uplink() (
         fail "no DHCP lease through the switch: $(grep -m1 "^\[a\] nethv-guest: .*eth0" "$clean")"
     grep -q "^\[a\] nethv-guest: ping 10\.0\.2\.2: 5/5 received" "$clean" ||
         fail "$(grep -m1 '^\[a\] nethv-guest: ping' "$clean" || echo "no ping line")"
+    # a port without `mtu`: 1500, and Linux cannot go past it
+    grep -q "^\[a\] nethv-guest: eth0 up, .*, mtu 1500$" "$clean" &&
+        grep -q "^\[a\] nethv-guest: eth0 mtu 1501: refused" "$clean" ||
+        fail "the default MTU: $(grep "^\[a\] nethv-guest: eth0 \(up\|mtu\)" "$clean" | tr '\n' '|')"
     grep -q "notify reached the monitor" "$clean" && fail "$(grep -m1 "notify reached the monitor" "$clean")"
     grep -Eq "^vm a: stopped: .*\(code 0\)" "$clean" || fail "no clean ACPI power-off; last lines: $(last)"
     pass
@@ -442,6 +483,7 @@ pair() {
         check_ping
         check_iperf3
         check_datapath_exits
+        check_jumbo
         check_counters
         check_kernel_only
         check_poweroff

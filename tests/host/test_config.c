@@ -350,6 +350,11 @@ static void check_bootargs(const struct nethv_config *c)
 }
 static void check_unit(const struct nethv_config *c) { assert_string_equal(c->vm[2].name, "c"); }
 static void check_vlan_max(const struct nethv_config *c) { assert_int_equal(c->port[1].vlan, 4094); }
+static void check_mtu(const struct nethv_config *c)
+{
+    assert_int_equal(c->port[0].mtu, CONFIG_MTU_DEFAULT);
+    assert_int_equal(c->port[1].mtu, 9000);
+}
 static void check_no_net(const struct nethv_config *c)
 {
     assert_int_equal(c->nports, 0);
@@ -379,6 +384,7 @@ static const struct tcase cases[] = {
     { "ok_monitor_fault", { { "/vms/a", "type", STR("test") }, { "/vms/a", "monitor-fault", STR("wild-syscall") } },
       .check = check_monitor_fault },
     { "ok_vlan_4094", { { "/net/pb", "vlan", U32(4094) } }, .check = check_vlan_max },
+    { "ok_mtu_9000", { { "/net/pb", "mtu", U32(9000) } }, .check = check_mtu },
     { "ok_compatible_list", { { "/", "compatible", STR("acme,x\0nethv,config-1") } } },
     { "ok_phandle_ignored", { { "/vms/a", "phandle", U32(1) } } },
     { "ok_no_net_no_nethv", { DELNODE("/net"), DELNODE("/nethv") }, .check = check_no_net },
@@ -540,6 +546,10 @@ static const struct tcase cases[] = {
       ERR(EDUP, "/net/pb", "mac", "in port 'pa''s allowed-macs") },
     { "vlan_4095", { { "/net/pb", "vlan", U32(4095) } }, ERR(EVALUE, "/net/pb", "vlan", "0..4094") },
     { "vlan_bytes", { { "/net/pb", "vlan", BYTES(0, 1) } }, ERR(EFORMAT, "/net/pb", "vlan", "one cell") },
+    { "mtu_9001", { { "/net/pb", "mtu", U32(9001) } }, ERR(EVALUE, "/net/pb", "mtu", "68..9000 (9001)") },
+    { "mtu_67", { { "/net/pa", "mtu", U32(67) } }, ERR(EVALUE, "/net/pa", "mtu", "68..9000 (67)") },
+    { "uplink_with_mtu", { { "/net/up", "mtu", U32(9000) } },
+      ERR(EUNKNOWN, "/net/up", "mtu", "unknown property for an uplink port") },
     { "vm_port_with_nic", { { "/net/pa", "nic", STR("e1000") } },
       ERR(EUNKNOWN, "/net/pa", "nic", "unknown property for a vm port") },
     { "uplink_with_mac", { { "/net/up", "mac", BYTES(0x52, 0x54, 0, 0, 0, 0x0c) } },
@@ -710,9 +720,14 @@ static void test_format(void **state)
     memcpy(p->allowed[1], (const uint8_t[]){ 2, 0, 0, 0, 0, 0xa2 }, 6);
     p->nallowed = 2;
     p->vlan = 7;
+    p->mtu = CONFIG_MTU_DEFAULT;
     print_port(&c, p, printed, sizeof(printed));
     assert_string_equal(printed, "config: port p: vm v, mac 00:01:ab:10:ff:09, vlan 7, "
                                  "also from 02:00:00:00:00:01 02:00:00:00:00:a2");
+    p->mtu = 9000;                                      /* shown when not the default */
+    print_port(&c, p, printed, sizeof(printed));
+    assert_string_equal(printed, "config: port p: vm v, mac 00:01:ab:10:ff:09, vlan 7, "
+                                 "also from 02:00:00:00:00:01 02:00:00:00:00:a2, mtu 9000");
 }
 
 static void test_long_node_name(void **state)

@@ -48,6 +48,7 @@ static struct {
     uint64_t notify_gpa[VMM_NET_MAX_PORTS];
     uint32_t notify_stride;
     bool link_up;
+    uint16_t mtu;
 } k;
 
 int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
@@ -83,11 +84,12 @@ void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t str
     k.notify_gpa[port] = gpa;
     k.notify_stride = stride;
 }
-bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up)
+bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up, uint16_t *mtu)
 {
     const uint8_t m[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + port) };
     memcpy(mac, m, 6);
     *link_up = k.link_up;
+    *mtu = k.mtu;
     return true;
 }
 
@@ -96,7 +98,8 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
 #define FEATURES_LINUX (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |   \
                         VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
                         VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |  \
-                        VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+                        VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | \
+                        VIRTIO_BIT(VIRTIO_NET_F_MTU))
 
 struct drv {
     struct vmm *m;
@@ -310,6 +313,11 @@ static void test_probe_and_driver_ok(void **state)
     assert_int_equal(rd(d, DEVCFG(d, 5), 1), 0x56);
     assert_int_equal(rd(d, DEVCFG(d, 0), 4), 0x12005452);
     assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), VIRTIO_NET_S_LINK_UP);
+    /* the port's MTU; 1500 when the kernel gives none */
+    k.mtu = 9000;
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_MTU), 2), 9000);
+    k.mtu = 0;
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_MTU), 2), 1500);
 
     bring_up(d);
     assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL | VIRTIO_STATUS_DRIVER_OK);
