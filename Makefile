@@ -103,7 +103,7 @@ $(BUILD)/user/selftest.elf: user/start.S user/selftest.c user/sys.h user/user.ld
 # the kernel's newlib (built -fpie for this), retpolines as the kernel, and
 # the CR4 check, exit names and vLAPIC register code it shares with the kernel.  The
 # kernel embeds it (user_blob.S); none of vmm/ is in nethv.elf.
-MON_SRC  := user/start.S user/mon_main.c user/mon_sys.c $(wildcard vmm/*.c) \
+MON_SRC  := user/start.S user/mon_main.c user/mon_sys.c user/heap.c $(wildcard vmm/*.c) \
             arch/x86_64/cr4.c arch/x86_64/exit_names.c kernel/vlapic.c \
             arch/x86_64/spec_thunks.S
 MON_OBJ  := $(patsubst %,$(BUILD)/mon/%.o,$(MON_SRC))
@@ -120,7 +120,7 @@ monitor: $(BUILD)/user/monitor.elf $(BUILD)/user/config.elf
 
 # The configuration parser at CPL 3 (include/nethv/config_abi.h): config.c
 # and libfdt, which ring 0 does not link.
-CFG_SRC  := user/start.S user/cfg_main.c user/config.c arch/x86_64/spec_thunks.S
+CFG_SRC  := user/start.S user/cfg_main.c user/config.c user/heap.c arch/x86_64/spec_thunks.S
 CFG_OBJ  := $(patsubst %,$(BUILD)/mon/%.o,$(CFG_SRC))
 $(BUILD)/mon/user/config.c.o $(BUILD)/mon/user/cfg_main.c.o: MCFLAGS += -isystem $(BUILD)/fdtinc
 $(BUILD)/mon/user/config.c.o $(BUILD)/mon/user/cfg_main.c.o: $(BUILD)/fdtinc/libfdt.h

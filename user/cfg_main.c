@@ -33,19 +33,6 @@ uint64_t user_main(uint64_t arg)
     return 0;
 }
 
-/* newlib's system interface: the heap its stdio may ask for, in .bss */
-void *sbrk(ptrdiff_t incr);
-void *sbrk(ptrdiff_t incr)
-{
-    static uint8_t heap[16 << 10] __attribute__((aligned(16)));
-    static size_t top;
-    if (incr < 0 || (size_t)incr > sizeof(heap) - top)
-        return (void *)-1;
-    void *p = heap + top;
-    top += (size_t)incr;
-    return p;
-}
-
 /* libfdt.a's stack protector */
 void __stack_chk_fail(void);
 void __stack_chk_fail(void)

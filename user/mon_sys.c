@@ -200,17 +200,3 @@ void page_free(uint64_t phys, uint64_t npages)
     for (uint64_t i = 0; i < npages && first + i < ARENA_PAGES; i++)
         used[(first + i) / 64] &= ~(1ull << ((first + i) % 64));
 }
-
-/* newlib's system interface: malloc's heap (newlib's stdio may allocate),
- * a fixed one in .bss; nothing else */
-void *sbrk(ptrdiff_t incr);
-void *sbrk(ptrdiff_t incr)
-{
-    static uint8_t heap[64 << 10] __attribute__((aligned(16)));
-    static size_t top;
-    if (incr < 0 || (size_t)incr > sizeof(heap) - top)
-        return (void *)-1;
-    void *p = heap + top;
-    top += (size_t)incr;
-    return p;
-}
