@@ -38,17 +38,48 @@
                                  * pseudo-header sum already stored there) */
 #define PKT_CSUM_VALID   0x02   /* virtio DATA_VALID: checksums known good */
 
+/* gso_type: a TCP segmentation offload frame (virtio 5.1.6.2's values) */
+#define PKT_GSO_NONE     0
+#define PKT_GSO_TCPV4    1
+#define PKT_GSO_TCPV6    4
+#define PKT_GSO_ECN      0x80   /* the sender set ECN's CWR (virtio HOST_ECN) */
+#define PKT_GSO_MAX_LEN  65550u /* a GSO frame: 64 KiB of IP packet and Ethernet's header */
+#define PKT_GSO_MAX_SEGS 64u    /* segments of one GSO frame: more is malformed
+                                 * (Linux: 64 KiB / its smallest MSS is 45) */
+
 struct pkt {
     uint8_t *data;              /* Ethernet frame, no FCS */
     uint32_t len;
     uint16_t in_port;           /* switch port id it entered by */
     uint8_t csum_flags;
     uint16_t csum_start, csum_offset;
+    uint8_t gso_type;           /* PKT_GSO_*: len may exceed any MTU, each segment */
+    uint16_t gso_size;          /* carries gso_size bytes of TCP payload (the last fewer) */
+    uint16_t hdr_len;           /* GSO: Ethernet + IP + TCP headers (set by pkt_gso_check) */
 };
 
 /* Complete a PKT_CSUM_PARTIAL frame in software and clear the flag;
  * false if csum_start/offset do not lie inside the frame (the caller drops
  * it as malformed).  kernel/pkt.c. */
 bool pkt_csum_complete(struct pkt *p);
+
+/* A GSO frame as a guest hands it over (gso_type, gso_size and the partial
+ * checksum set from its virtio header): untagged Ethernet, IPv4 (no options
+ * past the header length, not a fragment) or IPv6 (no extension header),
+ * TCP, lengths consistent with the frame, the partial checksum on the TCP
+ * header, gso_size > 0, at most PKT_GSO_MAX_SEGS segments.  Sets hdr_len;
+ * false if anything is off (the caller drops it as malformed, nothing
+ * else is read). */
+bool pkt_gso_check(struct pkt *p);
+/* Segments of a checked GSO frame. */
+unsigned pkt_gso_segments(const struct pkt *p);
+/* Segment i (< pkt_gso_segments) into buf (cap bytes) as *seg: the headers
+ * with IP lengths, the IPv4 ID (+i) and header checksum, TCP sequence
+ * number and flags (CWR on the first only, FIN and PSH on the last only)
+ * made right, and the TCP checksum complete -- or left partial, seeded
+ * with the pseudo-header sum, if `partial_ok`.  The segment's length, or 0
+ * if it does not fit cap. */
+uint32_t pkt_gso_segment(const struct pkt *p, unsigned i, uint8_t *buf, uint32_t cap,
+                         bool partial_ok, struct pkt *seg);
 
 #endif
