@@ -92,13 +92,13 @@ bool pkt_csum_complete(struct pkt *p)
 #define TCP_PSH         0x08
 #define TCP_CWR         0x80
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t be32(const uint8_t *p)
+static uint16_t pkt_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t pkt_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static void put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put_be32(uint8_t *p, uint32_t v)
+static void pkt_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void pkt_put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
 }
@@ -112,17 +112,17 @@ bool pkt_gso_check(struct pkt *p)
     if (len < ETH_HLEN || len > PKT_GSO_MAX_LEN || !p->gso_size ||
         !(p->csum_flags & PKT_CSUM_PARTIAL))
         return false;
-    if (type == PKT_GSO_TCPV4 && be16(d + 12) == ETH_P_IP) {
+    if (type == PKT_GSO_TCPV4 && pkt_be16(d + 12) == ETH_P_IP) {
         if (len < l3 + IPV4_HLEN_MIN)
             return false;
         uint32_t ihl = (d[l3] & 0xfu) * 4u;
         if ((d[l3] >> 4) != 4 || ihl < IPV4_HLEN_MIN || d[l3 + 9] != IP_PROTO_TCP ||
-            (be16(d + l3 + 6) & ~IPV4_DF_MASK) || be16(d + l3 + 2) != len - l3)
+            (pkt_be16(d + l3 + 6) & ~IPV4_DF_MASK) || pkt_be16(d + l3 + 2) != len - l3)
             return false;
         l4 = l3 + ihl;
-    } else if (type == PKT_GSO_TCPV6 && be16(d + 12) == ETH_P_IPV6) {
+    } else if (type == PKT_GSO_TCPV6 && pkt_be16(d + 12) == ETH_P_IPV6) {
         if (len < l3 + IPV6_HLEN || (d[l3] >> 4) != 6 || d[l3 + 6] != IP_PROTO_TCP ||
-            be16(d + l3 + 4) != len - l3 - IPV6_HLEN)
+            pkt_be16(d + l3 + 4) != len - l3 - IPV6_HLEN)
             return false;
         l4 = l3 + IPV6_HLEN;
     } else {
@@ -165,17 +165,17 @@ uint32_t pkt_gso_segment(const struct pkt *p, unsigned i, uint8_t *buf, uint32_t
     uint8_t proto[4] = { 0, 0, 0, IP_PROTO_TCP };
     if (v4) {
         uint8_t *ip = buf + l3;
-        put_be16(ip + 2, (uint16_t)(len - l3));
-        put_be16(ip + 4, (uint16_t)(be16(ip + 4) + i));            /* IDs in sequence */
-        put_be16(ip + 10, 0);
+        pkt_put16(ip + 2, (uint16_t)(len - l3));
+        pkt_put16(ip + 4, (uint16_t)(pkt_be16(ip + 4) + i));            /* IDs in sequence */
+        pkt_put16(ip + 10, 0);
         uint16_t c = (uint16_t)~csum_fold(csum_partial(ip, l4 - l3));
         memcpy(ip + 10, &c, 2);
         pseudo = csum_partial(ip + 12, 8) + csum_partial(lenw + 2, 2) + csum_partial(proto + 2, 2);
     } else {
-        put_be16(buf + l3 + 4, (uint16_t)(len - l3 - IPV6_HLEN));
+        pkt_put16(buf + l3 + 4, (uint16_t)(len - l3 - IPV6_HLEN));
         pseudo = csum_partial(buf + l3 + 8, 32) + csum_partial(lenw, 4) + csum_partial(proto, 4);
     }
-    put_be32(tcp + 4, be32(tcp + 4) + off);
+    pkt_put32(tcp + 4, pkt_be32(tcp + 4) + off);
     if (i != 0)
         tcp[13] &= (uint8_t)~TCP_CWR;
     if (i != n - 1)

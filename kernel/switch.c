@@ -51,6 +51,9 @@
 #define SW_VLANS        4096
 #define SW_SCRATCH      4               /* scratch areas for tag push/pop */
 #define SW_SCRATCH_BUF  1536            /* >= PKT_FRAME_MAX */
+#define SW_SEGS         4               /* areas for GSO segments */
+#define SW_SEG_BATCH    16              /* segments per area (per xmit call) */
+#define SW_SEG_BUF      9088            /* >= a tag + a 9000-byte MTU's frame */
 
 #define KEY_VALID       (1ull << 63)
 #define KEY_BUSY        (1ull << 62)
@@ -81,6 +84,14 @@ static unsigned sw_nports;              /* published with a release store */
 static uint32_t sw_vlan_ports[SW_VLANS]; /* VM (access) ports of each VLAN */
 static uint32_t sw_uplinks;             /* trunk ports */
 static struct sw_scratch sw_scratch[SW_SCRATCH];
+
+struct sw_segs {
+    uint32_t busy;
+    struct pkt pk[SW_SEG_BATCH];
+    uint8_t buf[SW_SEG_BATCH][SW_SEG_BUF] __attribute__((aligned(64)));
+};
+static struct sw_segs sw_segs[SW_SEGS];
+_Static_assert(SW_SEG_BUF >= ETH_VLAN_HLEN + ETH_HLEN + 9000, "a segment of a 9000-byte MTU");
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -358,6 +369,7 @@ void switch_init(void)
     memset(sw_ports, 0, sizeof(sw_ports));
     memset(sw_vlan_ports, 0, sizeof(sw_vlan_ports));
     memset(sw_scratch, 0, sizeof(sw_scratch));
+    memset(sw_segs, 0, sizeof(sw_segs));
     sw_uplinks = 0;
     __atomic_store_n(&sw_nports, 0, __ATOMIC_RELEASE);
 }
@@ -497,35 +509,11 @@ static __attribute__((noinline)) void xmit_tag_slow(struct sw_port *d, struct pk
     }
 }
 
-/* Pass 2 for one destination port: gather its frames in batch order,
- * complete checksums it cannot take, retag copies, one xmit call. */
-static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *const *pkts,
-                          const struct sw_frame *f, unsigned n, struct sw_scratch **scr)
+/* The frames gathered for d (pk[0..k), retag[j] for the ones to retag):
+ * retagged copies where needed, one xmit call. */
+static void xmit_group(struct sw_port *in, struct sw_port *d, struct pkt **pk, const bool *retag,
+                       unsigned k, unsigned ntag, bool push, struct sw_scratch **scr)
 {
-    struct pkt *pk[PKT_BATCH];
-    bool retag[PKT_BATCH];
-    uint32_t bit = 1u << d->id;
-    bool push = !in->uplink && d->uplink && in->vlan;   /* access VLAN n -> trunk */
-    bool pop = in->uplink && !d->uplink;                /* trunk -> access: drop any tag */
-    unsigned k = 0, ntag = 0;
-
-    unsigned over = 0;
-    for (unsigned i = 0; i < n; i++) {
-        if (!(f[i].dst & bit))
-            continue;
-        struct pkt *p = pkts[i];
-        if (p->len - ETH_HLEN - (f[i].tagged ? ETH_VLAN_HLEN : 0u) > port_mtu(d)) {
-            over++;                     /* a jumbo frame toward a smaller MTU */
-            continue;
-        }
-        if ((p->csum_flags & PKT_CSUM_PARTIAL) && !d->partial_csum_ok)
-            pkt_csum_complete(p);       /* valid for every later receiver too */
-        retag[k] = push || (pop && f[i].tagged);
-        ntag += retag[k];
-        pk[k++] = p;
-    }
-    if (over)
-        sw_port_drop(d, SW_DROP_MTU, over);
     if (!k)
         return;
     if (!ntag) {
@@ -548,13 +536,111 @@ static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *con
     port_xmit(d, pk, k);
 }
 
+/* Does d take GSO frame p whole? */
+static inline bool gso_whole(const struct sw_port *d, const struct pkt *p)
+{
+    uint8_t want = (p->gso_type & (uint8_t)~PKT_GSO_ECN) == PKT_GSO_TCPV4 ? SW_GSO_TCPV4 : SW_GSO_TCPV6;
+    if (p->gso_type & PKT_GSO_ECN)
+        want |= SW_GSO_ECN;
+    return d->partial_csum_ok && (d->gso_ok & want) == want;
+}
+
+/* GSO frame p (checked at ingress) for a port that cannot take it whole:
+ * its segments, SW_SEG_BATCH per xmit call, with an access VLAN's tag
+ * pushed toward the uplink (push).  Bound: PKT_GSO_MAX_SEGS segments. */
+static __attribute__((noinline)) void xmit_gso(struct sw_port *d, const struct pkt *p, bool push,
+                                               uint16_t vlan)
+{
+    struct sw_segs *s = NULL;
+    for (unsigned i = 0; i < SW_SEGS && !s; i++)
+        if (!__atomic_exchange_n(&sw_segs[i].busy, 1, __ATOMIC_ACQUIRE))
+            s = &sw_segs[i];
+    if (!s) {
+        sw_port_drop(d, SW_DROP_NO_BUF, 1);     /* every area in use on other CPUs */
+        return;
+    }
+    unsigned nseg = pkt_gso_segments(p), sent = 0;
+    for (unsigned i = 0; i < nseg;) {
+        struct pkt *v[SW_SEG_BATCH];
+        unsigned m = 0;
+        for (; m < SW_SEG_BATCH && i < nseg; m++, i++) {
+            uint8_t *b = s->buf[m] + ETH_VLAN_HLEN;     /* room for the tag in front */
+            struct pkt *c = &s->pk[m];
+            pkt_gso_segment(p, i, b, SW_SEG_BUF - ETH_VLAN_HLEN, d->partial_csum_ok, c);
+            if (push) {
+                memmove(s->buf[m], b, 2 * ETH_ALEN);
+                s->buf[m][12] = ETH_P_8021Q >> 8;
+                s->buf[m][13] = ETH_P_8021Q & 0xff;
+                s->buf[m][14] = (uint8_t)(vlan >> 8);
+                s->buf[m][15] = (uint8_t)vlan;
+                c->data = s->buf[m];
+                c->len += ETH_VLAN_HLEN;
+                if (c->csum_flags & PKT_CSUM_PARTIAL)
+                    c->csum_start += ETH_VLAN_HLEN;
+            }
+            v[m] = c;
+        }
+        port_xmit(d, v, m);
+        sent += m;
+    }
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+    stat_add(&d->st.gso_split, 1);
+    stat_add(&d->st.gso_segs, sent);
+}
+
+/* Pass 2 for one destination port: gather its frames in batch order,
+ * complete checksums it cannot take, retag copies, one xmit call per run
+ * of frames (a GSO frame it cannot take whole goes out as its segments,
+ * in its place in the order). */
+static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *const *pkts,
+                          const struct sw_frame *f, unsigned n, struct sw_scratch **scr)
+{
+    struct pkt *pk[PKT_BATCH];
+    bool retag[PKT_BATCH];
+    uint32_t bit = 1u << d->id;
+    bool push = !in->uplink && d->uplink && in->vlan;   /* access VLAN n -> trunk */
+    bool pop = in->uplink && !d->uplink;                /* trunk -> access: drop any tag */
+    unsigned k = 0, ntag = 0, over = 0, whole = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        if (!(f[i].dst & bit))
+            continue;
+        struct pkt *p = pkts[i];
+        /* a GSO frame's packets are its segments (their size checked at ingress) */
+        uint32_t frame = p->gso_type ? (uint32_t)p->hdr_len + p->gso_size : p->len;
+        if (frame - ETH_HLEN - (f[i].tagged ? ETH_VLAN_HLEN : 0u) > port_mtu(d)) {
+            over++;                     /* a jumbo frame toward a smaller MTU */
+            continue;
+        }
+        if (p->gso_type) {
+            if (!gso_whole(d, p)) {     /* (GSO frames come from VM ports: never tagged) */
+                xmit_group(in, d, pk, retag, k, ntag, push, scr);
+                k = ntag = 0;
+                xmit_gso(d, p, push, in->vlan);
+                continue;
+            }
+            whole++;
+        } else if ((p->csum_flags & PKT_CSUM_PARTIAL) && !d->partial_csum_ok) {
+            pkt_csum_complete(p);       /* valid for every later receiver too */
+        }
+        retag[k] = push || (pop && f[i].tagged);
+        ntag += retag[k];
+        pk[k++] = p;
+    }
+    if (over)
+        sw_port_drop(d, SW_DROP_MTU, over);
+    if (whole)
+        stat_add(&d->st.gso_whole, whole);
+    xmit_group(in, d, pk, retag, k, ntag, push, scr);
+}
+
 /* Pass 1 for one frame: validate, learn, find destinations (0 = drop,
  * counted in drops[]). */
 static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_frame *f,
                                 uint64_t now_ms, unsigned nports, uint64_t *drops,
                                 uint64_t *last_src)
 {
-    uint32_t len = p->len;
+    uint32_t len = p->len, wire = len;  /* wire: the longest packet it stands for */
     const uint8_t *d = p->data;
     unsigned l2 = ETH_HLEN;
     uint16_t vlan;
@@ -564,12 +650,20 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
         drops[SW_DROP_MALFORMED]++;     /* runt */
         return 0;
     }
+    if (p->gso_type) {
+        /* from a VM port only, well-formed, each segment within its MTU */
+        if (in->uplink || !pkt_gso_check(p)) {
+            drops[SW_DROP_MALFORMED]++;
+            return 0;
+        }
+        wire = (uint32_t)p->hdr_len + p->gso_size;     /* its segments' */
+    }
     if (rd_be16(d + 12) == ETH_P_8021Q) {
         if (!in->uplink || len < ETH_HLEN + ETH_VLAN_HLEN) {
             drops[SW_DROP_MALFORMED]++; /* tag from an access port, or runt */
             return 0;
         }
-        if (len > ETH_HLEN + ETH_VLAN_HLEN + port_mtu(in)) {
+        if (wire > ETH_HLEN + ETH_VLAN_HLEN + port_mtu(in)) {
             drops[SW_DROP_OVERSIZE]++;
             return 0;
         }
@@ -577,7 +671,7 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
         l2 += ETH_VLAN_HLEN;
         vlan = rd_be16(d + 14) & 0xfff;
     } else {
-        if (len > ETH_HLEN + port_mtu(in)) {
+        if (wire > ETH_HLEN + port_mtu(in)) {
             drops[SW_DROP_OVERSIZE]++;
             return 0;
         }

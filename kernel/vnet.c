@@ -64,6 +64,8 @@ struct vnet {
     struct virtq q[VMM_NET_QUEUES];     /* q[VQ_RX] under rx_lock, q[VQ_TX] under tx_lock */
     bool up[VMM_NET_QUEUES];            /* queue in use: under its lock */
     bool guest_csum;                    /* VIRTIO_NET_F_GUEST_CSUM negotiated (rx_lock) */
+    uint8_t host_gso;                   /* SW_GSO_*: the TSO frames it may send (HOST_TSO4/6,
+                                           HOST_ECN; tx_lock) */
     bool broken_said[VMM_NET_QUEUES];   /* the console line was printed */
     /* notify window: written by the monitor (any vCPU's CPU), read on every
      * MMIO exit of this VM; relaxed atomics (it moves only with the BAR) */
@@ -78,6 +80,7 @@ struct vnet {
     uint64_t tx_budget_hits;            /* drains cut short by VNET_TX_BUDGET */
     uint64_t msi_refused;               /* MSIs the VM's LAPICs cannot take (vector < 16, ...) */
     uint64_t breaks;                    /* queues broken (vnet_broke) */
+    uint64_t gso_tx;                    /* TSO frames the guest sent */
     bool tx_resume;                     /* a drain stopped at its budget (atomic) */
 };
 
@@ -97,7 +100,7 @@ static struct vnet *vm_ports[CONFIG_MAX_VMS][VMM_NET_MAX_PORTS];
 static unsigned vm_nports[CONFIG_MAX_VMS];
 /* per-CPU TX batch: PKT_BATCH buffers of VNET_TX_BUF, used under a tx_lock
  * with interrupts off; a frame of any port's MTU fits one */
-#define VNET_TX_BUF    ALIGN_UP(ETH_HLEN + CONFIG_MTU_MAX, 1024u)
+#define VNET_TX_BUF    ALIGN_UP(PKT_GSO_MAX_LEN, 4096u)          /* a TSO frame */
 #define TX_BATCH_PAGES (PKT_BATCH * VNET_TX_BUF / PAGE_SIZE)
 static uint8_t *tx_bufs[MAX_CPUS];
 
@@ -189,6 +192,17 @@ static void vnet_broke(struct vnet *vn, unsigned qi)
     }
 }
 
+/* SW_GSO_* from a virtio feature set: TCPv4, TCPv6 and ECN's bits, each
+ * only with what it needs (virtio 5.1.3.1: TSO needs the checksum feature,
+ * ECN needs TSO) */
+static uint8_t gso_bits(uint64_t features, unsigned tso4, unsigned tso6, unsigned ecn, unsigned csum)
+{
+    if (!(features & VIRTIO_BIT(csum)))
+        return 0;
+    uint8_t b = (features & VIRTIO_BIT(tso4) ? SW_GSO_TCPV4 : 0) | (features & VIRTIO_BIT(tso6) ? SW_GSO_TCPV6 : 0);
+    return b && (features & VIRTIO_BIT(ecn)) ? b | SW_GSO_ECN : b;
+}
+
 int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
                  const struct vmm_net_queue q[VMM_NET_QUEUES])
 {
@@ -225,6 +239,12 @@ int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
     if (!rc) {
         vn->guest_csum = features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
         __atomic_store_n(&vn->port.partial_csum_ok, vn->guest_csum, __ATOMIC_RELAXED);
+        vn->host_gso = gso_bits(features, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
+                                VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_CSUM);
+        __atomic_store_n(&vn->port.gso_ok,
+                         gso_bits(features, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
+                                  VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_CSUM),
+                         __ATOMIC_RELAXED);
         vn->up[VQ_RX] = q[VQ_RX].size != 0;
         vn->up[VQ_TX] = q[VQ_TX].size != 0;
     }
@@ -243,7 +263,9 @@ void vm_net_stop(unsigned vm_id, unsigned port)
     spin_lock(&vn->rx_lock);
     vn->up[VQ_RX] = vn->up[VQ_TX] = false;
     vn->guest_csum = false;
+    vn->host_gso = 0;
     __atomic_store_n(&vn->port.partial_csum_ok, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&vn->port.gso_ok, 0, __ATOMIC_RELAXED);
     spin_lock(&vn->msi_lock);
     vn->msi_pending[VQ_RX] = vn->msi_pending[VQ_TX] = false;
     spin_unlock(&vn->msi_lock);
@@ -293,6 +315,11 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
         if (!vn->up[VQ_RX]) {
             drops[SW_DROP_DOWN] += n - i;
             break;
+        }
+        if (k->gso_type) {              /* whole: the port's gso_ok took it (switch.c) */
+            h.gso_type = k->gso_type;
+            h.gso_size = k->gso_size;
+            h.hdr_len = k->hdr_len;
         }
         if (k->csum_flags & PKT_CSUM_PARTIAL) {
             if (vn->guest_csum) {
@@ -380,8 +407,9 @@ static void vnet_tx_drain(struct vnet *vn)
                 more = false;
                 break;
             }
-            /* over the port's MTU: VIRTQ_DROPPED, counted "oversize" */
-            enum virtq_status st = virtq_tx_get(q, &h, buf, ETH_HLEN + vn->port.mtu, &len);
+            /* over the port's MTU (a TSO frame's: 64 KiB): VIRTQ_DROPPED, "oversize" */
+            uint32_t cap = vn->host_gso ? PKT_GSO_MAX_LEN : ETH_HLEN + (uint32_t)vn->port.mtu;
+            enum virtq_status st = virtq_tx_get(q, &h, buf, cap, &len);
             if (st == VIRTQ_OK || st == VIRTQ_DROPPED || st == VIRTQ_RUNT)
                 taken++;
             if (st == VIRTQ_RUNT || st == VIRTQ_DROPPED) {      /* completed, not sent */
@@ -395,11 +423,23 @@ static void vnet_tx_drain(struct vnet *vn)
                 more = false;
                 break;
             }
-            if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {    /* no TSO offered */
-                malformed++;
-                continue;
-            }
             pk[n] = (struct pkt){ .data = buf, .len = len, .in_port = vn->port.id };
+            if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+                /* TSO: only the types negotiated, hdr_len within the frame;
+                 * the switch checks the rest (pkt_gso_check) */
+                uint8_t t = h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+                uint8_t need = t == VIRTIO_NET_HDR_GSO_TCPV4 ? SW_GSO_TCPV4 :
+                               t == VIRTIO_NET_HDR_GSO_TCPV6 ? SW_GSO_TCPV6 : 0xff;
+                if (h.gso_type & VIRTIO_NET_HDR_GSO_ECN)
+                    need |= SW_GSO_ECN;
+                if ((vn->host_gso & need) != need || h.hdr_len > len) {
+                    malformed++;
+                    continue;
+                }
+                pk[n].gso_type = h.gso_type;
+                pk[n].gso_size = h.gso_size;
+                stat_inc(&vn->gso_tx, 1);
+            }
             if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
                 pk[n].csum_flags = PKT_CSUM_PARTIAL;
                 pk[n].csum_start = h.csum_start;
@@ -545,7 +585,8 @@ void vnet_print_stats(const struct vm *vm)
                           (unsigned long long)stat_ld(&vn->port.st.drops[c]));
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
                "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
-               "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, drops%s\n",
+               "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, "
+               "tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),
@@ -558,6 +599,8 @@ void vnet_print_stats(const struct vm *vm)
                (unsigned long long)stat_ld(&vn->breaks),
                (unsigned long long)(__atomic_load_n(&vn->q[VQ_RX].indirect_chains, __ATOMIC_RELAXED) +
                                     __atomic_load_n(&vn->q[VQ_TX].indirect_chains, __ATOMIC_RELAXED)),
-               drops);
+               (unsigned long long)stat_ld(&vn->gso_tx), (unsigned long long)stat_ld(&vn->port.st.gso_whole),
+               (unsigned long long)stat_ld(&vn->port.st.gso_split),
+               (unsigned long long)stat_ld(&vn->port.st.gso_segs), drops);
     }
 }

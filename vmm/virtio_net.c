@@ -78,6 +78,9 @@
                        VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
                        VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |       \
                        VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_NET_F_MTU) |    \
+                       VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | \
+                       VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
+                       VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | \
                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
 
 struct vnet_queue {
@@ -198,10 +201,18 @@ static void vnet_reset(struct vmm *m, struct vmm_vnet *d)
 }
 
 /* 3.1.1: the driver's features must be a subset of the offer, with VERSION_1
- * (no legacy interface). */
+ * (no legacy interface), and none without what it needs (5.1.3.1: TSO the
+ * checksum feature of its direction, ECN TSO). */
 static bool vnet_features_ok(uint64_t features)
 {
-    return !(features & ~VNET_FEATURES) && (features & VIRTIO_BIT(VIRTIO_F_VERSION_1));
+#define HAS(f) ((features & VIRTIO_BIT(VIRTIO_NET_F_##f)) != 0)
+    bool ok = !(features & ~VNET_FEATURES) && (features & VIRTIO_BIT(VIRTIO_F_VERSION_1)) &&
+              (!(HAS(HOST_TSO4) || HAS(HOST_TSO6)) || HAS(CSUM)) &&
+              (!(HAS(GUEST_TSO4) || HAS(GUEST_TSO6)) || HAS(GUEST_CSUM)) &&
+              (!HAS(HOST_ECN) || HAS(HOST_TSO4) || HAS(HOST_TSO6)) &&
+              (!HAS(GUEST_ECN) || HAS(GUEST_TSO4) || HAS(GUEST_TSO6));
+#undef HAS
+    return ok;
 }
 
 static void vnet_start(struct vmm *m, struct vmm_vnet *d)

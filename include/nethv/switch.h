@@ -34,8 +34,14 @@
  * - Checksums: PKT_CSUM_PARTIAL frames pass through to ports with
  *   `partial_csum_ok`; for the others (the wire, guests without
  *   GUEST_CSUM) the switch completes the checksum first.
- * - Runt (< ETH_HLEN) and oversize (> ETH_FRAME_MAX, + 4 with a tag) frames
- *   are dropped and counted at the ingress port.
+ * - Runt (< ETH_HLEN) and oversize (over the ingress port's MTU, + 4 with
+ *   a tag) frames are dropped and counted at the ingress port; a frame
+ *   over a destination's MTU is dropped for it ("mtu").
+ * - GSO (TSO) frames from VM ports (pkt_gso_check at ingress, malformed
+ *   otherwise; their segments must fit the port's MTU) pass whole to ports
+ *   whose gso_ok takes their type; for the others (the uplink, guests
+ *   without GUEST_TSO) they are segmented in software, each segment a
+ *   complete TCP/IP packet (pkt_gso_segment), tagged as the port needs.
  * - Concurrency: switch_input may run on several CPUs at once; the MAC
  *   table is updated with atomics, each port's xmit serializes itself,
  *   counters are relaxed atomics.
@@ -51,6 +57,9 @@
 #define SW_AGE_MS       300000u         /* 802.1D default ageing time, 300 s */
 #define SW_LEARN_MAX    4096u           /* learned entries per port: half the table (2048 x 4) */
 #define SW_ALLOWED_MACS 8               /* = CONFIG_MAX_ALLOWED_MACS */
+#define SW_GSO_TCPV4    0x01            /* sw_port.gso_ok */
+#define SW_GSO_TCPV6    0x02
+#define SW_GSO_ECN      0x04
 
 enum sw_drop {
     SW_DROP_NO_BUF,         /* destination had no RX buffer (guest ring empty / NIC ring full) */
@@ -72,6 +81,8 @@ struct sw_port_stats {
     uint64_t rx_frames, rx_bytes;       /* into the switch from this port */
     uint64_t tx_frames, tx_bytes;       /* out of the switch through this port */
     uint64_t drops[SW_DROP__COUNT];
+    uint64_t gso_whole;                 /* GSO frames out of this port in one piece */
+    uint64_t gso_split, gso_segs;       /* GSO frames segmented for it, and their segments */
 };
 
 struct sw_port;
@@ -87,6 +98,8 @@ struct sw_port {
                                    (the uplink's: tag push/pop copies fit SW_SCRATCH_BUF) */
     bool uplink;                /* trunk port (the NIC) */
     bool partial_csum_ok;       /* takes PKT_CSUM_PARTIAL frames (guest negotiated GUEST_CSUM) */
+    uint8_t gso_ok;             /* SW_GSO_*: GSO frames it takes whole (GUEST_TSO4/6, GUEST_ECN);
+                                   others are segmented in software for it */
     bool has_mac;
     uint8_t mac[ETH_ALEN];      /* VM ports: static MAC table entry, the bound source */
     uint8_t nallowed;           /* VM ports: more sources it may use (static entries) */

@@ -26,6 +26,12 @@
 #define VIRTIO_NET_F_CSUM               0   /* device takes partial checksums (TX) */
 #define VIRTIO_NET_F_GUEST_CSUM         1   /* driver takes partial checksums (RX) */
 #define VIRTIO_NET_F_MTU                3   /* the device's maximum MTU in config `mtu` */
+#define VIRTIO_NET_F_GUEST_TSO4         7   /* driver takes TSO frames (RX), needs GUEST_CSUM */
+#define VIRTIO_NET_F_GUEST_TSO6         8
+#define VIRTIO_NET_F_GUEST_ECN          9   /* ... with ECN's CWR, needs GUEST_TSO4 or 6 */
+#define VIRTIO_NET_F_HOST_TSO4          11  /* device takes TSO frames (TX), needs CSUM */
+#define VIRTIO_NET_F_HOST_TSO6          12
+#define VIRTIO_NET_F_HOST_ECN           13  /* ... with ECN's CWR, needs HOST_TSO4 or 6 */
 #define VIRTIO_NET_F_MAC                5
 #define VIRTIO_NET_F_MRG_RXBUF          15
 #define VIRTIO_NET_F_STATUS             16
@@ -60,6 +66,9 @@ struct virtio_net_hdr {
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM     1
 #define VIRTIO_NET_HDR_F_DATA_VALID     2
 #define VIRTIO_NET_HDR_GSO_NONE         0
+#define VIRTIO_NET_HDR_GSO_TCPV4        1   /* = PKT_GSO_TCPV4 (nethv/pkt.h) */
+#define VIRTIO_NET_HDR_GSO_TCPV6        4   /* = PKT_GSO_TCPV6 */
+#define VIRTIO_NET_HDR_GSO_ECN          0x80
 #define VIRTIO_NET_HDR_LEN              12
 
 /* split virtqueue (2.6) */

@@ -60,12 +60,20 @@ static unsigned fx(struct sw_port *p, struct pkt *const *pkts, unsigned n)
     CHECK(p != cur_in);                 /* never back out of the ingress port */
     for (unsigned i = 0; i < n; i++) {
         const struct pkt *k = pkts[i];
-        CHECK(k->len >= ETH_HLEN && k->len <= PKT_FRAME_MAX);
+        /* a GSO frame comes out whole only to a port that takes it, and its
+         * segments must fit the port's MTU; anything else fits the frame limit */
+        if (k->gso_type) {
+            CHECK(!p->uplink && (p->gso_ok & SW_GSO_TCPV4) && p->partial_csum_ok);
+            CHECK((uint32_t)k->hdr_len + k->gso_size <= ETH_HLEN + (p->mtu ? p->mtu : ETH_DATA_MAX));
+        } else {
+            CHECK(k->len >= ETH_HLEN && k->len <= PKT_FRAME_MAX);
+            CHECK(k->len <= ETH_HLEN + ETH_VLAN_HLEN + (p->mtu ? p->mtu : ETH_DATA_MAX));
+        }
         CHECK(k->in_port == cur_in->id);
         volatile uint8_t touch = k->data[k->len - 1];   /* readable to the end */
         (void)touch;
         bool tagged = be16(k->data + 12) == ETH_P_8021Q;
-        if (!p->uplink)
+        if (!p->uplink && !k->gso_type)
             CHECK(k->len <= ETH_FRAME_MAX + (tagged ? ETH_VLAN_HLEN : 0));
         if (p->uplink && !cur_in->uplink) {
             /* from an access port: tagged exactly when its VLAN is not 0 */
@@ -134,6 +142,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p->uplink = i < 2;
         p->vlan = (uint16_t)(i == 3 || i == 4 ? 10 : i == 5 ? 20 : 0);
         p->partial_csum_ok = cfg >> i & 1;
+        p->gso_ok = p->partial_csum_ok && (cfg & 0x20) ? SW_GSO_TCPV4 | SW_GSO_TCPV6 : 0;
+        p->mtu = i == 4 && (cfg & 0x10) ? 600 : 0;     /* a smaller MTU too */
         p->xmit = fx;
         if (i >= 2 && i <= 4) {
             p->has_mac = true;
@@ -180,6 +190,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 pk[i].csum_start = (uint16_t)(cf & 2 ? get16(&in) : 14 + get8(&in));
                 pk[i].csum_offset = (uint16_t)(cf & 4 ? get16(&in) : get8(&in) % 20);
             }
+            if (cf & 8) {               /* a guest's TSO metadata, true or not */
+                pk[i].gso_type = (uint8_t)((cf & 16 ? PKT_GSO_TCPV6 : PKT_GSO_TCPV4) | (cf & 32 ? PKT_GSO_ECN : 0));
+                if ((cf & 0xc0) == 0xc0)
+                    pk[i].gso_type = (uint8_t)get8(&in);
+                pk[i].gso_size = (uint16_t)get16(&in);
+                pk[i].hdr_len = (uint16_t)get16(&in);   /* pkt_gso_check sets its own */
+            }
             uint32_t field = (uint32_t)pk[i].csum_start + pk[i].csum_offset;
             seed[i] = (cf & 1) && !(pk[i].csum_offset & 1) && field + 2 <= len
                           ? be16(buf[i] + field) : -1;
@@ -189,9 +206,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t rx0 = sum_st(offsetof(struct sw_port_stats, rx_frames));
         uint64_t tx0 = sum_st(offsetof(struct sw_port_stats, tx_frames));
         uint64_t nb0 = sum_drops(SW_DROP_NO_BUF), seen0 = seen, taken0 = taken;
-        uint64_t ind0 = 0;
+        uint64_t mtu0 = sum_drops(SW_DROP_MTU), ind0 = 0;
         for (unsigned c = 0; c < SW_DROP__COUNT; c++)
-            if (c != SW_DROP_NO_BUF)
+            if (c != SW_DROP_NO_BUF && c != SW_DROP_MTU)   /* (those two: at destinations) */
                 ind0 += ip->st.drops[c];
 
         cur_in = ip;
@@ -204,13 +221,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         uint64_t ind = 0;
         for (unsigned c = 0; c < SW_DROP__COUNT; c++)
-            if (c != SW_DROP_NO_BUF)
+            if (c != SW_DROP_NO_BUF && c != SW_DROP_MTU)
                 ind += ip->st.drops[c];
         CHECK(sum_st(offsetof(struct sw_port_stats, rx_frames)) - rx0 == n);
         CHECK(sum_st(offsetof(struct sw_port_stats, tx_frames)) - tx0 == taken - taken0);
         CHECK(sum_drops(SW_DROP_NO_BUF) - nb0 == (seen - seen0) - (taken - taken0));
         CHECK(ind - ind0 <= n);
-        CHECK(seen - seen0 >= n - (ind - ind0));        /* every survivor went somewhere */
+        /* every survivor went somewhere, or was too big for where it was going */
+        CHECK(seen - seen0 + (sum_drops(SW_DROP_MTU) - mtu0) >= n - (ind - ind0));
         for (unsigned i = 0; i < n; i++) {
             /* completed in place: the checksum verifies */
             if (seed[i] >= 0 && !(pk[i].csum_flags & PKT_CSUM_PARTIAL))

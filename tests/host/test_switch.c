@@ -696,6 +696,142 @@ static void test_mtu(void **s)
     assert_int_equal(c->sp.st.drops[SW_DROP_OVERSIZE], 1);
 }
 
+/* ---- GSO (TSO) frames through the switch ------------------------------------------ */
+
+/* A guest's TSO frame (TCP, NEEDS_CSUM seeded as Linux leaves it) of
+ * `payload` bytes and MSS `mss` into buf, from src to dst. */
+static struct pkt mk_gso(uint8_t *buf, bool v6, uint32_t payload, uint16_t mss, const uint8_t *dst,
+                         const uint8_t *src)
+{
+    uint32_t l3 = v6 ? 40 : 20, l4len = 20 + payload, len = 14 + l3 + l4len;
+    memset(buf, 0, len);
+    memcpy(buf, dst, 6);
+    memcpy(buf + 6, src, 6);
+    buf[12] = v6 ? 0x86 : 0x08;
+    buf[13] = v6 ? 0xdd : 0x00;
+    uint8_t *ip = buf + 14, *t = ip + l3;
+    uint32_t ps;
+    if (v6) {
+        ip[0] = 0x60;
+        ip[4] = (uint8_t)(l4len >> 8);
+        ip[5] = (uint8_t)l4len;
+        ip[6] = 6;
+        ip[7] = 64;
+        for (int i = 0; i < 32; i++)
+            ip[8 + i] = (uint8_t)(0x20 + i * 5);
+        ps = ref_sum(0, ip + 8, 32) + (l4len >> 16) + (l4len & 0xffff) + 6;
+    } else {
+        ip[0] = 0x45;
+        ip[2] = (uint8_t)((l3 + l4len) >> 8);
+        ip[3] = (uint8_t)(l3 + l4len);
+        ip[8] = 64;
+        ip[9] = 6;
+        const uint8_t a[8] = { 10, 0, 0, 1, 10, 0, 0, 2 };
+        memcpy(ip + 12, a, 8);
+        ps = ref_sum(0, ip + 12, 8) + 6 + l4len;
+    }
+    t[0] = 0x12; t[1] = 0x34; t[2] = 0x00; t[3] = 0x50;
+    t[12] = 0x50;
+    t[13] = 0x18;
+    for (uint32_t i = 0; i < payload; i++)
+        t[20 + i] = (uint8_t)(i * 13 + (i >> 5));
+    uint16_t seed = ref_fold(ps);
+    t[16] = (uint8_t)(seed >> 8);
+    t[17] = (uint8_t)seed;
+    return (struct pkt){ .data = buf, .len = len, .csum_flags = PKT_CSUM_PARTIAL,
+                         .csum_start = (uint16_t)(14 + l3), .csum_offset = 16,
+                         .gso_type = v6 ? PKT_GSO_TCPV6 : PKT_GSO_TCPV4, .gso_size = mss };
+}
+
+static void test_gso(void **s)
+{
+    struct fport *u = mkport("up", true, 0, NULL);
+    struct fport *a = mkport("a", false, 5, MAC_A);
+    struct fport *b = mkport("b", false, 5, MAC_B);
+    struct fport *c = mkport("c", false, 5, MAC_C);
+    b->sp.partial_csum_ok = true;
+    b->sp.gso_ok = SW_GSO_TCPV4 | SW_GSO_TCPV6;         /* c: neither, nor partial checksums */
+    static uint8_t buf[PKT_GSO_MAX_LEN];
+    const uint32_t payload = 20000, mss = 1448, nseg = (payload + mss - 1) / mss;
+
+    /* to b: whole, once */
+    struct pkt p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
+    send1(a, &p, 0);
+    assert_int_equal(b->nrec, 1);
+    assert_int_equal(b->rec[0].len, 54 + payload);
+    assert_int_equal(b->sp.st.gso_whole, 1);
+    assert_int_equal(c->nrec + u->nrec, 0);
+
+    /* to c (no TSO, no partial checksums): segments, each complete */
+    reset_rec();
+    p = mk_gso(buf, false, payload, mss, MAC_C, MAC_A);
+    send1(a, &p, 0);
+    assert_int_equal(c->nrec, nseg);
+    assert_int_equal(c->sp.st.gso_split, 1);
+    assert_int_equal(c->sp.st.gso_segs, nseg);
+    for (unsigned i = 0; i < nseg; i++) {
+        const struct rec *r = &c->rec[i];
+        uint32_t part = payload - i * mss < mss ? payload - i * mss : mss;
+        assert_int_equal(r->len, 54 + part);
+        assert_int_equal(r->csum_flags & PKT_CSUM_PARTIAL, 0);
+        assert_int_equal(be16_at(r->data + 14 + 2), 40 + part);
+        assert_int_equal(ref_fold(ref_sum(0, r->data + 14, 20)), 0xffff);
+        verify_l4(r->data, r->len, 14, false);
+        assert_memory_equal(r->data + 54, buf + 54 + i * mss, part);
+    }
+
+    /* to the uplink (the broadcast: b whole, c and the uplink segmented),
+     * with a's access VLAN pushed onto each segment; IPv6 */
+    reset_rec();
+    p = mk_gso(buf, true, payload, 1428, BCAST, MAC_A);
+    send1(a, &p, 0);
+    unsigned n6 = (payload + 1427) / 1428;
+    assert_int_equal(b->nrec, 1);
+    assert_int_equal(c->nrec, n6);
+    assert_int_equal(u->nrec, n6);
+    for (unsigned i = 0; i < n6; i++) {
+        const struct rec *r = &u->rec[i];
+        assert_int_equal(be16_at(r->data + 12), ETH_P_8021Q);
+        assert_int_equal(be16_at(r->data + 14) & 0xfff, 5);
+        verify_l4(r->data, r->len, 18, true);
+        assert_true(r->len <= PKT_FRAME_MAX);
+    }
+
+    /* an ECN frame to a port without GUEST_ECN: segmented */
+    reset_rec();
+    p = mk_gso(buf, false, 5000, mss, MAC_B, MAC_A);
+    p.gso_type |= PKT_GSO_ECN;
+    send1(a, &p, 0);
+    assert_int_equal(b->nrec, (5000 + mss - 1) / mss);
+    b->sp.gso_ok |= SW_GSO_ECN;
+    reset_rec();
+    p = mk_gso(buf, false, 5000, mss, MAC_B, MAC_A);
+    p.gso_type |= PKT_GSO_ECN;
+    send1(a, &p, 0);
+    assert_int_equal(b->nrec, 1);
+
+    /* refused at ingress: malformed metadata, from the uplink, segments over a's MTU */
+    reset_rec();
+    uint64_t mal = a->sp.st.drops[SW_DROP_MALFORMED];
+    p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
+    p.gso_size = 0;
+    send1(a, &p, 0);
+    p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
+    p.gso_type = 3;                                     /* UDP */
+    send1(a, &p, 0);
+    p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
+    p.len -= 1;                                         /* IP length disagrees */
+    send1(a, &p, 0);
+    assert_int_equal(a->sp.st.drops[SW_DROP_MALFORMED], mal + 3);
+    p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
+    send1(u, &p, 0);
+    assert_int_equal(u->sp.st.drops[SW_DROP_MALFORMED], 1);
+    p = mk_gso(buf, false, payload, 1461, MAC_B, MAC_A);    /* 54 + 1461 > 1514 */
+    send1(a, &p, 0);
+    assert_int_equal(a->sp.st.drops[SW_DROP_OVERSIZE], 1);
+    assert_int_equal(b->nrec + c->nrec + u->nrec, 0);
+}
+
 /* unicast traffic only: sum of tx = sum of rx - sum of drops */
 static void test_counters_invariant(void **s)
 {
@@ -1252,6 +1388,7 @@ int main(void)
         T(test_vlan_push_no_scratch),
         T(test_runt_oversize),
         T(test_mtu),
+        T(test_gso),
         T(test_counters_invariant),
         T(test_flood_counters),
         T(test_batch_grouping),

@@ -99,7 +99,10 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
                         VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | \
                         VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |  \
                         VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | \
-                        VIRTIO_BIT(VIRTIO_NET_F_MTU))
+                        VIRTIO_BIT(VIRTIO_NET_F_MTU) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |     \
+                        VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | \
+                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | \
+                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
 
 struct drv {
     struct vmm *m;
@@ -392,6 +395,20 @@ static void test_refused_features(void **state)
     assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
     negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX));
     assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+    /* offered, but without what it needs (5.1.3.1) */
+    static const uint64_t lacking[] = {
+        VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4),                                  /* no CSUM */
+        VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_CSUM),  /* no GUEST_CSUM */
+        VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_CSUM),    /* no HOST_TSO */
+        VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM),
+    };
+    for (unsigned i = 0; i < sizeof(lacking) / sizeof(lacking[0]); i++) {
+        negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | lacking[i]);
+        assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+    }
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+                 VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_CSUM));
+    assert_true(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK);
     /* DRIVER_OK regardless: nothing starts, the device needs a reset */
     wr(d, COMMON(d, STATUS), 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
                                 VIRTIO_STATUS_DRIVER_OK);
