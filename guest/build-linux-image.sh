@@ -295,10 +295,11 @@ cat > etc/nethv.d/10-net.sh <<'EOF'
 #                       seconds (default 20) for it to answer, then ping it
 #                       5 times and report
 #   nethv.wait=N        stay up N more seconds (the peer may still ping us)
+#   nethv.bigping=N     after the pings: 3 pings of N bytes to the first peer
 #   nethv.mtu=N         try to set eth0's MTU to N (the virtio device's `mtu`
 #                       is Linux's maximum): "set" or "refused"
 # Ends with eth0's packet counters.  Every line starts "nethv-guest: ".
-net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20 net_mtu=
+net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20 net_mtu= net_bigping=
 for w in $(cat /proc/cmdline); do
     case $w in
     nethv.ip=*) net_ip=${w#nethv.ip=} ;;
@@ -307,6 +308,7 @@ for w in $(cat /proc/cmdline); do
     nethv.wait=*) net_wait=${w#nethv.wait=} ;;
     nethv.pingwait=*) net_pingwait=${w#nethv.pingwait=} ;;
     nethv.mtu=*) net_mtu=${w#nethv.mtu=} ;;
+    nethv.bigping=*) net_bigping=${w#nethv.bigping=} ;;
     esac
 done
 net_up() {
@@ -354,6 +356,11 @@ net_ping() {   # nethv.ping=A[,B...]: each peer in turn
 }
 if [ -n "$net_ip$net_dhcp" ] && net_up; then
     [ -z "$net_ping" ] || net_ping
+    if [ -n "$net_bigping" ] && [ -n "$net_ping" ]; then
+        peer=${net_ping%%,*}
+        got=$(ping -c 3 -W 2 -s "$net_bigping" "$peer" 2>&1 | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+        echo "nethv-guest: ping $peer of $net_bigping bytes: ${got:-0}/3 received"
+    fi
     if [ "$net_wait" -gt 0 ] 2>/dev/null; then
         echo "nethv-guest: staying up $net_wait s"
         sleep "$net_wait"

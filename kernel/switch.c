@@ -677,6 +677,8 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
         }
         vlan = in->uplink ? 0 : in->vlan;
     }
+    if (!p->gso_type && len - l2 > ETH_DATA_MAX)
+        stat_add(&in->st.jumbo_in, 1);
     if (d[6] & 1) {
         drops[SW_DROP_MALFORMED]++;     /* group source address */
         return 0;
@@ -779,6 +781,9 @@ void switch_print(void (*pr)(const char *fmt, ...), uint64_t now_ms)
         pr("port %u %s%s vlan %u: rx %llu frames %llu bytes, tx %llu frames %llu bytes\n", i,
            p->name, p->uplink ? " (uplink)" : "", p->vlan, ld(&p->st.rx_frames),
            ld(&p->st.rx_bytes), ld(&p->st.tx_frames), ld(&p->st.tx_bytes));
+        if (ld(&p->st.gso_split) || ld(&p->st.gso_whole))
+            pr("  tso segmented %llu into %llu, whole %llu\n", ld(&p->st.gso_split),
+               ld(&p->st.gso_segs), ld(&p->st.gso_whole));
         for (unsigned c = 0; c < SW_DROP__COUNT; c++)
             if (ld(&p->st.drops[c]))
                 pr("  drop %s: %llu\n", sw_drop_name((enum sw_drop)c), ld(&p->st.drops[c]));

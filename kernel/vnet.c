@@ -586,7 +586,7 @@ void vnet_print_stats(const struct vm *vm)
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
                "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
                "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, "
-               "tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, drops%s\n",
+               "jumbo in %llu, tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),
@@ -599,6 +599,7 @@ void vnet_print_stats(const struct vm *vm)
                (unsigned long long)stat_ld(&vn->breaks),
                (unsigned long long)(__atomic_load_n(&vn->q[VQ_RX].indirect_chains, __ATOMIC_RELAXED) +
                                     __atomic_load_n(&vn->q[VQ_TX].indirect_chains, __ATOMIC_RELAXED)),
+               (unsigned long long)stat_ld(&vn->port.st.jumbo_in),
                (unsigned long long)stat_ld(&vn->gso_tx), (unsigned long long)stat_ld(&vn->port.st.gso_whole),
                (unsigned long long)stat_ld(&vn->port.st.gso_split),
                (unsigned long long)stat_ld(&vn->port.st.gso_segs), drops);

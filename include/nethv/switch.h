@@ -81,6 +81,7 @@ struct sw_port_stats {
     uint64_t rx_frames, rx_bytes;       /* into the switch from this port */
     uint64_t tx_frames, tx_bytes;       /* out of the switch through this port */
     uint64_t drops[SW_DROP__COUNT];
+    uint64_t jumbo_in;                  /* frames in with more than ETH_DATA_MAX of payload (not GSO) */
     uint64_t gso_whole;                 /* GSO frames out of this port in one piece */
     uint64_t gso_split, gso_segs;       /* GSO frames segmented for it, and their segments */
 };
