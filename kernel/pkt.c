@@ -134,6 +134,10 @@ bool pkt_gso_check(struct pkt *p)
     if (hdr < l4 + TCP_HLEN_MIN || hdr >= len || p->csum_start != l4 ||
         p->csum_offset != TCP_CSUM_OFF)
         return false;
+    /* CWR set: only as an ECN frame (virtio 5.1.6.4.1: a driver without
+     * GUEST_ECN never gets one); a group destination: TCP has none */
+    if (((d[l4 + 13] & TCP_CWR) && !(p->gso_type & PKT_GSO_ECN)) || (d[0] & 1))
+        return false;
     p->hdr_len = (uint16_t)hdr;
     return pkt_gso_segments(p) <= PKT_GSO_MAX_SEGS;
 }

@@ -51,7 +51,8 @@
 #define SW_VLANS        4096
 #define SW_SCRATCH      4               /* scratch areas for tag push/pop */
 #define SW_SCRATCH_BUF  1536            /* >= PKT_FRAME_MAX */
-#define SW_SEGS         4               /* areas for GSO segments */
+#define SW_SEGS         8               /* areas for GSO segments (CPUs segmenting at once;
+                                           one more drops the frame, counted "no_buf") */
 #define SW_SEG_BATCH    16              /* segments per area (per xmit call) */
 #define SW_SEG_BUF      9088            /* >= a tag + a 9000-byte MTU's frame */
 
@@ -542,7 +543,7 @@ static inline bool gso_whole(const struct sw_port *d, const struct pkt *p)
     uint8_t want = (p->gso_type & (uint8_t)~PKT_GSO_ECN) == PKT_GSO_TCPV4 ? SW_GSO_TCPV4 : SW_GSO_TCPV6;
     if (p->gso_type & PKT_GSO_ECN)
         want |= SW_GSO_ECN;
-    return d->partial_csum_ok && (d->gso_ok & want) == want;
+    return !d->uplink && d->partial_csum_ok && (d->gso_ok & want) == want;
 }
 
 /* GSO frame p (checked at ingress) for a port that cannot take it whole:
@@ -566,7 +567,8 @@ static __attribute__((noinline)) void xmit_gso(struct sw_port *d, const struct p
         for (; m < SW_SEG_BATCH && i < nseg; m++, i++) {
             uint8_t *b = s->buf[m] + ETH_VLAN_HLEN;     /* room for the tag in front */
             struct pkt *c = &s->pk[m];
-            pkt_gso_segment(p, i, b, SW_SEG_BUF - ETH_VLAN_HLEN, d->partial_csum_ok, c);
+            if (!pkt_gso_segment(p, i, b, SW_SEG_BUF - ETH_VLAN_HLEN, d->partial_csum_ok, c))
+                break;                  /* cannot happen: segments fit a 9000-byte MTU */
             if (push) {
                 memmove(s->buf[m], b, 2 * ETH_ALEN);
                 s->buf[m][12] = ETH_P_8021Q >> 8;

@@ -87,7 +87,8 @@ struct vnet {
 /* Bound on one TX drain: chains taken (sent or dropped) before it returns
  * to the guest.  Each chain's walk is bounded by the queue size (virtq.c),
  * so one drain -- with interrupts off, under tx_lock -- visits at most
- * VNET_TX_BUDGET x 256 descriptors and copies VNET_TX_BUDGET frames.  A
+ * VNET_TX_BUDGET x 256 descriptors and copies VNET_TX_BUDGET frames' worth
+ * of bytes (a TSO or jumbo frame counts as its size in 1514-byte frames).  A
  * ring holds 256 chains: a guest refilling it from another vCPU while we
  * drain is what meets the bound.  The rest is drained at the VM's next
  * exit (vnet_tx_resume), with notifications still off meanwhile. */
@@ -317,6 +318,10 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
             break;
         }
         if (k->gso_type) {              /* whole: the port's gso_ok took it (switch.c) */
+            if (!vn->port.gso_ok || !vn->guest_csum) {
+                drops[SW_DROP_DOWN]++;  /* the guest renegotiated since: not for it now */
+                continue;
+            }
             h.gso_type = k->gso_type;
             h.gso_size = k->gso_size;
             h.hdr_len = k->hdr_len;
@@ -403,7 +408,7 @@ static void vnet_tx_drain(struct vnet *vn)
             struct virtio_net_hdr h;
             uint32_t len;
             uint8_t *buf = bufs + n * VNET_TX_BUF;
-            if (taken == VNET_TX_BUDGET) {
+            if (taken >= VNET_TX_BUDGET) {
                 more = false;
                 break;
             }
@@ -411,7 +416,8 @@ static void vnet_tx_drain(struct vnet *vn)
             uint32_t cap = vn->host_gso ? PKT_GSO_MAX_LEN : ETH_HLEN + (uint32_t)vn->port.mtu;
             enum virtq_status st = virtq_tx_get(q, &h, buf, cap, &len);
             if (st == VIRTQ_OK || st == VIRTQ_DROPPED || st == VIRTQ_RUNT)
-                taken++;
+                taken += st == VIRTQ_OK && len > ETH_FRAME_MAX ?    /* a TSO or jumbo frame: */
+                         (len + ETH_FRAME_MAX - 1) / ETH_FRAME_MAX : 1;  /* its size in frames */
             if (st == VIRTQ_RUNT || st == VIRTQ_DROPPED) {      /* completed, not sent */
                 malformed += st == VIRTQ_RUNT;
                 big += st == VIRTQ_DROPPED;
@@ -459,7 +465,7 @@ static void vnet_tx_drain(struct vnet *vn)
             irq = true;
         if (more)
             continue;
-        if (taken == VNET_TX_BUDGET && vn->up[VQ_TX]) {
+        if (taken >= VNET_TX_BUDGET && vn->up[VQ_TX]) {
             /* the budget is spent: back to the guest, resumed at the VM's
              * next exit; notifications stay off until the ring is empty */
             vn->tx_budget_hits++;

@@ -32,7 +32,7 @@
  *                  CONFIG_MAX_ALLOWED_MACS more source MACs the VM may send
  *                  from (unicast, 6 bytes each); any other source but `mac`
  *                  is dropped as spoofed (kernel/switch.c)
- *               mtu = <9000>;       optional: the port's MTU, 68..9000 (default
+ *               mtu = <9000>;       optional: the port's MTU, 1280..9000 (default
  *                  1500), offered to the guest (VIRTIO_NET_F_MTU); frames
  *                  over a port's MTU are dropped and counted ("mtu").  The
  *                  uplink's is 1500 (the NICs' buffers).
@@ -67,7 +67,7 @@
 #define CONFIG_MAX_GPA        (1ull << 40)          /* guest RAM ends below */
 #define CONFIG_VLAN_MAX       4094
 #define CONFIG_MAX_ALLOWED_MACS 8   /* allowed-macs per VM port */
-#define CONFIG_MTU_MIN        68u   /* IPv4's minimum (RFC 791) */
+#define CONFIG_MTU_MIN        1280u /* IPv6's minimum (RFC 8200), virtio 5.1.4.1's SHOULD */
 #define CONFIG_MTU_DEFAULT    1500u
 #define CONFIG_MTU_MAX        9000u /* jumbo frames */
 #define CONFIG_CONSOLE_RATE_DEFAULT 16384u  /* console-rate (bytes/s): a Linux boot */

@@ -44,8 +44,8 @@
 #define PKT_GSO_TCPV6    4
 #define PKT_GSO_ECN      0x80   /* the sender set ECN's CWR (virtio HOST_ECN) */
 #define PKT_GSO_MAX_LEN  65550u /* a GSO frame: 64 KiB of IP packet and Ethernet's header */
-#define PKT_GSO_MAX_SEGS 64u    /* segments of one GSO frame: more is malformed
-                                 * (Linux: 64 KiB / its smallest MSS is 45) */
+#define PKT_GSO_MAX_SEGS 1400u  /* segments of one GSO frame: more is malformed
+                                 * (64 KiB over Linux's smallest MSS, tcp_min_snd_mss 48) */
 
 struct pkt {
     uint8_t *data;              /* Ethernet frame, no FCS */

@@ -212,7 +212,7 @@ check_counters() (
     tx=$(field "$s" tx)
     rx=$(field "$l" rx)
     drops=0
-    for c in no_buf malformed oversize down spoof no_dest budget; do
+    for c in no_buf malformed oversize down spoof no_dest budget mtu; do
         n=$(field "$l" "$c"); [ -n "$n" ] || fail "no '$c' drop count: $l"
         drops=$((drops + n))
     done

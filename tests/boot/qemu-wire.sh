@@ -331,7 +331,7 @@ check_counters() (
     for c in spoof no_dest; do
         n=$(field "$v" "$c"); [ -n "$n" ] || fail "no '$c' count: $v"; ingress=$((ingress + n))
     done
-    for c in no_buf malformed oversize down budget; do
+    for c in no_buf malformed oversize down budget mtu; do
         n=$(field "$v" "$c"); [ -n "$n" ] || fail "no '$c' count: $v"; drops=$((drops + n))
     done
     ca=$(awk -v m=$MAC_A '$2 == m { print $1 }' "$PLOG.macs"); ca=${ca:-0}
@@ -339,7 +339,7 @@ check_counters() (
     # VM a's TSO frames went out as their segments (the uplink's
     # "tso segmented N into M", printed once every VM stopped)
     seg=$(awk '/^port [0-9]+ [^ ]+ \(uplink\)/ { up = 1; next } /^port |^MAC table/ { up = 0 }
-               up && /^  tso segmented / { print $3, $5 }' "$clean1" | tail -1)
+               up && /^  tso segmented / { print $3 + 0, $5 + 0 }' "$clean1" | tail -1)
     set -- $seg
     split=${1:-0} segs=${2:-0}
     passed=$((tx - ingress - split + segs)) lost=$((tx - ingress - split + segs - ca))

@@ -110,6 +110,8 @@ static struct pkt build(bool v4, uint32_t payload, uint16_t mss, uint32_t opt, u
 static void segment_all(bool v4, uint32_t payload, uint16_t mss, uint32_t opt, uint8_t flags, bool partial)
 {
     struct pkt p = build(v4, payload, mss, opt, flags);
+    if (flags & 0x80)
+        p.gso_type |= PKT_GSO_ECN;                          /* CWR: an ECN frame */
     assert_true(pkt_gso_check(&p));
     uint32_t hdr = p.csum_start + 20 + opt;
     assert_int_equal(p.hdr_len, hdr);
@@ -205,9 +207,19 @@ static void test_malformed(void **s)
     p = build(true, 5000, 1448, 0, 0x18);
     frame[14 + 20 + 12] = 0xf0;                             /* 60-byte TCP header: legal, shorter payload */
     assert_true(pkt_gso_check(&p));
-    BAD(p.gso_size = 1);                                    /* 5000 segments: too many */
-    p = build(true, 64 * 100, 100, 0, 0x18);
+    BAD(p.gso_size = 3);                                    /* 1667 segments: too many */
+    BAD(frame[14 + 20 + 13] |= 0x80);                       /* CWR without the ECN type */
+    BAD(frame[0] = 0xff);                                   /* to broadcast */
+    BAD(frame[0] = 0x01);                                   /* to a multicast group */
+    p = build(true, 5000, 1448, 0, 0x18 | 0x80);
+    p.gso_type |= PKT_GSO_ECN;
+    assert_true(pkt_gso_check(&p));                         /* CWR with it: fine */
+    p = build(true, 1400 * 40, 40, 0, 0x10);
     assert_true(pkt_gso_check(&p));                         /* exactly PKT_GSO_MAX_SEGS */
+    p.len += 1; frame[14 + 3] += 1;
+    assert_false(pkt_gso_check(&p));                        /* one more */
+    p = build(true, 64 * 100, 100, 0, 0x18);
+    assert_true(pkt_gso_check(&p));                         /* 64 segments */
     BAD(p.len = PKT_GSO_MAX_LEN + 1);
     p = build(true, 20, 1448, 0, 0x18);
     p.len = 14 + 20 + 20;                                   /* no payload at all */

@@ -780,10 +780,10 @@ static void test_gso(void **s)
         assert_memory_equal(r->data + 54, buf + 54 + i * mss, part);
     }
 
-    /* to the uplink (the broadcast: b whole, c and the uplink segmented),
-     * with a's access VLAN pushed onto each segment; IPv6 */
+    /* to the uplink (an unknown MAC, flooded: b whole, c and the uplink
+     * segmented), with a's access VLAN pushed onto each segment; IPv6 */
     reset_rec();
-    p = mk_gso(buf, true, payload, 1428, BCAST, MAC_A);
+    p = mk_gso(buf, true, payload, 1428, MAC_X, MAC_A);
     send1(a, &p, 0);
     unsigned n6 = (payload + 1427) / 1428;
     assert_int_equal(b->nrec, 1);
@@ -796,6 +796,22 @@ static void test_gso(void **s)
         verify_l4(r->data, r->len, 18, true);
         assert_true(r->len <= PKT_FRAME_MAX);
     }
+
+    /* in the middle of a batch: before it, its segments, after it, in order */
+    reset_rec();
+    struct frame f1, f2;
+    struct pkt *v[3] = { mkframe(&f1, MAC_C, MAC_A, -1, ETH_P_IP, 100), NULL,
+                         mkframe(&f2, MAC_C, MAC_A, -1, ETH_P_IP, 200) };
+    p = mk_gso(buf, false, 5000, mss, MAC_C, MAC_A);
+    v[1] = &p;
+    switch_input(&a->sp, v, 3, 0);
+    unsigned n5 = (5000 + mss - 1) / mss;
+    assert_int_equal(c->nrec, n5 + 2);
+    assert_int_equal(c->rec[0].len, 100);
+    for (unsigned i = 1; i <= n5; i++)
+        assert_int_equal(be16_at(c->rec[i].data + 12), ETH_P_IP);
+    assert_int_equal(c->rec[1].len, 54 + mss);
+    assert_int_equal(c->rec[n5 + 1].len, 200);
 
     /* an ECN frame to a port without GUEST_ECN: segmented */
     reset_rec();
@@ -822,7 +838,9 @@ static void test_gso(void **s)
     p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
     p.len -= 1;                                         /* IP length disagrees */
     send1(a, &p, 0);
-    assert_int_equal(a->sp.st.drops[SW_DROP_MALFORMED], mal + 3);
+    p = mk_gso(buf, false, payload, mss, BCAST, MAC_A); /* TCP to broadcast */
+    send1(a, &p, 0);
+    assert_int_equal(a->sp.st.drops[SW_DROP_MALFORMED], mal + 4);
     p = mk_gso(buf, false, payload, mss, MAC_B, MAC_A);
     send1(u, &p, 0);
     assert_int_equal(u->sp.st.drops[SW_DROP_MALFORMED], 1);
