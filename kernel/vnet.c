@@ -35,6 +35,7 @@
 #include <nethv/vm.h>
 #include <nethv/vmm_if.h>
 #include <arch/cpu.h>
+#include <arch/smp.h>
 #include <arch/vcpu.h>
 
 enum { VQ_RX = 0, VQ_TX = 1 };
@@ -378,11 +379,7 @@ static uint8_t *cpu_tx_bufs(void)
     unsigned cpu = this_cpu()->cpu;
     if (cpu >= MAX_CPUS)
         return NULL;
-    if (!tx_bufs[cpu]) {
-        uint64_t pa = page_alloc(TX_BATCH_PAGES, PAGE_SIZE, 0);
-        tx_bufs[cpu] = pa ? phys_to_virt(pa) : NULL;
-    }
-    return tx_bufs[cpu];
+    return tx_bufs[cpu];                /* (vnet_init) */
 }
 
 /* Drain the guest's transmitq into the switch; the notifying vCPU's CPU. */
@@ -573,8 +570,15 @@ void vnet_init(const struct nethv_config *cfg)
                cp->name, cfg->vm[cp->vm].name, vm_nports[cp->vm] - 1, m[0], m[1], m[2], m[3],
                m[4], m[5], cp->vlan);
     }
-    /* the BSP's TX batch now; the other CPUs' at their first drain */
-    cpu_tx_bufs();
+    /* every CPU's TX batch now (2.2 MiB each: a TSO frame per slot), not
+     * inside a drain with interrupts off; a CPU without one drains nothing */
+    for (unsigned c = 0; nvnets && c < cpus_online_count && c < MAX_CPUS; c++) {
+        uint64_t pa = page_alloc(TX_BATCH_PAGES, PAGE_SIZE, 0);
+        tx_bufs[c] = pa ? phys_to_virt(pa) : NULL;
+        if (!pa)
+            printk("net: CPU %u: no memory for its TX batch (%u KiB): ports drained there send nothing\n",
+                   c, TX_BATCH_PAGES * 4);
+    }
 }
 
 void vnet_print_stats(const struct vm *vm)
