@@ -577,7 +577,7 @@ void vnet_init(const struct nethv_config *cfg)
         tx_bufs[c] = pa ? phys_to_virt(pa) : NULL;
         if (!pa)
             printk("net: CPU %u: no memory for its TX batch (%u KiB): ports drained there send nothing\n",
-                   c, TX_BATCH_PAGES * 4);
+                   c, (unsigned)(TX_BATCH_PAGES * 4));
     }
 }
 
