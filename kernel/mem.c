@@ -61,11 +61,6 @@ void page_free(uint64_t phys, uint64_t npages)
     spin_unlock_irqrestore(&pmm_lock, f);
 }
 
-uint64_t mem_free_bytes(void)
-{
-    return pmm.free_bytes;
-}
-
 int mem_range_is_ram(uint64_t base, uint64_t len)
 {
     uint64_t covered = 0, end = base + len;

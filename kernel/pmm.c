@@ -116,10 +116,3 @@ void pmm_free(struct pmm *p, uint64_t base, uint64_t npages)
     pmm_add(p, base, npages * PMM_PAGE);
 }
 
-bool pmm_is_free(const struct pmm *p, uint64_t addr)
-{
-    for (unsigned i = 0; i < p->n; i++)
-        if (addr >= p->r[i].base && addr < p->r[i].end)
-            return true;
-    return false;
-}

@@ -404,26 +404,10 @@ int switch_add_port(struct sw_port *p)
     return (int)id;
 }
 
-struct sw_port *switch_port(unsigned id)
-{
-    return id < nports_now() ? sw_ports[id] : NULL;
-}
-
-unsigned switch_nports(void)
-{
-    return nports_now();
-}
-
 void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n)
 {
     if ((unsigned)c < SW_DROP__COUNT)
         stat_add(&p->st.drops[c], n);
-}
-
-int switch_lookup(const uint8_t mac[ETH_ALEN], uint16_t vlan, uint64_t now_ms)
-{
-    int port = table_lookup(mac_key(mac, vlan), now_ms);
-    return port >= 0 && (unsigned)port < nports_now() ? port : -1;
 }
 
 /* ---- forwarding ------------------------------------------------------------- */

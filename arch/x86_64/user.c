@@ -25,7 +25,7 @@ unsigned uspace_count;
 
 uint8_t user_kpti;
 static uint64_t entry_pdpt;             /* PML4 slot 0 of every user view */
-static unsigned entry_pages;
+unsigned user_entry_pages;             /* user_selftest reads it */
 static spinlock_t entry_lock;
 extern const char __uentry_start[], __uentry_end[];
 
@@ -50,7 +50,7 @@ static void entry_map(uint64_t va, bool write, bool exec)
     uint64_t *pte = &t[(va >> 12) & 511];
     if (!(*pte & PTE_P)) {
         *pte = va | PTE_P | (write ? PTE_W : 0) | (exec ? 0 : paging_nx);
-        entry_pages++;
+        user_entry_pages++;
     }
     spin_unlock(&entry_lock);
 }
@@ -74,32 +74,6 @@ void user_entry_map_cpu(struct percpu *pc)
 void user_kpti_enable(void)
 {
     user_kpti = 1;
-}
-
-unsigned user_view_kernel_pages(void)
-{
-    return entry_pages;
-}
-
-uint64_t user_view_access(const struct uspace *us, uint64_t va)
-{
-    const uint64_t *t = tab(us->pml4 + USER_VIEW);
-    uint64_t acc = PTE_P | PTE_W | PTE_US;      /* AND of W and U/S, OR of NX (SDM 3A 4.6) */
-    for (int level = 4; level >= 1; level--) {
-        uint64_t e = t[(va >> (12 + 9 * (level - 1))) & 511];
-        if (!(e & PTE_P))
-            return 0;
-        acc = (acc & (e | ~(PTE_W | PTE_US))) | (e & PTE_NX);
-        if (level == 1 || (level <= 3 && (e & PTE_PS)))
-            return acc;
-        t = tab(e);
-    }
-    return 0;
-}
-
-bool user_view_slot_used(const struct uspace *us, unsigned slot)
-{
-    return (tab(us->pml4 + USER_VIEW)[slot & 511] & PTE_P) != 0;
 }
 
 int uspace_init(struct uspace *us, const char *name)

@@ -31,6 +31,32 @@ void user_selftest(void);
 #define STACK_TOP   0x00007f8010000000ull
 #define STACK_SIZE  (16 * 1024)
 
+/* How a monitor's user view maps va: 0 if not, else PTE_P plus the
+ * effective PTE_W, PTE_U and PTE_NX (SDM 3A 4.6: AND of W and U/S, OR of
+ * NX); whether it uses a PML4 slot. */
+static const uint64_t *view_tab(uint64_t e) { return phys_to_virt(e & PTE_ADDR_MASK); }
+
+static uint64_t user_view_access(const struct uspace *us, uint64_t va)
+{
+    const uint64_t *t = view_tab(us->pml4 + USER_VIEW);
+    uint64_t acc = PTE_P | PTE_W | PTE_U;
+    for (int level = 4; level >= 1; level--) {
+        uint64_t e = t[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(e & PTE_P))
+            return 0;
+        acc = (acc & (e | ~(PTE_W | PTE_U))) | (e & PTE_NX);
+        if (level == 1 || (level <= 3 && (e & PTE_PS)))
+            return acc;
+        t = view_tab(e);
+    }
+    return 0;
+}
+
+static bool user_view_slot_used(const struct uspace *us, unsigned slot)
+{
+    return (view_tab(us->pml4 + USER_VIEW)[slot & 511] & PTE_P) != 0;
+}
+
 static int64_t sys_puts(void *owner, uint64_t va, uint64_t len, uint64_t a2, uint64_t a3)
 {
     const struct uspace *us = owner;
@@ -194,7 +220,7 @@ static void kpti_check(const struct uspace *us)
     if (!bad)
         printk("user-selftest: KPTI: the program runs on its user view, which maps %u pages of the kernel's "
                "(entry code, IDT, the entry page and IST tops of each of %u CPUs), all supervisor-only, and none "
-               "of its other text, data, stacks, tables or heap\n", user_view_kernel_pages(), cpus);
+               "of its other text, data, stacks, tables or heap\n", user_entry_pages, cpus);
 }
 
 void user_selftest(void)

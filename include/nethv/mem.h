@@ -8,7 +8,6 @@ void mem_init(const struct boot_info *bi);
 /* Zeroed pages; 0 on failure.  limit: highest address + 1 (0 = any). */
 uint64_t page_alloc(uint64_t npages, uint64_t align, uint64_t limit);
 void page_free(uint64_t phys, uint64_t npages);
-uint64_t mem_free_bytes(void);
 /* Identity map: a physical address is the kernel's pointer to it. */
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)pa; }
 static inline uint64_t virt_to_phys(const void *va) { return (uint64_t)(uintptr_t)va; }

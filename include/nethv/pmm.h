@@ -34,6 +34,5 @@ void pmm_reserve(struct pmm *p, uint64_t base, uint64_t len);
  */
 uint64_t pmm_alloc(struct pmm *p, uint64_t npages, uint64_t align, uint64_t limit);
 void pmm_free(struct pmm *p, uint64_t base, uint64_t npages);
-bool pmm_is_free(const struct pmm *p, uint64_t addr);
 
 #endif

@@ -122,11 +122,6 @@ int switch_add_port(struct sw_port *p);
 void switch_input(struct sw_port *in, struct pkt *const *pkts, unsigned n, uint64_t now_ms);
 /* Count n frames dropped at port p for cause c (any CPU). */
 void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n);
-/* Port by id (NULL if none) and the number of ports. */
-struct sw_port *switch_port(unsigned id);
-unsigned switch_nports(void);
-/* Where a MAC was learned: port id, or -1 (unknown or aged out). */
-int switch_lookup(const uint8_t mac[ETH_ALEN], uint16_t vlan, uint64_t now_ms);
 /* Free learned entries that have aged out, in the next `nbuckets` buckets
  * of the table (round robin); any CPU, bounded by nbuckets x 4 slots. */
 void switch_sweep(uint64_t now_ms, unsigned nbuckets);

@@ -24,6 +24,7 @@
 
 #include "../../kernel/switch.c"
 #include "../../kernel/pkt.c"
+#include "switch_peek.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 #define NPORTS 6

@@ -8,6 +8,15 @@
 
 #define P PMM_PAGE
 
+/* is addr in a free range? */
+static bool pmm_is_free(const struct pmm *p, uint64_t addr)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        if (addr >= p->r[i].base && addr < p->r[i].end)
+            return true;
+    return false;
+}
+
 static void invariants(const struct pmm *p)
 {
     uint64_t sum = 0;

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include "../../kernel/switch.c"
 #include "../../kernel/pkt.c"
+#include "switch_peek.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -69,13 +69,10 @@ extern uint8_t user_kpti;               /* isr.S reads it */
 #define USER_VIEW       0x1000ull       /* CR3 bit 12 */
 void user_kpti_enable(void);            /* spec.c, BSP, before any monitor */
 void user_entry_map_cpu(struct percpu *pc);     /* gdt.c: a CPU's entry page and IST tops */
-/* How many 4 KiB pages of the kernel a user view maps; how it maps va --
- * 0 if not, else PTE_P plus the effective PTE_W, PTE_U and PTE_NX; whether
- * its PML4 slot is used.  (user_selftest: only the entry pages are there,
- * supervisor-only, none both writable and executable.) */
-unsigned user_view_kernel_pages(void);
-uint64_t user_view_access(const struct uspace *us, uint64_t va);
-bool user_view_slot_used(const struct uspace *us, unsigned slot);
+/* How many 4 KiB pages of the kernel the user views map (user_selftest
+ * checks them: only the entry pages, supervisor-only, none both writable
+ * and executable). */
+extern unsigned user_entry_pages;
 extern unsigned uspace_count;           /* made so far (mmio_map: the kernel's top level is frozen) */
 /* Map one 4 KiB page of `pa` at `va` (in USER_SLOT) with USER_R/W/X;
  * the page is the caller's unless `owned` (uspace_destroy frees it). */
