@@ -183,76 +183,27 @@ static int64_t sys_module_load(void *o, uint64_t mod, uint64_t off, uint64_t gpa
     return 0;
 }
 
-static int64_t sys_post_irq(void *o, uint64_t vcpu, uint64_t vector, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, false, "post_irq") || vector > 255)
-        return USER_EINVAL;
-    vm_post_irq(c->m->vm->id, (unsigned)vcpu, (uint8_t)vector);
-    return 0;
-}
-
-static int64_t sys_post_nmi(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, false, "post_nmi"))
-        return USER_EINVAL;
-    vm_post_nmi(c->m->vm->id, (unsigned)vcpu);
-    return 0;
-}
-
-static int64_t sys_lapic_base(void *o, uint64_t vcpu, uint64_t base, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, true, "lapic_base"))
-        return USER_EINVAL;
-    vm_lapic_base(c->m->vm->id, (unsigned)vcpu, base);
-    return 0;
-}
-
-static int64_t sys_vcpu_start(void *o, uint64_t vcpu, uint64_t vector, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, false, "vcpu_start") || vector > 255)
-        return USER_EINVAL;
-    vm_vcpu_start(c->m->vm->id, (unsigned)vcpu, (uint8_t)vector);
-    return 0;
-}
-
-static int64_t sys_vcpu_timer(void *o, uint64_t vcpu, uint64_t deadline, uint64_t period, uint64_t vector)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, true, "vcpu_timer") || vector > 255)
-        return USER_EINVAL;
-    vm_vcpu_timer(c->m->vm->id, (unsigned)vcpu, deadline, period, (uint8_t)vector);
-    return 0;
-}
-
-static int64_t sys_tsc_deadline(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, true, "tsc_deadline"))
-        return USER_EINVAL;
-    return (int64_t)vm_tsc_deadline(c->m->vm->id, (unsigned)vcpu);
-}
-
-static int64_t sys_set_tsc_deadline(void *o, uint64_t vcpu, uint64_t tsc, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, true, "set_tsc_deadline"))
-        return USER_EINVAL;
-    vm_set_tsc_deadline(c->m->vm->id, (unsigned)vcpu, tsc);
-    return 0;
-}
-
-static int64_t sys_set_tsc_aux(void *o, uint64_t vcpu, uint64_t aux, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, true, "set_tsc_aux") || aux > 0xffffffffull)
-        return USER_EINVAL;
-    vm_set_tsc_aux(c->m->vm->id, (unsigned)vcpu, (uint32_t)aux);
-    return 0;
-}
+/* The calls on one of the VM's vCPUs (vcpu_ok: its own, or any; `cond`
+ * checks the rest), one line each: the call and what it returns. */
+#define VCPU_SYS(name, own, cond, ...)                                                      \
+    static int64_t sys_##name(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3) \
+    {                                                                                       \
+        struct mctx *c = o;                                                                 \
+        unsigned id = c->m->vm->id, v = (unsigned)vcpu;                                     \
+        if (!vcpu_ok(c, vcpu, own, #name) || !(cond))                                       \
+            return USER_EINVAL;                                                             \
+        __VA_ARGS__;                                                                        \
+    }
+VCPU_SYS(post_irq, false, a1 <= 255, vm_post_irq(id, v, (uint8_t)a1); return 0)
+VCPU_SYS(post_nmi, false, true, vm_post_nmi(id, v); return 0)
+VCPU_SYS(lapic_base, true, true, vm_lapic_base(id, v, a1); return 0)
+VCPU_SYS(vcpu_start, false, a1 <= 255, vm_vcpu_start(id, v, (uint8_t)a1); return 0)
+VCPU_SYS(vcpu_timer, true, a3 <= 255, vm_vcpu_timer(id, v, a1, a2, (uint8_t)a3); return 0)
+VCPU_SYS(tsc_deadline, true, true, return (int64_t)vm_tsc_deadline(id, v))
+VCPU_SYS(set_tsc_deadline, true, true, vm_set_tsc_deadline(id, v, a1); return 0)
+VCPU_SYS(set_tsc_aux, true, a1 <= 0xffffffffull, vm_set_tsc_aux(id, v, (uint32_t)a1); return 0)
+VCPU_SYS(guest_tsc, false, true, return (int64_t)vm_guest_tsc(id, v))
+#undef VCPU_SYS
 
 /* the monitor may narrow what its guest's CPUID grants, never widen what
  * the kernel offers guests (spec_guest_cpuid: host CPUID as filtered) */
@@ -275,14 +226,6 @@ static int64_t sys_io_clock(void *o, uint64_t port, uint64_t hz, uint64_t tsc0, 
     }
     vm_io_clock(c->m->vm->id, (uint16_t)port, (uint32_t)hz, tsc0);
     return 0;
-}
-
-static int64_t sys_guest_tsc(void *o, uint64_t vcpu, uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!vcpu_ok(c, vcpu, false, "guest_tsc"))
-        return USER_EINVAL;
-    return (int64_t)vm_guest_tsc(c->m->vm->id, (unsigned)vcpu);
 }
 
 static int64_t sys_tsc_khz(void *o, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
@@ -321,15 +264,6 @@ static int64_t sys_net_start(void *o, uint64_t port, uint64_t features, uint64_t
     return vm_net_start(c->m->vm->id, (unsigned)port, features, q) ? USER_EINVAL : 0;
 }
 
-static int64_t sys_net_stop(void *o, uint64_t port, uint64_t a1, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!port_ok(c, port, 0, "net_stop"))
-        return USER_EINVAL;
-    vm_net_stop(c->m->vm->id, (unsigned)port);
-    return 0;
-}
-
 static int64_t sys_net_set_msi(void *o, uint64_t port, uint64_t queue, uint64_t va, uint64_t a3)
 {
     struct mctx *c = o;
@@ -343,22 +277,20 @@ static int64_t sys_net_set_msi(void *o, uint64_t port, uint64_t queue, uint64_t 
     return 0;
 }
 
-static int64_t sys_net_msi_pending(void *o, uint64_t port, uint64_t queue, uint64_t a2, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!port_ok(c, port, queue, "net_msi_pending"))
-        return USER_EINVAL;
-    return vm_net_msi_pending(c->m->vm->id, (unsigned)port, (unsigned)queue);
-}
-
-static int64_t sys_net_set_notify(void *o, uint64_t port, uint64_t gpa, uint64_t stride, uint64_t a3)
-{
-    struct mctx *c = o;
-    if (!port_ok(c, port, 0, "net_set_notify") || stride > 0xffffffffull)
-        return USER_EINVAL;
-    vm_net_set_notify(c->m->vm->id, (unsigned)port, gpa, (uint32_t)stride);
-    return 0;
-}
+/* Calls on one of the VM's virtio-net ports (and queue), like VCPU_SYS. */
+#define PORT_SYS(name, queue, cond, ...)                                                    \
+    static int64_t sys_##name(void *o, uint64_t port, uint64_t a1, uint64_t a2, uint64_t a3) \
+    {                                                                                       \
+        struct mctx *c = o;                                                                 \
+        unsigned id = c->m->vm->id, p = (unsigned)port;                                     \
+        if (!port_ok(c, port, queue, #name) || !(cond))                                     \
+            return USER_EINVAL;                                                             \
+        __VA_ARGS__;                                                                        \
+    }
+PORT_SYS(net_stop, 0, true, vm_net_stop(id, p); return 0)
+PORT_SYS(net_msi_pending, a1, true, return vm_net_msi_pending(id, p, (unsigned)a1))
+PORT_SYS(net_set_notify, 0, a2 <= 0xffffffffull, vm_net_set_notify(id, p, a1, (uint32_t)a2); return 0)
+#undef PORT_SYS
 
 static int64_t sys_net_port_info(void *o, uint64_t port, uint64_t va, uint64_t a2, uint64_t a3)
 {
