@@ -431,26 +431,32 @@ static void port_xmit(struct sw_port *d, struct pkt *const *pk, unsigned n)
     stat_add(&d->st.tx_bytes, bytes);
 }
 
-/* Copy frame s into buf with a tag of vlan pushed (push) or its tag
- * popped (!push), describing the copy in *c. */
 /* the payload a frame through port p may carry (its MTU) */
 static inline uint32_t port_mtu(const struct sw_port *p)
 {
     return p->mtu ? p->mtu : ETH_DATA_MAX;
 }
 
-/* Only frames to or from the uplink are retagged, and its MTU is
- * ETH_DATA_MAX (port_mtu), so a copy is at most PKT_FRAME_MAX bytes. */
+/* An 802.1Q tag of vlan at `at` (a frame's byte 12) */
+static inline void put_tag(uint8_t *at, uint16_t vlan)
+{
+    at[0] = ETH_P_8021Q >> 8;
+    at[1] = ETH_P_8021Q & 0xff;
+    at[2] = (uint8_t)(vlan >> 8);
+    at[3] = (uint8_t)vlan;
+}
+
+/* Copy frame s into buf with a tag of vlan pushed (push) or its tag
+ * popped (!push), describing the copy in *c.  Only frames to or from the
+ * uplink are retagged, and its MTU is ETH_DATA_MAX (port_mtu), so a copy
+ * is at most PKT_FRAME_MAX bytes. */
 static void tag_copy(struct pkt *c, uint8_t *buf, const struct pkt *s, bool push, uint16_t vlan)
 {
     *c = *s;
     c->data = buf;
     memcpy(buf, s->data, 2 * ETH_ALEN);
     if (push) {
-        buf[12] = ETH_P_8021Q >> 8;
-        buf[13] = ETH_P_8021Q & 0xff;
-        buf[14] = (uint8_t)(vlan >> 8);
-        buf[15] = (uint8_t)vlan;
+        put_tag(buf + 2 * ETH_ALEN, vlan);
         memcpy(buf + 16, s->data + 12, s->len - 12);
         c->len = s->len + ETH_VLAN_HLEN;
         if (c->csum_flags & PKT_CSUM_PARTIAL)
@@ -545,20 +551,20 @@ static __attribute__((noinline)) void xmit_gso(struct sw_port *d, const struct p
         return;
     }
     unsigned nseg = pkt_gso_segments(p), sent = 0;
-    for (unsigned i = 0; i < nseg;) {
+    bool fits = true;
+    for (unsigned i = 0; fits && i < nseg;) {
         struct pkt *v[SW_SEG_BATCH];
         unsigned m = 0;
         for (; m < SW_SEG_BATCH && i < nseg; m++, i++) {
             uint8_t *b = s->buf[m] + ETH_VLAN_HLEN;     /* room for the tag in front */
             struct pkt *c = &s->pk[m];
-            if (!pkt_gso_segment(p, i, b, SW_SEG_BUF - ETH_VLAN_HLEN, d->partial_csum_ok, c))
-                break;                  /* cannot happen: segments fit a 9000-byte MTU */
+            /* (cannot fail: segments fit a 9000-byte MTU; if one did, the
+             * frame's rest would go unsent, never retried) */
+            if (!(fits = pkt_gso_segment(p, i, b, SW_SEG_BUF - ETH_VLAN_HLEN, d->partial_csum_ok, c)))
+                break;
             if (push) {
                 memmove(s->buf[m], b, 2 * ETH_ALEN);
-                s->buf[m][12] = ETH_P_8021Q >> 8;
-                s->buf[m][13] = ETH_P_8021Q & 0xff;
-                s->buf[m][14] = (uint8_t)(vlan >> 8);
-                s->buf[m][15] = (uint8_t)vlan;
+                put_tag(s->buf[m] + 2 * ETH_ALEN, vlan);
                 c->data = s->buf[m];
                 c->len += ETH_VLAN_HLEN;
                 if (c->csum_flags & PKT_CSUM_PARTIAL)
@@ -566,7 +572,8 @@ static __attribute__((noinline)) void xmit_gso(struct sw_port *d, const struct p
             }
             v[m] = c;
         }
-        port_xmit(d, v, m);
+        if (m)
+            port_xmit(d, v, m);
         sent += m;
     }
     __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
