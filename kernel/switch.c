@@ -530,9 +530,7 @@ static void xmit_group(struct sw_port *in, struct sw_port *d, struct pkt **pk, c
 /* Does d take GSO frame p whole? */
 static inline bool gso_whole(const struct sw_port *d, const struct pkt *p)
 {
-    uint8_t want = (p->gso_type & (uint8_t)~PKT_GSO_ECN) == PKT_GSO_TCPV4 ? SW_GSO_TCPV4 : SW_GSO_TCPV6;
-    if (p->gso_type & PKT_GSO_ECN)
-        want |= SW_GSO_ECN;
+    uint8_t want = sw_gso_need(p->gso_type);
     return !d->uplink && d->partial_csum_ok && (d->gso_ok & want) == want;
 }
 

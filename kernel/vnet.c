@@ -194,6 +194,9 @@ static void vnet_broke(struct vnet *vn, unsigned qi)
     }
 }
 
+_Static_assert(VIRTIO_NET_HDR_GSO_TCPV4 == PKT_GSO_TCPV4 && VIRTIO_NET_HDR_GSO_TCPV6 == PKT_GSO_TCPV6 &&
+               VIRTIO_NET_HDR_GSO_ECN == PKT_GSO_ECN, "virtio's gso_type passes through as PKT_GSO_*");
+
 /* SW_GSO_* from a virtio feature set: TCPv4, TCPv6 and ECN's bits, each
  * only with what it needs (virtio 5.1.3.1: TSO needs the checksum feature,
  * ECN needs TSO) */
@@ -319,7 +322,8 @@ static unsigned vnet_xmit(struct sw_port *p, struct pkt *const *pkts, unsigned n
             break;
         }
         if (k->gso_type) {              /* whole: the port's gso_ok took it (switch.c) */
-            if (!vn->port.gso_ok || !vn->guest_csum) {
+            uint8_t need = sw_gso_need(k->gso_type);
+            if ((vn->port.gso_ok & need) != need || !vn->guest_csum) {
                 drops[SW_DROP_DOWN]++;  /* the guest renegotiated since: not for it now */
                 continue;
             }
@@ -430,11 +434,7 @@ static void vnet_tx_drain(struct vnet *vn)
             if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) {
                 /* TSO: only the types negotiated, hdr_len within the frame;
                  * the switch checks the rest (pkt_gso_check) */
-                uint8_t t = h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
-                uint8_t need = t == VIRTIO_NET_HDR_GSO_TCPV4 ? SW_GSO_TCPV4 :
-                               t == VIRTIO_NET_HDR_GSO_TCPV6 ? SW_GSO_TCPV6 : 0xff;
-                if (h.gso_type & VIRTIO_NET_HDR_GSO_ECN)
-                    need |= SW_GSO_ECN;
+                uint8_t need = sw_gso_need(h.gso_type);   /* (virtio's values are PKT_GSO_*'s) */
                 if ((vn->host_gso & need) != need || h.hdr_len > len) {
                     malformed++;
                     continue;

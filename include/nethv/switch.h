@@ -60,6 +60,14 @@
 #define SW_GSO_TCPV4    0x01            /* sw_port.gso_ok */
 #define SW_GSO_TCPV6    0x02
 #define SW_GSO_ECN      0x04
+/* The SW_GSO_* bits a port must have to take a frame of PKT_GSO_* type t
+ * whole (or a guest to send it); 0xff for a type no port takes. */
+static inline uint8_t sw_gso_need(uint8_t t)
+{
+    uint8_t base = t & (uint8_t)~PKT_GSO_ECN;
+    uint8_t need = base == PKT_GSO_TCPV4 ? SW_GSO_TCPV4 : base == PKT_GSO_TCPV6 ? SW_GSO_TCPV6 : 0xff;
+    return t & PKT_GSO_ECN ? need | SW_GSO_ECN : need;
+}
 
 enum sw_drop {
     SW_DROP_NO_BUF,         /* destination had no RX buffer (guest ring empty / NIC ring full) */
