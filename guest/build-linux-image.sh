@@ -376,6 +376,11 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t devtmpfs devtmpfs /dev
 exec 0</dev/console 1>/dev/console 2>&1
 mount -t proc proc /proc
+# From here the kernel's own console lines are warnings and worse only: an
+# info line printed while /init writes one of its own lands in the middle
+# of it ("nethv-guest: nproc 1[    7.080554] clocksource: Long readout
+# interval ...": a qemu-linux/1vcpu failure in the 2026-12-07 soak).
+echo 5 > /proc/sys/kernel/printk
 mount -t sysfs sysfs /sys
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 . /etc/nethv-lib.sh

@@ -66,6 +66,7 @@ static const char *config_check(const struct nethv_config *c)
             return "uplinks";           /* more would loop (kernel/net.c has one) */
         if (!terminated(p->name, sizeof(p->name)) || p->type > CONFIG_PORT_UPLINK ||
             p->nic > CONFIG_NIC_VIRTIO_NET || p->mtu < CONFIG_MTU_MIN || p->mtu > CONFIG_MTU_MAX ||
+            p->allow_promisc > 1 || p->allow_mac_change > 1 ||
             (p->type == CONFIG_PORT_UPLINK && p->mtu != CONFIG_MTU_DEFAULT) ||
             (p->type == CONFIG_PORT_VM && (p->vm >= c->nvms || p->vlan > CONFIG_VLAN_MAX ||
                                            p->nallowed > CONFIG_MAX_ALLOWED_MACS)))

@@ -292,6 +292,17 @@ PORT_SYS(net_msi_pending, a1, true, return vm_net_msi_pending(id, p, (unsigned)a
 PORT_SYS(net_set_notify, 0, a2 <= 0xffffffffull, vm_net_set_notify(id, p, a1, (uint32_t)a2); return 0)
 #undef PORT_SYS
 
+static int64_t sys_net_ctrl(void *o, uint64_t port, uint64_t va, uint64_t a2, uint64_t a3)
+{
+    struct mctx *c = o;
+    struct vmm_net_ctrl nc;
+    if (!port_ok(c, port, 0, "net_ctrl"))
+        return USER_EINVAL;
+    if (uspace_read(&c->m->us, va, &nc, sizeof(nc)))
+        return USER_EFAULT;
+    return vm_net_ctrl(c->m->vm->id, (unsigned)port, &nc) ? USER_EINVAL : 0;
+}
+
 static int64_t sys_net_port_info(void *o, uint64_t port, uint64_t va, uint64_t a2, uint64_t a3)
 {
     struct mctx *c = o;
@@ -352,6 +363,7 @@ static const user_syscall_fn mon_fns[MON_SYS__COUNT] = {
     [MON_SYS_NET_MSI_PENDING] = sys_net_msi_pending,
     [MON_SYS_NET_SET_NOTIFY] = sys_net_set_notify,
     [MON_SYS_NET_PORT_INFO] = sys_net_port_info,
+    [MON_SYS_NET_CTRL] = sys_net_ctrl,
     [MON_SYS_HOST_CPUID] = sys_host_cpuid,
     [MON_SYS_GUEST_XCR0] = sys_guest_xcr0,
     [MON_SYS_XSAVE_SIZE] = sys_xsave_size,

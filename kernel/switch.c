@@ -18,8 +18,9 @@
  * - A reader loads key (acquire), val (acquire), key again: if the key
  *   changed meanwhile the pair is not used.  The port read is still
  *   bounds-checked against the registered ports before use.
- * - Static entries (VM port MACs) are written before traffic and never
- *   evicted or refreshed.  Learning refreshes an entry at most once per
+ * - Static entries (VM port MACs) are never evicted or refreshed; they are
+ *   written before traffic, and moved only by a MAC change
+ *   (switch_set_mac: the new one claimed, then the old one cleared).  Learning refreshes an entry at most once per
  *   SW_REFRESH_MS, so steady traffic does not write shared lines.
  * Counters are relaxed atomic adds, one per batch and cause, not per frame.
  *
@@ -84,6 +85,8 @@ static struct sw_port *sw_ports[SW_MAX_PORTS];
 static unsigned sw_nports;              /* published with a release store */
 static uint32_t sw_vlan_ports[SW_VLANS]; /* VM (access) ports of each VLAN */
 static uint32_t sw_uplinks;             /* trunk ports */
+static uint32_t sw_promisc;             /* VM ports in promiscuous mode */
+static uint32_t sw_mc_filter;           /* VM ports that filter multicast by their list */
 static struct sw_scratch sw_scratch[SW_SCRATCH];
 
 struct sw_segs {
@@ -331,6 +334,21 @@ static bool table_set_static(uint64_t key, unsigned port)
     return first >= 0 || table_insert(b, key, val, 0, false);
 }
 
+/* Clear port's static entry for key, if it has one. */
+static void table_remove_static(uint64_t key, unsigned port)
+{
+    struct sw_bucket *b = key_bucket(key);
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        struct sw_entry *e = &b->e[w];
+        uint64_t v, k = key;
+        if (!entry_read(e, key, &v) || !(v & VAL_STATIC) || (v & VAL_PORT_MASK) != port)
+            continue;
+        if (__atomic_compare_exchange_n(&e->key, &k, KEY_BUSY, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            __atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
+    }
+}
+
 static unsigned sweep_cursor;
 
 void switch_sweep(uint64_t now_ms, unsigned nbuckets)
@@ -371,7 +389,7 @@ void switch_init(void)
     memset(sw_vlan_ports, 0, sizeof(sw_vlan_ports));
     memset(sw_scratch, 0, sizeof(sw_scratch));
     memset(sw_segs, 0, sizeof(sw_segs));
-    sw_uplinks = 0;
+    sw_uplinks = sw_promisc = sw_mc_filter = 0;
     __atomic_store_n(&sw_nports, 0, __ATOMIC_RELEASE);
 }
 
@@ -402,6 +420,59 @@ int switch_add_port(struct sw_port *p)
     /* release: the port and its masks are visible before the new count */
     __atomic_store_n(&sw_nports, id + 1, __ATOMIC_RELEASE);
     return (int)id;
+}
+
+static bool registered(const struct sw_port *p)
+{
+    return p->id < nports_now() && sw_ports[p->id] == p;
+}
+
+void switch_set_rx_filter(struct sw_port *p, const struct sw_rx_filter *f)
+{
+    if (!registered(p) || p->uplink)
+        return;
+    uint32_t bit = 1u << p->id;
+    bool filter = f->active && !f->promisc && !f->allmulti && f->nmc <= SW_MC_MAX;
+    /* unfiltered while the list changes, then the new list published */
+    __atomic_fetch_and(&sw_mc_filter, ~bit, __ATOMIC_RELEASE);
+    if (filter) {
+        __atomic_store_n(&p->mc_n, 0, __ATOMIC_RELEASE);
+        for (unsigned i = 0; i < f->nmc; i++)
+            __atomic_store_n(&p->mc[i], mac_key(f->mc[i], 0), __ATOMIC_RELAXED);
+        __atomic_store_n(&p->mc_n, f->nmc, __ATOMIC_RELEASE);
+        __atomic_fetch_or(&sw_mc_filter, bit, __ATOMIC_RELEASE);
+    }
+    if (f->active && f->promisc)
+        __atomic_fetch_or(&sw_promisc, bit, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&sw_promisc, ~bit, __ATOMIC_RELAXED);
+}
+
+static bool own_allowed(const struct sw_port *p, const uint8_t *mac)
+{
+    for (unsigned i = 0; i < p->nallowed; i++)
+        if (!memcmp(mac, p->allowed[i], ETH_ALEN))
+            return true;
+    return false;
+}
+
+int switch_set_mac(struct sw_port *p, const uint8_t mac[ETH_ALEN], bool reclaim, uint64_t now_ms)
+{
+    static const uint8_t zero[ETH_ALEN];
+    if (!registered(p) || p->uplink || !p->has_mac || (mac[0] & 1) || !memcmp(mac, zero, ETH_ALEN))
+        return -1;
+    if (!memcmp(mac, p->mac, ETH_ALEN))
+        return 0;
+    uint64_t key = mac_key(mac, p->vlan);
+    if (!own_allowed(p, mac)) {         /* (its allowed MACs are its static entries already) */
+        int owner = reclaim ? -1 : table_lookup(key, now_ms);
+        if ((owner >= 0 && owner != p->id) || !table_set_static(key, p->id))
+            return -1;                  /* another port's: static, or learned and alive */
+    }
+    if (!own_allowed(p, p->mac))
+        table_remove_static(mac_key(p->mac, p->vlan), p->id);
+    memcpy(p->mac, mac, ETH_ALEN);
+    return 0;
 }
 
 void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n)
@@ -625,6 +696,37 @@ static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *con
     xmit_group(in, d, pk, retag, k, ntag, push, scr);
 }
 
+/* Promiscuous ports `pr` take a copy of a unicast frame for another port. */
+static __attribute__((noinline)) uint32_t promisc_copies(uint32_t pr)
+{
+    for (uint32_t m = pr; m; m &= m - 1)
+        stat_add(&sw_ports[__builtin_ctz(m)]->st.promisc_in, 1);
+    return pr;
+}
+
+/* Of the filtering ports `flt`, those whose list lacks multicast group d
+ * (broadcast always passes).  Bound: 32 ports x SW_MC_MAX entries. */
+static __attribute__((noinline)) uint32_t mc_refused(uint32_t flt, const uint8_t *d)
+{
+    static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    if (!memcmp(d, bcast, ETH_ALEN))
+        return 0;
+    uint64_t key = mac_key(d, 0);
+    uint32_t out = 0;
+    for (; flt; flt &= flt - 1) {
+        struct sw_port *p = sw_ports[__builtin_ctz(flt)];
+        uint32_t n = __atomic_load_n(&p->mc_n, __ATOMIC_ACQUIRE);
+        bool hit = false;
+        for (uint32_t i = 0; i < n && i < SW_MC_MAX && !hit; i++)
+            hit = __atomic_load_n(&p->mc[i], __ATOMIC_RELAXED) == key;
+        if (!hit) {
+            out |= 1u << p->id;
+            stat_add(&p->st.mc_filtered, 1);
+        }
+    }
+    return out;
+}
+
 /* Pass 1 for one frame: validate, learn, find destinations (0 = drop,
  * counted in drops[]). */
 static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_frame *f,
@@ -699,14 +801,19 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
         *last_src = src;
     }
 
-    uint32_t dst;
+    uint32_t dst, vports = __atomic_load_n(&sw_vlan_ports[vlan], __ATOMIC_RELAXED);
     int port;
     if (!(d[0] & 1) && (port = table_lookup(mac_key(d, vlan), now_ms)) >= 0) {
         dst = (unsigned)port < nports ? 1u << port : 0;
+        uint32_t pr = vports & __atomic_load_n(&sw_promisc, __ATOMIC_RELAXED) & ~dst & ~(1u << in->id);
+        if (__builtin_expect(pr != 0, 0))
+            dst |= promisc_copies(pr);
     } else {
         /* broadcast, multicast, unknown unicast: the VLAN's ports and trunks */
-        dst = __atomic_load_n(&sw_vlan_ports[vlan], __ATOMIC_RELAXED) |
-              __atomic_load_n(&sw_uplinks, __ATOMIC_RELAXED);
+        dst = vports | __atomic_load_n(&sw_uplinks, __ATOMIC_RELAXED);
+        uint32_t flt = dst & __atomic_load_n(&sw_mc_filter, __ATOMIC_ACQUIRE) & ~(1u << in->id);
+        if (__builtin_expect(flt != 0, 0) && (d[0] & 1))
+            dst &= ~mc_refused(flt, d);
     }
     dst &= ~(1u << in->id);             /* never back out of the ingress port */
     if (!dst)
@@ -772,6 +879,9 @@ void switch_print(void (*pr)(const char *fmt, ...), uint64_t now_ms)
         pr("port %u %s%s vlan %u: rx %llu frames %llu bytes, tx %llu frames %llu bytes\n", i,
            p->name, p->uplink ? " (uplink)" : "", p->vlan, ld(&p->st.rx_frames),
            ld(&p->st.rx_bytes), ld(&p->st.tx_frames), ld(&p->st.tx_bytes));
+        if (ld(&p->st.mc_filtered) || ld(&p->st.promisc_in))
+            pr("  multicast filtered %llu, promiscuous copies %llu\n", ld(&p->st.mc_filtered),
+               ld(&p->st.promisc_in));
         if (ld(&p->st.gso_split) || ld(&p->st.gso_whole))
             pr("  tso segmented %llu into %llu, whole %llu\n", ld(&p->st.gso_split),
                ld(&p->st.gso_segs), ld(&p->st.gso_whole));

@@ -40,6 +40,7 @@
 
 enum { VQ_RX = 0, VQ_TX = 1 };
 _Static_assert(CONFIG_MAX_ALLOWED_MACS == SW_ALLOWED_MACS, "allowed-macs: config and switch agree");
+_Static_assert(VMM_NET_MC_MAX == SW_MC_MAX, "multicast lists: monitor and switch agree");
 
 /* Whether a vCPU of the VM runs on another CPU than this one: only then do
  * the guest's ring and buffers sit in another CPU's cache, which is what
@@ -82,6 +83,10 @@ struct vnet {
     uint64_t msi_refused;               /* MSIs the VM's LAPICs cannot take (vector < 16, ...) */
     uint64_t breaks;                    /* queues broken (vnet_broke) */
     uint64_t gso_tx;                    /* TSO frames the guest sent */
+    uint64_t ctrl_done, ctrl_refused;   /* control-queue commands carried out / refused */
+    uint64_t guest_offers;              /* the GUEST_* offloads negotiated (tx_lock + rx_lock) */
+    uint8_t cfg_mac[ETH_ALEN];          /* the config's `mac`: the MAC again at every reset */
+    bool allow_promisc, allow_mac_change;   /* the config's policy */
     bool tx_resume;                     /* a drain stopped at its budget (atomic) */
 };
 
@@ -208,6 +213,21 @@ static uint8_t gso_bits(uint64_t features, unsigned tso4, unsigned tso6, unsigne
     return b && (features & VIRTIO_BIT(ecn)) ? b | SW_GSO_ECN : b;
 }
 
+#define GUEST_OFFLOADS (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
+                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
+
+/* The RX offloads now on (negotiated at start, CTRL_GUEST_OFFLOADS after);
+ * both locks held. */
+static void vnet_guest_offloads(struct vnet *vn, uint64_t on)
+{
+    vn->guest_csum = on & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
+    __atomic_store_n(&vn->port.partial_csum_ok, vn->guest_csum, __ATOMIC_RELAXED);
+    __atomic_store_n(&vn->port.gso_ok,
+                     gso_bits(on, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
+                              VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_CSUM),
+                     __ATOMIC_RELAXED);
+}
+
 int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
                  const struct vmm_net_queue q[VMM_NET_QUEUES])
 {
@@ -242,14 +262,10 @@ int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
         }
     }
     if (!rc) {
-        vn->guest_csum = features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
-        __atomic_store_n(&vn->port.partial_csum_ok, vn->guest_csum, __ATOMIC_RELAXED);
         vn->host_gso = gso_bits(features, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
                                 VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_CSUM);
-        __atomic_store_n(&vn->port.gso_ok,
-                         gso_bits(features, VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
-                                  VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_CSUM),
-                         __ATOMIC_RELAXED);
+        vn->guest_offers = features & GUEST_OFFLOADS;
+        vnet_guest_offloads(vn, vn->guest_offers);
         vn->up[VQ_RX] = q[VQ_RX].size != 0;
         vn->up[VQ_TX] = q[VQ_TX].size != 0;
     }
@@ -267,10 +283,14 @@ void vm_net_stop(unsigned vm_id, unsigned port)
     uint64_t f = spin_lock_irqsave(&vn->tx_lock);
     spin_lock(&vn->rx_lock);
     vn->up[VQ_RX] = vn->up[VQ_TX] = false;
-    vn->guest_csum = false;
     vn->host_gso = 0;
-    __atomic_store_n(&vn->port.partial_csum_ok, false, __ATOMIC_RELAXED);
-    __atomic_store_n(&vn->port.gso_ok, 0, __ATOMIC_RELAXED);
+    vn->guest_offers = 0;
+    vnet_guest_offloads(vn, 0);
+    /* the control queue's changes undone: no filter, the config's MAC
+     * (which no other port may take: vm_net_ctrl) */
+    switch_set_rx_filter(&vn->port, &(struct sw_rx_filter){ .active = false });
+    if (switch_set_mac(&vn->port, vn->cfg_mac, true, net_now_ms()))
+        printk("vnet %s: cannot take back its MAC at reset\n", vn->port.name);
     spin_lock(&vn->msi_lock);
     vn->msi_pending[VQ_RX] = vn->msi_pending[VQ_TX] = false;
     spin_unlock(&vn->msi_lock);
@@ -297,6 +317,58 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
     *link_up = true;                    /* the switch is always there */
     *mtu = vn->port.mtu;
     return true;
+}
+
+static bool mac_of_another_port(const struct vnet *vn, const uint8_t *mac)
+{
+    for (unsigned i = 0; i < nvnets; i++) {
+        const struct vnet *o = &vnets[i];
+        bool hit = !memcmp(o->cfg_mac, mac, ETH_ALEN);
+        for (unsigned k = 0; k < o->port.nallowed; k++)
+            hit |= !memcmp(o->port.allowed[k], mac, ETH_ALEN);
+        if (o != vn && hit)
+            return true;
+    }
+    return false;
+}
+
+/* The control queue's commands (the monitor parsed them), under both locks:
+ * no frame of this port is in the switch or its RX ring meanwhile. */
+int vm_net_ctrl(unsigned vm_id, unsigned port, const struct vmm_net_ctrl *c)
+{
+    struct vnet *vn = vnet_of(vm_id, port);
+    if (!vn)
+        return -1;
+    int rc = -1;
+    uint64_t f = spin_lock_irqsave(&vn->tx_lock);
+    spin_lock(&vn->rx_lock);
+    switch (c->kind) {
+    case VMM_NET_CTRL_RX_MODE: {
+        struct sw_rx_filter flt = { .active = true, .promisc = c->promisc != 0,
+                                    .allmulti = c->allmulti != 0, .nmc = c->nmc };
+        if (flt.promisc && !vn->allow_promisc)
+            break;
+        if (flt.nmc <= SW_MC_MAX)
+            memcpy(flt.mc, c->mc, flt.nmc * (size_t)ETH_ALEN);
+        switch_set_rx_filter(&vn->port, &flt);
+        rc = 0;
+        break;
+    }
+    case VMM_NET_CTRL_MAC:
+        if (vn->allow_mac_change && !mac_of_another_port(vn, c->mac))
+            rc = switch_set_mac(&vn->port, c->mac, false, net_now_ms());
+        break;
+    case VMM_NET_CTRL_OFFLOADS:
+        if (!(c->offloads & ~vn->guest_offers)) {
+            vnet_guest_offloads(vn, c->offloads);
+            rc = 0;
+        }
+        break;
+    }
+    spin_unlock(&vn->rx_lock);
+    spin_unlock_irqrestore(&vn->tx_lock, f);
+    stat_inc(rc ? &vn->ctrl_refused : &vn->ctrl_done, 1);
+    return rc;
 }
 
 /* ---- RX: switch -> guest ----------------------------------------------------------- */
@@ -554,6 +626,9 @@ void vnet_init(const struct nethv_config *cfg)
         vn->port.has_mac = true;
         memcpy(vn->port.mac, cp->mac, ETH_ALEN);
         vn->port.nallowed = (uint8_t)cp->nallowed;
+        memcpy(vn->cfg_mac, cp->mac, ETH_ALEN);
+        vn->allow_promisc = cp->allow_promisc;
+        vn->allow_mac_change = cp->allow_mac_change;
         memcpy(vn->port.allowed, cp->allowed, sizeof(vn->port.allowed));
         vn->port.xmit = vnet_xmit;
         vn->port.priv = vn;
@@ -596,7 +671,8 @@ void vnet_print_stats(const struct vm *vm)
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
                "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
                "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, "
-               "jumbo in %llu, tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, drops%s\n",
+               "jumbo in %llu, tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, "
+               "ctrl done %llu refused %llu, multicast filtered %llu, promiscuous copies %llu, drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),
@@ -612,6 +688,9 @@ void vnet_print_stats(const struct vm *vm)
                (unsigned long long)stat_ld(&vn->port.st.jumbo_in),
                (unsigned long long)stat_ld(&vn->gso_tx), (unsigned long long)stat_ld(&vn->port.st.gso_whole),
                (unsigned long long)stat_ld(&vn->port.st.gso_split),
-               (unsigned long long)stat_ld(&vn->port.st.gso_segs), drops);
+               (unsigned long long)stat_ld(&vn->port.st.gso_segs),
+               (unsigned long long)stat_ld(&vn->ctrl_done), (unsigned long long)stat_ld(&vn->ctrl_refused),
+               (unsigned long long)stat_ld(&vn->port.st.mc_filtered),
+               (unsigned long long)stat_ld(&vn->port.st.promisc_in), drops);
     }
 }

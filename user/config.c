@@ -411,7 +411,9 @@ static const char *const nic_names[] = CONFIG_NIC_NAMES;
 static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
 {
     static const char *const props[] = { "name", "type", "vm", "mac", "vlan", "allowed-macs",
-                                         "mtu", NULL };
+                                         "mtu", "promisc", "mac-change", NULL };
+    static const char *const policy[] = { "deny", "allow", NULL };
+    unsigned promisc = 0, mac_change = 0;
     const struct nethv_config *cfg = c->cfg;
     static const uint8_t zero[6];
     uint64_t vlan = 0;
@@ -456,6 +458,11 @@ static int parse_vm_port(struct ctx *c, int node, struct config_port *p)
         return reject(c, CONFIG_EVALUE, "mtu", "must be %u..%u (%llu)", CONFIG_MTU_MIN, CONFIG_MTU_MAX,
                       (unsigned long long)mtu);
     p->mtu = (uint32_t)mtu;
+    if ((rc = get_enum(c, node, "promisc", 0, policy, &promisc)) < 0 ||
+        (rc = get_enum(c, node, "mac-change", 0, policy, &mac_change)) < 0)
+        return rc;
+    p->allow_promisc = (uint8_t)promisc;
+    p->allow_mac_change = (uint8_t)mac_change;
 
     const uint8_t *am = get_raw(c, node, "allowed-macs", 0, &len, &rc);
     if (rc < 0)
@@ -760,6 +767,10 @@ static void print_port(const struct nethv_config *cfg, const struct config_port 
         append(b, cap, "%s" MAC_FMT, i ? " " : ", also from ", MAC_ARGS(p->allowed[i]));
     if (p->mtu != CONFIG_MTU_DEFAULT)
         append(b, cap, ", mtu %u", p->mtu);
+    if (p->allow_promisc)
+        append(b, cap, ", promisc allowed");
+    if (p->allow_mac_change)
+        append(b, cap, ", mac-change allowed");
 }
 
 void config_print(const struct nethv_config *cfg, config_printf_fn pr)

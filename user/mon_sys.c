@@ -115,6 +115,10 @@ void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t str
 {
     SYS(MON_SYS_NET_SET_NOTIFY, port, gpa, stride, 0);
 }
+int vm_net_ctrl(unsigned vm_id, unsigned port, const struct vmm_net_ctrl *c)
+{
+    return SYS(MON_SYS_NET_CTRL, port, (uint64_t)c, 0, 0) < 0 ? -1 : 0;
+}
 bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up, uint16_t *mtu)
 {
     struct mon_port_info pi;

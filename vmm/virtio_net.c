@@ -48,6 +48,8 @@
 #include <nethv/virtio.h>
 #include "vmm.h"
 #include "pci.h"
+#include "lapic.h"
+#include "vnet_ctrl.h"
 
 #define VNET_FIRST_SLOT     3
 #define VNET_CLASS_REV      0x02000001u         /* class 02.00.00 (Ethernet), revision 1 */
@@ -64,10 +66,12 @@
 #define VNET_DEVCFG_LEN     12u                 /* mac, status, max_virtqueue_pairs, mtu */
 #define VNET_NOTIFY_OFF     0x3000u
 #define VNET_NOTIFY_MULT    4u
-#define VNET_NOTIFY_LEN     (VMM_NET_QUEUES * VNET_NOTIFY_MULT)
+#define VNET_NQ             3               /* receiveq1, transmitq1, controlq */
+#define VNET_CTRLQ          2
+#define VNET_NOTIFY_LEN     (VNET_NQ * VNET_NOTIFY_MULT)
 #define VNET_MSIX_OFF       0x4000u
 #define VNET_PBA_OFF        0x5000u
-#define VNET_NVEC           (1 + VMM_NET_QUEUES)    /* config + one per queue */
+#define VNET_NVEC           (1 + VNET_NQ)   /* config + one per queue */
 #define VNET_QUEUE_MAX      256u
 
 /* MSI-X table entry (PCI 3.0, 6.8.2.6-9) */
@@ -81,7 +85,14 @@
                        VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | \
                        VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | \
-                       VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM))
+                       VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |  \
+                       VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+                       VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+
+/* Control queue bounds: descriptors per chain (an indirect table's
+ * included: Linux uses 3 or 4), and so at most VNET_CTRL_DESCS guest reads
+ * a chain; every available chain is taken per kick (<= the queue size). */
+#define VNET_CTRL_DESCS     16
 
 struct vnet_queue {
     uint16_t size;                      /* 256 after reset; the driver may lower it */
@@ -105,8 +116,14 @@ struct vmm_vnet {
     uint8_t status, generation;
     bool link_up;                       /* as last shown to the driver */
     bool started;                       /* vm_net_start succeeded, no stop since */
-    struct vnet_queue q[VMM_NET_QUEUES];
+    struct vnet_queue q[VNET_NQ];
     struct vnet_msix_entry msix[VNET_NVEC];
+    /* the control queue, run here (vnet_ctrl_kick) */
+    uint16_t ctrl_avail, ctrl_used;     /* next avail entry to take, next used entry */
+    bool ctrl_broken;                   /* a malformed chain: NEEDS_RESET until reset */
+    bool ctrl_pending;                  /* its interrupt, held while masked (PBA bit) */
+    struct vmm_net_ctrl rx;             /* the receive mode in force (CTRL_RX, MAC_TABLE_SET) */
+    struct vring_desc ctrl_desc[VNET_QUEUE_MAX];    /* a kick's snapshot of the table */
     uint64_t notify_gpa;                /* as last given to vm_net_set_notify */
     /* counters */
     uint64_t acc[VNET_BAR_SIZE / VNET_PART_SIZE];   /* accesses per BAR part (BAR or PCI_CFG) */
@@ -114,6 +131,8 @@ struct vmm_vnet {
     uint64_t notify_via_pci_cfg;        /* notify writes through the PCI_CFG window (dropped) */
     uint64_t bad_access;                /* guest errors: see the top of the file */
     uint64_t start_failed;              /* vm_net_start refused the queues */
+    uint64_t ctrl_ok, ctrl_err;         /* control commands acked OK / VIRTIO_NET_ERR */
+    uint64_t ctrl_breaks;               /* control queue broken (malformed chains) */
 };
 
 static void vnet_put16(uint8_t *b, uint16_t v) { b[0] = (uint8_t)v; b[1] = (uint8_t)(v >> 8); }
@@ -152,12 +171,30 @@ static void vnet_route(struct vmm *m, struct vmm_vnet *d, unsigned qi)
     vm_net_set_msi(m->vm_id, d->port, qi, &msi);
 }
 
+/* The control queue's interrupt (its MSI-X vector, sent from here), or
+ * held as pending while masked. */
+static void vnet_ctrl_irq(struct vmm *m, struct vmm_vnet *d)
+{
+    const uint8_t *mc = &d->f->cfg[d->msix_cap + 2];
+    uint16_t ctl = (uint16_t)(mc[0] | mc[1] << 8);
+    unsigned v = d->q[VNET_CTRLQ].vector;
+    if (v >= VNET_NVEC)
+        return;
+    const struct vnet_msix_entry *e = &d->msix[v];
+    d->ctrl_pending = !(ctl & PCI_MSIX_ENABLE) || (ctl & PCI_MSIX_MASKALL) ||
+                      (e->ctrl & VNET_MSIX_CTRL_MASKED);
+    if (!d->ctrl_pending)
+        vmm_msi(m, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+}
+
 /* Every queue whose vector is `vec` (or all for VNET_NVEC). */
 static void vnet_route_vector(struct vmm *m, struct vmm_vnet *d, unsigned vec)
 {
     for (unsigned qi = 0; qi < VMM_NET_QUEUES; qi++)
         if (vec == VNET_NVEC || d->q[qi].vector == vec)
             vnet_route(m, d, qi);
+    if (d->ctrl_pending && (vec == VNET_NVEC || d->q[VNET_CTRLQ].vector == vec))
+        vnet_ctrl_irq(m, d);
 }
 
 /* After a BAR move or a change of memory decoding: the notify area's GPA,
@@ -185,8 +222,12 @@ static void vnet_reset_registers(struct vmm_vnet *d)
     d->config_vector = VIRTIO_MSI_NO_VECTOR;
     d->queue_select = 0;
     d->status = 0;
-    for (unsigned qi = 0; qi < VMM_NET_QUEUES; qi++)
+    for (unsigned qi = 0; qi < VNET_NQ; qi++)
         d->q[qi] = (struct vnet_queue){ .size = VNET_QUEUE_MAX, .vector = VIRTIO_MSI_NO_VECTOR };
+    d->ctrl_avail = d->ctrl_used = 0;
+    d->ctrl_broken = d->ctrl_pending = false;
+    memset(&d->rx, 0, sizeof(d->rx));
+    d->rx.kind = VMM_NET_CTRL_RX_MODE;
 }
 
 /* Device reset (status 0): the kernel lets go of the queues first.  The
@@ -210,7 +251,8 @@ static bool vnet_features_ok(uint64_t features)
               (!(HAS(HOST_TSO4) || HAS(HOST_TSO6)) || HAS(CSUM)) &&
               (!(HAS(GUEST_TSO4) || HAS(GUEST_TSO6)) || HAS(GUEST_CSUM)) &&
               (!HAS(HOST_ECN) || HAS(HOST_TSO4) || HAS(HOST_TSO6)) &&
-              (!HAS(GUEST_ECN) || HAS(GUEST_TSO4) || HAS(GUEST_TSO6));
+              (!HAS(GUEST_ECN) || HAS(GUEST_TSO4) || HAS(GUEST_TSO6)) &&
+              (HAS(CTRL_VQ) || !(HAS(CTRL_RX) || HAS(CTRL_MAC_ADDR) || HAS(CTRL_GUEST_OFFLOADS)));
 #undef HAS
     return ok;
 }
@@ -235,6 +277,129 @@ static void vnet_start(struct vmm *m, struct vmm_vnet *d)
     if (d->start_failed == 1)
         vm_console_line(m->vm_id, "virtio-net: DRIVER_OK refused (bad queues or features), "
                                   "device needs reset");
+}
+
+/* ---- the control queue (5.1.6.5) ---------------------------------------------------- */
+
+/* One command: parsed here, carried out by the kernel (which checks the
+ * port's policy); the ack byte. */
+static uint8_t vnet_ctrl_exec(struct vmm *m, struct vmm_vnet *d, const uint8_t *cmd, size_t len)
+{
+    struct vmm_net_ctrl c;
+    enum vnet_ctrl_result r = vnet_ctrl_parse(cmd, len, d->driver_features, &d->rx, &c);
+    if (r == VNET_CTRL_KERNEL && !vm_net_ctrl(m->vm_id, d->port, &c)) {
+        if (c.kind == VMM_NET_CTRL_RX_MODE)
+            d->rx = c;
+        d->ctrl_ok++;
+        return VIRTIO_NET_OK;
+    }
+    d->ctrl_err++;
+    return VIRTIO_NET_ERR;
+}
+
+/* Chain `head` of the table snapshot: its readable bytes are the command
+ * (up to VNET_CTRL_CMD_MAX, else ERR), its first writable byte takes the
+ * ack.  -1: malformed (out of the table, too long, no ack byte, readable
+ * after writable, a bad indirect table, guest memory unreadable). */
+static int vnet_ctrl_chain(struct vmm *m, struct vmm_vnet *d, uint16_t head)
+{
+    const struct vnet_queue *q = &d->q[VNET_CTRLQ];
+    struct vring_desc ind[VNET_CTRL_DESCS];
+    const struct vring_desc *t = d->ctrl_desc;
+    unsigned tn = q->size, idx = head;
+    uint8_t cmd[VNET_CTRL_CMD_MAX];
+    size_t clen = 0;
+    uint64_t ack_gpa = 0;
+    bool have_ack = false, too_long = false;
+
+    for (unsigned steps = 0;; steps++) {    /* bound: VNET_CTRL_DESCS */
+        if (idx >= tn || steps >= VNET_CTRL_DESCS)
+            return -1;
+        struct vring_desc e = t[idx];
+        if (e.flags & VRING_DESC_F_INDIRECT) {      /* 2.6.5.3: alone, once, whole entries */
+            if (t != d->ctrl_desc || !(d->driver_features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)) ||
+                (e.flags & VRING_DESC_F_NEXT) || !e.len || e.len % sizeof(ind[0]) ||
+                e.len > sizeof(ind) || vm_gpa_read(m->vm_id, e.addr, ind, e.len))
+                return -1;
+            t = ind;
+            tn = e.len / sizeof(ind[0]);
+            idx = 0;
+            continue;
+        }
+        if (e.flags & VRING_DESC_F_WRITE) {
+            if (!have_ack) {
+                if (!e.len)
+                    return -1;
+                ack_gpa = e.addr;
+                have_ack = true;
+            }
+        } else if (have_ack) {
+            return -1;                  /* 2.6.4.2: readable ones come first */
+        } else if (e.len > sizeof(cmd) - clen) {
+            too_long = true;
+        } else if (e.len) {
+            if (vm_gpa_read(m->vm_id, e.addr, cmd + clen, e.len))
+                return -1;
+            clen += e.len;
+        }
+        if (!(e.flags & VRING_DESC_F_NEXT))
+            break;
+        idx = e.next;
+    }
+    if (!have_ack)
+        return -1;
+    uint8_t ack = too_long ? VIRTIO_NET_ERR : vnet_ctrl_exec(m, d, cmd, clen);
+    if (too_long)
+        d->ctrl_err++;
+    return vm_gpa_write(m->vm_id, ack_gpa, &ack, 1);
+}
+
+/* A notify of the control queue: every available chain, in order (at most
+ * the queue size), each completed with 1 byte written; then the interrupt
+ * if the driver wants one.  A malformed chain breaks the queue: the device
+ * needs reset (2.1.2), as the kernel's queues do. */
+static void vnet_ctrl_kick(struct vmm *m, struct vmm_vnet *d)
+{
+    struct vnet_queue *q = &d->q[VNET_CTRLQ];
+    unsigned id = m->vm_id;
+    bool event_idx = d->driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+    uint16_t avail, old = d->ctrl_used;
+    if (!d->started || !q->enabled || d->ctrl_broken)
+        return;
+    if (vm_gpa_read(id, q->driver + 2, &avail, 2) || (uint16_t)(avail - d->ctrl_avail) > q->size ||
+        vm_gpa_read(id, q->desc, d->ctrl_desc, VRING_DESC_BYTES(q->size)))
+        goto broken;
+    while (d->ctrl_avail != avail) {    /* bound: q->size (checked above) */
+        uint16_t head;
+        struct vring_used_elem u = { .len = 1 };
+        if (vm_gpa_read(id, q->driver + 4 + 2 * (d->ctrl_avail % q->size), &head, 2) ||
+            vnet_ctrl_chain(m, d, head))
+            goto broken;
+        u.id = head;
+        if (vm_gpa_write(id, q->device + 4 + 8 * (d->ctrl_used % q->size), &u, sizeof(u)))
+            goto broken;
+        d->ctrl_avail++;
+        d->ctrl_used++;
+        if (vm_gpa_write(id, q->device + 2, &d->ctrl_used, 2))
+            goto broken;
+    }
+    /* the next buffer notifies us again (2.6.7.2: avail_event) */
+    if (event_idx && vm_gpa_write(id, q->device + 4 + 8 * q->size, &d->ctrl_avail, 2))
+        goto broken;
+    if (d->ctrl_used == old)
+        return;
+    uint16_t flags = 0, used_event = 0;
+    if (vm_gpa_read(id, q->driver, &flags, 2) ||
+        (event_idx && vm_gpa_read(id, q->driver + 4 + 2 * q->size, &used_event, 2)))
+        goto broken;
+    if (event_idx ? vring_need_event(used_event, d->ctrl_used, old) : !(flags & VRING_AVAIL_F_NO_INTERRUPT))
+        vnet_ctrl_irq(m, d);
+    return;
+broken:
+    d->ctrl_broken = true;
+    d->status |= VIRTIO_STATUS_NEEDS_RESET;
+    if (d->ctrl_breaks++ == 0)          /* (a guest breaking it in a loop: counted) */
+        vm_console_line(id, "virtio-net: control queue broken (a malformed chain), device needs reset");
 }
 
 static void vnet_set_status(struct vmm *m, struct vmm_vnet *d, uint8_t v)
@@ -304,12 +469,12 @@ static uint32_t common_read(struct vmm_vnet *d, unsigned off)
     case VIRTIO_PCI_COMMON_GFSELECT:    return d->gfselect;
     case VIRTIO_PCI_COMMON_GF:          return feature_word(d->driver_features, d->gfselect);
     case VIRTIO_PCI_COMMON_MSIX:        return d->config_vector;
-    case VIRTIO_PCI_COMMON_NUMQ:        return VMM_NET_QUEUES;
+    case VIRTIO_PCI_COMMON_NUMQ:        return VNET_NQ;
     case VIRTIO_PCI_COMMON_STATUS:      return d->status;
     case VIRTIO_PCI_COMMON_CFGGENERATION: return d->generation;
     case VIRTIO_PCI_COMMON_Q_SELECT:    return sel;
     }
-    if (sel >= VMM_NET_QUEUES)          /* queue_size 0: no such queue */
+    if (sel >= VNET_NQ)                 /* queue_size 0: no such queue */
         return 0;
     const struct vnet_queue *q = &d->q[sel];
     switch (off) {
@@ -366,14 +531,15 @@ static void common_write(struct vmm *m, struct vmm_vnet *d, unsigned off, uint32
     /* queue settings: only for an existing queue, before DRIVER_OK, and
      * (but for the vector) before the queue is enabled */
     unsigned sel = d->queue_select;
-    if (sel >= VMM_NET_QUEUES || (d->status & VIRTIO_STATUS_DRIVER_OK)) {
+    if (sel >= VNET_NQ || (d->status & VIRTIO_STATUS_DRIVER_OK)) {
         d->bad_access++;
         return;
     }
     struct vnet_queue *q = &d->q[sel];
     if (off == VIRTIO_PCI_COMMON_Q_MSIX) {
         q->vector = vnet_vector(v);
-        vnet_route(m, d, sel);
+        if (sel < VMM_NET_QUEUES)
+            vnet_route(m, d, sel);
         return;
     }
     if (q->enabled) {
@@ -495,6 +661,8 @@ static uint64_t msix_pba(struct vmm *m, struct vmm_vnet *d)
     for (unsigned qi = 0; qi < VMM_NET_QUEUES; qi++)
         if (d->q[qi].vector < VNET_NVEC && vm_net_msi_pending(m->vm_id, d->port, qi))
             bits |= 1ull << d->q[qi].vector;
+    if (d->ctrl_pending && d->q[VNET_CTRLQ].vector < VNET_NVEC)
+        bits |= 1ull << d->q[VNET_CTRLQ].vector;
     return bits;
 }
 
@@ -535,6 +703,10 @@ static void vnet_io(struct vmm *m, struct vmm_vnet *d, uint64_t off, bool write,
             return;
         if (via == VIA_PCI_CFG) {       /* the doorbell is the kernel's: dropped */
             d->notify_via_pci_cfg++;
+            return;
+        }
+        if (write && o == VNET_CTRLQ * VNET_NOTIFY_MULT && (size == 2 || size == 4)) {
+            vnet_ctrl_kick(m, d);       /* the control queue is the monitor's */
             return;
         }
         /* the kernel's fast path should have taken it (vm_net_set_notify) */
@@ -707,7 +879,8 @@ void vmm_virtio_net_print_stats(struct vmm *m)
             continue;                   /* racing a reset (vmm_reset) */
         const uint64_t *a = d->acc;
         printk("vmm %s: virtio-net %u: accesses in the monitor: pci-config %llu common %llu "
-               "isr %llu devcfg %llu notify %llu msix %llu pba %llu (bad %llu)\n",
+               "isr %llu devcfg %llu notify %llu msix %llu pba %llu (bad %llu); "
+               "control commands ok %llu err %llu, queue breaks %llu\n",
                m->name, d->port, (unsigned long long)d->f->cfg_accesses,
                (unsigned long long)a[VNET_COMMON_OFF / VNET_PART_SIZE],
                (unsigned long long)a[VNET_ISR_OFF / VNET_PART_SIZE],
@@ -715,7 +888,8 @@ void vmm_virtio_net_print_stats(struct vmm *m)
                (unsigned long long)a[VNET_NOTIFY_OFF / VNET_PART_SIZE],
                (unsigned long long)a[VNET_MSIX_OFF / VNET_PART_SIZE],
                (unsigned long long)a[VNET_PBA_OFF / VNET_PART_SIZE],
-               (unsigned long long)d->bad_access);
+               (unsigned long long)d->bad_access, (unsigned long long)d->ctrl_ok,
+               (unsigned long long)d->ctrl_err, (unsigned long long)d->ctrl_breaks);
     }
 }
 

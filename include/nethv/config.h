@@ -36,6 +36,13 @@
  *                  1500), offered to the guest (VIRTIO_NET_F_MTU); frames
  *                  over a port's MTU are dropped and counted ("mtu").  The
  *                  uplink's is 1500 (the NICs' buffers).
+ *               promisc = "allow";  optional, deny|allow (default deny): may the
+ *                  guest enter promiscuous mode (CTRL_RX) and see its VLAN's
+ *                  unicast for other ports?  Refused (VIRTIO_NET_ERR) if not.
+ *               mac-change = "allow";  optional, deny|allow (default deny): may
+ *                  the guest change its MAC (CTRL_MAC_ADDR, `ip link set
+ *                  address`)?  Never to another port's `mac`, allowed-macs
+ *                  or a MAC live on another port; `mac` again at reset.
  *       uplink { type = "uplink"; nic = "auto"; };  e1000|e1000e|virtio-net|auto
  *     };
  *   };
@@ -114,6 +121,7 @@ struct config_port {
     uint32_t nallowed;                          /* VM ports: allowed-macs */
     uint32_t mtu;                               /* CONFIG_MTU_* (uplink: the default) */
     uint8_t  allowed[CONFIG_MAX_ALLOWED_MACS][6];
+    uint8_t  allow_promisc, allow_mac_change;   /* VM ports: promisc, mac-change = "allow" */
     enum config_nic nic;                        /* uplink ports */
 };
 

@@ -88,6 +88,7 @@ enum mon_sys {
                                (its printk), shown as "vmm NAME: ...", rate-limited */
     MON_SYS_MODULE_READ,    /* (mod, off, buf, len <= 64 KiB): a boot module's bytes */
     MON_SYS_MODULE_LOAD,    /* (mod, off, gpa, len <= VMM_MODULE_CHUNK): ... into guest RAM */
+    MON_SYS_NET_CTRL,       /* (port, struct vmm_net_ctrl): 0 or refused */
     MON_SYS__COUNT
 };
 

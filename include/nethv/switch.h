@@ -20,7 +20,15 @@
  *   another port's static MAC (same VLAN) is dropped at ingress
  *   (SW_DROP_SPOOF); group source MACs are malformed.
  * - Flooding: broadcast, multicast and unknown unicast go to every other
- *   port of the same VLAN.
+ *   port of the same VLAN -- but for a VM port with a receive filter
+ *   (switch_set_rx_filter: its guest negotiated CTRL_RX), which takes a
+ *   multicast frame only in all-multicast or promiscuous mode or when the
+ *   group is in its list (virtio 5.1.6.5.1, as a NIC's multicast filter);
+ *   the others are counted (mc_filtered).  Broadcast always passes.
+ * - Promiscuous VM ports (switch_set_rx_filter, where the config allows
+ *   it) also get a copy of their VLAN's unicast for other ports.
+ * - MAC change (switch_set_mac): a VM port's static MAC moves, when the
+ *   new one is nobody's (no static or live learned entry of another port).
  * - VLANs: a VM port has an access VLAN (0 = untagged); the uplink is a
  *   trunk: frames of VLAN n leave it tagged n, untagged ones untagged.
  *   Tagged frames from a VM port are dropped (malformed); a tag arriving on
@@ -57,6 +65,7 @@
 #define SW_AGE_MS       300000u         /* 802.1D default ageing time, 300 s */
 #define SW_LEARN_MAX    4096u           /* learned entries per port: half the table (2048 x 4) */
 #define SW_ALLOWED_MACS 8               /* = CONFIG_MAX_ALLOWED_MACS */
+#define SW_MC_MAX       64              /* multicast groups a receive filter lists */
 #define SW_GSO_TCPV4    0x01            /* sw_port.gso_ok */
 #define SW_GSO_TCPV6    0x02
 #define SW_GSO_ECN      0x04
@@ -92,6 +101,8 @@ struct sw_port_stats {
     uint64_t jumbo_in;                  /* frames in with more than ETH_DATA_MAX of payload (not GSO) */
     uint64_t gso_whole;                 /* GSO frames out of this port in one piece */
     uint64_t gso_split, gso_segs;       /* GSO frames segmented for it, and their segments */
+    uint64_t mc_filtered;               /* multicast frames its receive filter refused */
+    uint64_t promisc_in;                /* other ports' unicast it took in promiscuous mode */
 };
 
 struct sw_port;
@@ -114,6 +125,10 @@ struct sw_port {
     uint8_t nallowed;           /* VM ports: more sources it may use (static entries) */
     uint8_t allowed[SW_ALLOWED_MACS][ETH_ALEN];
     uint32_t learned;           /* entries learned on this port (atomic) */
+    /* receive filter (switch_set_rx_filter): mc_n groups in mc[] (MAC keys,
+     * atomics; mc_n is stored last) */
+    uint32_t mc_n;
+    uint64_t mc[SW_MC_MAX];
     sw_xmit_fn *xmit;
     void *priv;
     struct sw_port_stats st;
@@ -130,6 +145,25 @@ int switch_add_port(struct sw_port *p);
 void switch_input(struct sw_port *in, struct pkt *const *pkts, unsigned n, uint64_t now_ms);
 /* Count n frames dropped at port p for cause c (any CPU). */
 void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n);
+/* A VM port's receive filter, from its guest's CTRL_RX and MAC_TABLE_SET
+ * commands (vmm/virtio_net.c via kernel/vnet.c): !active is no filter
+ * (every multicast, no promiscuous copies: the port as created). */
+struct sw_rx_filter {
+    bool active;                /* CTRL_RX negotiated */
+    bool promisc;               /* other ports' unicast too (the caller checked the policy) */
+    bool allmulti;              /* every multicast group */
+    unsigned nmc;               /* > SW_MC_MAX: every multicast group (the list overflowed) */
+    uint8_t mc[SW_MC_MAX][ETH_ALEN];
+};
+/* Any CPU, serialized per port by the caller.  Frames in flight meanwhile
+ * may see either filter, or an empty list. */
+void switch_set_rx_filter(struct sw_port *p, const struct sw_rx_filter *f);
+/* Move VM port p's MAC (its static entry) to mac: 0, or -1 if mac is a
+ * group or zero address, or is another port's (static, or -- unless
+ * `reclaim`, a port taking back its configured MAC -- learned and alive).
+ * The caller keeps p's own frames out of switch_input meanwhile (vnet: the
+ * port's tx_lock). */
+int switch_set_mac(struct sw_port *p, const uint8_t mac[ETH_ALEN], bool reclaim, uint64_t now_ms);
 /* Free learned entries that have aged out, in the next `nbuckets` buckets
  * of the table (round robin); any CPU, bounded by nbuckets x 4 slots. */
 void switch_sweep(uint64_t now_ms, unsigned nbuckets);

@@ -37,6 +37,9 @@
 #define VIRTIO_NET_F_STATUS             16
 #define VIRTIO_NET_F_CTRL_VQ            17
 #define VIRTIO_NET_F_CTRL_RX            18  /* receive filtering commands */
+#define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2  /* the driver turns GUEST_* offloads on/off */
+#define VIRTIO_NET_F_GUEST_ANNOUNCE     21  /* the driver announces itself on request */
+#define VIRTIO_NET_F_CTRL_MAC_ADDR      23  /* the driver sets the MAC by command */
 
 #define VIRTIO_BIT(b)                   (1ull << (b))
 
@@ -52,6 +55,22 @@
 #define VIRTIO_NET_CFG_MAX_VQ_PAIRS     8   /* le16 */
 #define VIRTIO_NET_CFG_MTU              10  /* le16, with VIRTIO_NET_F_MTU (5.1.4.1: 68..65535) */
 #define VIRTIO_NET_S_LINK_UP            1
+#define VIRTIO_NET_S_ANNOUNCE           2
+
+/* control virtqueue (5.1.6.5): class, command, data (driver to device),
+ * then one ack byte (device to driver) */
+#define VIRTIO_NET_OK                   0
+#define VIRTIO_NET_ERR                  1
+#define VIRTIO_NET_CTRL_RX              0   /* with CTRL_RX */
+#define VIRTIO_NET_CTRL_RX_PROMISC      0   /* u8 on */
+#define VIRTIO_NET_CTRL_RX_ALLMULTI     1   /* u8 on */
+#define VIRTIO_NET_CTRL_MAC             1
+#define VIRTIO_NET_CTRL_MAC_TABLE_SET   0   /* (CTRL_RX) le32 n, n unicast MACs, le32 m, m multicast */
+#define VIRTIO_NET_CTRL_MAC_ADDR_SET    1   /* (CTRL_MAC_ADDR) u8 mac[6] */
+#define VIRTIO_NET_CTRL_ANNOUNCE        3
+#define VIRTIO_NET_CTRL_ANNOUNCE_ACK    0   /* (GUEST_ANNOUNCE) no data */
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS  5
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0    /* (CTRL_GUEST_OFFLOADS) le64 offloads */
 
 /* virtio-net header (5.1.6), 12 bytes with VERSION_1 (num_buffers always present) */
 struct virtio_net_hdr {

@@ -158,6 +158,24 @@ void vm_net_set_notify(unsigned vm_id, unsigned port, uint64_t gpa, uint32_t str
 /* The port's MAC from the config (the device config space `mac`) and link
  * state (`status`); false if the VM has no such port. */
 bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_up, uint16_t *mtu);
+/* A control-queue command (virtio 5.1.6.5) the monitor parsed, for the
+ * kernel to carry out -- the port's config policy is checked there:
+ * 0, or -1 refused (the monitor answers VIRTIO_NET_ERR). */
+#define VMM_NET_MC_MAX      64          /* = SW_MC_MAX */
+enum vmm_net_ctrl_kind {
+    VMM_NET_CTRL_RX_MODE,               /* promisc, allmulti, the multicast list */
+    VMM_NET_CTRL_MAC,                   /* mac (refused unless `mac-change = "allow"`) */
+    VMM_NET_CTRL_OFFLOADS,              /* offloads: the GUEST_* bits now on, of those negotiated */
+};
+struct vmm_net_ctrl {
+    uint32_t kind;
+    uint8_t promisc, allmulti;          /* promisc refused unless `promisc = "allow"` */
+    uint8_t mac[6];
+    uint32_t nmc;                       /* > VMM_NET_MC_MAX: every group (the list overflowed) */
+    uint8_t mc[VMM_NET_MC_MAX][6];
+    uint64_t offloads;                  /* VIRTIO_BIT(VIRTIO_NET_F_GUEST_*) */
+};
+int vm_net_ctrl(unsigned vm_id, unsigned port, const struct vmm_net_ctrl *c);
 
 /* ---- the guest's images (vmm/boot.c loads them; kernel/monitor.c) --------
  * The boot modules the configuration names for the VM -- 0 its kernel, 1

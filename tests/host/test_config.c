@@ -355,6 +355,13 @@ static void check_mtu(const struct nethv_config *c)
     assert_int_equal(c->port[0].mtu, CONFIG_MTU_DEFAULT);
     assert_int_equal(c->port[1].mtu, 9000);
 }
+static void check_policy(const struct nethv_config *c)
+{
+    assert_int_equal(c->port[0].allow_promisc, 0);
+    assert_int_equal(c->port[0].allow_mac_change, 0);
+    assert_int_equal(c->port[1].allow_promisc, 1);
+    assert_int_equal(c->port[1].allow_mac_change, 1);
+}
 static void check_no_net(const struct nethv_config *c)
 {
     assert_int_equal(c->nports, 0);
@@ -385,6 +392,8 @@ static const struct tcase cases[] = {
       .check = check_monitor_fault },
     { "ok_vlan_4094", { { "/net/pb", "vlan", U32(4094) } }, .check = check_vlan_max },
     { "ok_mtu_9000", { { "/net/pb", "mtu", U32(9000) } }, .check = check_mtu },
+    { "ok_policies", { { "/net/pb", "promisc", STR("allow") }, { "/net/pb", "mac-change", STR("allow") },
+      { "/net/pa", "promisc", STR("deny") } }, .check = check_policy },
     { "ok_compatible_list", { { "/", "compatible", STR("acme,x\0nethv,config-1") } } },
     { "ok_phandle_ignored", { { "/vms/a", "phandle", U32(1) } } },
     { "ok_no_net_no_nethv", { DELNODE("/net"), DELNODE("/nethv") }, .check = check_no_net },
@@ -547,6 +556,10 @@ static const struct tcase cases[] = {
     { "vlan_4095", { { "/net/pb", "vlan", U32(4095) } }, ERR(EVALUE, "/net/pb", "vlan", "0..4094") },
     { "vlan_bytes", { { "/net/pb", "vlan", BYTES(0, 1) } }, ERR(EFORMAT, "/net/pb", "vlan", "one cell") },
     { "mtu_9001", { { "/net/pb", "mtu", U32(9001) } }, ERR(EVALUE, "/net/pb", "mtu", "1280..9000 (9001)") },
+    { "promisc_yes", { { "/net/pb", "promisc", STR("yes") } },
+      ERR(EVALUE, "/net/pb", "promisc", "unknown promisc 'yes' (one of deny|allow)") },
+    { "uplink_with_promisc", { { "/net/up", "promisc", STR("allow") } },
+      ERR(EUNKNOWN, "/net/up", "promisc", "unknown property for an uplink port") },
     { "mtu_1279", { { "/net/pa", "mtu", U32(1279) } }, ERR(EVALUE, "/net/pa", "mtu", "1280..9000 (1279)") },
     { "uplink_with_mtu", { { "/net/up", "mtu", U32(9000) } },
       ERR(EUNKNOWN, "/net/up", "mtu", "unknown property for an uplink port") },
@@ -728,6 +741,11 @@ static void test_format(void **state)
     print_port(&c, p, printed, sizeof(printed));
     assert_string_equal(printed, "config: port p: vm v, mac 00:01:ab:10:ff:09, vlan 7, "
                                  "also from 02:00:00:00:00:01 02:00:00:00:00:a2, mtu 9000");
+    p->allow_promisc = p->allow_mac_change = 1;
+    print_port(&c, p, printed, sizeof(printed));
+    assert_string_equal(printed, "config: port p: vm v, mac 00:01:ab:10:ff:09, vlan 7, "
+                                 "also from 02:00:00:00:00:01 02:00:00:00:00:a2, mtu 9000, "
+                                 "promisc allowed, mac-change allowed");
 }
 
 static void test_long_node_name(void **state)

@@ -1265,6 +1265,131 @@ static void test_allowed_macs(void **s)
     assert_int_equal(a->sp.st.drops[SW_DROP_SPOOF], 1);
 }
 
+/* CTRL_RX: a filtering port takes broadcast and its listed groups only;
+ * allmulti, promiscuous mode, an overflowed list or no filter take every
+ * group; promiscuous ports also get their VLAN's unicast for others. */
+static void test_rx_filter(void **s)
+{
+    static const uint8_t MC2[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+    struct fport *u = mkport("up", true, 0, NULL);
+    struct fport *a = mkport("a", false, 0, MAC_A);
+    struct fport *b = mkport("b", false, 0, MAC_B);
+    struct fport *c = mkport("c", false, 5, MAC_C);    /* another VLAN */
+    struct sw_rx_filter f = { .active = true, .nmc = 1 };
+    memcpy(f.mc[0], MC2, 6);
+
+    switch_set_rx_filter(&a->sp, &f);
+    send_simple(u, MCAST, MAC_X, -1, 0);
+    send_simple(u, MC2, MAC_X, -1, 0);
+    send_simple(u, BCAST, MAC_X, -1, 0);
+    assert_int_equal(a->nrec, 2);                       /* MC2 and broadcast */
+    assert_memory_equal(a->rec[0].data, MC2, 6);
+    assert_int_equal(b->nrec, 3);                       /* no filter: all */
+    assert_int_equal(a->sp.st.mc_filtered, 1);
+    assert_int_equal(total_drops(a), 0);
+    /* its own multicast is not "filtered" for it (never sent back) */
+    reset_rec();
+    send_simple(a, MCAST, MAC_A, -1, 0);
+    assert_int_equal(a->sp.st.mc_filtered, 1);
+    assert_int_equal(b->nrec, 1);
+    /* allmulti, an overflowed list, inactive: all groups */
+    const struct sw_rx_filter modes[] = {
+        { .active = true, .allmulti = true },
+        { .active = true, .nmc = SW_MC_MAX + 1 },
+        { .active = false, .nmc = 0 },
+    };
+    for (unsigned m = 0; m < N(modes); m++) {
+        switch_set_rx_filter(&a->sp, &modes[m]);
+        reset_rec();
+        send_simple(u, MCAST, MAC_X, -1, 0);
+        assert_int_equal(a->nrec, 1);
+    }
+    /* an empty list: broadcast only */
+    struct sw_rx_filter none = { .active = true };
+    switch_set_rx_filter(&a->sp, &none);
+    reset_rec();
+    send_simple(u, MCAST, MAC_X, -1, 0);
+    send_simple(u, BCAST, MAC_X, -1, 0);
+    assert_int_equal(a->nrec, 1);
+
+    /* promiscuous: b's unicast, the uplink's, but not another VLAN's */
+    send_simple(u, BCAST, MAC_X, -1, 1);                /* learn X on the uplink */
+    struct sw_rx_filter pr = { .active = true, .promisc = true };
+    switch_set_rx_filter(&a->sp, &pr);
+    reset_rec();
+    send_simple(u, MAC_B, MAC_X, -1, 2);
+    send_simple(b, MAC_X, MAC_B, -1, 2);
+    send_simple(c, MAC_X, MAC_C, -1, 2);                /* VLAN 5: floods to the uplink */
+    send_simple(u, MCAST, MAC_X, -1, 2);
+    assert_int_equal(a->nrec, 3);
+    assert_int_equal(b->nrec, 2);                       /* its own and the group */
+    assert_int_equal(u->nrec, 2);
+    assert_int_equal(a->sp.st.promisc_in, 2);
+    /* promisc for a frame to itself is no extra copy; never back to the sender */
+    reset_rec();
+    send_simple(u, MAC_A, MAC_X, -1, 3);
+    send_simple(a, MAC_B, MAC_A, -1, 3);
+    assert_int_equal(a->nrec, 1);
+    assert_int_equal(b->nrec, 1);
+    assert_int_equal(a->sp.st.promisc_in, 2);
+    /* off again */
+    switch_set_rx_filter(&a->sp, &none);
+    reset_rec();
+    send_simple(u, MAC_B, MAC_X, -1, 4);
+    assert_int_equal(a->nrec, 0);
+    /* the uplink and unregistered ports have no filter */
+    switch_set_rx_filter(&u->sp, &none);
+    reset_rec();
+    send_simple(b, MCAST, MAC_B, -1, 5);
+    assert_int_equal(u->nrec, 1);
+}
+
+/* CTRL_MAC_ADDR: the static entry moves; another port's MAC (static or
+ * learned), group and zero addresses are refused and change nothing. */
+static void test_set_mac(void **s)
+{
+    static const uint8_t NEW[6] = { 0x52, 0x54, 0, 0, 0, 0x77 };
+    static const uint8_t ZERO[6];
+    struct fport *u = mkport("up", true, 0, NULL);
+    struct fport *a = mkport("a", false, 0, MAC_A);
+    struct fport *b = mkport("b", false, 0, MAC_B);
+
+    send_simple(u, BCAST, MAC_X, -1, 0);                /* X learned on the uplink */
+    assert_int_equal(switch_set_mac(&a->sp, MAC_B, false, 1), -1);
+    assert_int_equal(switch_set_mac(&a->sp, MAC_X, false, 1), -1);
+    assert_int_equal(switch_set_mac(&a->sp, MCAST, false, 1), -1);
+    assert_int_equal(switch_set_mac(&a->sp, ZERO, false, 1), -1);
+    assert_int_equal(switch_set_mac(&u->sp, NEW, false, 1), -1);
+    assert_memory_equal(a->sp.mac, MAC_A, 6);
+    assert_int_equal(switch_set_mac(&a->sp, MAC_A, false, 1), 0);
+    assert_int_equal(switch_lookup(MAC_A, 0, 1), a->sp.id);
+
+    assert_int_equal(switch_set_mac(&a->sp, NEW, false, 1), 0);
+    assert_memory_equal(a->sp.mac, NEW, 6);
+    assert_int_equal(switch_lookup(NEW, 0, 1), a->sp.id);
+    assert_int_equal(switch_lookup(MAC_A, 0, 1), -1);  /* the old one is free */
+    reset_rec();
+    send_simple(a, BCAST, MAC_A, -1, 1);                /* the old source: now spoofed */
+    assert_int_equal(a->sp.st.drops[SW_DROP_SPOOF], 1);
+    send_simple(a, MAC_B, NEW, -1, 1);
+    send_simple(b, NEW, MAC_B, -1, 1);
+    assert_int_equal(b->nrec, 1);
+    assert_int_equal(a->nrec, 1);
+    /* the old MAC is free for b now */
+    assert_int_equal(switch_set_mac(&b->sp, MAC_A, false, 2), 0);
+    /* X's learned entry aged out: free */
+    assert_int_equal(switch_set_mac(&a->sp, MAC_X, false, SW_AGE_MS + 10), 0);
+    send_simple(u, BCAST, MAC_X, -1, SW_AGE_MS + 11);   /* the wire claims it: spoof */
+    assert_int_equal(u->sp.st.drops[SW_DROP_SPOOF], 1);
+    /* the wire took b's old MAC_B meanwhile: b reclaims it (reset) */
+    send_simple(u, BCAST, MAC_B, -1, SW_AGE_MS + 12);
+    assert_int_equal(switch_set_mac(&b->sp, MAC_B, false, SW_AGE_MS + 12), -1);
+    assert_int_equal(switch_set_mac(&b->sp, MAC_B, true, SW_AGE_MS + 12), 0);
+    assert_int_equal(switch_lookup(MAC_B, 0, SW_AGE_MS + 12), b->sp.id);
+    /* but never another port's static MAC, even so */
+    assert_int_equal(switch_set_mac(&b->sp, MAC_X, true, SW_AGE_MS + 12), -1);
+}
+
 /* a learning port flooding source MACs fills its own share only: what
  * other ports learned stays */
 static void test_learn_cap(void **s)
@@ -1422,6 +1547,8 @@ int main(void)
         T(test_table_pressure),
         T(test_vm_source_bound),
         T(test_allowed_macs),
+        T(test_rx_filter),
+        T(test_set_mac),
         T(test_learn_cap),
         T(test_sweep),
         T(test_print),

@@ -27,6 +27,7 @@
 #include "../../vmm/decode_mmio.c"
 #include "../../vmm/pci.c"
 #include "../../vmm/virtio_net.c"
+#include "../../vmm/vnet_ctrl.c"
 
 /* ---- fakes -------------------------------------------------------------------------- */
 #include "vmm_fakes.h"
@@ -93,6 +94,42 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
     return true;
 }
 
+/* the control queue's commands, as the kernel gets them */
+static struct { unsigned calls; int rc; struct vmm_net_ctrl last; } kc;
+int vm_net_ctrl(unsigned vm_id, unsigned port, const struct vmm_net_ctrl *c)
+{
+    kc.calls++;
+    kc.last = *c;
+    return kc.rc;
+}
+/* guest RAM for the control queue: [GRAM, GRAM + sizeof(gram)) */
+#define GRAM 0x300000ull
+static uint8_t gram[0x10000];
+static unsigned gpa_reads;
+int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
+{
+    gpa_reads++;
+    if (gpa < GRAM || gpa - GRAM > sizeof(gram) || len > sizeof(gram) - (gpa - GRAM))
+        return -1;
+    memcpy(buf, gram + (gpa - GRAM), len);
+    return 0;
+}
+int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
+{
+    if (gpa < GRAM || gpa - GRAM > sizeof(gram) || len > sizeof(gram) - (gpa - GRAM))
+        return -1;
+    memcpy(gram + (gpa - GRAM), buf, len);
+    return 0;
+}
+static struct { unsigned n; uint64_t addr; uint32_t data; } msis_sent;
+bool vmm_msi(struct vmm *m, uint64_t addr, uint32_t data)
+{
+    msis_sent.n++;
+    msis_sent.addr = addr;
+    msis_sent.data = data;
+    return true;
+}
+
 /* ---- a driver's view -------------------------------------------------------------------- */
 #define SLOT 3
 #define FEATURES_LINUX (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |   \
@@ -102,7 +139,9 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
                         VIRTIO_BIT(VIRTIO_NET_F_MTU) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |     \
                         VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | \
                         VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | \
-                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
+                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | \
+                        VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
+                        VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
 
 struct drv {
     struct vmm *m;
@@ -224,7 +263,7 @@ static void negotiate(struct drv *d, uint64_t features)
 static void enable_msix(struct drv *d)
 {
     cfg_wr(d, d->msix + 2, 2, PCI_MSIX_ENABLE | PCI_MSIX_MASKALL);
-    for (unsigned v = 0; v < 3; v++) {
+    for (unsigned v = 0; v < VNET_NVEC; v++) {
         wr(d, TABLE(v, 0), 4, 0xfee00000);
         wr(d, TABLE(v, 4), 4, 0);
         wr(d, TABLE(v, 8), 4, 0x40 + v);
@@ -279,14 +318,14 @@ static void test_ids_and_caps(void **state)
     assert_true(d->len[VIRTIO_PCI_CAP_ISR_CFG] >= 1);
     assert_true(d->len[VIRTIO_PCI_CAP_DEVICE_CFG] >= 8);
     assert_int_equal(d->mult, 4);
-    assert_true(d->len[VIRTIO_PCI_CAP_NOTIFY_CFG] >= 1 * d->mult + 2);
+    assert_true(d->len[VIRTIO_PCI_CAP_NOTIFY_CFG] >= 2 * d->mult + 2);     /* 3 queues */
     for (unsigned t = 1; t <= 4; t++)
         assert_true(d->off[t] + d->len[t] <= VNET_BAR_SIZE);
-    /* MSI-X: 3 vectors, table and PBA in BAR 0 */
-    assert_int_equal(cfg_rd(d, d->msix + 2, 2), 2);
+    /* MSI-X: 4 vectors (config, 3 queues), table and PBA in BAR 0 */
+    assert_int_equal(cfg_rd(d, d->msix + 2, 2), 3);
     assert_int_equal(cfg_rd(d, d->msix + 4, 4), VNET_MSIX_OFF);
     assert_int_equal(cfg_rd(d, d->msix + 8, 4), VNET_PBA_OFF);
-    for (unsigned v = 0; v < 3; v++)
+    for (unsigned v = 0; v < 4; v++)
         assert_int_equal(rd(d, TABLE(v, 12), 4), 1);               /* masked at reset */
     /* the kernel knows the notify area from the start */
     assert_int_equal(k.notify_gpa[0], d->bar + d->off[VIRTIO_PCI_CAP_NOTIFY_CFG]);
@@ -310,7 +349,7 @@ static void test_probe_and_driver_ok(void **state)
     assert_int_equal(f, FEATURES_LINUX);
     wr(d, COMMON(d, DFSELECT), 4, 2);
     assert_int_equal(rd(d, COMMON(d, DF), 4), 0);
-    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 2);
+    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 3);
     /* device config */
     assert_int_equal(rd(d, DEVCFG(d, 0), 1), 0x52);
     assert_int_equal(rd(d, DEVCFG(d, 5), 1), 0x56);
@@ -391,16 +430,19 @@ static void test_refused_features(void **state)
     negotiate(d, VIRTIO_BIT(VIRTIO_NET_F_MAC));
     assert_int_equal(rd(d, COMMON(d, STATUS), 1), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     /* a feature not offered */
-    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ));
-    assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
-    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX));
-    assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(19));
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);   /* CTRL_VLAN */
+    negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | VIRTIO_BIT(22));
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_FEATURES_OK, 0);   /* MQ */
     /* offered, but without what it needs (5.1.3.1) */
     static const uint64_t lacking[] = {
         VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4),                                  /* no CSUM */
         VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_CSUM),  /* no GUEST_CSUM */
         VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_CSUM),    /* no HOST_TSO */
         VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM),
+        VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX),                                    /* no CTRL_VQ */
+        VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR),
+        VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS),
     };
     for (unsigned i = 0; i < sizeof(lacking) / sizeof(lacking[0]); i++) {
         negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | lacking[i]);
@@ -456,7 +498,7 @@ static void test_queue_rules(void **state)
     assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 256);
     wr(d, COMMON(d, Q_SIZE), 2, 64);
     assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 64);
-    wr(d, COMMON(d, Q_MSIX), 2, 3);                             /* no such vector */
+    wr(d, COMMON(d, Q_MSIX), 2, 4);                             /* no such vector */
     assert_int_equal(rd(d, COMMON(d, Q_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
     assert_true(k.msi[0][0].masked);
     wr(d, COMMON(d, MSIX), 2, 7);
@@ -467,8 +509,8 @@ static void test_queue_rules(void **state)
     wr(d, COMMON(d, Q_SIZE), 2, 32);                            /* enabled: fixed */
     assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 64);
     /* a queue that does not exist */
-    wr(d, COMMON(d, Q_SELECT), 2, 2);
-    assert_int_equal(rd(d, COMMON(d, Q_SELECT), 2), 2);
+    wr(d, COMMON(d, Q_SELECT), 2, 3);
+    assert_int_equal(rd(d, COMMON(d, Q_SELECT), 2), 3);
     assert_int_equal(rd(d, COMMON(d, Q_SIZE), 2), 0);
     wr(d, COMMON(d, Q_SIZE), 2, 16);
     wr(d, COMMON(d, Q_ENABLE), 2, 1);
@@ -533,8 +575,8 @@ static void test_msix_routes(void **state)
     wr(d, COMMON(d, Q_MSIX), 2, VIRTIO_MSI_NO_VECTOR);
     assert_true(k.msi[0][1].masked);
     /* bad table accesses */
-    wr(d, TABLE(3, 0), 4, 0x1234);                              /* past the 3 entries */
-    assert_int_equal(rd(d, TABLE(3, 0), 4), 0);
+    wr(d, TABLE(4, 0), 4, 0x1234);                              /* past the 4 entries */
+    assert_int_equal(rd(d, TABLE(4, 0), 4), 0);
     wr(d, TABLE(1, 2), 2, 0x1234);                              /* not a dword */
     assert_int_equal(rd(d, TABLE(1, 0), 4), 0);
 }
@@ -561,7 +603,7 @@ static void test_notify_follows_bar(void **state)
     assert_int_equal(k.notify_gpa[0], 0xd0000000 + notify);
     assert_int_equal(k.notify_stride, 4);
     d->bar = 0xd0000000;
-    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 2);            /* and reachable there */
+    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 3);            /* and reachable there */
     /* the same command value again: no call */
     n = k.notifies;
     cfg_wr(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MASTER);
@@ -672,7 +714,7 @@ static void test_bad_accesses(void **state)
     assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL);
     wr(d, COMMON(d, Q_SIZE) + 1, 1, 0);
     wr(d, COMMON(d, NUMQ), 2, 9);
-    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 2);
+    assert_int_equal(rd(d, COMMON(d, NUMQ), 2), 3);
     /* outside the structures */
     assert_int_equal(rd(d, VIRTIO_PCI_COMMON_SIZE, 4), 0);
     assert_int_equal(rd(d, COMMON(d, Q_USEDHI), 8), 0);         /* straddles the end */
@@ -770,6 +812,217 @@ static void test_random_accesses(void **state)
         assert_true(k.q[qi].size <= 256 && !(k.q[qi].size & (k.q[qi].size - 1)));
 }
 
+/* ---- the control queue ---------------------------------------------------------------- */
+#define CQ_SIZE  16
+#define CQ_DESC  (GRAM)
+#define CQ_AVAIL (GRAM + 0x1000)
+#define CQ_USED  (GRAM + 0x2000)
+#define CQ_BUF   (GRAM + 0x4000)             /* command bytes */
+#define CQ_ACK   (GRAM + 0x8000)
+#define CQ_IND   (GRAM + 0x9000)             /* an indirect table */
+static uint16_t cq_avail;
+
+static struct vring_desc *cq_desc(unsigned i) { return (struct vring_desc *)(gram + (CQ_DESC - GRAM)) + i; }
+static uint16_t *cq_avail_ring(void) { return (uint16_t *)(gram + (CQ_AVAIL - GRAM)); }
+static struct vring_used *cq_used(void) { return (struct vring_used *)(gram + (CQ_USED - GRAM)); }
+
+static void ctrl_up(struct drv *d, uint64_t features)
+{
+    memset(gram, 0, sizeof(gram));
+    memset(&kc, 0, sizeof(kc));
+    memset(&msis_sent, 0, sizeof(msis_sent));
+    cq_avail = 0;
+    negotiate(d, features);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL);
+    enable_msix(d);
+    setup_queue(d, 0, 256, 0x100000, 1);
+    setup_queue(d, 1, 128, 0x200000, 2);
+    wr(d, COMMON(d, Q_SELECT), 2, VNET_CTRLQ);
+    wr(d, COMMON(d, Q_SIZE), 2, CQ_SIZE);
+    wr(d, COMMON(d, Q_DESCLO), 8, CQ_DESC);
+    wr(d, COMMON(d, Q_AVAILLO), 8, CQ_AVAIL);
+    wr(d, COMMON(d, Q_USEDLO), 8, CQ_USED);
+    wr(d, COMMON(d, Q_MSIX), 2, 3);
+    wr(d, COMMON(d, Q_ENABLE), 2, 1);
+    wr(d, COMMON(d, STATUS), 1, S_ALL | VIRTIO_STATUS_DRIVER_OK);
+    assert_int_equal(rd(d, COMMON(d, STATUS), 1), S_ALL | VIRTIO_STATUS_DRIVER_OK);
+    cq_avail_ring()[2 + CQ_SIZE] = 0x8000;   /* used_event far ahead: no interrupts */
+}
+
+static void cq_kick(struct drv *d)
+{
+    wr(d, d->off[VIRTIO_PCI_CAP_NOTIFY_CFG] + VNET_CTRLQ * d->mult, 2, VNET_CTRLQ);
+}
+
+/* Post one command as Linux does (header, data, ack: three descriptors from
+ * slot `at`), kick, and return the ack byte (-1: not completed). */
+static int cq_cmd(struct drv *d, uint8_t cls, uint8_t cmd, const void *data, uint32_t len)
+{
+    unsigned at = (cq_avail * 3) % CQ_SIZE;
+    gram[CQ_BUF - GRAM] = cls;
+    gram[CQ_BUF - GRAM + 1] = cmd;
+    memcpy(gram + (CQ_BUF - GRAM) + 16, data, len);
+    gram[CQ_ACK - GRAM] = 0xee;
+    *cq_desc(at) = (struct vring_desc){ CQ_BUF, 2, VRING_DESC_F_NEXT, (uint16_t)((at + 1) % CQ_SIZE) };
+    *cq_desc((at + 1) % CQ_SIZE) = (struct vring_desc){ CQ_BUF + 16, len, VRING_DESC_F_NEXT,
+                                                        (uint16_t)((at + 2) % CQ_SIZE) };
+    *cq_desc((at + 2) % CQ_SIZE) = (struct vring_desc){ CQ_ACK, 1, VRING_DESC_F_WRITE, 0 };
+    cq_avail_ring()[2 + cq_avail % CQ_SIZE] = (uint16_t)at;
+    cq_avail++;
+    cq_avail_ring()[1] = cq_avail;
+    uint16_t used = cq_used()->idx;
+    cq_kick(d);
+    if (cq_used()->idx == used)
+        return -1;
+    assert_int_equal((uint16_t)(used + 1), cq_used()->idx);
+    assert_int_equal(cq_used()->ring[used % CQ_SIZE].id, at);
+    assert_int_equal(cq_used()->ring[used % CQ_SIZE].len, 1);
+    return gram[CQ_ACK - GRAM];
+}
+
+static void test_ctrl_commands(void **state)
+{
+    struct drv *d = *state;
+    struct vmm_vnet *v = vnet_at(d->m, SLOT);
+    ctrl_up(d, FEATURES_LINUX);
+
+    /* promiscuous on: the kernel carries it out with the whole mode */
+    uint8_t on = 1;
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1), VIRTIO_NET_OK);
+    assert_int_equal(kc.calls, 1);
+    assert_int_equal(kc.last.kind, VMM_NET_CTRL_RX_MODE);
+    assert_int_equal(kc.last.promisc, 1);
+    assert_int_equal(kc.last.allmulti, 0);
+    /* allmulti keeps promisc; the kernel refusing leaves the mode as it was */
+    kc.rc = -1;
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_ALLMULTI, &on, 1), VIRTIO_NET_ERR);
+    assert_int_equal(kc.last.promisc, 1);
+    assert_int_equal(kc.last.allmulti, 1);
+    assert_int_equal(v->rx.allmulti, 0);
+    kc.rc = 0;
+    /* MAC_TABLE_SET: 1 unicast, 2 multicast */
+    uint8_t tbl[4 + 6 + 4 + 12] = { 1, 0, 0, 0, 0x52, 0, 0, 0, 0, 1, 2, 0, 0, 0,
+                                    0x01, 0, 0x5e, 0, 0, 1, 0x33, 0x33, 0, 0, 0, 1 };
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, tbl, sizeof(tbl)),
+                     VIRTIO_NET_OK);
+    assert_int_equal(kc.last.nmc, 2);
+    assert_int_equal(kc.last.promisc, 1);
+    assert_memory_equal(kc.last.mc[1], tbl + 20, 6);
+    /* a table whose counts do not match its bytes: ERR, the kernel not asked */
+    unsigned calls = kc.calls;
+    tbl[10] = 3;
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, tbl, sizeof(tbl)),
+                     VIRTIO_NET_ERR);
+    assert_int_equal(kc.calls, calls);
+    /* MAC_ADDR_SET, GUEST_OFFLOADS */
+    const uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 0x99 };
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, mac, 6), VIRTIO_NET_OK);
+    assert_int_equal(kc.last.kind, VMM_NET_CTRL_MAC);
+    assert_memory_equal(kc.last.mac, mac, 6);
+    uint64_t off = VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM);
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS, VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8),
+                     VIRTIO_NET_OK);
+    assert_int_equal(kc.last.kind, VMM_NET_CTRL_OFFLOADS);
+    assert_int_equal(kc.last.offloads, off);
+    calls = kc.calls;
+    off = VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(50);      /* not negotiated */
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_GUEST_OFFLOADS, VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &off, 8),
+                     VIRTIO_NET_ERR);
+    /* not offered: VLAN, MQ, ANNOUNCE (no GUEST_ANNOUNCE), an unknown class */
+    assert_int_equal(cq_cmd(d, 2, 0, &off, 2), VIRTIO_NET_ERR);
+    assert_int_equal(cq_cmd(d, 4, 0, &off, 2), VIRTIO_NET_ERR);
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_ANNOUNCE, 0, &off, 0), VIRTIO_NET_ERR);
+    assert_int_equal(cq_cmd(d, 99, 0, &off, 1), VIRTIO_NET_ERR);
+    assert_int_equal(kc.calls, calls);
+    /* EVENT_IDX: avail_event asks for the next kick */
+    assert_int_equal(*(uint16_t *)&cq_used()->ring[CQ_SIZE], cq_avail);
+    assert_int_equal(v->ctrl_ok, 4);
+    assert_int_equal(v->ctrl_err, 7);
+    /* an interrupt only when asked: used_event = the next used index */
+    assert_int_equal(msis_sent.n, 0);
+    cq_avail_ring()[2 + CQ_SIZE] = cq_used()->idx;
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1), VIRTIO_NET_OK);
+    assert_int_equal(msis_sent.n, 1);
+    assert_int_equal(msis_sent.data, 0x40 + 3);
+    /* masked: held (PBA bit 3), sent at unmask */
+    cq_avail_ring()[2 + CQ_SIZE] = cq_used()->idx;
+    wr(d, TABLE(3, 12), 4, 1);
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, &on, 1), VIRTIO_NET_OK);
+    assert_int_equal(msis_sent.n, 1);
+    assert_int_equal(rd(d, VNET_PBA_OFF, 8) & 8, 8);
+    wr(d, TABLE(3, 12), 4, 0);
+    assert_int_equal(msis_sent.n, 2);
+    assert_int_equal(rd(d, VNET_PBA_OFF, 8) & 8, 0);
+    /* reset forgets the mode */
+    wr(d, COMMON(d, STATUS), 1, 0);
+    assert_int_equal(v->rx.promisc, 0);
+    assert_int_equal(v->rx.nmc, 0);
+}
+
+static void test_ctrl_indirect_and_broken(void **state)
+{
+    struct drv *d = *state;
+    struct vmm_vnet *v = vnet_at(d->m, SLOT);
+    ctrl_up(d, FEATURES_LINUX);
+    /* one indirect descriptor holding header+data and the ack */
+    struct vring_desc *ind = (struct vring_desc *)(gram + (CQ_IND - GRAM));
+    gram[CQ_BUF - GRAM] = VIRTIO_NET_CTRL_RX;
+    gram[CQ_BUF - GRAM + 1] = VIRTIO_NET_CTRL_RX_ALLMULTI;
+    gram[CQ_BUF - GRAM + 2] = 1;
+    ind[0] = (struct vring_desc){ CQ_BUF, 3, VRING_DESC_F_NEXT, 1 };
+    ind[1] = (struct vring_desc){ CQ_ACK, 1, VRING_DESC_F_WRITE, 0 };
+    *cq_desc(5) = (struct vring_desc){ CQ_IND, 32, VRING_DESC_F_INDIRECT, 0 };
+    cq_avail_ring()[2] = 5;
+    cq_avail_ring()[1] = ++cq_avail;
+    cq_kick(d);
+    assert_int_equal(cq_used()->idx, 1);
+    assert_int_equal(gram[CQ_ACK - GRAM], VIRTIO_NET_OK);
+    assert_int_equal(kc.last.allmulti, 1);
+    /* malformed chains: each breaks the queue (needs reset), nothing written
+     * nor asked of the kernel after it */
+    struct { const char *what; struct vring_desc d0, d1; } bad[] = {
+        { "a loop", { CQ_BUF, 3, VRING_DESC_F_NEXT, 6 }, { 0 } },
+        { "no ack byte", { CQ_BUF, 3, 0, 0 }, { 0 } },
+        { "readable after the ack", { CQ_ACK, 1, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 7 },
+          { CQ_BUF, 3, 0, 0 } },
+        { "out of the table", { CQ_BUF, 3, VRING_DESC_F_NEXT, CQ_SIZE }, { 0 } },
+        { "out of RAM", { 0x1000, 3, VRING_DESC_F_NEXT, 7 }, { CQ_ACK, 1, VRING_DESC_F_WRITE, 0 } },
+        { "indirect with next", { CQ_IND, 32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 7 }, { 0 } },
+        { "indirect of 17", { CQ_IND, 17 * 16, VRING_DESC_F_INDIRECT, 0 }, { 0 } },
+        { "indirect of 0", { CQ_IND, 0, VRING_DESC_F_INDIRECT, 0 }, { 0 } },
+        { "zero-length ack", { CQ_ACK, 0, VRING_DESC_F_WRITE, 0 }, { 0 } },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ctrl_up(d, FEATURES_LINUX);
+        *cq_desc(6) = bad[i].d0;
+        *cq_desc(7) = bad[i].d1;
+        cq_avail_ring()[2] = 6;
+        cq_avail_ring()[1] = ++cq_avail;
+        unsigned calls = kc.calls;
+        cq_kick(d);
+        if (!(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET))
+            fail_msg("%s: not broken", bad[i].what);
+        assert_int_equal(cq_used()->idx, 0);
+        assert_int_equal(kc.calls, calls);
+        assert_true(v->ctrl_broken);
+        /* a broken queue reads nothing more */
+        unsigned reads = gpa_reads;
+        cq_kick(d);
+        assert_int_equal(gpa_reads, reads);
+    }
+    /* more available than the ring holds */
+    ctrl_up(d, FEATURES_LINUX);
+    cq_avail_ring()[1] = CQ_SIZE + 1;
+    cq_kick(d);
+    assert_true(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET);
+    /* a command of more than VNET_CTRL_CMD_MAX bytes: ERR, not broken */
+    ctrl_up(d, FEATURES_LINUX);
+    static uint8_t big[VNET_CTRL_CMD_MAX];
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, big, sizeof(big)),
+                     VIRTIO_NET_ERR);
+    assert_false(v->ctrl_broken);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +1039,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_device_config_generation, setup, teardown),
         cmocka_unit_test(test_two_ports),
         cmocka_unit_test_setup_teardown(test_random_accesses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ctrl_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ctrl_indirect_and_broken, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
