@@ -468,10 +468,8 @@ void vmx_load_pdptes(struct vcpu_hw *v)
     uint64_t pdpte[4] = { 0, 0, 0, 0 };
     if (hpa != ~0ull)
         memcpy(pdpte, phys_to_virt(hpa), sizeof(pdpte));
-    vmcs_write64(GUEST_PDPTE0, pdpte[0]);
-    vmcs_write64(GUEST_PDPTE1, pdpte[1]);
-    vmcs_write64(GUEST_PDPTE2, pdpte[2]);
-    vmcs_write64(GUEST_PDPTE3, pdpte[3]);
+    for (unsigned i = 0; i < 4; i++)
+        vmcs_write64(GUEST_PDPTE0 + 2 * i, pdpte[i]);
 }
 
 static void vmx_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s)

@@ -106,10 +106,7 @@ enum vmcs_field {
     GUEST_IA32_DEBUGCTL         = 0x2802,
     GUEST_IA32_PAT              = 0x2804,
     GUEST_IA32_EFER             = 0x2806,
-    GUEST_PDPTE0                = 0x280a,
-    GUEST_PDPTE1                = 0x280c,
-    GUEST_PDPTE2                = 0x280e,
-    GUEST_PDPTE3                = 0x2810,
+    GUEST_PDPTE0                = 0x280a,   /* PDPTE1-3 follow, 2 apart */
     /* B.2.4 64-bit host-state fields */
     HOST_IA32_PAT               = 0x2c00,
     HOST_IA32_EFER              = 0x2c02,
