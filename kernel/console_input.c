@@ -56,20 +56,10 @@ void console_input_poll(void)
     while ((c = uart_getc(COM1_PORT)) >= 0) {
         if (escape) {
             escape = false;
-            if (c == 's') {
-                want_stats = true;
-                cmds_typed++;
-                console_pending = true;
-                continue;
-            }
-            if (c == 'f') {
-                want_flight = true;
-                cmds_typed++;
-                console_pending = true;
-                continue;
-            }
-            if (c == 'n') {
-                want_switch = true;
+            volatile bool *want = c == 's' ? &want_stats : c == 'f' ? &want_flight :
+                                  c == 'n' ? &want_switch : NULL;
+            if (want) {
+                *want = true;
                 cmds_typed++;
                 console_pending = true;
                 continue;

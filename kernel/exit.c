@@ -69,8 +69,8 @@ static unsigned code_bits(const struct vmm_request *rq)
 
 /* The instruction length of a fast path's exit when the backend could not
  * give one (SVM without NRIP-save): from the bytes at CS:RIP (kernel/insn.c);
- * 0 if they cannot be read or are not such an instruction. */
-unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e)
+ * `fallback` if they cannot be read or are not such an instruction. */
+unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback)
 {
     if (e->insn_len)
         return e->insn_len;
@@ -78,7 +78,8 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e)
     uint64_t cs_base;
     fill_request(v, e, &rq, &cs_base);
     vm_fetch_insn(v->vm, &rq, cs_base);
-    return kinsn_len(rq.insn, rq.insn_avail, code_bits(&rq));
+    unsigned len = kinsn_len(rq.insn, rq.insn_avail, code_bits(&rq));
+    return len ? len : fallback;
 }
 
 /* An MMIO exit's instruction length if it is a plain store (a MOV to
@@ -238,8 +239,7 @@ static bool eoi_msr(struct vcpu *v, const struct vcpu_exit *e)
     vcpu_backend->get_regs(&v->hw, &r);
     if ((uint32_t)r.gpr.rax || (uint32_t)r.gpr.rdx)
         return false;
-    unsigned len = vcpu_insn_len(v, e);
-    eoi_done(v, len ? len : 2);         /* WRMSR is 0f 30 */
+    eoi_done(v, vcpu_insn_len(v, e, 2));        /* WRMSR is 0f 30 */
     return true;
 }
 
@@ -272,8 +272,7 @@ static bool tsc_deadline_msr(struct vcpu *v, const struct vcpu_exit *e)
     uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
     v->tsc_deadline = val;
     vm_vcpu_timer(v->vm->id, v->index, val, 0, vlapic_timer_vector(v->vapic));
-    unsigned len = vcpu_insn_len(v, e);
-    advance_rip(v, len ? len : 2);      /* WRMSR is 0f 30 */
+    advance_rip(v, vcpu_insn_len(v, e, 2));     /* WRMSR is 0f 30 */
     __atomic_fetch_add(&v->vm->fast_tsc_deadlines, 1, __ATOMIC_RELAXED);
     return true;
 }
@@ -298,8 +297,7 @@ static bool clock_read(struct vcpu *v, const struct vcpu_exit *e)
         uint64_t mask = (1ull << (8 * e->io.size)) - 1;
         r.gpr.rax = (r.gpr.rax & ~mask) | (val & mask);
     }
-    unsigned len = vcpu_insn_len(v, e);
-    r.rip += len ? len : 1;             /* IN from DX is one byte */
+    r.rip += vcpu_insn_len(v, e, 1);    /* IN from DX is one byte */
     vcpu_backend->set_regs(&v->hw, &r);
     __atomic_fetch_add(&vm->fast_clock_reads, 1, __ATOMIC_RELAXED);
     return true;
@@ -342,8 +340,7 @@ static bool spec_msr(struct vcpu *v, const struct vcpu_exit *e, bool write)
         r.gpr.rax = (uint32_t)val;
         r.gpr.rdx = val >> 32;
     }
-    unsigned len = vcpu_insn_len(v, e);
-    r.rip += len ? len : 2;             /* RDMSR/WRMSR are 0f 32 / 0f 30 */
+    r.rip += vcpu_insn_len(v, e, 2);    /* RDMSR/WRMSR are 0f 32 / 0f 30 */
     vcpu_backend->set_regs(&v->hw, &r);
     return true;
 }
@@ -414,8 +411,7 @@ static enum exit_result halt_after(struct vcpu *v, unsigned len)
 
 static enum exit_result hlt(struct vcpu *v, struct vcpu_exit *e)
 {
-    unsigned len = vcpu_insn_len(v, e);
-    return halt_after(v, len ? len : 1);        /* HLT is one byte */
+    return halt_after(v, vcpu_insn_len(v, e, 1));       /* HLT is one byte */
 }
 
 /* Test VMs ring each other: exercises posting an interrupt to a vCPU that
@@ -445,7 +441,7 @@ static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
         vcpu_backend->inject(&v->hw, &ev);
         return EXIT_RESUME;
     }
-    unsigned len = vcpu_insn_len(v, e);
+    unsigned len = vcpu_insn_len(v, e, 3);      /* VMCALL and VMMCALL are 3 bytes */
     vcpu_backend->get_regs(&v->hw, &r);
     switch (r.gpr.rax) {
     case HC_NULL:
@@ -466,7 +462,7 @@ static enum exit_result hypercall(struct vcpu *v, struct vcpu_exit *e)
         r.gpr.rax = HC_INVALID;
         break;
     }
-    r.rip += len ? len : 3;     /* VMCALL and VMMCALL are 3 bytes */
+    r.rip += len;
     vcpu_backend->set_regs(&v->hw, &r);
     return EXIT_RESUME;
 }
@@ -507,8 +503,7 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
  * devices -- a WBINVD loop flushes no host cache. */
 static enum exit_result cache_flush(struct vcpu *v, struct vcpu_exit *e)
 {
-    unsigned len = vcpu_insn_len(v, e);
-    advance_rip(v, len ? len : 2);      /* INVD 0f 08, WBINVD 0f 09 */
+    advance_rip(v, vcpu_insn_len(v, e, 2));     /* INVD 0f 08, WBINVD 0f 09 */
     return EXIT_RESUME;
 }
 
@@ -524,8 +519,7 @@ static enum exit_result xsetbv_exit(struct vcpu *v, struct vcpu_exit *e)
         return EXIT_RESUME;
     }
     v->hw.xcr0 = val;
-    unsigned len = vcpu_insn_len(v, e);
-    r.rip += len ? len : 3;             /* XSETBV is 0f 01 d1 */
+    r.rip += vcpu_insn_len(v, e, 3);    /* XSETBV is 0f 01 d1 */
     vcpu_backend->set_regs(&v->hw, &r);
     return EXIT_RESUME;
 }

@@ -393,13 +393,7 @@ static int svm_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
     v->xcr0 = 1;                        /* x87 only, the reset value */
     memset(&v->gpr, 0, sizeof(v->gpr));
 
-    /* FXSAVE/XSAVE image of the reset state: FCW 0x37f, MXCSR 0x1f80,
-     * XSTATE_BV 0 (every component in its initial state) */
-    uint8_t *fpu = phys_to_virt(fpu_pa);
-    fpu[0] = 0x7f;
-    fpu[1] = 0x03;
-    fpu[24] = 0x80;
-    fpu[25] = 0x1f;
+    vcpu_fpu_image_init(fpu_pa, 0);     /* XSTATE_BV 0: every component in its initial state */
 
     struct vmcb *b = svm_vmcb(v);
     struct vmcb_control *c = &b->ctl;

@@ -530,12 +530,6 @@ int svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
 
 /* ---- dump ---- */
 
-static void dump_seg(const char *name, const struct vmcb_seg *s)
-{
-    printk("  %-4s sel %04x attrib %03x limit %08x base %016llx\n", name, s->sel, s->attrib,
-           s->limit, (unsigned long long)s->base);
-}
-
 void svm_dump(struct vcpu_hw *v)
 {
     const struct vmcb *b = svm_vmcb(v);
@@ -559,14 +553,11 @@ void svm_dump(struct vcpu_hw *v)
     printk("  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx\n", (u64)s->cr0, (u64)s->cr2,
            (u64)s->cr3, (u64)s->cr4);
     printk("  dr6 %016llx dr7 %016llx g_pat %016llx\n", (u64)s->dr6, (u64)s->dr7, (u64)s->g_pat);
-    dump_seg("cs", &s->cs);
-    dump_seg("ss", &s->ss);
-    dump_seg("ds", &s->ds);
-    dump_seg("es", &s->es);
-    dump_seg("fs", &s->fs);
-    dump_seg("gs", &s->gs);
-    dump_seg("tr", &s->tr);
-    dump_seg("ldtr", &s->ldtr);
+    static const char *const names[] = { "cs", "ss", "ds", "es", "fs", "gs", "tr", "ldtr" };
+    const struct vmcb_seg *segs[] = { &s->cs, &s->ss, &s->ds, &s->es, &s->fs, &s->gs, &s->tr, &s->ldtr };
+    for (unsigned i = 0; i < ARRAY_SIZE(segs); i++)
+        printk("  %-4s sel %04x attrib %03x limit %08x base %016llx\n", names[i], segs[i]->sel,
+               segs[i]->attrib, segs[i]->limit, (u64)segs[i]->base);
     printk("  gdtr base %016llx limit %04x  idtr base %016llx limit %04x\n", (u64)s->gdtr.base,
            s->gdtr.limit, (u64)s->idtr.base, s->idtr.limit);
     printk("  exitcode %#llx exitinfo1 %#llx exitinfo2 %#llx exitintinfo %#llx nrip %#llx\n",

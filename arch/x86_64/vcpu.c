@@ -131,17 +131,22 @@ void vcpu_debug_regs_load(struct vcpu_hw *v, unsigned cpu, bool with_dr6)
     dr_owner[cpu] = v;
 }
 
-void vcpu_fpu_reset(struct vcpu_hw *v)
+void vcpu_fpu_image_init(uint64_t pa, uint64_t xstate_bv)
 {
-    uint8_t *a = phys_to_virt(v->fpu_area);
-    uint64_t xstate_bv;
-    memcpy(&xstate_bv, a + 512, sizeof(xstate_bv));     /* the backend's convention */
-    memset(a, 0, PAGE_SIZE);
+    uint8_t *a = phys_to_virt(pa);
     uint16_t fcw = 0x37f;
     uint32_t mxcsr = 0x1f80;
+    memset(a, 0, PAGE_SIZE);
     memcpy(a + 0, &fcw, sizeof(fcw));
     memcpy(a + 24, &mxcsr, sizeof(mxcsr));
     memcpy(a + 512, &xstate_bv, sizeof(xstate_bv));
+}
+
+void vcpu_fpu_reset(struct vcpu_hw *v)
+{
+    uint64_t xstate_bv;     /* the backend's convention */
+    memcpy(&xstate_bv, (uint8_t *)phys_to_virt(v->fpu_area) + 512, sizeof(xstate_bv));
+    vcpu_fpu_image_init(v->fpu_area, xstate_bv);
     v->xcr0 = 1;                        /* XCR0's reset value: x87 only */
 }
 

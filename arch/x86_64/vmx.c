@@ -314,19 +314,6 @@ static void setup_guest_reset_state(struct vcpu_hw *v)
     vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 }
 
-/* The guest's FPU/SSE/AVX image: x87 and SSE at their reset values
- * (FCW 0x37f, MXCSR 0x1f80), marked present for XRSTOR (SDM 1 13.4). */
-static void init_fpu_area(uint64_t pa)
-{
-    uint8_t *a = phys_to_virt(pa);
-    uint16_t fcw = 0x37f;
-    uint32_t mxcsr = 0x1f80;
-    uint64_t xstate_bv = 3;
-    memcpy(a + 0, &fcw, sizeof(fcw));
-    memcpy(a + 24, &mxcsr, sizeof(mxcsr));
-    memcpy(a + 512, &xstate_bv, sizeof(xstate_bv));
-}
-
 static int vmx_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
 {
     if (!vmx_this_cpu()->on) {
@@ -353,7 +340,7 @@ static int vmx_vcpu_init(struct vm_hw *vm, struct vcpu_hw *v, unsigned index)
     v->irq_window = false;
     v->vid = false;
     v->tsc_offset = 0;
-    init_fpu_area(fpu);
+    vcpu_fpu_image_init(fpu, 3);        /* x87 and SSE marked present for XRSTOR (SDM 1 13.4) */
     v->xcr0 = 1;                        /* x87 only, the reset value */
 
     *(uint32_t *)v->ctl = VMX_BASIC_REVISION(vmx_caps.basic);
@@ -481,10 +468,8 @@ void vmx_load_pdptes(struct vcpu_hw *v)
     uint64_t pdpte[4] = { 0, 0, 0, 0 };
     if (hpa != ~0ull)
         memcpy(pdpte, phys_to_virt(hpa), sizeof(pdpte));
-    vmcs_write64(GUEST_PDPTE0, pdpte[0]);
-    vmcs_write64(GUEST_PDPTE1, pdpte[1]);
-    vmcs_write64(GUEST_PDPTE2, pdpte[2]);
-    vmcs_write64(GUEST_PDPTE3, pdpte[3]);
+    for (unsigned i = 0; i < 4; i++)
+        vmcs_write64(GUEST_PDPTE0 + 2 * i, pdpte[i]);
 }
 
 static void vmx_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s)

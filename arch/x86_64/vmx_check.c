@@ -79,16 +79,6 @@ void vmx_field_error(const char *op, uint32_t field, uint64_t val, const char *c
 
 /* ---- dump ------------------------------------------------------------------------- */
 
-static void dump_seg(const char *n, uint32_t sel)
-{
-    /* the four fields of a segment register are 2 apart per register and
-     * 0x2000 (limit), 0x2014 (AR), 0x6006 (base) from the selector */
-    uint32_t i = sel - GUEST_ES_SEL;
-    printk("  %-4s sel %04x base %016llx limit %08x ar %05x\n", n, vmcs_read16(sel),
-           (unsigned long long)vmcs_readnat(GUEST_ES_BASE + i), vmcs_read32(GUEST_ES_LIMIT + i),
-           vmcs_read32(GUEST_ES_AR + i));
-}
-
 void vmx_dump(struct vcpu_hw *v)
 {
     if (!vmx_load(v))
@@ -119,14 +109,18 @@ void vmx_dump(struct vcpu_hw *v)
            (unsigned long long)v->xcr0, vmcs_read32(ENTRY_CONTROLS),
            vmcs_read32(PIN_BASED_CONTROLS), vmcs_read32(PROC_BASED_CONTROLS),
            vmcs_read32(PROC_BASED_CONTROLS2));
-    dump_seg("CS", GUEST_CS_SEL);
-    dump_seg("SS", GUEST_SS_SEL);
-    dump_seg("DS", GUEST_DS_SEL);
-    dump_seg("ES", GUEST_ES_SEL);
-    dump_seg("FS", GUEST_FS_SEL);
-    dump_seg("GS", GUEST_GS_SEL);
-    dump_seg("TR", GUEST_TR_SEL);
-    dump_seg("LDTR", GUEST_LDTR_SEL);
+    /* the four fields of a segment register are 2 apart per register and
+     * 0x2000 (limit), 0x2014 (AR), 0x6006 (base) from the selector */
+    static const struct { char name[5]; uint16_t sel; } segs[] = {
+        { "CS", GUEST_CS_SEL }, { "SS", GUEST_SS_SEL }, { "DS", GUEST_DS_SEL }, { "ES", GUEST_ES_SEL },
+        { "FS", GUEST_FS_SEL }, { "GS", GUEST_GS_SEL }, { "TR", GUEST_TR_SEL }, { "LDTR", GUEST_LDTR_SEL },
+    };
+    for (unsigned k = 0; k < ARRAY_SIZE(segs); k++) {
+        uint32_t i = segs[k].sel - GUEST_ES_SEL;
+        printk("  %-4s sel %04x base %016llx limit %08x ar %05x\n", segs[k].name, vmcs_read16(segs[k].sel),
+               (unsigned long long)vmcs_readnat(GUEST_ES_BASE + i), vmcs_read32(GUEST_ES_LIMIT + i),
+               vmcs_read32(GUEST_ES_AR + i));
+    }
     printk("  gdtr %016llx/%04x idtr %016llx/%04x intr-state %#x activity %u entry-event %#x "
            "idt-vectoring %#x\n",
            (unsigned long long)vmcs_readnat(GUEST_GDTR_BASE), vmcs_read32(GUEST_GDTR_LIMIT),

@@ -22,7 +22,6 @@ struct elf64_phdr {
 #define ELF_PT_LOAD     1
 #define ELF_PF_X        1
 #define ELF_PF_W        2
-#define ELF_PF_R        4
 #define ELF_ET_EXEC     2
 #define ELF_EM_X86_64   62
 #endif

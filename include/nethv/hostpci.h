@@ -37,12 +37,10 @@
 #define  PCI_BAR_PREFETCH    (1u << 3)
 #define PCI_SUBSYS_ID       0x2e    /* 16 */
 #define PCI_CAP_PTR         0x34    /* 8, low 2 bits reserved */
-#define PCI_INTX_LINE       0x3c    /* 8 */
 
 /* ---- capabilities (PCI 3.0 6.7, 6.8) ---- */
 #define PCI_CAP_MSI         0x05
 #define PCI_CAP_VENDOR      0x09
-#define PCI_CAP_PCIE        0x10
 #define PCI_CAP_MSIX        0x11
 /* MSI (6.8.1): +2 control, +4 address lo, +8 address hi (64-bit) | data */
 #define  MSI_CTRL_ENABLE     (1u << 0)

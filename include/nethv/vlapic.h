@@ -28,10 +28,8 @@
 #define APIC_ID         0x020
 #define APIC_VERSION    0x030
 #define APIC_TPR        0x080
-#define APIC_APR        0x090
 #define APIC_PPR        0x0a0
 #define APIC_EOI        0x0b0
-#define APIC_RRD        0x0c0
 #define APIC_LDR        0x0d0
 #define APIC_DFR        0x0e0
 #define APIC_SVR        0x0f0
@@ -56,7 +54,6 @@
 #define APIC_VERSION_VAL 0x50014u       /* version 0x14, 6 LVT entries (max LVT 5) */
 #define APIC_SVR_ENABLE  (1u << 8)
 #define APIC_LVT_MASKED  (1u << 16)
-#define APIC_LVT_LEVEL   (1u << 15)
 #define APIC_LVT_TIMER_MODE(v) (((v) >> 17) & 3)     /* 0 one-shot, 1 periodic, 2 TSC deadline */
 
 /* The MSI address/data format (SDM 3A 11.11). */

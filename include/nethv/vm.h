@@ -160,8 +160,9 @@ void vm_print_flight(struct vm *vm);
  * are parked, reload the VM and set it running again. */
 void vm_restart_park(struct vcpu *v);
 /* Length of the instruction that caused exit e (owner CPU): the backend's,
- * else decoded from guest memory; 0 if unknown (kernel/exit.c). */
-unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e);
+ * else decoded from guest memory; if unknown, `fallback` (the length of
+ * the instruction's usual encoding) (kernel/exit.c). */
+unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback);
 /* An MMIO exit's instruction length if it was a plain store (MOV to memory,
  * no REP), else 0: what a kernel fast path may step over (kernel/exit.c). */
 unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e);

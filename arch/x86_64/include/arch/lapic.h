@@ -6,7 +6,6 @@
 
 /* Register offsets (xAPIC MMIO; x2APIC MSR = 0x800 + (offset >> 4)), SDM 3A table 11-1 */
 #define LAPIC_ID        0x020
-#define LAPIC_VERSION   0x030
 #define LAPIC_TPR       0x080
 #define LAPIC_EOI       0x0b0
 #define LAPIC_SVR       0x0f0

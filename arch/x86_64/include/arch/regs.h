@@ -50,7 +50,6 @@
 #define RFLAGS_FIXED1   (1ull << 1)     /* reserved, always 1 */
 #define RFLAGS_TF       (1ull << 8)     /* single-step (SDM 3B 18.3.1.4) */
 #define RFLAGS_IF       (1ull << 9)
-#define RFLAGS_VM       (1ull << 17)
 
 /* DR6 (SDM 3B 18.2.3) */
 #define DR6_FIXED1      0xffff0ff0ull   /* reads as 1 (RTM bit 16 included: no RTM) */
@@ -62,9 +61,7 @@
 #define DR6_EXIT_QUAL_BITS (0xfull | DR6_BD | DR6_BS)
 
 /* Exception vectors (SDM 3A table 6-1) */
-#define EXC_DE  0
 #define EXC_DB  1
-#define EXC_BP  3
 #define EXC_UD  6
 #define EXC_GP  13
 #define EXC_PF  14
@@ -99,7 +96,6 @@
 #define  ARCH_CAP_SSB_NO        (1ull << 4)
 #define  ARCH_CAP_MDS_NO        (1ull << 5)
 #define  ARCH_CAP_PSCHANGE_MC_NO (1ull << 6)
-#define  ARCH_CAP_TSX_CTRL      (1ull << 7)
 #define  ARCH_CAP_TAA_NO        (1ull << 8)
 #define  ARCH_CAP_SBDR_SSDP_NO  (1ull << 13)
 #define  ARCH_CAP_FBSDP_NO      (1ull << 14)
@@ -115,7 +111,6 @@
 #define MSR_IA32_SYSENTER_CS    0x00000174
 #define MSR_IA32_SYSENTER_ESP   0x00000175
 #define MSR_IA32_SYSENTER_EIP   0x00000176
-#define MSR_IA32_DEBUGCTL       0x000001d9
 #define MSR_IA32_TSC_DEADLINE   0x000006e0
 #define MSR_IA32_PAT            0x00000277
 #define MSR_EFER                0xc0000080
@@ -124,7 +119,6 @@
 #define  EFER_LMA               (1ull << 10)
 #define  EFER_NXE               (1ull << 11)
 #define  EFER_SVME              (1ull << 12)
-#define  EFER_LMSLE             (1ull << 13)    /* AMD: long-mode segment limits */
 #define  EFER_FFXSR             (1ull << 14)    /* AMD: fast FXSAVE/FXRSTOR */
 #define  EFER_TCE               (1ull << 15)    /* AMD: translation cache extension */
 #define  EFER_AIBRSE            (1ull << 21)    /* AMD: automatic IBRS (APM 2 3.1.7) */
@@ -186,13 +180,11 @@
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_XSAVE        (1u << 26)
 #define CPUID1_ECX_HYPERVISOR   (1u << 31)
-#define CPUID1_EDX_APIC         (1u << 9)
 #define CPUIDX1_EDX_SYSCALL     (1u << 11)      /* leaf 0x80000001: SYSCALL/SYSRET, EFER.SCE */
 #define CPUIDX1_EDX_NX          (1u << 20)      /* leaf 0x80000001 */
 #define CPUIDX1_EDX_FFXSR       (1u << 25)      /* leaf 0x80000001: EFER.FFXSR */
 #define CPUIDX1_ECX_TCE         (1u << 17)      /* leaf 0x80000001: EFER.TCE */
 #define CPUIDX1_EDX_RDTSCP      (1u << 27)      /* leaf 0x80000001: RDTSCP, IA32_TSC_AUX */
-#define CPUIDX1_EDX_PAGE1G      (1u << 26)
 #define CPUIDX1_EDX_LM          (1u << 29)
 #define CPUIDX1_ECX_SVM         (1u << 2)
 
@@ -202,8 +194,6 @@
 #define PTE_U           (1ull << 2)
 #define PTE_PWT         (1ull << 3)
 #define PTE_PCD         (1ull << 4)
-#define PTE_A           (1ull << 5)
-#define PTE_D           (1ull << 6)
 #define PTE_PS          (1ull << 7)     /* 2 MiB / 1 GiB page in PDE / PDPTE */
 #define PTE_G           (1ull << 8)
 #define PTE_AVL0        (1ull << 9)     /* ignored by the CPU: software's (SDM 3A 4.5, table 4-19) */

@@ -74,12 +74,9 @@
 #define SVM_TLB_NOTHING         0
 #define SVM_TLB_FLUSH_ALL       1   /* every ASID, global and non-global */
 #define SVM_TLB_FLUSH_ASID      3   /* this guest's ASID (needs FlushByAsid) */
-#define SVM_TLB_FLUSH_ASID_NONGLOBAL 7
 
 /* ---- V_INTR controls, VMCB 0x060 (15.21.4 "Injecting Virtual (INTR) Interrupts") ---- */
-#define SVM_VINT_TPR_MASK       0xffull
 #define SVM_VINT_IRQ            (1ull << 8)     /* a virtual INTR is pending */
-#define SVM_VINT_GIF            (1ull << 9)
 #define SVM_VINT_PRIO_SHIFT     16              /* 4 bits */
 #define SVM_VINT_PRIO_MASK      (0xfull << 16)
 #define SVM_VINT_IGN_TPR        (1ull << 20)
@@ -89,16 +86,12 @@
 
 /* ---- interrupt state, VMCB 0x068 ---- */
 #define SVM_INTSTATE_SHADOW     (1ull << 0)     /* STI / MOV SS shadow (15.21.5) */
-#define SVM_INTSTATE_GIF_MASK   (1ull << 1)
 
 /* ---- nested paging control, VMCB 0x090 (15.25.3 "Enabling Nested Paging") ---- */
 #define SVM_NP_ENABLE           (1ull << 0)
-#define SVM_NP_SEV              (1ull << 1)
-#define SVM_NP_SEV_ES           (1ull << 2)
 
 /* ---- EVENTINJ (VMCB 0x0a8) and EXITINTINFO (0x088) (15.20 "Event Injection") ---- */
 #define SVM_EVT_VECTOR_MASK     0xffull
-#define SVM_EVT_TYPE_SHIFT      8
 #define SVM_EVT_TYPE_MASK       (7ull << 8)
 #define  SVM_EVT_TYPE_INTR      (0ull << 8)
 #define  SVM_EVT_TYPE_NMI       (2ull << 8)
@@ -113,28 +106,18 @@
 #define SVM_IOIO_IN             (1ull << 0)
 #define SVM_IOIO_STR            (1ull << 2)
 #define SVM_IOIO_REP            (1ull << 3)
-#define SVM_IOIO_SZ8            (1ull << 4)
 #define SVM_IOIO_SZ16           (1ull << 5)
 #define SVM_IOIO_SZ32           (1ull << 6)
-#define SVM_IOIO_A16            (1ull << 7)
-#define SVM_IOIO_A32            (1ull << 8)
-#define SVM_IOIO_A64            (1ull << 9)
-#define SVM_IOIO_SEG_SHIFT      10              /* 3 bits: ES CS SS DS FS GS */
 #define SVM_IOIO_PORT_SHIFT     16
 /* EXITINFO2 of an IOIO exit: RIP of the next instruction (always). */
 
 /* ---- MSR EXITINFO1 (15.11 "MSR Intercepts") ---- */
-#define SVM_MSR_EXIT_READ       0
 #define SVM_MSR_EXIT_WRITE      1
 
 /* ---- #NPF EXITINFO1 (15.25.6 "Nested versus Guest Page Faults"); EXITINFO2 = GPA ---- */
-#define SVM_NPF_P               (1ull << 0)     /* translation present (protection fault) */
 #define SVM_NPF_WRITE           (1ull << 1)
-#define SVM_NPF_USER            (1ull << 2)
 #define SVM_NPF_RSV             (1ull << 3)     /* reserved bit set in an NPT entry */
 #define SVM_NPF_FETCH           (1ull << 4)
-#define SVM_NPF_FINAL           (1ull << 32)    /* fault on the final GPA */
-#define SVM_NPF_GUEST_PT        (1ull << 33)    /* fault on a guest page-table access */
 
 /* ---- permission maps (15.10.1 "I/O Permissions Map", 15.11.1 "MSR Permissions Map") ---- */
 #define SVM_IOPM_PAGES          3       /* 64 Ki ports + a spill byte, 12 KiB */
@@ -142,10 +125,8 @@
 
 /* ---- exit codes (appendix C "SVM Intercept Exit Codes") ---- */
 enum svm_exitcode {
-    SVM_EXIT_CR0_READ       = 0x000,    /* 0x000-0x00f CRn read */
     SVM_EXIT_CR0_WRITE      = 0x010,    /* 0x010-0x01f CRn write */
     SVM_EXIT_DR0_READ       = 0x020,
-    SVM_EXIT_DR0_WRITE      = 0x030,
     SVM_EXIT_EXCP_BASE      = 0x040,    /* 0x040-0x05f exception vector n */
     SVM_EXIT_INTR           = 0x060,
     SVM_EXIT_NMI            = 0x061,
@@ -153,31 +134,14 @@ enum svm_exitcode {
     SVM_EXIT_INIT           = 0x063,
     SVM_EXIT_VINTR          = 0x064,
     SVM_EXIT_CR0_SEL_WRITE  = 0x065,
-    SVM_EXIT_IDTR_READ      = 0x066,
-    SVM_EXIT_GDTR_READ      = 0x067,
-    SVM_EXIT_LDTR_READ      = 0x068,
-    SVM_EXIT_TR_READ        = 0x069,
-    SVM_EXIT_IDTR_WRITE     = 0x06a,
-    SVM_EXIT_GDTR_WRITE     = 0x06b,
-    SVM_EXIT_LDTR_WRITE     = 0x06c,
-    SVM_EXIT_TR_WRITE       = 0x06d,
-    SVM_EXIT_RDTSC          = 0x06e,
     SVM_EXIT_RDPMC          = 0x06f,
-    SVM_EXIT_PUSHF          = 0x070,
-    SVM_EXIT_POPF           = 0x071,
     SVM_EXIT_CPUID          = 0x072,
-    SVM_EXIT_RSM            = 0x073,
     SVM_EXIT_IRET           = 0x074,
-    SVM_EXIT_SWINT          = 0x075,
     SVM_EXIT_INVD           = 0x076,
-    SVM_EXIT_PAUSE          = 0x077,
     SVM_EXIT_HLT            = 0x078,
-    SVM_EXIT_INVLPG         = 0x079,
     SVM_EXIT_INVLPGA        = 0x07a,
     SVM_EXIT_IOIO           = 0x07b,
     SVM_EXIT_MSR            = 0x07c,
-    SVM_EXIT_TASK_SWITCH    = 0x07d,
-    SVM_EXIT_FERR_FREEZE    = 0x07e,
     SVM_EXIT_SHUTDOWN       = 0x07f,
     SVM_EXIT_VMRUN          = 0x080,
     SVM_EXIT_VMMCALL        = 0x081,
@@ -186,23 +150,15 @@ enum svm_exitcode {
     SVM_EXIT_STGI           = 0x084,
     SVM_EXIT_CLGI           = 0x085,
     SVM_EXIT_SKINIT         = 0x086,
-    SVM_EXIT_RDTSCP         = 0x087,
-    SVM_EXIT_ICEBP          = 0x088,
     SVM_EXIT_WBINVD         = 0x089,
     SVM_EXIT_MONITOR        = 0x08a,
     SVM_EXIT_MWAIT          = 0x08b,
     SVM_EXIT_MWAIT_ARMED    = 0x08c,
     SVM_EXIT_XSETBV         = 0x08d,
     SVM_EXIT_RDPRU          = 0x08e,
-    SVM_EXIT_EFER_WRITE_TRAP = 0x08f,
-    SVM_EXIT_CR0_WRITE_TRAP = 0x090,    /* 0x090-0x09f */
     SVM_EXIT_NPF            = 0x400,
-    SVM_EXIT_AVIC_INCOMPLETE_IPI = 0x401,
-    SVM_EXIT_AVIC_NOACCEL   = 0x402,
-    SVM_EXIT_VMGEXIT        = 0x403,
 };
 #define SVM_EXIT_INVALID        (~0ull)         /* -1: VMRUN consistency check failed */
-#define SVM_EXIT_BUSY           (~0ull - 1)     /* -2 */
 
 /* ---- the VMCB (appendix B "Layout of VMCB") ---- */
 

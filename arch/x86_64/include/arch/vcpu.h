@@ -325,8 +325,11 @@ void vcpu_assert_host_state(unsigned cpu, const char *backend);
 void vcpu_debug_regs_load(struct vcpu_hw *v, unsigned cpu, bool with_dr6);
 /* The architectural reset values of those (SDM 3A table 9-1), next entry. */
 void vcpu_debug_regs_reset(struct vcpu_hw *v);
-/* VM restart: x87/SSE/AVX state back to its reset values (FCW 0x37f,
- * MXCSR 0x1f80, all else 0), whatever the guest left in it. */
+/* The FPU/SSE/AVX image (XSAVE layout) at page pa: x87 and SSE at their
+ * reset values (FCW 0x37f, MXCSR 0x1f80, all else 0), XSTATE_BV as given. */
+void vcpu_fpu_image_init(uint64_t pa, uint64_t xstate_bv);
+/* VM restart: x87/SSE/AVX state back to its reset values, whatever the
+ * guest left in it (XSTATE_BV as the backend set it). */
 void vcpu_fpu_reset(struct vcpu_hw *v);
 
 #endif

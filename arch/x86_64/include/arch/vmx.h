@@ -71,8 +71,6 @@ enum { VMCS_W16 = 0, VMCS_W64 = 1, VMCS_W32 = 2, VMCS_WNAT = 3 };
 enum vmcs_field {
     /* B.1.1 16-bit control fields */
     VPID                        = 0x0000,
-    POSTED_INTR_NOTIFY_VECTOR   = 0x0002,
-    EPTP_INDEX                  = 0x0004,
     /* B.1.2 16-bit guest-state fields */
     GUEST_ES_SEL                = 0x0800,
     GUEST_CS_SEL                = 0x0802,
@@ -83,7 +81,6 @@ enum vmcs_field {
     GUEST_LDTR_SEL              = 0x080c,
     GUEST_TR_SEL                = 0x080e,
     GUEST_INTR_STATUS           = 0x0810,   /* 24.4.2: RVI bits 7:0, SVI bits 15:8 (VID) */
-    GUEST_PML_INDEX             = 0x0812,
     /* B.1.3 16-bit host-state fields */
     HOST_ES_SEL                 = 0x0c00,
     HOST_CS_SEL                 = 0x0c02,
@@ -97,29 +94,11 @@ enum vmcs_field {
     IO_BITMAP_A                 = 0x2000,
     IO_BITMAP_B                 = 0x2002,
     MSR_BITMAP                  = 0x2004,
-    EXIT_MSR_STORE_ADDR         = 0x2006,
-    EXIT_MSR_LOAD_ADDR          = 0x2008,
-    ENTRY_MSR_LOAD_ADDR         = 0x200a,
-    EXECUTIVE_VMCS_PTR          = 0x200c,
-    PML_ADDR                    = 0x200e,
     TSC_OFFSET                  = 0x2010,
     VIRTUAL_APIC_ADDR           = 0x2012,   /* 24.6.8: the virtual-APIC page (TPR shadow, VID) */
     APIC_ACCESS_ADDR            = 0x2014,   /* 24.6.8: "virtualize APIC accesses" */
-    POSTED_INTR_DESC_ADDR       = 0x2016,
-    VM_FUNCTION_CONTROLS        = 0x2018,
     EPT_POINTER                 = 0x201a,
     EOI_EXIT_BITMAP0            = 0x201c,   /* 24.6.8: vectors 0-63 whose EOI exits (29.1.4) */
-    EOI_EXIT_BITMAP1            = 0x201e,
-    EOI_EXIT_BITMAP2            = 0x2020,
-    EOI_EXIT_BITMAP3            = 0x2022,
-    EPTP_LIST_ADDR              = 0x2024,
-    VMREAD_BITMAP               = 0x2026,
-    VMWRITE_BITMAP              = 0x2028,
-    VE_INFO_ADDR                = 0x202a,
-    XSS_EXIT_BITMAP             = 0x202c,
-    ENCLS_EXIT_BITMAP           = 0x202e,
-    SPP_TABLE_PTR               = 0x2030,
-    TSC_MULTIPLIER              = 0x2032,
     /* B.2.2 64-bit read-only data fields */
     GUEST_PHYSICAL_ADDRESS      = 0x2400,
     /* B.2.3 64-bit guest-state fields */
@@ -127,17 +106,10 @@ enum vmcs_field {
     GUEST_IA32_DEBUGCTL         = 0x2802,
     GUEST_IA32_PAT              = 0x2804,
     GUEST_IA32_EFER             = 0x2806,
-    GUEST_IA32_PERF_GLOBAL_CTRL = 0x2808,
-    GUEST_PDPTE0                = 0x280a,
-    GUEST_PDPTE1                = 0x280c,
-    GUEST_PDPTE2                = 0x280e,
-    GUEST_PDPTE3                = 0x2810,
-    GUEST_IA32_BNDCFGS          = 0x2812,
-    GUEST_IA32_RTIT_CTL         = 0x2814,
+    GUEST_PDPTE0                = 0x280a,   /* PDPTE1-3 follow, 2 apart */
     /* B.2.4 64-bit host-state fields */
     HOST_IA32_PAT               = 0x2c00,
     HOST_IA32_EFER              = 0x2c02,
-    HOST_IA32_PERF_GLOBAL_CTRL  = 0x2c04,
 
     /* B.3.1 32-bit control fields */
     PIN_BASED_CONTROLS          = 0x4000,
@@ -156,8 +128,6 @@ enum vmcs_field {
     ENTRY_INSTRUCTION_LEN       = 0x401a,
     TPR_THRESHOLD               = 0x401c,   /* 24.6.8: bits 3:0, "TPR below threshold" exits (29.1.2) */
     PROC_BASED_CONTROLS2        = 0x401e,
-    PLE_GAP                     = 0x4020,
-    PLE_WINDOW                  = 0x4022,
     /* B.3.2 32-bit read-only data fields */
     VM_INSTRUCTION_ERROR        = 0x4400,
     EXIT_REASON                 = 0x4402,
@@ -188,7 +158,6 @@ enum vmcs_field {
     GUEST_TR_AR                 = 0x4822,
     GUEST_INTERRUPTIBILITY      = 0x4824,
     GUEST_ACTIVITY_STATE        = 0x4826,
-    GUEST_SMBASE                = 0x4828,
     GUEST_IA32_SYSENTER_CS      = 0x482a,
     GUEST_PREEMPT_TIMER         = 0x482e,
     /* B.3.4 32-bit host-state field */
@@ -199,16 +168,8 @@ enum vmcs_field {
     CR4_GUEST_HOST_MASK         = 0x6002,
     CR0_READ_SHADOW             = 0x6004,
     CR4_READ_SHADOW             = 0x6006,
-    CR3_TARGET0                 = 0x6008,
-    CR3_TARGET1                 = 0x600a,
-    CR3_TARGET2                 = 0x600c,
-    CR3_TARGET3                 = 0x600e,
     /* B.4.2 natural-width read-only data fields */
     EXIT_QUALIFICATION          = 0x6400,
-    IO_RCX                      = 0x6402,
-    IO_RSI                      = 0x6404,
-    IO_RDI                      = 0x6406,
-    IO_RIP                      = 0x6408,
     GUEST_LINEAR_ADDRESS        = 0x640a,
     /* B.4.3 natural-width guest-state fields */
     GUEST_CR0                   = 0x6800,
@@ -363,12 +324,8 @@ enum vmx_exit_reason {
 /* guest interruptibility state (24.4.2) and activity state */
 #define INTERRUPTIBILITY_STI    (1u << 0)
 #define INTERRUPTIBILITY_MOVSS  (1u << 1)
-#define INTERRUPTIBILITY_SMI    (1u << 2)
 #define INTERRUPTIBILITY_NMI    (1u << 3)
 #define ACTIVITY_ACTIVE         0u
-#define ACTIVITY_HLT            1u
-#define ACTIVITY_SHUTDOWN       2u
-#define ACTIVITY_WAIT_SIPI      3u
 
 /* ---- exit qualifications (27.2.1) ----------------------------------------- */
 /* I/O instructions (table 27-5) */
@@ -381,7 +338,6 @@ enum vmx_exit_reason {
 #define CRQ_NUM(q)              ((unsigned)(q) & 0xf)
 #define CRQ_TYPE(q)             ((unsigned)((q) >> 4) & 3)
 #define CRQ_TYPE_MOV_TO         0u
-#define CRQ_TYPE_MOV_FROM       1u
 #define CRQ_TYPE_CLTS           2u
 #define CRQ_TYPE_LMSW           3u
 #define CRQ_GPR(q)              ((unsigned)((q) >> 8) & 0xf)
@@ -402,18 +358,13 @@ enum vmx_exit_reason {
 #define EPT_W                   (1ull << 1)
 #define EPT_X                   (1ull << 2)
 #define EPT_MT_SHIFT            3               /* leaf: memory type, bits 5:3 */
-#define EPT_MT_UC               0ull
 #define EPT_MT_WB               6ull
-#define EPT_IGNORE_PAT          (1ull << 6)
 #define EPT_LARGE               (1ull << 7)
-#define EPT_ACCESSED            (1ull << 8)
-#define EPT_DIRTY               (1ull << 9)
 #define EPTP_MT_WB              6ull
 #define EPTP_WALK4              (3ull << 3)     /* page-walk length - 1 */
 #define EPTP_AD                 (1ull << 6)
 #define INVEPT_SINGLE           1ull
 #define INVEPT_ALL              2ull
-#define INVVPID_ADDR            0ull
 #define INVVPID_SINGLE          1ull
 #define INVVPID_ALL             2ull
 

@@ -107,12 +107,6 @@ static inline void irq_restore(uint64_t f)
         irq_enable();
     }
 }
-static inline bool irqs_enabled(void)
-{
-    uint64_t f;
-    __asm__ volatile("pushfq; popq %0" : "=r"(f));
-    return f & (1u << 9);
-}
 
 static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
 
