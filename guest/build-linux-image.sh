@@ -38,11 +38,12 @@ log() { echo "linux-image: $*" >&2; }
 
 extra_mods=""
 extra_files=""
-# ---- --iperf3: iperf3 in the image (tests/boot/qemu-wire.sh) ----------------
-# --iperf3 (anywhere before OUTDIR) also ships Debian's iperf3 (/usr/bin/iperf3
-# with its shared libraries and dynamic loader, taken from the host: apt-get
-# install iperf3 when missing) and the hook /etc/nethv.d/20-iperf3.sh (see the
-# block before "outputs").  Without it the image is exactly as before.
+# ---- --iperf3: the network tools in the image (tests/boot/qemu-wire.sh) ------
+# --iperf3 (anywhere before OUTDIR) also ships Debian's iperf3, ethtool and
+# tcpdump (each /usr/bin/NAME with its shared libraries and dynamic loader,
+# taken from the host: apt-get install when missing) and the hook
+# /etc/nethv.d/20-iperf3.sh (see the block before "outputs").  Without it the
+# image is exactly as before.
 want_iperf3=0
 for a; do
     shift
@@ -118,18 +119,22 @@ stamp="$stamp modules=$(echo $extra_mods) vmlinux=$want_vmlinux"
 for f in $extra_files; do
     stamp="$stamp file=${f#*:}:$(hash_of "${f%%:*}")"
 done
-# ---- --iperf3: host iperf3, and its version in the stamp -------------------
+# ---- --iperf3: the host's tools, and their versions in the stamp ---------------
+NET_TOOLS="iperf3 ethtool tcpdump"      # (each binary is its Debian package's name)
+tool_path() { PATH=$PATH:/usr/sbin:/sbin command -v "$1"; }
 if [ $want_iperf3 = 1 ]; then
-    if ! command -v iperf3 >/dev/null 2>&1; then
-        log "installing: iperf3"
-        echo "iperf3 iperf3/start_daemon boolean false" | $SUDO debconf-set-selections 2>/dev/null || :
-        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iperf3 >/dev/null ||
+    echo "iperf3 iperf3/start_daemon boolean false" | $SUDO debconf-set-selections 2>/dev/null || :
+    for t in $NET_TOOLS; do
+        tool_path $t >/dev/null 2>&1 && continue
+        log "installing: $t"
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $t >/dev/null ||
             { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -qq --no-install-recommends iperf3 >/dev/null; } ||
-            { echo "$0: cannot install iperf3" >&2; exit 1; }
-    fi
-    IPERF3=$(command -v iperf3)
-    stamp="$stamp iperf3=$(dpkg-query -W -f '${Version}' iperf3 2>/dev/null):$(hash_of "$IPERF3")"
+                apt-get install -y -qq --no-install-recommends $t >/dev/null; } ||
+            { echo "$0: cannot install $t" >&2; exit 1; }
+    done
+    for t in $NET_TOOLS; do
+        stamp="$stamp $t=$(dpkg-query -W -f '${Version}' $t 2>/dev/null):$(hash_of "$(tool_path $t)")"
+    done
 fi
 # ---- end of --iperf3 ----------------------------------------------------------
 if [ -f "$OUT/.stamp" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ] &&
@@ -298,8 +303,18 @@ cat > etc/nethv.d/10-net.sh <<'EOF'
 #   nethv.bigping=N     after the pings: 3 pings of N bytes to the first peer
 #   nethv.mtu=N         try to set eth0's MTU to N (the virtio device's `mtu`
 #                       is Linux's maximum): "set" or "refused"
+#   nethv.mac=MAC       then try to change eth0's MAC (CTRL_MAC_ADDR, the
+#                       port's `mac-change` policy): "set" or "refused"
+#   With the tools of --iperf3 in the image:
+#   nethv.ethtool       print eth0's offloads (`ethtool -k`), turn rx-gro-hw
+#                       off (CTRL_GUEST_OFFLOADS) and print them again
+#   nethv.sniff=S       run tcpdump on eth0 (promiscuous) for S seconds from
+#                       before the pings on; then print how many ICMP echo
+#                       packets it saw between two other hosts, and whether
+#                       Linux was refused promiscuous mode (the port's
+#                       `promisc` policy: dmesg's "Failed to enable promisc")
 # Ends with eth0's packet counters.  Every line starts "nethv-guest: ".
-net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20 net_mtu= net_bigping=
+net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20 net_mtu= net_bigping= net_mac= net_ethtool= net_sniff=
 for w in $(cat /proc/cmdline); do
     case $w in
     nethv.ip=*) net_ip=${w#nethv.ip=} ;;
@@ -309,6 +324,9 @@ for w in $(cat /proc/cmdline); do
     nethv.pingwait=*) net_pingwait=${w#nethv.pingwait=} ;;
     nethv.mtu=*) net_mtu=${w#nethv.mtu=} ;;
     nethv.bigping=*) net_bigping=${w#nethv.bigping=} ;;
+    nethv.mac=*) net_mac=${w#nethv.mac=} ;;
+    nethv.ethtool) net_ethtool=1 ;;
+    nethv.sniff=*) net_sniff=${w#nethv.sniff=} ;;
     esac
 done
 net_up() {
@@ -331,6 +349,39 @@ net_up() {
             echo "nethv-guest: eth0 mtu $net_mtu: refused"
         fi
     fi
+    if [ -n "$net_mac" ]; then
+        if ip link set dev eth0 address "$net_mac" 2>/dev/null; then
+            echo "nethv-guest: eth0 address $net_mac: set, now $(cat /sys/class/net/eth0/address)"
+        else
+            echo "nethv-guest: eth0 address $net_mac: refused, still $(cat /sys/class/net/eth0/address)"
+        fi
+    fi
+    if [ -n "$net_ethtool" ]; then
+        net_offloads
+        if ethtool -K eth0 rx-gro-hw off 2>/dev/null; then
+            echo "nethv-guest: ethtool -K eth0 rx-gro-hw off: done"
+        else
+            echo "nethv-guest: ethtool -K eth0 rx-gro-hw off: refused"
+        fi
+        net_offloads
+    fi
+}
+net_offloads() {   # one line: the offloads the tests look at
+    echo "nethv-guest: ethtool -k eth0:$(ethtool -k eth0 2>&1 |
+        grep -E '^(rx-checksumming|tx-checksumming|scatter-gather|tcp-segmentation-offload|rx-gro-hw):' |
+        sed 's/ \[fixed\]//' | tr -s '\n\t' '  ' | sed 's/ *$//')"
+}
+net_sniff_start() {
+    me=$(ip -o -4 addr show dev eth0 | awk '{ print $4 }'); me=${me%/*}
+    timeout "$net_sniff" tcpdump -n -l -i eth0 icmp > /tmp/sniff 2>/tmp/sniff.err &
+    sniff_pid=$!
+    sleep 2     # Linux asks for promiscuous mode (a workqueue): its warning, if any, before our lines
+}
+net_sniff_end() {
+    wait $sniff_pid
+    others=$(grep 'ICMP echo' /tmp/sniff | grep -vc " $me[ >:]\|> $me:")
+    if dmesg | grep -q 'Failed to enable promisc'; then pm=refused; else pm=granted; fi
+    echo "nethv-guest: sniffed $(grep -c 'ICMP echo' /tmp/sniff) echo packets, $others between other hosts; promiscuous mode $pm"
 }
 net_ping1() {
     t0=$(date +%s)
@@ -355,6 +406,7 @@ net_ping() {   # nethv.ping=A[,B...]: each peer in turn
     done
 }
 if [ -n "$net_ip$net_dhcp" ] && net_up; then
+    [ -z "$net_sniff" ] || net_sniff_start
     [ -z "$net_ping" ] || net_ping
     if [ -n "$net_bigping" ] && [ -n "$net_ping" ]; then
         peer=${net_ping%%,*}
@@ -365,6 +417,7 @@ if [ -n "$net_ip$net_dhcp" ] && net_up; then
         echo "nethv-guest: staying up $net_wait s"
         sleep "$net_wait"
     fi
+    [ -z "$net_sniff" ] || net_sniff_end
     eth0_counters
 fi
 EOF
@@ -427,24 +480,30 @@ for f in $extra_files; do
     cp "$src" "$ST$dst"
 done
 
-# ---- --iperf3: the binary, its libraries, and the hook -------------------------
-# /usr/lib/iperf3/ holds iperf3, every library ldd names and the dynamic
-# loader; /usr/bin/iperf3 runs them through that loader (no ld.so.cache or
+# ---- --iperf3: the binaries, their libraries, and the hook ----------------------
+# /usr/lib/nettools/ holds each tool, every library ldd names and the dynamic
+# loader; /usr/bin/NAME runs it through that loader (no ld.so.cache or
 # library paths needed in the image).
 if [ $want_iperf3 = 1 ]; then
-    mkdir -p usr/lib/iperf3
-    cp -L "$IPERF3" usr/lib/iperf3/iperf3
-    for lib in $(ldd "$IPERF3" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-        cp -L "$lib" "usr/lib/iperf3/${lib##*/}"
+    mkdir -p usr/lib/nettools
+    # tcpdump drops to user tcpdump once its socket is open
+    grep -q '^root:' etc/passwd 2>/dev/null || echo 'root:x:0:0:root:/:/bin/sh' >> etc/passwd
+    echo 'tcpdump:x:104:110::/nonexistent:/bin/false' >> etc/passwd
+    grep -q '^root:' etc/group 2>/dev/null || echo 'root:x:0:' >> etc/group
+    echo 'tcpdump:x:110:' >> etc/group
+    for t in $NET_TOOLS; do
+        bin=$(tool_path $t)
+        cp -L "$bin" usr/lib/nettools/$t
+        for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+            cp -L "$lib" "usr/lib/nettools/${lib##*/}"
+        done
+        ldso=$(ldd "$bin" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
+        [ -n "$ldso" ] || { echo "$0: no dynamic loader for $bin" >&2; exit 1; }
+        rm -f usr/bin/$t usr/sbin/$t
+        printf '#!/bin/sh\nexec /usr/lib/nettools/%s --library-path /usr/lib/nettools /usr/lib/nettools/%s "$@"\n' \
+            "${ldso##*/}" $t > usr/bin/$t
+        chmod 755 usr/bin/$t
     done
-    ldso=$(ldd "$IPERF3" | awk '$1 ~ /^\/.*ld-linux/ { print $1 }')
-    [ -n "$ldso" ] || { echo "$0: no dynamic loader for $IPERF3" >&2; exit 1; }
-    rm -f usr/bin/iperf3
-    cat > usr/bin/iperf3 <<EOF
-#!/bin/sh
-exec /usr/lib/iperf3/${ldso##*/} --library-path /usr/lib/iperf3 /usr/lib/iperf3/iperf3 "\$@"
-EOF
-    chmod 755 usr/bin/iperf3
     cat > etc/nethv.d/20-iperf3.sh <<'EOF'
 # iperf3 from the kernel command line (sourced by /init, after 10-net.sh):
 #   nethv.iperf3=server  run `iperf3 -s -1` twice in a row (the client's two
