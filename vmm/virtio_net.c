@@ -46,6 +46,8 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/virtio.h>
+#include <arch/x86.h>
+#include <arch/time.h>
 #include "vmm.h"
 #include "pci.h"
 #include "lapic.h"
@@ -87,7 +89,15 @@
                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | \
                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |  \
                        VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
-                       VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+                       VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) |                           \
+                       VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE))
+
+/* GUEST_ANNOUNCE after a VM restart: the device asks the driver (status
+ * ANNOUNCE and a config interrupt) VNET_ANNOUNCE_ROUNDS times, 1, 2, 4, 8
+ * and 16 s after DRIVER_OK -- the guest only announces the addresses it has
+ * by then, and a restarted Linux configures eth0 seconds after its driver
+ * starts; a round whose request is still not acked is skipped. */
+#define VNET_ANNOUNCE_ROUNDS 5
 
 /* Control queue bounds: descriptors per chain (an indirect table's
  * included: Linux uses 3 or 4), and so at most VNET_CTRL_DESCS guest reads
@@ -124,6 +134,11 @@ struct vmm_vnet {
     bool ctrl_pending;                  /* its interrupt, held while masked (PBA bit) */
     struct vmm_net_ctrl rx;             /* the receive mode in force (CTRL_RX, MAC_TABLE_SET) */
     struct vring_desc ctrl_desc[VNET_QUEUE_MAX];    /* a kick's snapshot of the table */
+    bool cfg_pending;                   /* the config interrupt, held while masked */
+    bool announce;                      /* status ANNOUNCE: asked, not yet acked */
+    unsigned announce_rounds;           /* rounds still to come (after a restart) */
+    uint64_t announce_next;             /* TSC of the next round */
+    uint64_t announces, announce_acks;  /* requests made, acks taken */
     uint64_t notify_gpa;                /* as last given to vm_net_set_notify */
     /* counters */
     uint64_t acc[VNET_BAR_SIZE / VNET_PART_SIZE];   /* accesses per BAR part (BAR or PCI_CFG) */
@@ -171,20 +186,24 @@ static void vnet_route(struct vmm *m, struct vmm_vnet *d, unsigned qi)
     vm_net_set_msi(m->vm_id, d->port, qi, &msi);
 }
 
-/* The control queue's interrupt (its MSI-X vector, sent from here), or
- * held as pending while masked. */
-static void vnet_ctrl_irq(struct vmm *m, struct vmm_vnet *d)
+/* An interrupt the monitor itself sends (the control queue's, the config
+ * change's) on MSI-X vector v, or held as *pending while masked. */
+static void vnet_msix_send(struct vmm *m, struct vmm_vnet *d, unsigned v, bool *pending)
 {
     const uint8_t *mc = &d->f->cfg[d->msix_cap + 2];
     uint16_t ctl = (uint16_t)(mc[0] | mc[1] << 8);
-    unsigned v = d->q[VNET_CTRLQ].vector;
     if (v >= VNET_NVEC)
         return;
     const struct vnet_msix_entry *e = &d->msix[v];
-    d->ctrl_pending = !(ctl & PCI_MSIX_ENABLE) || (ctl & PCI_MSIX_MASKALL) ||
-                      (e->ctrl & VNET_MSIX_CTRL_MASKED);
-    if (!d->ctrl_pending)
+    *pending = !(ctl & PCI_MSIX_ENABLE) || (ctl & PCI_MSIX_MASKALL) ||
+               (e->ctrl & VNET_MSIX_CTRL_MASKED);
+    if (!*pending)
         vmm_msi(m, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+}
+
+static void vnet_ctrl_irq(struct vmm *m, struct vmm_vnet *d)
+{
+    vnet_msix_send(m, d, d->q[VNET_CTRLQ].vector, &d->ctrl_pending);
 }
 
 /* Every queue whose vector is `vec` (or all for VNET_NVEC). */
@@ -195,6 +214,8 @@ static void vnet_route_vector(struct vmm *m, struct vmm_vnet *d, unsigned vec)
             vnet_route(m, d, qi);
     if (d->ctrl_pending && (vec == VNET_NVEC || d->q[VNET_CTRLQ].vector == vec))
         vnet_ctrl_irq(m, d);
+    if (d->cfg_pending && (vec == VNET_NVEC || d->config_vector == vec))
+        vnet_msix_send(m, d, d->config_vector, &d->cfg_pending);
 }
 
 /* After a BAR move or a change of memory decoding: the notify area's GPA,
@@ -225,7 +246,8 @@ static void vnet_reset_registers(struct vmm_vnet *d)
     for (unsigned qi = 0; qi < VNET_NQ; qi++)
         d->q[qi] = (struct vnet_queue){ .size = VNET_QUEUE_MAX, .vector = VIRTIO_MSI_NO_VECTOR };
     d->ctrl_avail = d->ctrl_used = 0;
-    d->ctrl_broken = d->ctrl_pending = false;
+    d->ctrl_broken = d->ctrl_pending = d->cfg_pending = d->announce = false;
+    d->announce_rounds = 0;
     memset(&d->rx, 0, sizeof(d->rx));
     d->rx.kind = VMM_NET_CTRL_RX_MODE;
 }
@@ -252,9 +274,44 @@ static bool vnet_features_ok(uint64_t features)
               (!(HAS(GUEST_TSO4) || HAS(GUEST_TSO6)) || HAS(GUEST_CSUM)) &&
               (!HAS(HOST_ECN) || HAS(HOST_TSO4) || HAS(HOST_TSO6)) &&
               (!HAS(GUEST_ECN) || HAS(GUEST_TSO4) || HAS(GUEST_TSO6)) &&
-              (HAS(CTRL_VQ) || !(HAS(CTRL_RX) || HAS(CTRL_MAC_ADDR) || HAS(CTRL_GUEST_OFFLOADS)));
+              (HAS(CTRL_VQ) || !(HAS(CTRL_RX) || HAS(CTRL_MAC_ADDR) || HAS(CTRL_GUEST_OFFLOADS) ||
+                                 HAS(GUEST_ANNOUNCE)));
 #undef HAS
     return ok;
+}
+
+/* The VM's announce timer at the earliest round due on any device. */
+static void vnet_announce_arm(struct vmm *m)
+{
+    uint64_t next = 0;
+    for (unsigned i = 0; i < m->nvnets; i++) {
+        const struct vmm_vnet *d = m->vnet[i];
+        if (d->announce_rounds && (!next || d->announce_next < next))
+            next = d->announce_next;
+    }
+    if (m->vnet_timer >= 0)
+        vm_dev_timer(m->vm_id, (unsigned)m->vnet_timer, next, 0);
+}
+
+/* The announce timer (m->lock held): each device with a round due asks its
+ * driver to announce itself (5.1.6.5.4), unless the last ask is unacked. */
+static void vnet_announce_expired(struct vmm *m, void *state)
+{
+    uint64_t now = rdtsc(), hz = tsc_hz ? tsc_hz : 1;
+    for (unsigned i = 0; i < m->nvnets; i++) {
+        struct vmm_vnet *d = m->vnet[i];
+        if (!d->announce_rounds || d->announce_next > now)
+            continue;
+        d->announce_rounds--;
+        d->announce_next = now + (hz << (VNET_ANNOUNCE_ROUNDS - d->announce_rounds));
+        if (!d->started || d->announce)
+            continue;
+        d->announce = true;
+        d->announces++;
+        d->generation++;                /* 4.1.4.3.1: the config changed */
+        vnet_msix_send(m, d, d->config_vector, &d->cfg_pending);
+    }
+    vnet_announce_arm(m);
 }
 
 static void vnet_start(struct vmm *m, struct vmm_vnet *d)
@@ -268,6 +325,11 @@ static void vnet_start(struct vmm *m, struct vmm_vnet *d)
     if ((d->status & VIRTIO_STATUS_FEATURES_OK) &&
         !vm_net_start(m->vm_id, d->port, d->driver_features, q)) {
         d->started = true;
+        if (m->boots && (d->driver_features & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE))) {
+            d->announce_rounds = VNET_ANNOUNCE_ROUNDS;
+            d->announce_next = rdtsc() + (tsc_hz ? tsc_hz : 1);
+            vnet_announce_arm(m);
+        }
         return;
     }
     /* 2.1.2: the device can no longer work until reset (no config
@@ -287,6 +349,13 @@ static uint8_t vnet_ctrl_exec(struct vmm *m, struct vmm_vnet *d, const uint8_t *
 {
     struct vmm_net_ctrl c;
     enum vnet_ctrl_result r = vnet_ctrl_parse(cmd, len, d->driver_features, &d->rx, &c);
+    if (r == VNET_CTRL_ANNOUNCE_ACK) {  /* 5.1.6.5.4: the driver announced itself */
+        d->announce = false;
+        d->announce_acks++;
+        d->generation++;
+        d->ctrl_ok++;
+        return VIRTIO_NET_OK;
+    }
     if (r == VNET_CTRL_KERNEL && !vm_net_ctrl(m->vm_id, d->port, &c)) {
         if (c.kind == VMM_NET_CTRL_RX_MODE)
             d->rx = c;
@@ -611,7 +680,8 @@ static void devcfg_read(struct vmm *m, struct vmm_vnet *d, unsigned off, unsigne
         d->link_up = link;
         d->generation++;
     }
-    vnet_put16(&cfg[VIRTIO_NET_CFG_STATUS], link ? VIRTIO_NET_S_LINK_UP : 0);
+    vnet_put16(&cfg[VIRTIO_NET_CFG_STATUS], (link ? VIRTIO_NET_S_LINK_UP : 0) |
+                                            (d->announce ? VIRTIO_NET_S_ANNOUNCE : 0));
     vnet_put16(&cfg[VIRTIO_NET_CFG_MAX_VQ_PAIRS], 1);
     /* the port's MTU (config `mtu`); 1500 should the kernel not say */
     vnet_put16(&cfg[VIRTIO_NET_CFG_MTU], mtu >= 68 ? mtu : 1500);
@@ -663,6 +733,8 @@ static uint64_t msix_pba(struct vmm *m, struct vmm_vnet *d)
             bits |= 1ull << d->q[qi].vector;
     if (d->ctrl_pending && d->q[VNET_CTRLQ].vector < VNET_NVEC)
         bits |= 1ull << d->q[VNET_CTRLQ].vector;
+    if (d->cfg_pending && d->config_vector < VNET_NVEC)
+        bits |= 1ull << d->config_vector;
     return bits;
 }
 
@@ -859,6 +931,7 @@ static int vnet_create(struct vmm *m, unsigned port)
 /* The VM's virtio-net devices: net port n at PCI 00:(3+n).0. */
 int vmm_virtio_net_init(struct vmm *m, const struct vmm_create_args *a)
 {
+    m->vnet_timer = a->net_ports ? vmm_add_timer(m, vnet_announce_expired, NULL) : -1;
     for (unsigned port = 0; port < a->net_ports && port < VMM_NET_MAX_PORTS; port++) {
         if (vnet_create(m, port)) {
             printk("vmm %s: virtio-net port %u: no room for the PCI function\n", m->name, port);
@@ -880,7 +953,7 @@ void vmm_virtio_net_print_stats(struct vmm *m)
         const uint64_t *a = d->acc;
         printk("vmm %s: virtio-net %u: accesses in the monitor: pci-config %llu common %llu "
                "isr %llu devcfg %llu notify %llu msix %llu pba %llu (bad %llu); "
-               "control commands ok %llu err %llu, queue breaks %llu\n",
+               "control commands ok %llu err %llu, queue breaks %llu, announces %llu acked %llu\n",
                m->name, d->port, (unsigned long long)d->f->cfg_accesses,
                (unsigned long long)a[VNET_COMMON_OFF / VNET_PART_SIZE],
                (unsigned long long)a[VNET_ISR_OFF / VNET_PART_SIZE],
@@ -889,7 +962,8 @@ void vmm_virtio_net_print_stats(struct vmm *m)
                (unsigned long long)a[VNET_MSIX_OFF / VNET_PART_SIZE],
                (unsigned long long)a[VNET_PBA_OFF / VNET_PART_SIZE],
                (unsigned long long)d->bad_access, (unsigned long long)d->ctrl_ok,
-               (unsigned long long)d->ctrl_err, (unsigned long long)d->ctrl_breaks);
+               (unsigned long long)d->ctrl_err, (unsigned long long)d->ctrl_breaks,
+               (unsigned long long)d->announces, (unsigned long long)d->announce_acks);
     }
 }
 

@@ -37,6 +37,7 @@ struct vmm *vmm_create(const struct vmm_create_args *a)
         return NULL;
     struct vmm *m = phys_to_virt(pa);
     m->lock = (spinlock_t)SPINLOCK_INIT;
+    m->boots = 0;
     if (vmm_init(m, a)) {
         page_free(pa, ALIGN_UP(sizeof(struct vmm), PAGE_SIZE) / PAGE_SIZE);
         return NULL;
@@ -54,6 +55,7 @@ void vmm_print_stats(struct vmm *m)
 int vmm_reset(struct vmm *m, const struct vmm_create_args *a)
 {
     uint64_t f = spin_lock_irqsave(&m->lock);
+    m->boots++;
     int rc = vmm_init(m, a);
     spin_unlock_irqrestore(&m->lock, f);
     return rc;

@@ -48,7 +48,9 @@ struct vmm {
     char name[VMM_NAME_MAX];
     unsigned vcpus;
     uint64_t ram_bytes;
-    spinlock_t lock;            /* serializes device state across vCPUs */
+    unsigned boots;             /* restarts so far (vmm_reset): kept across them */
+    spinlock_t lock;            /* serializes device state across vCPUs; all
+                                   after it is cleared at every restart */
     /* debug console (port 0xE9): one line per vCPU-independent buffer */
     char dbg_line[120];
     unsigned dbg_len;
@@ -77,6 +79,7 @@ struct vmm {
     struct vmm_uart *uart;      /* COM1, for vmm_uart_input */
     struct vmm_pci *pci;        /* PCI host bridge and functions (pci.h) */
     struct vmm_vnet *vnet[VMM_NET_MAX_PORTS];   /* virtio-net devices (virtio_net.c) */
+    int vnet_timer;                             /* their announce timer (vmm_add_timer) */
     unsigned nvnets;
     int power_off_requested;    /* set by PM1_CNT SLP_EN + S5: io_exit stops the VM, code 0 */
     int reset_requested;        /* 0xcf9 / i8042 0xfe / port 0x92: io_exit: VMM_RESET_VM */

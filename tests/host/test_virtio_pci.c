@@ -121,6 +121,15 @@ int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
     memcpy(gram + (gpa - GRAM), buf, len);
     return 0;
 }
+/* the kernel's device timers and clock */
+uint64_t tsc_hz = 1ull << 40;                   /* rounds are far ahead unless a test says */
+static struct { unsigned calls, id; uint64_t deadline; } dev_timer;
+void vm_dev_timer(unsigned vm_id, unsigned id, uint64_t deadline_tsc, uint64_t period)
+{
+    dev_timer.calls++;
+    dev_timer.id = id;
+    dev_timer.deadline = deadline_tsc;
+}
 static struct { unsigned n; uint64_t addr; uint32_t data; } msis_sent;
 bool vmm_msi(struct vmm *m, uint64_t addr, uint32_t data)
 {
@@ -141,7 +150,8 @@ bool vmm_msi(struct vmm *m, uint64_t addr, uint32_t data)
                         VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | \
                         VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) | \
                         VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX) | VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR) | \
-                        VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))
+                        VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE))
+#define NO_ANNOUNCE (FEATURES_LINUX & ~VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE))
 
 struct drv {
     struct vmm *m;
@@ -443,6 +453,7 @@ static void test_refused_features(void **state)
         VIRTIO_BIT(VIRTIO_NET_F_CTRL_RX),                                    /* no CTRL_VQ */
         VIRTIO_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR),
         VIRTIO_BIT(VIRTIO_NET_F_CTRL_GUEST_OFFLOADS),
+        VIRTIO_BIT(VIRTIO_NET_F_GUEST_ANNOUNCE),
     };
     for (unsigned i = 0; i < sizeof(lacking) / sizeof(lacking[0]); i++) {
         negotiate(d, VIRTIO_BIT(VIRTIO_F_VERSION_1) | lacking[i]);
@@ -861,7 +872,8 @@ static int cq_cmd(struct drv *d, uint8_t cls, uint8_t cmd, const void *data, uin
     unsigned at = (cq_avail * 3) % CQ_SIZE;
     gram[CQ_BUF - GRAM] = cls;
     gram[CQ_BUF - GRAM + 1] = cmd;
-    memcpy(gram + (CQ_BUF - GRAM) + 16, data, len);
+    if (len)
+        memcpy(gram + (CQ_BUF - GRAM) + 16, data, len);
     gram[CQ_ACK - GRAM] = 0xee;
     *cq_desc(at) = (struct vring_desc){ CQ_BUF, 2, VRING_DESC_F_NEXT, (uint16_t)((at + 1) % CQ_SIZE) };
     *cq_desc((at + 1) % CQ_SIZE) = (struct vring_desc){ CQ_BUF + 16, len, VRING_DESC_F_NEXT,
@@ -884,7 +896,7 @@ static void test_ctrl_commands(void **state)
 {
     struct drv *d = *state;
     struct vmm_vnet *v = vnet_at(d->m, SLOT);
-    ctrl_up(d, FEATURES_LINUX);
+    ctrl_up(d, NO_ANNOUNCE);
 
     /* promiscuous on: the kernel carries it out with the whole mode */
     uint8_t on = 1;
@@ -1023,6 +1035,64 @@ static void test_ctrl_indirect_and_broken(void **state)
     assert_false(v->ctrl_broken);
 }
 
+/* GUEST_ANNOUNCE: after a VM restart, DRIVER_OK starts the rounds; a due
+ * round sets status ANNOUNCE and sends the config interrupt; the driver's
+ * ANNOUNCE_ACK clears it; an unacked ask is not repeated; no rounds on the
+ * first boot or without the feature. */
+static void test_announce(void **state)
+{
+    struct drv *d = *state;
+    struct vmm_vnet *v = vnet_at(d->m, SLOT);
+    uint64_t f = FEATURES_LINUX;
+    ctrl_up(d, f);                                  /* first boot: nothing */
+    assert_int_equal(v->announce_rounds, 0);
+    d->m->boots = 1;                                /* as vmm_reset counts them */
+    ctrl_up(d, f);
+    wr(d, COMMON(d, MSIX), 2, 0);                   /* config vector 0 (0x40) */
+    assert_int_equal(v->announce_rounds, VNET_ANNOUNCE_ROUNDS);
+    assert_int_equal(dev_timer.id, (unsigned)d->m->vnet_timer);
+    assert_int_equal(dev_timer.deadline, v->announce_next);
+    vmm_timer_expired(d->m, dev_timer.id);          /* not due yet */
+    assert_int_equal(v->announce_rounds, VNET_ANNOUNCE_ROUNDS);
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), VIRTIO_NET_S_LINK_UP);
+    uint8_t gen = (uint8_t)rd(d, COMMON(d, CFGGENERATION), 1);
+    v->announce_next = 0;                           /* due */
+    vmm_timer_expired(d->m, dev_timer.id);
+    assert_int_equal(v->announce_rounds, VNET_ANNOUNCE_ROUNDS - 1);
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+    assert_int_not_equal(rd(d, COMMON(d, CFGGENERATION), 1), gen);
+    assert_int_equal(msis_sent.n, 1);
+    assert_int_equal(msis_sent.data, 0x40);
+    assert_int_equal(dev_timer.deadline, v->announce_next);     /* the next round armed */
+    /* unacked: the next round does not ask again */
+    v->announce_next = 0;
+    vmm_timer_expired(d->m, dev_timer.id);
+    assert_int_equal(msis_sent.n, 1);
+    assert_int_equal(v->announces, 1);
+    /* the ack clears it; the next round asks again, masked: held in the PBA */
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0), VIRTIO_NET_OK);
+    assert_int_equal(rd(d, DEVCFG(d, VIRTIO_NET_CFG_STATUS), 2), VIRTIO_NET_S_LINK_UP);
+    assert_int_equal(v->announce_acks, 1);
+    wr(d, TABLE(0, 12), 4, 1);
+    v->announce_next = 0;
+    vmm_timer_expired(d->m, dev_timer.id);
+    assert_int_equal(msis_sent.n, 1);
+    assert_int_equal(rd(d, VNET_PBA_OFF, 8) & 1, 1);
+    wr(d, TABLE(0, 12), 4, 0);
+    assert_int_equal(msis_sent.n, 2);
+    /* the rounds run out; the timer is cancelled */
+    for (unsigned i = 0; i < 2 * VNET_ANNOUNCE_ROUNDS; i++) {
+        v->announce_next = 0;
+        vmm_timer_expired(d->m, dev_timer.id);
+    }
+    assert_int_equal(v->announce_rounds, 0);
+    assert_int_equal(dev_timer.deadline, 0);
+    /* without the feature: no rounds; ANNOUNCE_ACK refused */
+    ctrl_up(d, NO_ANNOUNCE);
+    assert_int_equal(v->announce_rounds, 0);
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0), VIRTIO_NET_ERR);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1041,6 +1111,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_random_accesses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_commands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ctrl_indirect_and_broken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_announce, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
