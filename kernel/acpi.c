@@ -398,28 +398,16 @@ static size_t aml_int(const uint8_t *p, size_t avail, uint32_t *val)
 {
     if (avail < 1)
         return 0;
-    switch (p[0]) {
-    case 0x0a:
-        if (avail < 2)
-            return 0;
-        *val = p[1];
-        return 2;
-    case 0x0b:
-        if (avail < 3)
-            return 0;
-        *val = (uint32_t)p[1] | (uint32_t)p[2] << 8;
-        return 3;
-    case 0x0c:
-        if (avail < 5)
-            return 0;
-        *val = (uint32_t)rd(p + 1, 4);
-        return 5;
-    default:
-        if (p[0] > 0x07)
-            return 0;
+    if (p[0] <= 0x07) {
         *val = p[0];                /* ZeroOp, OneOp, or a plain byte */
         return 1;
     }
+    /* the prefix, then 1, 2 or 4 bytes little-endian */
+    size_t n = p[0] == 0x0a ? 1 : p[0] == 0x0b ? 2 : p[0] == 0x0c ? 4 : 0;
+    if (!n || avail < 1 + n)
+        return 0;
+    *val = (uint32_t)rd(p + 1, n);
+    return 1 + n;
 }
 
 /* Package starting at aml[pos] (PackageOp); fills a/b on success. */

@@ -150,6 +150,14 @@ static uint64_t gpr_value(const struct vcpu_regs *r, unsigned n)
     return n < 8 ? low[n] : high[n & 7];
 }
 
+/* #GP(0) for an instruction the kernel refuses */
+static void inject_gp0(struct vcpu *v)
+{
+    const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
+                                   .has_error = true, .error = 0 };
+    vcpu_backend->inject(&v->hw, &ev);
+}
+
 /* ---- MOV to CR4 (SVM intercepts it; VMX emulates it in its backend) ----
  * Legal values (arch/cr4.h: what the guest's CPUID grants, PAE in long
  * mode, PCIDE, CET) are loaded, anything else #GPs; the source GPR comes
@@ -177,8 +185,7 @@ static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e, enum exit
     struct vcpu_sregs s;
     vcpu_backend->get_sregs(&v->hw, &s);
     if (cr4_write_check(s.cr4, val, v->vm->hw.cr4_allowed, s.cr0, s.cr3, s.efer)) {
-        struct vcpu_event gp = { VCPU_EVENT_EXCEPTION, 13, true, 0 };
-        vcpu_backend->inject(&v->hw, &gp);
+        inject_gp0(v);
         return EXIT_RESUME;
     }
     s.cr4 = val;
@@ -243,18 +250,6 @@ static bool eoi_msr(struct vcpu *v, const struct vcpu_exit *e)
     return true;
 }
 
-/* MMIO: a write to a virtio-net notify area is the datapath's TX doorbell,
- * handled here (kernel/vnet.c) and never seen by the monitor, and so is an
- * EOI; everything else goes to the monitor's device models. */
-static enum exit_result mmio(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
-{
-    if (vnet_notify_exit(v, e) || eoi_mmio(v, e)) {
-        *by = BY_KERNEL;
-        return EXIT_RESUME;
-    }
-    return to_monitor(v, e);
-}
-
 /* IA32_TSC_DEADLINE while the LVT timer is in TSC-deadline mode: the
  * guest's next timer interrupt, which Linux rearms after every tick and
  * around every idle period (hundreds of writes per second per vCPU).  The
@@ -303,23 +298,6 @@ static bool clock_read(struct vcpu *v, const struct vcpu_exit *e)
     return true;
 }
 
-static enum exit_result io(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
-{
-    if (clock_read(v, e)) {
-        *by = BY_KERNEL;
-        return EXIT_RESUME;
-    }
-    return to_monitor(v, e);
-}
-
-/* #GP(0) for an instruction the kernel refuses */
-static void inject_gp0(struct vcpu *v)
-{
-    const struct vcpu_event ev = { .type = VCPU_EVENT_EXCEPTION, .vector = EXC_GP,
-                                   .has_error = true, .error = 0 };
-    vcpu_backend->inject(&v->hw, &ev);
-}
-
 /* The speculation-control MSRs (SPEC_CTRL, PRED_CMD, ARCH_CAPABILITIES,
  * FLUSH_CMD) are the kernel's: it loads SPEC_CTRL at every entry and acts on
  * the commands (arch/x86_64/spec.c); the monitor never sees them. */
@@ -345,22 +323,25 @@ static bool spec_msr(struct vcpu *v, const struct vcpu_exit *e, bool write)
     return true;
 }
 
-static enum exit_result msr_read(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
+/* The kernel's fast paths for the exits either side may handle; false:
+ * the monitor's.  MMIO: a write to a virtio-net notify area is the
+ * datapath's TX doorbell, handled here (kernel/vnet.c) and never seen by
+ * the monitor, and so is an EOI; everything else goes to the monitor's
+ * device models. */
+static bool fast_path(struct vcpu *v, struct vcpu_exit *e)
 {
-    if (spec_msr(v, e, false)) {
-        *by = BY_KERNEL;
-        return EXIT_RESUME;
+    switch (e->reason) {
+    case VCPU_EXIT_MMIO:
+        return vnet_notify_exit(v, e) || eoi_mmio(v, e);
+    case VCPU_EXIT_IO:
+        return clock_read(v, e);
+    case VCPU_EXIT_MSR_READ:
+        return spec_msr(v, e, false);
+    case VCPU_EXIT_MSR_WRITE:
+        return eoi_msr(v, e) || tsc_deadline_msr(v, e) || spec_msr(v, e, true);
+    default:
+        return false;
     }
-    return to_monitor(v, e);
-}
-
-static enum exit_result msr_write(struct vcpu *v, struct vcpu_exit *e, enum exit_handler *by)
-{
-    if (eoi_msr(v, e) || tsc_deadline_msr(v, e) || spec_msr(v, e, true)) {
-        *by = BY_KERNEL;
-        return EXIT_RESUME;
-    }
-    return to_monitor(v, e);
 }
 
 static enum exit_result nothing(struct vcpu *v, struct vcpu_exit *e)
@@ -609,10 +590,10 @@ static const struct {
     [VCPU_EXIT_HOST_STATE]   = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_UNKNOWN]      = { guest_fault, BY_KERNEL },
     [VCPU_EXIT_CPUID]        = { to_monitor,  BY_MONITOR },
-    [VCPU_EXIT_IO]           = { NULL,        BY_MONITOR },     /* io(): either */
-    [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* mmio(): either */
-    [VCPU_EXIT_MSR_READ]     = { NULL,        BY_MONITOR },     /* msr_read(): either */
-    [VCPU_EXIT_MSR_WRITE]    = { NULL,        BY_MONITOR },     /* msr_write(): either */
+    [VCPU_EXIT_IO]           = { NULL,        BY_MONITOR },     /* fast_path(): either */
+    [VCPU_EXIT_MMIO]         = { NULL,        BY_MONITOR },     /* fast_path(): either */
+    [VCPU_EXIT_MSR_READ]     = { NULL,        BY_MONITOR },     /* fast_path(): either */
+    [VCPU_EXIT_MSR_WRITE]    = { NULL,        BY_MONITOR },     /* fast_path(): either */
     [VCPU_EXIT_EXCEPTION]    = { exception,   BY_KERNEL },      /* #DB, #AC: reflected */
     [VCPU_EXIT_INIT]         = { to_monitor,  BY_MONITOR },
     [VCPU_EXIT_SIPI]         = { to_monitor,  BY_MONITOR },
@@ -636,12 +617,12 @@ enum vcpu_state exit_dispatch(struct vcpu *v, struct vcpu_exit *e)
     if (__atomic_load_n(&v->vm->tx_resume, __ATOMIC_ACQUIRE))
         vnet_tx_resume(v->vm);
 
-    if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_MSR_READ ||
-        r == VCPU_EXIT_IO || r == VCPU_EXIT_CR_ACCESS) {
-        by = BY_MONITOR;
-        res = r == VCPU_EXIT_MMIO ? mmio(v, e, &by) : r == VCPU_EXIT_IO ? io(v, e, &by) :
-              r == VCPU_EXIT_CR_ACCESS ? cr_access(v, e, &by) :
-              r == VCPU_EXIT_MSR_READ ? msr_read(v, e, &by) : msr_write(v, e, &by);
+    if (r == VCPU_EXIT_CR_ACCESS) {
+        res = cr_access(v, e, &by);
+    } else if (r == VCPU_EXIT_MMIO || r == VCPU_EXIT_MSR_WRITE || r == VCPU_EXIT_MSR_READ ||
+               r == VCPU_EXIT_IO) {
+        by = fast_path(v, e) ? BY_KERNEL : BY_MONITOR;
+        res = by == BY_KERNEL ? EXIT_RESUME : to_monitor(v, e);
     } else {
         if (r >= VCPU_EXIT__COUNT || !exit_table[r].fn)
             r = VCPU_EXIT_UNKNOWN;

@@ -155,6 +155,16 @@ bool pci_scan(bool (*fn)(const struct pci_dev *d, void *arg), void *arg)
     return false;
 }
 
+/* A BAR register's value (in *val) and what reads back after writing ones */
+static uint32_t bar_mask(struct pci_dev *d, unsigned off, uint32_t *val)
+{
+    *val = pci_read32(d, off);
+    pci_write32(d, off, 0xffffffffu);
+    uint32_t mask = pci_read32(d, off);
+    pci_write32(d, off, *val);
+    return mask;
+}
+
 void pci_read_bars(struct pci_dev *d)
 {
     memset(d->bar, 0, sizeof(d->bar));
@@ -164,10 +174,7 @@ void pci_read_bars(struct pci_dev *d)
     pci_write16(d, PCI_COMMAND, cmd & ~(PCI_CMD_IO | PCI_CMD_MEM));
     for (unsigned i = 0; i < 6; i++) {
         unsigned off = PCI_BAR0 + 4 * i;
-        uint32_t lo = pci_read32(d, off);
-        pci_write32(d, off, 0xffffffffu);
-        uint32_t mask = pci_read32(d, off);
-        pci_write32(d, off, lo);
+        uint32_t lo, mask = bar_mask(d, off, &lo);
         struct pci_bar *b = &d->bar[i];
         if (lo & PCI_BAR_IO) {
             b->io = true;
@@ -177,21 +184,15 @@ void pci_read_bars(struct pci_dev *d)
         }
         uint64_t base = lo & ~0xfu, m = mask & ~0xfu;
         b->prefetch = lo & PCI_BAR_PREFETCH;
-        if ((lo & PCI_BAR_MEM_TYPE) == PCI_BAR_MEM64 && i < 5) {
-            uint32_t hi = pci_read32(d, off + 4);
-            pci_write32(d, off + 4, 0xffffffffu);
-            uint32_t mhi = pci_read32(d, off + 4);
-            pci_write32(d, off + 4, hi);
+        b->mem64 = (lo & PCI_BAR_MEM_TYPE) == PCI_BAR_MEM64 && i < 5;
+        if (b->mem64) {
+            uint32_t hi, mhi = bar_mask(d, off + 4, &hi);
             base |= (uint64_t)hi << 32;
             m |= (uint64_t)mhi << 32;
-            b->mem64 = true;
-            b->base = base;
-            b->size = m ? ~m + 1 : 0;
             i++;                    /* the upper half is not a BAR of its own */
-            continue;
         }
         b->base = base;
-        b->size = m ? (uint32_t)(~(uint32_t)m + 1) : 0;
+        b->size = !m ? 0 : b->mem64 ? ~m + 1 : (uint32_t)(~(uint32_t)m + 1);
     }
     pci_write16(d, PCI_COMMAND, cmd);
 }

@@ -47,7 +47,6 @@ extern volatile bool console_pending;
 void console_service(void);
 
 static struct vcpu *runq[MAX_CPUS];
-static bool cpu_ready[MAX_CPUS];
 
 static bool first_run(struct vcpu *v)
 {
@@ -357,10 +356,8 @@ void vcpu_scheduler(void)
     for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu)
         if (!first_run(v))
             v->state = VCPU_STOPPED;
-    cpu_ready[cpu] = true;
 
     while (!vms_all_stopped()) {
-        bool ran = false;
         unsigned runnable = 0;
         for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu) {
             if (v->vm->state == VM_RESTARTING) {
@@ -380,22 +377,20 @@ void vcpu_scheduler(void)
                 pick = v;
         if (pick) {
             run_slice(pick, runnable > 1);
-            ran = true;
+            continue;
         }
-        if (!ran) {
-            bool mine_alive = false;
-            for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu)
-                if (v->state != VCPU_STOPPED && v->vm->state != VM_STOPPED)
-                    mine_alive = true;
-            if (!mine_alive)
-                break;
-            if (!timer_due_soon(runq[cpu])) {
-                irq_enable_and_halt();  /* tick or kick */
-                irq_disable();
-            }
-            console_drain();
-            if (console_pending && cpu == 0)
-                console_service();
+        bool mine_alive = false;
+        for (struct vcpu *v = runq[cpu]; v; v = v->next_on_cpu)
+            if (v->state != VCPU_STOPPED && v->vm->state != VM_STOPPED)
+                mine_alive = true;
+        if (!mine_alive)
+            break;
+        if (!timer_due_soon(runq[cpu])) {
+            irq_enable_and_halt();  /* tick or kick */
+            irq_disable();
         }
+        console_drain();
+        if (console_pending && cpu == 0)
+            console_service();
     }
 }

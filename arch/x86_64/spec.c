@@ -103,8 +103,7 @@ void spec_init(bool vmx)
      * saying RDCL_NO; elsewhere it runs on tables of its own (KPTI, user.c;
      * "kpti=on" forces them, for tests).  The CPU buffers are cleared before
      * each return to it where MDS, TAA or the MMIO bugs apply (Intel). */
-    struct cpuid_regs v0 = cpuid(0, 0);
-    bool amd = v0.ebx == 0x68747541 && v0.edx == 0x69746e65 && v0.ecx == 0x444d4163;    /* AuthenticAMD */
+    bool amd = r0.ebx == 0x68747541 && r0.edx == 0x69746e65 && r0.ecx == 0x444d4163;    /* AuthenticAMD */
     bool meltdown = !amd && !(a & ARCH_CAP_RDCL_NO);
     spec.kpti = meltdown || cmdline_has("kpti=on");
     if (spec.kpti)

@@ -260,21 +260,8 @@ uint32_t svm_ar_from_attrib(uint16_t attrib)
     return ar;
 }
 
-static void seg_to_vmcb(struct vmcb_seg *d, const struct vcpu_seg *s)
-{
-    d->sel = s->sel;
-    d->attrib = svm_attrib_from_ar(s->ar);
-    d->limit = s->limit;
-    d->base = s->base;
-}
-
-static void seg_from_vmcb(struct vcpu_seg *d, const struct vmcb_seg *s)
-{
-    d->sel = s->sel;
-    d->ar = svm_ar_from_attrib(s->attrib);
-    d->limit = s->limit;
-    d->base = s->base;
-}
+/* The eight segment registers, in the same order in both */
+#define SEGS(p) { &(p)->cs, &(p)->ds, &(p)->es, &(p)->fs, &(p)->gs, &(p)->ss, &(p)->tr, &(p)->ldtr }
 
 /* ---- registers ---- */
 
@@ -303,14 +290,11 @@ static void svm_set_regs(struct vcpu_hw *v, const struct vcpu_regs *r)
 static void svm_get_sregs(struct vcpu_hw *v, struct vcpu_sregs *s)
 {
     const struct vmcb_save *g = &svm_vmcb(v)->save;
-    seg_from_vmcb(&s->cs, &g->cs);
-    seg_from_vmcb(&s->ds, &g->ds);
-    seg_from_vmcb(&s->es, &g->es);
-    seg_from_vmcb(&s->fs, &g->fs);
-    seg_from_vmcb(&s->gs, &g->gs);
-    seg_from_vmcb(&s->ss, &g->ss);
-    seg_from_vmcb(&s->tr, &g->tr);
-    seg_from_vmcb(&s->ldtr, &g->ldtr);
+    struct vcpu_seg *const d[] = SEGS(s);
+    const struct vmcb_seg *const from[] = SEGS(g);
+    for (unsigned i = 0; i < ARRAY_SIZE(d); i++)
+        *d[i] = (struct vcpu_seg){ from[i]->sel, svm_ar_from_attrib(from[i]->attrib), from[i]->limit,
+                                   from[i]->base };
     s->cs.ar &= ~SEG_AR_UNUSABLE;       /* CS and TR are never NULL (P ignored) */
     s->tr.ar &= ~SEG_AR_UNUSABLE;
     s->gdt = (struct vcpu_dtable){ g->gdtr.base, (uint16_t)g->gdtr.limit };
@@ -326,14 +310,11 @@ static void svm_get_sregs(struct vcpu_hw *v, struct vcpu_sregs *s)
 static void svm_set_sregs(struct vcpu_hw *v, const struct vcpu_sregs *s)
 {
     struct vmcb_save *g = &svm_vmcb(v)->save;
-    seg_to_vmcb(&g->cs, &s->cs);
-    seg_to_vmcb(&g->ds, &s->ds);
-    seg_to_vmcb(&g->es, &s->es);
-    seg_to_vmcb(&g->fs, &s->fs);
-    seg_to_vmcb(&g->gs, &s->gs);
-    seg_to_vmcb(&g->ss, &s->ss);
-    seg_to_vmcb(&g->tr, &s->tr);
-    seg_to_vmcb(&g->ldtr, &s->ldtr);
+    struct vmcb_seg *const d[] = SEGS(g);
+    const struct vcpu_seg *const from[] = SEGS(s);
+    for (unsigned i = 0; i < ARRAY_SIZE(d); i++)
+        *d[i] = (struct vmcb_seg){ from[i]->sel, svm_attrib_from_ar(from[i]->ar), from[i]->limit,
+                                   from[i]->base };
     g->gdtr = (struct vmcb_seg){ 0, 0, s->gdt.limit, s->gdt.base };
     g->idtr = (struct vmcb_seg){ 0, 0, s->idt.limit, s->idt.base };
     /* an emulated MOV to CR4 changing paging bits drops the TLB, as the CPU would */

@@ -19,6 +19,26 @@ _Static_assert(offsetof(struct user_frame, cr3) == 0x18 && offsetof(struct user_
 
 static uint64_t *tab(uint64_t e) { return phys_to_virt(e & PTE_ADDR_MASK); }
 
+/* The PTE for va below `table` (a level-`level` table: 4 = PML4); missing
+ * tables are made (entries `flags`, counted in *made) if made is given.
+ * NULL if a table is absent or out of memory. */
+static uint64_t *walk(uint64_t table, int level, uint64_t va, uint64_t flags, unsigned *made)
+{
+    uint64_t *t = tab(table);
+    for (; level > 1; level--) {
+        uint64_t *e = &t[(va >> (12 + 9 * (level - 1))) & 511];
+        if (!(*e & PTE_P)) {
+            uint64_t p = made ? page_alloc(1, PAGE_SIZE, 0) : 0;
+            if (!p)
+                return NULL;
+            ++*made;
+            *e = p | flags;
+        }
+        t = tab(*e);
+    }
+    return &t[(va >> 12) & 511];
+}
+
 unsigned uspace_count;
 
 /* ---- KPTI: the user views' one shared piece of the kernel (arch/user.h) -- */
@@ -36,18 +56,10 @@ static void entry_map(uint64_t va, bool write, bool exec)
     if (va >> 39)
         panic("user: %#llx is outside PML4 slot 0", (unsigned long long)va);
     spin_lock(&entry_lock);
-    uint64_t *t = tab(entry_pdpt);
-    for (int level = 3; level > 1; level--) {
-        uint64_t *e = &t[(va >> (12 + 9 * (level - 1))) & 511];
-        if (!(*e & PTE_P)) {
-            uint64_t p = page_alloc(1, PAGE_SIZE, 0);
-            if (!p)
-                panic("user: out of memory for the entry mappings");
-            *e = p | PTE_P | PTE_W;     /* supervisor: the leaf decides */
-        }
-        t = tab(*e);
-    }
-    uint64_t *pte = &t[(va >> 12) & 511];
+    unsigned tables = 0;
+    uint64_t *pte = walk(entry_pdpt, 3, va, PTE_P | PTE_W, &tables);    /* supervisor: the leaf decides */
+    if (!pte)
+        panic("user: out of memory for the entry mappings");
     if (!(*pte & PTE_P)) {
         *pte = va | PTE_P | (write ? PTE_W : 0) | (exec ? 0 : paging_nx);
         user_entry_pages++;
@@ -106,21 +118,8 @@ int uspace_init(struct uspace *us, const char *name)
 /* The PTE for va (in USER_SLOT), its tables made if `make`; NULL if absent. */
 static uint64_t *pte_of(struct uspace *us, uint64_t va, bool make)
 {
-    uint64_t *t = tab(us->pml4);
-    for (int level = 4; level > 1; level--) {
-        uint64_t *e = &t[(va >> (12 + 9 * (level - 1))) & 511];
-        if (!(*e & PTE_P)) {
-            if (!make)
-                return NULL;
-            uint64_t p = page_alloc(1, PAGE_SIZE, 0);
-            if (!p)
-                return NULL;
-            us->table_pages++;
-            *e = p | PTE_P | PTE_W | PTE_US;    /* the leaf decides W and NX */
-        }
-        t = tab(*e);
-    }
-    return &t[(va >> 12) & 511];
+    /* the leaf decides W and NX */
+    return walk(us->pml4, 4, va, PTE_P | PTE_W | PTE_US, make ? &us->table_pages : NULL);
 }
 
 #define PTE_OWNED PTE_AVL0      /* a page of the monitor's own: freed with it */

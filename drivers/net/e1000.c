@@ -44,9 +44,6 @@ struct e1000 {
     spinlock_t rx_lock, tx_lock;
 };
 
-/* kernel/pkt.c; while it is not linked in, partial-checksum frames drop */
-bool pkt_csum_complete(struct pkt *p) __attribute__((weak));
-
 static struct e1000 e1000_dev;          /* the one instance (the uplink) */
 
 static uint32_t rd(struct e1000 *e, unsigned reg)
@@ -122,12 +119,7 @@ static unsigned e1000_xmit(struct netdev *nd, struct pkt *const *pkts, unsigned 
         unsigned next = (e->tx_tail + 1) % TX_RING;
         if (next == e->tx_clean)
             break;                                  /* ring full */
-        if (p->len < ETH_HLEN || p->len > PKT_FRAME_MAX) {
-            nd->tx_dropped++;
-            continue;
-        }
-        if ((p->csum_flags & PKT_CSUM_PARTIAL) &&
-            (!pkt_csum_complete || !pkt_csum_complete((struct pkt *)p))) {
+        if (!nic_tx_ok(p)) {
             nd->tx_dropped++;
             continue;
         }
@@ -249,6 +241,13 @@ static bool alloc_rings(struct e1000 *e)
     return true;
 }
 
+static struct netdev *fail(struct e1000 *e, const char *why)
+{
+    printk("net: %s: %s\n", e->pd.name, why);
+    e->regs = NULL;
+    return NULL;
+}
+
 struct netdev *e1000_start(const struct pci_dev *pd)
 {
     struct e1000 *e = &e1000_dev;
@@ -277,24 +276,15 @@ struct netdev *e1000_start(const struct pci_dev *pd)
     udelay(1000);
     for (unsigned i = 0; i < 1000 && (rd(e, E1000_CTRL) & CTRL_RST); i++)
         udelay(100);
-    if (rd(e, E1000_CTRL) & CTRL_RST) {
-        printk("net: %s: reset did not complete\n", pd->name);
-        e->regs = NULL;
-        return NULL;
-    }
+    if (rd(e, E1000_CTRL) & CTRL_RST)
+        return fail(e, "reset did not complete");
     wr(e, E1000_IMC, 0xffffffffu);
     (void)rd(e, E1000_ICR);
 
-    if (!read_mac(e, nd->mac)) {
-        printk("net: %s: no MAC address (EEPROM read timed out)\n", pd->name);
-        e->regs = NULL;
-        return NULL;
-    }
-    if (!alloc_rings(e)) {
-        printk("net: %s: out of memory for rings\n", pd->name);
-        e->regs = NULL;
-        return NULL;
-    }
+    if (!read_mac(e, nd->mac))
+        return fail(e, "no MAC address (EEPROM read timed out)");
+    if (!alloc_rings(e))
+        return fail(e, "out of memory for rings");
 
     /* link (SDM 14.5): auto-speed, set link up, no resets pending */
     wr(e, E1000_CTRL, (rd(e, E1000_CTRL) | CTRL_SLU | CTRL_ASDE) &

@@ -31,6 +31,18 @@ static inline const char *netdev_irq_mode(const struct netdev *nd)
     return ((const struct nic *)nd)->irq_mode;
 }
 
+/* kernel/pkt.c; while it is not linked in, partial-checksum frames drop */
+bool pkt_csum_complete(struct pkt *p) __attribute__((weak));
+
+/* A frame the NIC may send: a whole Ethernet frame, its checksum filled in
+ * if it was left partial (the caller counts a refusal in tx_dropped). */
+static inline bool nic_tx_ok(const struct pkt *p)
+{
+    return p->len >= ETH_HLEN && p->len <= PKT_FRAME_MAX &&
+           (!(p->csum_flags & PKT_CSUM_PARTIAL) ||
+            (pkt_csum_complete && pkt_csum_complete((struct pkt *)p)));
+}
+
 /* Hand a batch to the owner; frames no owner claimed yet (rx == NULL)
  * are counted as dropped. */
 static inline void netdev_deliver(struct netdev *nd, struct pkt *const *pkts, unsigned n)

@@ -66,9 +66,6 @@ struct vnic {
     bool has_status, has_ctrl_rx;
 };
 
-/* kernel/pkt.c; while it is not linked in, partial-checksum frames drop */
-bool pkt_csum_complete(struct pkt *p) __attribute__((weak));
-
 static struct vnic vnic_dev;            /* the one instance (the uplink) */
 
 static volatile struct vring_used_elem *used_ring(struct vq *q)
@@ -217,9 +214,7 @@ static unsigned vnet_xmit(struct netdev *nd, struct pkt *const *pkts, unsigned n
     tx_reclaim(v);
     for (; sent < n && q->nfree; sent++) {
         const struct pkt *p = pkts[sent];
-        if (p->len < ETH_HLEN || p->len > PKT_FRAME_MAX ||
-            ((p->csum_flags & PKT_CSUM_PARTIAL) &&
-             (!pkt_csum_complete || !pkt_csum_complete((struct pkt *)p)))) {
+        if (!nic_tx_ok(p)) {
             nd->tx_dropped++;
             continue;
         }

@@ -94,8 +94,6 @@ struct vm {
     uint16_t clock_port;
     uint32_t clock_hz;
     uint64_t clock_tsc0;
-    char console_buf[128];
-    unsigned console_len;
     /* device timers (vm_dev_timer): set by any CPU under dev_timer_lock,
      * expired on vCPU 0's CPU (vm_dev_timers_run); dev_timer_next is the
      * earliest deadline (host TSC, 0 = none), read without the lock */
@@ -104,7 +102,7 @@ struct vm {
     volatile uint64_t dev_timer_next;
     uint64_t timer_floored;     /* guest timer periods raised to the minimum (vm.c) */
     /* console output (vm_console_line): a token bucket of bytes, refilled
-     * at VM_CONSOLE_BPS; what does not fit is dropped and counted */
+     * at con_rate; what does not fit is dropped and counted */
     spinlock_t con_lock;
     uint32_t con_rate;          /* bytes/s (config console-rate) */
     uint64_t con_tokens, con_tsc, con_dropped, con_dropped_said;

@@ -63,7 +63,6 @@ _Static_assert(offsetof(struct percpu, user_kframe) == 0x18 && offsetof(struct p
                offsetof(struct percpu, user_cr3) == 0x38, "isr.S, user_entry.S: PC_USER_KFRAME, PC_ENTRY_TOP, PC_USER_CR3");
 
 extern struct percpu percpu_area[MAX_CPUS];
-extern unsigned cpus_online;
 
 static inline struct percpu *this_cpu(void)
 {
