@@ -310,9 +310,13 @@ cat > etc/nethv.d/10-net.sh <<'EOF'
 #                       off (CTRL_GUEST_OFFLOADS) and print them again
 #   nethv.sniff=S       run tcpdump on eth0 (promiscuous) for S seconds from
 #                       before the pings on; then print how many ICMP echo
-#                       packets it saw between two other hosts, and whether
-#                       Linux was refused promiscuous mode (the port's
-#                       `promisc` policy: dmesg's "Failed to enable promisc")
+#                       packets it saw between two other hosts, the
+#                       gratuitous ARPs it saw (who-has X tell X) and from
+#                       whom, and whether Linux was refused promiscuous mode
+#                       (the port's `promisc` policy: dmesg's "Failed to
+#                       enable promisc")
+#   nethv.restartnet    all of this only in a restarted VM (nethv.boot= on
+#                       the command line): the first boot has no network
 # Ends with eth0's packet counters.  Every line starts "nethv-guest: ".
 net_ip= net_dhcp= net_ping= net_wait=0 net_pingwait=20 net_mtu= net_bigping= net_mac= net_ethtool= net_sniff=
 for w in $(cat /proc/cmdline); do
@@ -327,8 +331,10 @@ for w in $(cat /proc/cmdline); do
     nethv.mac=*) net_mac=${w#nethv.mac=} ;;
     nethv.ethtool) net_ethtool=1 ;;
     nethv.sniff=*) net_sniff=${w#nethv.sniff=} ;;
+    nethv.restartnet) net_restartnet=1 ;;
     esac
 done
+[ -z "${net_restartnet:-}" ] || grep -q 'nethv\.boot=' /proc/cmdline || net_ip= net_dhcp=
 net_up() {
     i=0
     while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 10 ]; do sleep 1; i=$((i + 1)); done
@@ -373,7 +379,7 @@ net_offloads() {   # one line: the offloads the tests look at
 }
 net_sniff_start() {
     me=$(ip -o -4 addr show dev eth0 | awk '{ print $4 }'); me=${me%/*}
-    timeout "$net_sniff" tcpdump -n -l -i eth0 icmp > /tmp/sniff 2>/tmp/sniff.err &
+    timeout "$net_sniff" tcpdump -n -l -i eth0 icmp or arp > /tmp/sniff 2>/tmp/sniff.err &
     sniff_pid=$!
     sleep 2     # Linux asks for promiscuous mode (a workqueue): its warning, if any, before our lines
 }
@@ -381,7 +387,9 @@ net_sniff_end() {
     wait $sniff_pid
     others=$(grep 'ICMP echo' /tmp/sniff | grep -vc " $me[ >:]\|> $me:")
     if dmesg | grep -q 'Failed to enable promisc'; then pm=refused; else pm=granted; fi
-    echo "nethv-guest: sniffed $(grep -c 'ICMP echo' /tmp/sniff) echo packets, $others between other hosts; promiscuous mode $pm"
+    garp=$(awk '$2 == "ARP," && $4 == "who-has" && $5 "," == $7 { n++; from[$5] = 1 }
+                END { s = ""; for (a in from) s = s " " a; print n + 0 " gratuitous ARPs (from" s ")" }' /tmp/sniff)
+    echo "nethv-guest: sniffed $(grep -c 'ICMP echo' /tmp/sniff) echo packets, $others between other hosts; $garp; promiscuous mode $pm"
 }
 net_ping1() {
     t0=$(date +%s)
