@@ -87,6 +87,8 @@ static uint32_t sw_vlan_ports[SW_VLANS]; /* VM (access) ports of each VLAN */
 static uint32_t sw_uplinks;             /* trunk ports */
 static uint32_t sw_promisc;             /* VM ports in promiscuous mode */
 static uint32_t sw_mc_filter;           /* VM ports that filter multicast by their list */
+static uint32_t sw_mac_lock;            /* serializes MAC changes (switch_set_mac): the check
+                                           and the claim are one step */
 static struct sw_scratch sw_scratch[SW_SCRATCH];
 
 struct sw_segs {
@@ -270,6 +272,37 @@ static bool table_insert(struct sw_bucket *b, uint64_t key, uint64_t val, uint64
 
 enum learn_result { LEARN_OK, LEARN_SPOOF };
 
+/* MAC changes made so far (switch_set_mac): until the first, no static
+ * entry is ever written while frames flow, and learning skips the check
+ * below. */
+static uint32_t sw_mac_moves;
+
+/* After a learned insert of key: if a static entry for it was published
+ * meanwhile (a MAC change racing this learn), the learned copy goes (it
+ * would shadow the static one in an earlier way); switch_set_mac's sweep
+ * covers the other order.  Bound: SW_WAYS. */
+static enum learn_result learned_vs_static(struct sw_bucket *b, uint64_t key, unsigned port)
+{
+    bool is_static = false;
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        uint64_t v;
+        if (entry_read(&b->e[w], key, &v) && (v & VAL_STATIC))
+            is_static |= (v & VAL_PORT_MASK) != port;
+    }
+    if (!is_static)
+        return LEARN_OK;
+    for (unsigned w = 0; w < SW_WAYS; w++) {
+        struct sw_entry *e = &b->e[w];
+        uint64_t v, k = key;
+        if (entry_read(e, key, &v) && !(v & VAL_STATIC) &&
+            __atomic_compare_exchange_n(&e->key, &k, KEY_BUSY, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            learned_add((unsigned)(v & VAL_PORT_MASK), -1);
+            __atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
+        }
+    }
+    return LEARN_SPOOF;
+}
+
 /* Learn key on port (ingress): refresh or move a learned entry, insert a
  * new one; a static entry of another port means a spoofed source. */
 static enum learn_result table_learn(uint64_t key, unsigned port, uint64_t now_ms)
@@ -296,7 +329,9 @@ static enum learn_result table_learn(uint64_t key, unsigned port, uint64_t now_m
         }
         return LEARN_OK;
     }
-    table_insert(b, key, mk_val(port, now_ms, false), now_ms, learn_capped(port));
+    if (table_insert(b, key, mk_val(port, now_ms, false), now_ms, learn_capped(port)) &&
+        __atomic_load_n(&sw_mac_moves, __ATOMIC_SEQ_CST))
+        return learned_vs_static(b, key, port);
     return LEARN_OK;
 }
 
@@ -389,7 +424,7 @@ void switch_init(void)
     memset(sw_vlan_ports, 0, sizeof(sw_vlan_ports));
     memset(sw_scratch, 0, sizeof(sw_scratch));
     memset(sw_segs, 0, sizeof(sw_segs));
-    sw_uplinks = sw_promisc = sw_mc_filter = 0;
+    sw_uplinks = sw_promisc = sw_mc_filter = sw_mac_moves = sw_mac_lock = 0;
     __atomic_store_n(&sw_nports, 0, __ATOMIC_RELEASE);
 }
 
@@ -422,6 +457,13 @@ int switch_add_port(struct sw_port *p)
     return (int)id;
 }
 
+/* A multicast list's one-bit-per-group summary: a group whose bit is clear
+ * is not in the list (no scan). */
+static inline uint64_t mc_bloom_bit(uint64_t key)
+{
+    return 1ull << ((key * 0x9e3779b97f4a7c15ull) >> 58);
+}
+
 static bool registered(const struct sw_port *p)
 {
     return p->id < nports_now() && sw_ports[p->id] == p;
@@ -436,9 +478,14 @@ void switch_set_rx_filter(struct sw_port *p, const struct sw_rx_filter *f)
     /* unfiltered while the list changes, then the new list published */
     __atomic_fetch_and(&sw_mc_filter, ~bit, __ATOMIC_RELEASE);
     if (filter) {
+        uint64_t bloom = 0;
         __atomic_store_n(&p->mc_n, 0, __ATOMIC_RELEASE);
-        for (unsigned i = 0; i < f->nmc; i++)
-            __atomic_store_n(&p->mc[i], mac_key(f->mc[i], 0), __ATOMIC_RELAXED);
+        for (unsigned i = 0; i < f->nmc; i++) {
+            uint64_t k = mac_key(f->mc[i], 0);
+            __atomic_store_n(&p->mc[i], k, __ATOMIC_RELAXED);
+            bloom |= mc_bloom_bit(k);
+        }
+        __atomic_store_n(&p->mc_bloom, bloom, __ATOMIC_RELAXED);
         __atomic_store_n(&p->mc_n, f->nmc, __ATOMIC_RELEASE);
         __atomic_fetch_or(&sw_mc_filter, bit, __ATOMIC_RELEASE);
     }
@@ -456,6 +503,24 @@ static bool own_allowed(const struct sw_port *p, const uint8_t *mac)
     return false;
 }
 
+static int set_mac_locked(struct sw_port *p, const uint8_t mac[ETH_ALEN], bool reclaim, uint64_t now_ms)
+{
+    uint64_t key = mac_key(mac, p->vlan);
+    if (!own_allowed(p, mac)) {         /* (its allowed MACs are its static entries already) */
+        int owner = reclaim ? -1 : table_lookup(key, now_ms);
+        if ((owner >= 0 && owner != p->id) || !table_set_static(key, p->id))
+            return -1;                  /* another port's: static, or learned and alive */
+        /* a learn that raced the claim: its entry goes (learned_vs_static
+         * covers the other order) */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        learned_vs_static(key_bucket(key), key, SW_MAX_PORTS);
+    }
+    if (!own_allowed(p, p->mac))
+        table_remove_static(mac_key(p->mac, p->vlan), p->id);
+    memcpy(p->mac, mac, ETH_ALEN);
+    return 0;
+}
+
 int switch_set_mac(struct sw_port *p, const uint8_t mac[ETH_ALEN], bool reclaim, uint64_t now_ms)
 {
     static const uint8_t zero[ETH_ALEN];
@@ -463,16 +528,16 @@ int switch_set_mac(struct sw_port *p, const uint8_t mac[ETH_ALEN], bool reclaim,
         return -1;
     if (!memcmp(mac, p->mac, ETH_ALEN))
         return 0;
-    uint64_t key = mac_key(mac, p->vlan);
-    if (!own_allowed(p, mac)) {         /* (its allowed MACs are its static entries already) */
-        int owner = reclaim ? -1 : table_lookup(key, now_ms);
-        if ((owner >= 0 && owner != p->id) || !table_set_static(key, p->id))
-            return -1;                  /* another port's: static, or learned and alive */
-    }
-    if (!own_allowed(p, p->mac))
-        table_remove_static(mac_key(p->mac, p->vlan), p->id);
-    memcpy(p->mac, mac, ETH_ALEN);
-    return 0;
+    /* a guest takes locally administered MACs only: never a vendor MAC of
+     * a host on the wire, even one silent for longer than SW_AGE_MS */
+    if (!reclaim && !(mac[0] & 2))
+        return -1;
+    __atomic_store_n(&sw_mac_moves, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_exchange_n(&sw_mac_lock, 1, __ATOMIC_ACQUIRE))
+        __builtin_ia32_pause();         /* bound: the other holder's set_mac_locked */
+    int rc = set_mac_locked(p, mac, reclaim, now_ms);
+    __atomic_store_n(&sw_mac_lock, 0, __ATOMIC_RELEASE);
+    return rc;
 }
 
 void sw_port_drop(struct sw_port *p, enum sw_drop c, unsigned n)
@@ -696,32 +761,59 @@ static void forward_group(struct sw_port *in, struct sw_port *d, struct pkt *con
     xmit_group(in, d, pk, retag, k, ntag, push, scr);
 }
 
+/* Per-port counts of one batch, for the rare paths (promiscuous copies,
+ * multicast filtered): a port's count is valid once its bit is set, and
+ * each is added to its counter once per batch (count_flush). */
+struct sw_counts {
+    uint32_t promisc_ports, filtered_ports;
+    uint16_t promisc[SW_MAX_PORTS], filtered[SW_MAX_PORTS];
+};
+
+static inline void count_port(uint32_t *ports, uint16_t *n, unsigned id)
+{
+    if (!(*ports & (1u << id))) {
+        *ports |= 1u << id;
+        n[id] = 0;
+    }
+    n[id]++;
+}
+
+static void count_flush(const struct sw_counts *c)
+{
+    for (uint32_t m = c->promisc_ports; m; m &= m - 1)
+        stat_add(&sw_ports[__builtin_ctz(m)]->st.promisc_in, c->promisc[__builtin_ctz(m)]);
+    for (uint32_t m = c->filtered_ports; m; m &= m - 1)
+        stat_add(&sw_ports[__builtin_ctz(m)]->st.mc_filtered, c->filtered[__builtin_ctz(m)]);
+}
+
 /* Promiscuous ports `pr` take a copy of a unicast frame for another port. */
-static __attribute__((noinline)) uint32_t promisc_copies(uint32_t pr)
+static __attribute__((noinline)) uint32_t promisc_copies(uint32_t pr, struct sw_counts *c)
 {
     for (uint32_t m = pr; m; m &= m - 1)
-        stat_add(&sw_ports[__builtin_ctz(m)]->st.promisc_in, 1);
+        count_port(&c->promisc_ports, c->promisc, (unsigned)__builtin_ctz(m));
     return pr;
 }
 
 /* Of the filtering ports `flt`, those whose list lacks multicast group d
- * (broadcast always passes).  Bound: 32 ports x SW_MC_MAX entries. */
-static __attribute__((noinline)) uint32_t mc_refused(uint32_t flt, const uint8_t *d)
+ * (broadcast always passes).  Bound: 32 ports x SW_MC_MAX entries, a port
+ * scanned only when its summary has the group's bit. */
+static __attribute__((noinline)) uint32_t mc_refused(uint32_t flt, const uint8_t *d, struct sw_counts *c)
 {
     static const uint8_t bcast[ETH_ALEN] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
     if (!memcmp(d, bcast, ETH_ALEN))
         return 0;
-    uint64_t key = mac_key(d, 0);
+    uint64_t key = mac_key(d, 0), bit = mc_bloom_bit(key);
     uint32_t out = 0;
     for (; flt; flt &= flt - 1) {
         struct sw_port *p = sw_ports[__builtin_ctz(flt)];
         uint32_t n = __atomic_load_n(&p->mc_n, __ATOMIC_ACQUIRE);
         bool hit = false;
-        for (uint32_t i = 0; i < n && i < SW_MC_MAX && !hit; i++)
-            hit = __atomic_load_n(&p->mc[i], __ATOMIC_RELAXED) == key;
+        if (__atomic_load_n(&p->mc_bloom, __ATOMIC_RELAXED) & bit)
+            for (uint32_t i = 0; i < n && i < SW_MC_MAX && !hit; i++)
+                hit = __atomic_load_n(&p->mc[i], __ATOMIC_RELAXED) == key;
         if (!hit) {
             out |= 1u << p->id;
-            stat_add(&p->st.mc_filtered, 1);
+            count_port(&c->filtered_ports, c->filtered, p->id);
         }
     }
     return out;
@@ -731,7 +823,7 @@ static __attribute__((noinline)) uint32_t mc_refused(uint32_t flt, const uint8_t
  * counted in drops[]). */
 static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_frame *f,
                                 uint64_t now_ms, unsigned nports, uint64_t *drops,
-                                uint64_t *last_src)
+                                uint64_t *last_src, struct sw_counts *cnt)
 {
     uint32_t len = p->len, wire = len;  /* wire: the longest packet it stands for */
     const uint8_t *d = p->data;
@@ -807,13 +899,13 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
         dst = (unsigned)port < nports ? 1u << port : 0;
         uint32_t pr = vports & __atomic_load_n(&sw_promisc, __ATOMIC_RELAXED) & ~dst & ~(1u << in->id);
         if (__builtin_expect(pr != 0, 0))
-            dst |= promisc_copies(pr);
+            dst |= promisc_copies(pr, cnt);
     } else {
         /* broadcast, multicast, unknown unicast: the VLAN's ports and trunks */
         dst = vports | __atomic_load_n(&sw_uplinks, __ATOMIC_RELAXED);
         uint32_t flt = dst & __atomic_load_n(&sw_mc_filter, __ATOMIC_ACQUIRE) & ~(1u << in->id);
         if (__builtin_expect(flt != 0, 0) && (d[0] & 1))
-            dst &= ~mc_refused(flt, d);
+            dst &= ~mc_refused(flt, d, cnt);
     }
     dst &= ~(1u << in->id);             /* never back out of the ingress port */
     if (!dst)
@@ -828,16 +920,20 @@ static void switch_batch(struct sw_port *in, struct pkt *const *pkts, unsigned n
     uint64_t drops[SW_DROP__COUNT] = { 0 };
     uint64_t bytes = 0, last_src = 0;
     uint32_t all = 0;
+    struct sw_counts cnt;
 
+    cnt.promisc_ports = cnt.filtered_ports = 0;
     for (unsigned i = 0; i < n; i++) {
         bytes += pkts[i]->len;
-        f[i].dst = classify(in, pkts[i], &f[i], now_ms, nports, drops, &last_src);
+        f[i].dst = classify(in, pkts[i], &f[i], now_ms, nports, drops, &last_src, &cnt);
         all |= f[i].dst;
     }
     stat_add(&in->st.rx_frames, n);
     stat_add(&in->st.rx_bytes, bytes);
     for (unsigned c = 0; c < SW_DROP__COUNT; c++)
         stat_add(&in->st.drops[c], drops[c]);
+    if (cnt.promisc_ports | cnt.filtered_ports)
+        count_flush(&cnt);
 
     struct sw_scratch *scr = NULL;
     while (all) {

@@ -313,7 +313,9 @@ bool vm_net_port_info(unsigned vm_id, unsigned port, uint8_t mac[6], bool *link_
     struct vnet *vn = vnet_of(vm_id, port);
     if (!vn)
         return false;
+    uint64_t f = spin_lock_irqsave(&vn->tx_lock);     /* (vm_net_ctrl may be moving it) */
     memcpy(mac, vn->port.mac, ETH_ALEN);
+    spin_unlock_irqrestore(&vn->tx_lock, f);
     *link_up = true;                    /* the switch is always there */
     *mtu = vn->port.mtu;
     return true;
@@ -354,8 +356,10 @@ int vm_net_ctrl(unsigned vm_id, unsigned port, const struct vmm_net_ctrl *c)
         rc = 0;
         break;
     }
-    case VMM_NET_CTRL_MAC:
-        if (vn->allow_mac_change && !mac_of_another_port(vn, c->mac))
+    case VMM_NET_CTRL_MAC:                /* (its own MAC again: no change) */
+        if (!memcmp(c->mac, vn->port.mac, ETH_ALEN))
+            rc = 0;
+        else if (vn->allow_mac_change && !mac_of_another_port(vn, c->mac))
             rc = switch_set_mac(&vn->port, c->mac, false, net_now_ms());
         break;
     case VMM_NET_CTRL_OFFLOADS:

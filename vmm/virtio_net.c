@@ -345,10 +345,11 @@ static void vnet_start(struct vmm *m, struct vmm_vnet *d)
 
 /* One command: parsed here, carried out by the kernel (which checks the
  * port's policy); the ack byte. */
-static uint8_t vnet_ctrl_exec(struct vmm *m, struct vmm_vnet *d, const uint8_t *cmd, size_t len)
+static uint8_t vnet_ctrl_exec(struct vmm *m, struct vmm_vnet *d, const uint8_t *cmd, size_t len,
+                              bool truncated)
 {
     struct vmm_net_ctrl c;
-    enum vnet_ctrl_result r = vnet_ctrl_parse(cmd, len, d->driver_features, &d->rx, &c);
+    enum vnet_ctrl_result r = vnet_ctrl_parse(cmd, len, truncated, d->driver_features, &d->rx, &c);
     if (r == VNET_CTRL_ANNOUNCE_ACK) {  /* 5.1.6.5.4: the driver announced itself */
         d->announce = false;
         d->announce_acks++;
@@ -367,8 +368,8 @@ static uint8_t vnet_ctrl_exec(struct vmm *m, struct vmm_vnet *d, const uint8_t *
 }
 
 /* Chain `head` of the table snapshot: its readable bytes are the command
- * (up to VNET_CTRL_CMD_MAX, else ERR), its first writable byte takes the
- * ack.  -1: malformed (out of the table, too long, no ack byte, readable
+ * (the first VNET_CTRL_CMD_MAX of them: vnet_ctrl_parse), its first
+ * writable byte takes the ack.  -1: malformed (out of the table, too long, no ack byte, readable
  * after writable, a bad indirect table, guest memory unreadable). */
 static int vnet_ctrl_chain(struct vmm *m, struct vmm_vnet *d, uint16_t head)
 {
@@ -404,12 +405,12 @@ static int vnet_ctrl_chain(struct vmm *m, struct vmm_vnet *d, uint16_t head)
             }
         } else if (have_ack) {
             return -1;                  /* 2.6.4.2: readable ones come first */
-        } else if (e.len > sizeof(cmd) - clen) {
-            too_long = true;
         } else if (e.len) {
-            if (vm_gpa_read(m->vm_id, e.addr, cmd + clen, e.len))
+            uint32_t n = e.len < sizeof(cmd) - clen ? e.len : (uint32_t)(sizeof(cmd) - clen);
+            too_long |= n < e.len;
+            if (n && vm_gpa_read(m->vm_id, e.addr, cmd + clen, n))
                 return -1;
-            clen += e.len;
+            clen += n;
         }
         if (!(e.flags & VRING_DESC_F_NEXT))
             break;
@@ -417,9 +418,7 @@ static int vnet_ctrl_chain(struct vmm *m, struct vmm_vnet *d, uint16_t head)
     }
     if (!have_ack)
         return -1;
-    uint8_t ack = too_long ? VIRTIO_NET_ERR : vnet_ctrl_exec(m, d, cmd, clen);
-    if (too_long)
-        d->ctrl_err++;
+    uint8_t ack = vnet_ctrl_exec(m, d, cmd, clen, too_long);
     return vm_gpa_write(m->vm_id, ack_gpa, &ack, 1);
 }
 
@@ -433,8 +432,10 @@ static void vnet_ctrl_kick(struct vmm *m, struct vmm_vnet *d)
     unsigned id = m->vm_id;
     bool event_idx = d->driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
     uint16_t avail, old = d->ctrl_used;
+    bool again = false;
     if (!d->started || !q->enabled || d->ctrl_broken)
         return;
+more:
     if (vm_gpa_read(id, q->driver + 2, &avail, 2) || (uint16_t)(avail - d->ctrl_avail) > q->size ||
         vm_gpa_read(id, q->desc, d->ctrl_desc, VRING_DESC_BYTES(q->size)))
         goto broken;
@@ -452,9 +453,15 @@ static void vnet_ctrl_kick(struct vmm *m, struct vmm_vnet *d)
         if (vm_gpa_write(id, q->device + 2, &d->ctrl_used, 2))
             goto broken;
     }
-    /* the next buffer notifies us again (2.6.7.2: avail_event) */
+    /* the next buffer notifies us again (2.6.7.2: avail_event); one that
+     * came meanwhile may not have: take it now (Linux sends one command at
+     * a time, so this is a bound of one more pass) */
     if (event_idx && vm_gpa_write(id, q->device + 4 + 8 * q->size, &d->ctrl_avail, 2))
         goto broken;
+    if (!again) {
+        again = true;
+        goto more;
+    }
     if (d->ctrl_used == old)
         return;
     uint16_t flags = 0, used_event = 0;
@@ -488,8 +495,10 @@ static void vnet_set_status(struct vmm *m, struct vmm_vnet *d, uint8_t v)
      * (FAILED) loses its queues as at reset */
     if (d->started && (!(v & VIRTIO_STATUS_DRIVER_OK) || !(v & VIRTIO_STATUS_FEATURES_OK) ||
                        (v & VIRTIO_STATUS_FAILED))) {
-        vm_net_stop(m->vm_id, d->port);
+        vm_net_stop(m->vm_id, d->port);     /* (the kernel forgets the receive mode) */
         d->started = false;
+        memset(&d->rx, 0, sizeof(d->rx));
+        d->rx.kind = VMM_NET_CTRL_RX_MODE;
     }
     if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
         !(v & VIRTIO_STATUS_FAILED))

@@ -45,11 +45,19 @@ static enum vnet_ctrl_result mac_table(const uint8_t *d, size_t len, struct vmm_
     return VNET_CTRL_KERNEL;
 }
 
-enum vnet_ctrl_result vnet_ctrl_parse(const uint8_t *b, size_t len, uint64_t features,
+enum vnet_ctrl_result vnet_ctrl_parse(const uint8_t *b, size_t len, bool truncated, uint64_t features,
                                       const struct vmm_net_ctrl *rx, struct vmm_net_ctrl *out)
 {
     if (len < 2 || !HAS(CTRL_VQ))
         return VNET_CTRL_REFUSE;
+    if (truncated) {
+        if (b[0] != VIRTIO_NET_CTRL_MAC || b[1] != VIRTIO_NET_CTRL_MAC_TABLE_SET || !HAS(CTRL_RX))
+            return VNET_CTRL_REFUSE;
+        *out = *rx;
+        out->kind = VMM_NET_CTRL_RX_MODE;
+        out->nmc = VMM_NET_MC_MAX + 1;
+        return VNET_CTRL_KERNEL;
+    }
     const uint8_t *d = b + 2;
     size_t dl = len - 2;
     memset(out, 0, sizeof(*out));

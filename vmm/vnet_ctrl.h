@@ -22,8 +22,12 @@ enum vnet_ctrl_result {
 /* One command of len bytes (class, command, data) under the negotiated
  * features; `rx` is the receive mode now in force (kind RX_MODE), which an
  * RX or MAC_TABLE_SET command changes one part of: *out is then the whole
- * new mode, to be kept once the kernel accepts it. */
-enum vnet_ctrl_result vnet_ctrl_parse(const uint8_t *b, size_t len, uint64_t features,
+ * new mode, to be kept once the kernel accepts it.  `truncated`: the
+ * command was longer than VNET_CTRL_CMD_MAX and b holds its first len
+ * bytes: refused, but for a MAC_TABLE_SET, taken as "every group" (Linux
+ * sends every address it has, however many: ERR would leave the old list
+ * filtering the groups it joins later). */
+enum vnet_ctrl_result vnet_ctrl_parse(const uint8_t *b, size_t len, bool truncated, uint64_t features,
                                       const struct vmm_net_ctrl *rx, struct vmm_net_ctrl *out);
 
 #endif

@@ -128,6 +128,7 @@ struct sw_port {
     /* receive filter (switch_set_rx_filter): mc_n groups in mc[] (MAC keys,
      * atomics; mc_n is stored last) */
     uint32_t mc_n;
+    uint64_t mc_bloom;          /* one bit per listed group (a hash's): clear = not listed */
     uint64_t mc[SW_MC_MAX];
     sw_xmit_fn *xmit;
     void *priv;
@@ -159,8 +160,10 @@ struct sw_rx_filter {
  * may see either filter, or an empty list. */
 void switch_set_rx_filter(struct sw_port *p, const struct sw_rx_filter *f);
 /* Move VM port p's MAC (its static entry) to mac: 0, or -1 if mac is a
- * group or zero address, or is another port's (static, or -- unless
- * `reclaim`, a port taking back its configured MAC -- learned and alive).
+ * group or zero address, is another port's (static, or -- unless
+ * `reclaim`, a port taking back its configured MAC -- learned and alive),
+ * or (unless `reclaim`) not locally administered: a guest never takes a
+ * vendor MAC that a host on the wire may use.  Serialized across CPUs.
  * The caller keeps p's own frames out of switch_input meanwhile (vnet: the
  * port's tx_lock). */
 int switch_set_mac(struct sw_port *p, const uint8_t mac[ETH_ALEN], bool reclaim, uint64_t now_ms);

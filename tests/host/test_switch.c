@@ -1304,6 +1304,17 @@ static void test_rx_filter(void **s)
         send_simple(u, MCAST, MAC_X, -1, 0);
         assert_int_equal(a->nrec, 1);
     }
+    /* a full list: each group in it passes, others do not */
+    struct sw_rx_filter full = { .active = true, .nmc = SW_MC_MAX };
+    for (unsigned i = 0; i < SW_MC_MAX; i++)
+        memcpy(full.mc[i], (const uint8_t[]){ 0x01, 0x00, 0x5e, 0, 1, (uint8_t)i }, 6);
+    switch_set_rx_filter(&a->sp, &full);
+    reset_rec();
+    for (unsigned i = 0; i < 2 * SW_MC_MAX; i++)
+        send_simple(u, (const uint8_t[]){ 0x01, 0x00, 0x5e, 0, 1, (uint8_t)i }, MAC_X, -1, 0);
+    assert_int_equal(a->nrec, SW_MC_MAX);
+    for (unsigned i = 0; i < SW_MC_MAX; i++)
+        assert_int_equal(a->rec[i].data[5], i);
     /* an empty list: broadcast only */
     struct sw_rx_filter none = { .active = true };
     switch_set_rx_filter(&a->sp, &none);
@@ -1359,6 +1370,8 @@ static void test_set_mac(void **s)
     assert_int_equal(switch_set_mac(&a->sp, MAC_X, false, 1), -1);
     assert_int_equal(switch_set_mac(&a->sp, MCAST, false, 1), -1);
     assert_int_equal(switch_set_mac(&a->sp, ZERO, false, 1), -1);
+    static const uint8_t VENDOR[6] = { 0x00, 0x1b, 0x21, 0, 0, 1 };   /* not locally administered */
+    assert_int_equal(switch_set_mac(&a->sp, VENDOR, false, 1), -1);
     assert_int_equal(switch_set_mac(&u->sp, NEW, false, 1), -1);
     assert_memory_equal(a->sp.mac, MAC_A, 6);
     assert_int_equal(switch_set_mac(&a->sp, MAC_A, false, 1), 0);
@@ -1481,6 +1494,91 @@ static void *hammer(void *arg)
 
 /* two CPUs learning and forwarding at once: no crash, no out-of-range port,
  * counters add up */
+/* Two VM ports claiming the same MACs at once, while the uplink sends
+ * from them (learning): at the end no MAC has two static entries or a
+ * static and a learned one, every static entry is its port's MAC now, and
+ * the two ports' MACs differ. */
+#define RACE_MACS 3000
+static pthread_barrier_t race_bar;
+struct claim { struct sw_port *p; int won[RACE_MACS]; };
+static void *claimer(void *arg)
+{
+    struct claim *c = arg;
+    for (unsigned i = 0; i < RACE_MACS; i++) {
+        pthread_barrier_wait(&race_bar);        /* both claim MAC i at the same moment */
+        c->won[i] = !switch_set_mac(c->p, (const uint8_t[]){ 0x02, 0x77, 0, 0, (uint8_t)(i >> 8), (uint8_t)i },
+                                    false, 1);
+    }
+    return NULL;
+}
+static void *wire_sender(void *arg)
+{
+    struct sw_port *u = arg;
+    for (unsigned i = 0; i < RACE_MACS; i++) {
+        pthread_barrier_wait(&race_bar);
+        uint8_t buf[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x77, 0, 0, (uint8_t)(i >> 8), (uint8_t)i,
+                            0x08, 0x00 };
+        struct pkt k = { .data = buf, .len = sizeof(buf) }, *pk = &k;
+        switch_input(u, &pk, 1, 1);
+    }
+    return NULL;
+}
+static void test_set_mac_race(void **s)
+{
+    static struct sw_port p[3];
+    for (int i = 0; i < 3; i++) {
+        memset(&p[i], 0, sizeof(p[i]));
+        p[i].xmit = null_xmit;
+        p[i].uplink = i == 0;
+        p[i].has_mac = i > 0;
+        memcpy(p[i].mac, (const uint8_t[]){ 0x52, 0x54, 0, 0, 0, (uint8_t)i }, 6);
+        assert_int_equal(switch_add_port(&p[i]), i);
+    }
+    static struct claim c[2];
+    c[0].p = &p[1];
+    c[1].p = &p[2];
+    pthread_t th[3];
+    pthread_barrier_init(&race_bar, NULL, 3);
+    assert_int_equal(pthread_create(&th[0], NULL, claimer, &c[0]), 0);
+    assert_int_equal(pthread_create(&th[1], NULL, claimer, &c[1]), 0);
+    assert_int_equal(pthread_create(&th[2], NULL, wire_sender, &p[0]), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&race_bar);
+    for (unsigned i = 0; i < RACE_MACS; i++) {
+        const uint8_t mac[6] = { 0x02, 0x77, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+        uint64_t key = mac_key(mac, 0);
+        unsigned statics = 0, learned = 0, owner = 99;
+        for (unsigned w = 0; w < SW_WAYS; w++) {
+            struct sw_entry *e = &key_bucket(key)->e[w];
+            if (e->key != key)
+                continue;
+            if (e->val & VAL_STATIC) {
+                statics++;
+                owner = (unsigned)(e->val & VAL_PORT_MASK);
+            } else {
+                learned++;
+            }
+        }
+        if (statics > 1 || (statics && learned))
+            fail_msg("MAC %u: %u static and %u learned entries", i, statics, learned);
+        /* (both may have won MAC i, one after the other moved on) a static
+         * entry is the MAC its port has now: a port's old one is cleared */
+        if (statics && (owner < 1 || owner > 2 || memcmp(p[owner].mac, mac, 6) || !c[owner - 1].won[i]))
+            fail_msg("MAC %u: a static entry of port %u, whose MAC it is not", i, owner);
+    }
+    assert_memory_not_equal(p[1].mac, p[2].mac, 6);
+    /* each port holds the last MAC it won, statically */
+    for (int k = 0; k < 2; k++) {
+        int last = -1;
+        for (unsigned i = 0; i < RACE_MACS; i++)
+            if (c[k].won[i])
+                last = (int)i;
+        if (last >= 0)
+            assert_int_equal(switch_lookup(c[k].p->mac, 0, 1), c[k].p->id);
+    }
+}
+
 static void test_concurrent(void **s)
 {
     static struct sw_port p[4];
@@ -1549,6 +1647,7 @@ int main(void)
         T(test_allowed_macs),
         T(test_rx_filter),
         T(test_set_mac),
+        T(test_set_mac_race),
         T(test_learn_cap),
         T(test_sweep),
         T(test_print),

@@ -1027,11 +1027,18 @@ static void test_ctrl_indirect_and_broken(void **state)
     cq_avail_ring()[1] = CQ_SIZE + 1;
     cq_kick(d);
     assert_true(rd(d, COMMON(d, STATUS), 1) & VIRTIO_STATUS_NEEDS_RESET);
-    /* a command of more than VNET_CTRL_CMD_MAX bytes: ERR, not broken */
+    /* more than VNET_CTRL_CMD_MAX bytes: a MAC table is "every group" (not
+     * ERR: the old list would stay), anything else ERR; not broken */
     ctrl_up(d, FEATURES_LINUX);
     static uint8_t big[VNET_CTRL_CMD_MAX];
     assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, big, sizeof(big)),
+                     VIRTIO_NET_OK);
+    assert_int_equal(kc.last.kind, VMM_NET_CTRL_RX_MODE);
+    assert_int_equal(kc.last.nmc, VMM_NET_MC_MAX + 1);
+    unsigned calls = kc.calls;
+    assert_int_equal(cq_cmd(d, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC, big, sizeof(big)),
                      VIRTIO_NET_ERR);
+    assert_int_equal(kc.calls, calls);
     assert_false(v->ctrl_broken);
 }
 
