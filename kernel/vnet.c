@@ -676,7 +676,7 @@ void vnet_print_stats(const struct vm *vm)
                "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
                "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, "
                "jumbo in %llu, tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, "
-               "ctrl done %llu refused %llu, multicast filtered %llu, promiscuous copies %llu, drops%s\n",
+               "ctrl done %llu denied %llu, multicast filtered %llu, promiscuous copies %llu, drops%s\n",
                vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
                (unsigned long long)stat_ld(&vn->rx_bytes),
                (unsigned long long)stat_ld(&vn->tx_frames),

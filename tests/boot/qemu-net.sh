@@ -555,7 +555,7 @@ ctrl() (
     ack=$(field "$mc" acked)
     [ "${ack:-0}" -gt 0 ] || fail "c's monitor: no announce acked: '$mc'"
     la=$(vnet_line a); lb=$(vnet_line b); lc=$(vnet_line c)
-    da=$(field "$la" "ctrl done"); ra=$(field "$la" "refused"); rb=$(field "$lb" "refused")
+    da=$(field "$la" "ctrl done"); ra=$(field "$la" "denied"); rb=$(field "$lb" "denied")
     pa=$(field "$la" "promiscuous copies"); pb=$(field "$lb" "promiscuous copies")
     fa=$(field "$la" "multicast filtered"); fc=$(field "$lc" "multicast filtered")
     sp=$(field "$la" "spoof")
