@@ -9,9 +9,7 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <arch/cpu.h>
-#include <arch/regs.h>
 #include <arch/vmx.h>
-#include <arch/x86.h>
 
 /* ---- names ------------------------------------------------------------------ */
 

@@ -23,7 +23,6 @@
 #include <nethv/mem.h>
 #include <nethv/spinlock.h>
 #include <arch/time.h>
-#include <arch/x86.h>
 #include "nic.h"
 #include "e1000_regs.h"
 

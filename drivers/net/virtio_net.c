@@ -24,7 +24,6 @@
 #include <nethv/spinlock.h>
 #include <nethv/virtio.h>
 #include <arch/time.h>
-#include <arch/x86.h>
 #include "nic.h"
 
 /* control queue commands (5.1.6.5): class, command, data..., then the
