@@ -4,7 +4,6 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/spinlock.h>
 #include <nethv/power.h>

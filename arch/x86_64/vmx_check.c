@@ -6,7 +6,6 @@
  * All on the vCPU's host CPU with its VMCS current.
  */
 #include <stdio.h>
-#include <string.h>
 #include <nethv/kernel.h>
 #include <arch/cpu.h>
 #include <arch/vmx.h>
