@@ -43,8 +43,8 @@ static enum cpu_exec_mode exec_mode(const struct vcpu_sregs *s)
     return (s->cs.ar & (1u << 14)) ? MODE_PROT32 : MODE_PROT16;
 }
 
-static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_request *rq,
-                         uint64_t *cs_base)
+/* The request for the monitor; with `fetch` also the bytes at CS:RIP */
+static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_request *rq, bool fetch)
 {
     struct vcpu_sregs s;
     memset(rq, 0, sizeof(*rq));
@@ -59,7 +59,8 @@ static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_r
     rq->cr4 = s.cr4;
     rq->xcr0 = s.xcr0;
     rq->efer = s.efer;
-    *cs_base = s.cs.base;
+    if (fetch)
+        vm_fetch_insn(v->vm, rq, s.cs.base);
 }
 
 static unsigned code_bits(const struct vmm_request *rq)
@@ -75,9 +76,7 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallb
     if (e->insn_len)
         return e->insn_len;
     struct vmm_request rq;
-    uint64_t cs_base;
-    fill_request(v, e, &rq, &cs_base);
-    vm_fetch_insn(v->vm, &rq, cs_base);
+    fill_request(v, e, &rq, true);
     unsigned len = kinsn_len(rq.insn, rq.insn_avail, code_bits(&rq));
     return len ? len : fallback;
 }
@@ -87,9 +86,7 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallb
 unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e)
 {
     struct vmm_request rq;
-    uint64_t cs_base;
-    fill_request(v, e, &rq, &cs_base);
-    vm_fetch_insn(v->vm, &rq, cs_base);
+    fill_request(v, e, &rq, true);
     return kinsn_store_len(rq.insn, rq.insn_avail, code_bits(&rq));
 }
 
@@ -97,14 +94,12 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vmm_request rq;
     struct vmm_reply rp;
-    uint64_t cs_base;
 
-    fill_request(v, e, &rq, &cs_base);
-    if (e->reason == VCPU_EXIT_MMIO ||
-        (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION && e->reason != VCPU_EXIT_APIC_EOI &&
-         e->reason != VCPU_EXIT_APIC_WRITE)) {     /* (those two: trap-like, RIP past) */
-        vm_fetch_insn(v->vm, &rq, cs_base);   /* the monitor decodes them */
-    }
+    /* the bytes of the exits the monitor decodes (APIC EOI and write:
+     * trap-like, RIP past) */
+    fill_request(v, e, &rq, e->reason == VCPU_EXIT_MMIO ||
+                 (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION && e->reason != VCPU_EXIT_APIC_EOI &&
+                  e->reason != VCPU_EXIT_APIC_WRITE));
     memset(&rp, 0, sizeof(rp));
     monitor_exit(v, &rq, &rp);
     if (rp.regs_dirty || rp.advance_rip) {
@@ -169,14 +164,11 @@ static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e, enum exit
     if (!e->cr.write || e->cr.num != 4)
         return to_monitor(v, e);
     struct vmm_request rq;
-    uint64_t cs_base;
     unsigned gpr = (unsigned)e->cr.gpr, len = e->insn_len, cr = 4;
-    fill_request(v, e, &rq, &cs_base);
-    if (e->cr.gpr < 0 || !len) {
-        vm_fetch_insn(v->vm, &rq, cs_base);
-        if (kinsn_mov_to_cr(rq.insn, rq.insn_avail, code_bits(&rq), &cr, &gpr, &len) || cr != 4)
-            return to_monitor(v, e);
-    }
+    bool decode = e->cr.gpr < 0 || !len;
+    fill_request(v, e, &rq, decode);
+    if (decode && (kinsn_mov_to_cr(rq.insn, rq.insn_avail, code_bits(&rq), &cr, &gpr, &len) || cr != 4))
+        return to_monitor(v, e);
     *by = BY_KERNEL;
     /* outside 64-bit mode the operand is the 32-bit register */
     uint64_t val = gpr_value(&rq.regs, gpr);
@@ -367,9 +359,7 @@ static bool shadow_lost_at_hlt(struct vcpu *v, const struct vcpu_exit *e)
     if (!v->hw.prev_shadow_rip || v->hw.prev_shadow_rip != e->rip + 1)
         return false;
     struct vmm_request rq;
-    uint64_t cs_base;
-    fill_request(v, e, &rq, &cs_base);
-    vm_fetch_insn(v->vm, &rq, cs_base);
+    fill_request(v, e, &rq, true);
     return rq.insn_avail >= 1 && rq.insn[0] == 0xf4;
 }
 
