@@ -29,43 +29,34 @@ static struct vm *vm_by_id(unsigned id)
     return id < nvms || (id == nvms && id < VM_MAX && vms[id].nram) ? &vms[id] : NULL;
 }
 
-/* Copy in page-sized pieces: RAM regions need not be contiguous in host memory. */
-int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
+/* Copy in page-sized pieces: RAM regions need not be contiguous in host
+ * memory.  Guest memory into out, or (out NULL) from in into guest memory. */
+static int gpa_copy(unsigned vm_id, uint64_t gpa, uint8_t *out, const uint8_t *in, size_t len)
 {
     struct vm *vm = vm_by_id(vm_id);
-    uint8_t *out = buf;
-    while (vm && len) {
-        size_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
-        if (chunk > len)
-            chunk = len;
-        const void *p = vm_gpa_ptr(vm, gpa, chunk);
+    for (size_t off = 0, chunk; vm && off < len; off += chunk) {
+        chunk = PAGE_SIZE - ((gpa + off) & (PAGE_SIZE - 1));
+        if (chunk > len - off)
+            chunk = len - off;
+        uint8_t *p = vm_gpa_ptr(vm, gpa + off, chunk);
         if (!p)
             return -1;
-        memcpy(out, p, chunk);
-        out += chunk;
-        gpa += chunk;
-        len -= chunk;
+        if (out)
+            memcpy(out + off, p, chunk);
+        else
+            memcpy(p, in + off, chunk);
     }
     return vm ? 0 : -1;
 }
 
+int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
+{
+    return gpa_copy(vm_id, gpa, buf, NULL, len);
+}
+
 int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
 {
-    struct vm *vm = vm_by_id(vm_id);
-    const uint8_t *in = buf;
-    while (vm && len) {
-        size_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
-        if (chunk > len)
-            chunk = len;
-        void *p = vm_gpa_ptr(vm, gpa, chunk);
-        if (!p)
-            return -1;
-        memcpy(p, in, chunk);
-        in += chunk;
-        gpa += chunk;
-        len -= chunk;
-    }
-    return vm ? 0 : -1;
+    return gpa_copy(vm_id, gpa, NULL, buf, len);
 }
 
 /*
