@@ -255,11 +255,10 @@ static void rx_poll(struct vnic *v)
                 nd->rx_dropped++;
                 continue;
             }
-            struct pkt *p = &pkt[n];
-            memset(p, 0, sizeof(*p));
-            p->data = q->buf + (size_t)id * BUF_SIZE + VIRTIO_NET_HDR_LEN;
-            p->len = len - VIRTIO_NET_HDR_LEN;
-            batch[n++] = p;
+            pkt[n] = (struct pkt){ .data = q->buf + (size_t)id * BUF_SIZE + VIRTIO_NET_HDR_LEN,
+                                   .len = len - VIRTIO_NET_HDR_LEN };
+            batch[n] = &pkt[n];
+            n++;
         }
         if (!taken)
             return;
