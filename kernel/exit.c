@@ -26,7 +26,7 @@ typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
 /* kernel/vnet.c: true if the exit was a notify write it handled (RIP advanced) */
 bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e);
 
-static void advance_rip(struct vcpu *v, unsigned len)
+void vcpu_advance_rip(struct vcpu *v, unsigned len)
 {
     struct vcpu_regs r;
     vcpu_backend->get_regs(&v->hw, &r);
@@ -211,7 +211,7 @@ static void eoi_done(struct vcpu *v, unsigned len)
 {
     bool level;
     vlapic_eoi(v->vapic, &level);
-    advance_rip(v, len);
+    vcpu_advance_rip(v, len);
     __atomic_fetch_add(&v->vm->fast_eois, 1, __ATOMIC_RELAXED);
 }
 
@@ -259,7 +259,7 @@ static bool tsc_deadline_msr(struct vcpu *v, const struct vcpu_exit *e)
     uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
     v->tsc_deadline = val;
     vm_vcpu_timer(v->vm->id, v->index, val, 0, vlapic_timer_vector(v->vapic));
-    advance_rip(v, vcpu_insn_len(v, e, 2));     /* WRMSR is 0f 30 */
+    vcpu_advance_rip(v, vcpu_insn_len(v, e, 2));     /* WRMSR is 0f 30 */
     __atomic_fetch_add(&v->vm->fast_tsc_deadlines, 1, __ATOMIC_RELAXED);
     return true;
 }
@@ -374,7 +374,7 @@ static enum exit_result irq_window(struct vcpu *v, struct vcpu_exit *e)
 /* Retire a HLT of len bytes; the vCPU sleeps unless an interrupt waits */
 static enum exit_result halt_after(struct vcpu *v, unsigned len)
 {
-    advance_rip(v, len);
+    vcpu_advance_rip(v, len);
     if (v->vapic)
         return vlapic_has_deliverable(v) ? EXIT_RESUME : EXIT_HALT;
     return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
@@ -474,7 +474,7 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
  * devices -- a WBINVD loop flushes no host cache. */
 static enum exit_result cache_flush(struct vcpu *v, struct vcpu_exit *e)
 {
-    advance_rip(v, vcpu_insn_len(v, e, 2));     /* INVD 0f 08, WBINVD 0f 09 */
+    vcpu_advance_rip(v, vcpu_insn_len(v, e, 2));     /* INVD 0f 08, WBINVD 0f 09 */
     return EXIT_RESUME;
 }
 

@@ -594,10 +594,7 @@ bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e)
         unsigned len = vcpu_store_len(v, e);
         if (!len)
             return false;               /* not a plain store: the monitor emulates it */
-        struct vcpu_regs r;
-        vcpu_backend->get_regs(&v->hw, &r);
-        r.rip += len;
-        vcpu_backend->set_regs(&v->hw, &r);
+        vcpu_advance_rip(v, len);
         stat_inc(&vn->notifies, 1);
         unsigned queue = stride ? (unsigned)((e->gpa - base) / stride) : VQ_TX;
         if (queue == VQ_TX)

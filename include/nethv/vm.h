@@ -164,6 +164,8 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallb
 /* An MMIO exit's instruction length if it was a plain store (MOV to memory,
  * no REP), else 0: what a kernel fast path may step over (kernel/exit.c). */
 unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e);
+/* Step the vCPU's RIP past len bytes (owner CPU; kernel/exit.c). */
+void vcpu_advance_rip(struct vcpu *v, unsigned len);
 bool vms_all_stopped(void);
 /* vCPU 0's CPU, between guest runs: expire the VM's due device timers. */
 void vm_dev_timers_run(struct vm *vm);
