@@ -173,8 +173,3 @@ void panic(const char *fmt, ...)
     printk("\n");
     power_fail_stop();
 }
-
-void kernel_boot_failed(const char *what, const char *why)
-{
-    panic("%s: %s", what, why);
-}
