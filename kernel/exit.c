@@ -19,7 +19,6 @@
 #include <arch/time.h>
 #include <arch/x86.h>
 
-void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 
 enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
 typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);

@@ -96,11 +96,6 @@ static uint64_t gla_walk(struct vm *vm, uint64_t cr0, uint64_t cr3, uint64_t cr4
     return (pte & 0xfffff000u) | (gla & 0xfff);
 }
 
-static uint64_t gla_to_gpa(struct vm *vm, const struct vmm_request *rq, uint64_t gla)
-{
-    return gla_walk(vm, rq->cr0, rq->cr3, rq->cr4, rq->efer, gla);
-}
-
 /*
  * Where the guest's IDT sends `vector`: the gate's offset (64-bit, 32-bit
  * interrupt/trap gates, SDM 3A 6.11 and 6.14.1) or the real-mode IVT's IP
@@ -135,7 +130,6 @@ uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vecto
 }
 
 /* Read up to VMM_INSN_MAX bytes at CS:RIP into rq->insn (stops at an unmapped page). */
-void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base)
 {
     uint64_t gla = (rq->mode == MODE_LONG64 ? 0 : cs_base) + rq->regs.rip;
@@ -143,7 +137,7 @@ void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base)
         gla &= 0xffffffffu;
     rq->insn_avail = 0;
     while (rq->insn_avail < VMM_INSN_MAX) {
-        uint64_t gpa = gla_to_gpa(vm, rq, gla + rq->insn_avail);
+        uint64_t gpa = gla_walk(vm, rq->cr0, rq->cr3, rq->cr4, rq->efer, gla + rq->insn_avail);
         if (gpa == ~0ull || vm_gpa_read(vm->id, gpa, &rq->insn[rq->insn_avail], 1))
             break;
         rq->insn_avail++;

@@ -136,6 +136,8 @@ int vm_boot_state_set(struct vm *vm, const struct vmm_boot *b);
 struct vcpu_sregs;
 /* The target of the guest's IDT gate for `vector` under `s`, ~0 if none (kernel/gpa.c). */
 uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vector);
+/* Up to VMM_INSN_MAX bytes at CS:RIP into rq->insn (kernel/gpa.c). */
+void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 /* Stop the VM (any CPU) with the guest's or the kernel's code. */
 void vm_stop(struct vm *vm, int code, const char *why);
 /* kernel/vm.c: control bytes of `line` as \xNN into out[cap]; bytes of line taken */
