@@ -15,13 +15,13 @@ void boot_entry(uint64_t magic, uint64_t info)
         const char *why;
         /* the Multiboot2 structure states its own size; trust at most 1 MiB */
         if (mb2_to_bootinfo((const void *)info, 1u << 20, &mb2_bootinfo, &why))
-            kernel_boot_failed("Multiboot2 information", why);
+            panic("Multiboot2 information: %s", why);
         kernel_main(&mb2_bootinfo);
     }
     const struct boot_info *bi = (const struct boot_info *)info;
     if (magic != BOOT_INFO_MAGIC || bi->magic != BOOT_INFO_MAGIC)
-        kernel_boot_failed("boot", "unknown boot protocol magic");
+        panic("boot: unknown boot protocol magic");
     if (bi->version != BOOT_INFO_VERSION || bi->nmem > BOOT_MAX_MEM || bi->nmod > BOOT_MAX_MOD)
-        kernel_boot_failed("boot_info", "version or counts out of range");
+        panic("boot_info: version or counts out of range");
     kernel_main(bi);
 }

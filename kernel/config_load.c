@@ -5,7 +5,6 @@
 #include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/config_abi.h>
-#include <nethv/mem.h>
 #include <arch/time.h>
 #include <arch/user.h>
 #include <arch/x86.h>

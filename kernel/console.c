@@ -4,7 +4,6 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/spinlock.h>
 #include <nethv/power.h>
@@ -173,9 +172,4 @@ void panic(const char *fmt, ...)
     va_end(ap);
     printk("\n");
     power_fail_stop();
-}
-
-void kernel_boot_failed(const char *what, const char *why)
-{
-    panic("%s: %s", what, why);
 }

@@ -19,14 +19,13 @@
 #include <arch/time.h>
 #include <arch/x86.h>
 
-void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 
 enum exit_result { EXIT_RESUME, EXIT_HALT, EXIT_STOP };
 typedef enum exit_result (*exit_fn)(struct vcpu *v, struct vcpu_exit *e);
 /* kernel/vnet.c: true if the exit was a notify write it handled (RIP advanced) */
 bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e);
 
-static void advance_rip(struct vcpu *v, unsigned len)
+void vcpu_advance_rip(struct vcpu *v, unsigned len)
 {
     struct vcpu_regs r;
     vcpu_backend->get_regs(&v->hw, &r);
@@ -43,8 +42,8 @@ static enum cpu_exec_mode exec_mode(const struct vcpu_sregs *s)
     return (s->cs.ar & (1u << 14)) ? MODE_PROT32 : MODE_PROT16;
 }
 
-static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_request *rq,
-                         uint64_t *cs_base)
+/* The request for the monitor; with `fetch` also the bytes at CS:RIP */
+static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_request *rq, bool fetch)
 {
     struct vcpu_sregs s;
     memset(rq, 0, sizeof(*rq));
@@ -59,7 +58,8 @@ static void fill_request(struct vcpu *v, const struct vcpu_exit *e, struct vmm_r
     rq->cr4 = s.cr4;
     rq->xcr0 = s.xcr0;
     rq->efer = s.efer;
-    *cs_base = s.cs.base;
+    if (fetch)
+        vm_fetch_insn(v->vm, rq, s.cs.base);
 }
 
 static unsigned code_bits(const struct vmm_request *rq)
@@ -75,9 +75,7 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallb
     if (e->insn_len)
         return e->insn_len;
     struct vmm_request rq;
-    uint64_t cs_base;
-    fill_request(v, e, &rq, &cs_base);
-    vm_fetch_insn(v->vm, &rq, cs_base);
+    fill_request(v, e, &rq, true);
     unsigned len = kinsn_len(rq.insn, rq.insn_avail, code_bits(&rq));
     return len ? len : fallback;
 }
@@ -87,9 +85,7 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallb
 unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e)
 {
     struct vmm_request rq;
-    uint64_t cs_base;
-    fill_request(v, e, &rq, &cs_base);
-    vm_fetch_insn(v->vm, &rq, cs_base);
+    fill_request(v, e, &rq, true);
     return kinsn_store_len(rq.insn, rq.insn_avail, code_bits(&rq));
 }
 
@@ -97,14 +93,12 @@ static enum exit_result to_monitor(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vmm_request rq;
     struct vmm_reply rp;
-    uint64_t cs_base;
 
-    fill_request(v, e, &rq, &cs_base);
-    if (e->reason == VCPU_EXIT_MMIO ||
-        (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION && e->reason != VCPU_EXIT_APIC_EOI &&
-         e->reason != VCPU_EXIT_APIC_WRITE)) {     /* (those two: trap-like, RIP past) */
-        vm_fetch_insn(v->vm, &rq, cs_base);   /* the monitor decodes them */
-    }
+    /* the bytes of the exits the monitor decodes (APIC EOI and write:
+     * trap-like, RIP past) */
+    fill_request(v, e, &rq, e->reason == VCPU_EXIT_MMIO ||
+                 (e->insn_len == 0 && e->reason != VCPU_EXIT_EXCEPTION && e->reason != VCPU_EXIT_APIC_EOI &&
+                  e->reason != VCPU_EXIT_APIC_WRITE));
     memset(&rp, 0, sizeof(rp));
     monitor_exit(v, &rq, &rp);
     if (rp.regs_dirty || rp.advance_rip) {
@@ -169,14 +163,11 @@ static enum exit_result cr_access(struct vcpu *v, struct vcpu_exit *e, enum exit
     if (!e->cr.write || e->cr.num != 4)
         return to_monitor(v, e);
     struct vmm_request rq;
-    uint64_t cs_base;
     unsigned gpr = (unsigned)e->cr.gpr, len = e->insn_len, cr = 4;
-    fill_request(v, e, &rq, &cs_base);
-    if (e->cr.gpr < 0 || !len) {
-        vm_fetch_insn(v->vm, &rq, cs_base);
-        if (kinsn_mov_to_cr(rq.insn, rq.insn_avail, code_bits(&rq), &cr, &gpr, &len) || cr != 4)
-            return to_monitor(v, e);
-    }
+    bool decode = e->cr.gpr < 0 || !len;
+    fill_request(v, e, &rq, decode);
+    if (decode && (kinsn_mov_to_cr(rq.insn, rq.insn_avail, code_bits(&rq), &cr, &gpr, &len) || cr != 4))
+        return to_monitor(v, e);
     *by = BY_KERNEL;
     /* outside 64-bit mode the operand is the 32-bit register */
     uint64_t val = gpr_value(&rq.regs, gpr);
@@ -219,7 +210,7 @@ static void eoi_done(struct vcpu *v, unsigned len)
 {
     bool level;
     vlapic_eoi(v->vapic, &level);
-    advance_rip(v, len);
+    vcpu_advance_rip(v, len);
     __atomic_fetch_add(&v->vm->fast_eois, 1, __ATOMIC_RELAXED);
 }
 
@@ -267,7 +258,7 @@ static bool tsc_deadline_msr(struct vcpu *v, const struct vcpu_exit *e)
     uint64_t val = ((uint64_t)(uint32_t)r.gpr.rdx << 32) | (uint32_t)r.gpr.rax;
     v->tsc_deadline = val;
     vm_vcpu_timer(v->vm->id, v->index, val, 0, vlapic_timer_vector(v->vapic));
-    advance_rip(v, vcpu_insn_len(v, e, 2));     /* WRMSR is 0f 30 */
+    vcpu_advance_rip(v, vcpu_insn_len(v, e, 2));     /* WRMSR is 0f 30 */
     __atomic_fetch_add(&v->vm->fast_tsc_deadlines, 1, __ATOMIC_RELAXED);
     return true;
 }
@@ -367,9 +358,7 @@ static bool shadow_lost_at_hlt(struct vcpu *v, const struct vcpu_exit *e)
     if (!v->hw.prev_shadow_rip || v->hw.prev_shadow_rip != e->rip + 1)
         return false;
     struct vmm_request rq;
-    uint64_t cs_base;
-    fill_request(v, e, &rq, &cs_base);
-    vm_fetch_insn(v->vm, &rq, cs_base);
+    fill_request(v, e, &rq, true);
     return rq.insn_avail >= 1 && rq.insn[0] == 0xf4;
 }
 
@@ -384,7 +373,7 @@ static enum exit_result irq_window(struct vcpu *v, struct vcpu_exit *e)
 /* Retire a HLT of len bytes; the vCPU sleeps unless an interrupt waits */
 static enum exit_result halt_after(struct vcpu *v, unsigned len)
 {
-    advance_rip(v, len);
+    vcpu_advance_rip(v, len);
     if (v->vapic)
         return vlapic_has_deliverable(v) ? EXIT_RESUME : EXIT_HALT;
     return vcpu_has_posted_irq(&v->hw) ? EXIT_RESUME : EXIT_HALT;
@@ -484,7 +473,7 @@ static enum exit_result guest_fault(struct vcpu *v, struct vcpu_exit *e)
  * devices -- a WBINVD loop flushes no host cache. */
 static enum exit_result cache_flush(struct vcpu *v, struct vcpu_exit *e)
 {
-    advance_rip(v, vcpu_insn_len(v, e, 2));     /* INVD 0f 08, WBINVD 0f 09 */
+    vcpu_advance_rip(v, vcpu_insn_len(v, e, 2));     /* INVD 0f 08, WBINVD 0f 09 */
     return EXIT_RESUME;
 }
 

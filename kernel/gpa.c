@@ -29,43 +29,34 @@ static struct vm *vm_by_id(unsigned id)
     return id < nvms || (id == nvms && id < VM_MAX && vms[id].nram) ? &vms[id] : NULL;
 }
 
-/* Copy in page-sized pieces: RAM regions need not be contiguous in host memory. */
-int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
+/* Copy in page-sized pieces: RAM regions need not be contiguous in host
+ * memory.  Guest memory into out, or (out NULL) from in into guest memory. */
+static int gpa_copy(unsigned vm_id, uint64_t gpa, uint8_t *out, const uint8_t *in, size_t len)
 {
     struct vm *vm = vm_by_id(vm_id);
-    uint8_t *out = buf;
-    while (vm && len) {
-        size_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
-        if (chunk > len)
-            chunk = len;
-        const void *p = vm_gpa_ptr(vm, gpa, chunk);
+    for (size_t off = 0, chunk; vm && off < len; off += chunk) {
+        chunk = PAGE_SIZE - ((gpa + off) & (PAGE_SIZE - 1));
+        if (chunk > len - off)
+            chunk = len - off;
+        uint8_t *p = vm_gpa_ptr(vm, gpa + off, chunk);
         if (!p)
             return -1;
-        memcpy(out, p, chunk);
-        out += chunk;
-        gpa += chunk;
-        len -= chunk;
+        if (out)
+            memcpy(out + off, p, chunk);
+        else
+            memcpy(p, in + off, chunk);
     }
     return vm ? 0 : -1;
 }
 
+int vm_gpa_read(unsigned vm_id, uint64_t gpa, void *buf, size_t len)
+{
+    return gpa_copy(vm_id, gpa, buf, NULL, len);
+}
+
 int vm_gpa_write(unsigned vm_id, uint64_t gpa, const void *buf, size_t len)
 {
-    struct vm *vm = vm_by_id(vm_id);
-    const uint8_t *in = buf;
-    while (vm && len) {
-        size_t chunk = PAGE_SIZE - (gpa & (PAGE_SIZE - 1));
-        if (chunk > len)
-            chunk = len;
-        void *p = vm_gpa_ptr(vm, gpa, chunk);
-        if (!p)
-            return -1;
-        memcpy(p, in, chunk);
-        in += chunk;
-        gpa += chunk;
-        len -= chunk;
-    }
-    return vm ? 0 : -1;
+    return gpa_copy(vm_id, gpa, NULL, buf, len);
 }
 
 /*
@@ -105,11 +96,6 @@ static uint64_t gla_walk(struct vm *vm, uint64_t cr0, uint64_t cr3, uint64_t cr4
     return (pte & 0xfffff000u) | (gla & 0xfff);
 }
 
-static uint64_t gla_to_gpa(struct vm *vm, const struct vmm_request *rq, uint64_t gla)
-{
-    return gla_walk(vm, rq->cr0, rq->cr3, rq->cr4, rq->efer, gla);
-}
-
 /*
  * Where the guest's IDT sends `vector`: the gate's offset (64-bit, 32-bit
  * interrupt/trap gates, SDM 3A 6.11 and 6.14.1) or the real-mode IVT's IP
@@ -144,7 +130,6 @@ uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vecto
 }
 
 /* Read up to VMM_INSN_MAX bytes at CS:RIP into rq->insn (stops at an unmapped page). */
-void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base)
 {
     uint64_t gla = (rq->mode == MODE_LONG64 ? 0 : cs_base) + rq->regs.rip;
@@ -152,7 +137,7 @@ void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base)
         gla &= 0xffffffffu;
     rq->insn_avail = 0;
     while (rq->insn_avail < VMM_INSN_MAX) {
-        uint64_t gpa = gla_to_gpa(vm, rq, gla + rq->insn_avail);
+        uint64_t gpa = gla_walk(vm, rq->cr0, rq->cr3, rq->cr4, rq->efer, gla + rq->insn_avail);
         if (gpa == ~0ull || vm_gpa_read(vm->id, gpa, &rq->insn[rq->insn_avail], 1))
             break;
         rq->insn_avail++;

@@ -1,5 +1,4 @@
 /* nethv: the kernel's start on the boot CPU. */
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <nethv/power.h>

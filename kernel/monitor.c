@@ -448,19 +448,6 @@ static bool mcall(struct umon *m, struct vcpu *v, unsigned slot, unsigned budget
     return false;
 }
 
-static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a, unsigned fault);
-
-static int umon_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault)
-{
-    struct umon *m = &umons[vm->id];
-    if (umon_setup(m, vm, a, fault) == 0)
-        return 0;
-    vm->umon = NULL;
-    if (m->us.pml4)
-        uspace_destroy(&m->us);
-    return -1;
-}
-
 static int umon_setup(struct umon *m, struct vm *vm, const struct vmm_create_args *a, unsigned fault)
 {
     memset(m, 0, sizeof(*m));
@@ -509,7 +496,13 @@ void monitor_init(void)
 
 int monitor_create(struct vm *vm, const struct vmm_create_args *a, unsigned fault)
 {
-    return umon_create(vm, a, fault);
+    struct umon *m = &umons[vm->id];
+    if (umon_setup(m, vm, a, fault) == 0)
+        return 0;
+    vm->umon = NULL;
+    if (m->us.pml4)
+        uspace_destroy(&m->us);
+    return -1;
 }
 
 /* A reply from a CPL-3 monitor, made safe to apply: an action the kernel

@@ -38,7 +38,6 @@
 #include <arch/time.h>
 #include <arch/smp.h>
 #include <arch/cpu.h>
-#include <arch/lapic.h>
 #include <arch/regs.h>
 #include <arch/x86.h>
 

@@ -831,45 +831,34 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
     uint16_t vlan;
 
     f->tagged = false;
-    if (len < ETH_HLEN) {
-        drops[SW_DROP_MALFORMED]++;     /* runt */
+    /* a runt; a GSO frame not from a VM port, or not well-formed with each
+     * segment within its MTU */
+    if (len < ETH_HLEN || (p->gso_type && (in->uplink || !pkt_gso_check(p)))) {
+        drops[SW_DROP_MALFORMED]++;
         return 0;
     }
-    if (p->gso_type) {
-        /* from a VM port only, well-formed, each segment within its MTU */
-        if (in->uplink || !pkt_gso_check(p)) {
-            drops[SW_DROP_MALFORMED]++;
-            return 0;
-        }
+    if (p->gso_type)
         wire = (uint32_t)p->hdr_len + p->gso_size;     /* its segments' */
-    }
     if (rd_be16(d + 12) == ETH_P_8021Q) {
         if (!in->uplink || len < ETH_HLEN + ETH_VLAN_HLEN) {
             drops[SW_DROP_MALFORMED]++; /* tag from an access port, or runt */
-            return 0;
-        }
-        if (wire > ETH_HLEN + ETH_VLAN_HLEN + port_mtu(in)) {
-            drops[SW_DROP_OVERSIZE]++;
             return 0;
         }
         f->tagged = true;
         l2 += ETH_VLAN_HLEN;
         vlan = rd_be16(d + 14) & 0xfff;
     } else {
-        if (wire > ETH_HLEN + port_mtu(in)) {
-            drops[SW_DROP_OVERSIZE]++;
-            return 0;
-        }
         vlan = in->uplink ? 0 : in->vlan;
+    }
+    if (wire > l2 + port_mtu(in)) {
+        drops[SW_DROP_OVERSIZE]++;
+        return 0;
     }
     if (!p->gso_type && len - l2 > ETH_DATA_MAX)
         stat_add(&in->st.jumbo_in, 1);
-    if (d[6] & 1) {
-        drops[SW_DROP_MALFORMED]++;     /* group source address */
-        return 0;
-    }
-    if ((p->csum_flags & PKT_CSUM_PARTIAL) &&
-        (p->csum_start < l2 || (uint32_t)p->csum_start + p->csum_offset + 2 > len)) {
+    /* a group source address; a partial checksum outside the L3 part */
+    if ((d[6] & 1) || ((p->csum_flags & PKT_CSUM_PARTIAL) &&
+                       (p->csum_start < l2 || (uint32_t)p->csum_start + p->csum_offset + 2 > len))) {
         drops[SW_DROP_MALFORMED]++;
         return 0;
     }
@@ -877,16 +866,12 @@ static inline uint32_t classify(struct sw_port *in, struct pkt *p, struct sw_fra
 
     uint64_t src = mac_key(d + ETH_ALEN, vlan);
     if (src != *last_src) {             /* bursts from one source: check / learn once */
-        if (!in->uplink && in->has_mac) {
-            /* a VM port sends from its own MACs only; they are static entries */
-            bool ok = !memcmp(d + ETH_ALEN, in->mac, ETH_ALEN);
-            for (unsigned i = 0; !ok && i < in->nallowed; i++)
-                ok = !memcmp(d + ETH_ALEN, in->allowed[i], ETH_ALEN);
-            if (!ok) {
-                drops[SW_DROP_SPOOF]++;
-                return 0;
-            }
-        } else if (table_learn(src, in->id, now_ms) == LEARN_SPOOF) {
+        /* a VM port sends from its own MACs only (they are static entries);
+         * the others' sources are learned, a static MAC of another port refused */
+        bool spoof = !in->uplink && in->has_mac
+                         ? memcmp(d + ETH_ALEN, in->mac, ETH_ALEN) && !own_allowed(in, d + ETH_ALEN)
+                         : table_learn(src, in->id, now_ms) == LEARN_SPOOF;
+        if (spoof) {
             drops[SW_DROP_SPOOF]++;
             return 0;
         }

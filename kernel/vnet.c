@@ -116,7 +116,7 @@ static void stat_inc(uint64_t *c, uint64_t n)
     __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
 }
 
-static uint64_t stat_ld(const uint64_t *c)
+static unsigned long long stat_ld(const uint64_t *c)      /* (for the stats' %llu) */
 {
     return __atomic_load_n(c, __ATOMIC_RELAXED);
 }
@@ -594,10 +594,7 @@ bool vnet_notify_exit(struct vcpu *v, const struct vcpu_exit *e)
         unsigned len = vcpu_store_len(v, e);
         if (!len)
             return false;               /* not a plain store: the monitor emulates it */
-        struct vcpu_regs r;
-        vcpu_backend->get_regs(&v->hw, &r);
-        r.rip += len;
-        vcpu_backend->set_regs(&v->hw, &r);
+        vcpu_advance_rip(v, len);
         stat_inc(&vn->notifies, 1);
         unsigned queue = stride ? (unsigned)((e->gpa - base) / stride) : VQ_TX;
         if (queue == VQ_TX)
@@ -671,30 +668,21 @@ void vnet_print_stats(const struct vm *vm)
         int n = 0;
         for (unsigned c = 0; c < SW_DROP__COUNT && n < (int)sizeof(drops); c++)
             n += snprintf(drops + n, sizeof(drops) - n, " %s %llu", sw_drop_name((enum sw_drop)c),
-                          (unsigned long long)stat_ld(&vn->port.st.drops[c]));
+                          stat_ld(&vn->port.st.drops[c]));
         printk("vnet %s: vm %s: rx %llu frames %llu bytes, tx %llu frames %llu bytes, "
                "kernel notifies %llu, interrupts rxq %llu txq %llu (refused %llu), "
                "tx drains at budget %llu, queue breaks %llu, indirect chains %llu, "
                "jumbo in %llu, tso sent %llu, tso in whole %llu, tso segmented %llu into %llu, "
                "ctrl done %llu denied %llu, multicast filtered %llu, promiscuous copies %llu, drops%s\n",
-               vn->port.name, vm->name, (unsigned long long)stat_ld(&vn->rx_frames),
-               (unsigned long long)stat_ld(&vn->rx_bytes),
-               (unsigned long long)stat_ld(&vn->tx_frames),
-               (unsigned long long)stat_ld(&vn->tx_bytes),
-               (unsigned long long)stat_ld(&vn->notifies),
-               (unsigned long long)stat_ld(&vn->irqs[VQ_RX]),
-               (unsigned long long)stat_ld(&vn->irqs[VQ_TX]),
-               (unsigned long long)stat_ld(&vn->msi_refused),
-               (unsigned long long)stat_ld(&vn->tx_budget_hits),
-               (unsigned long long)stat_ld(&vn->breaks),
+               vn->port.name, vm->name, stat_ld(&vn->rx_frames), stat_ld(&vn->rx_bytes),
+               stat_ld(&vn->tx_frames), stat_ld(&vn->tx_bytes), stat_ld(&vn->notifies),
+               stat_ld(&vn->irqs[VQ_RX]), stat_ld(&vn->irqs[VQ_TX]), stat_ld(&vn->msi_refused),
+               stat_ld(&vn->tx_budget_hits), stat_ld(&vn->breaks),
                (unsigned long long)(__atomic_load_n(&vn->q[VQ_RX].indirect_chains, __ATOMIC_RELAXED) +
                                     __atomic_load_n(&vn->q[VQ_TX].indirect_chains, __ATOMIC_RELAXED)),
-               (unsigned long long)stat_ld(&vn->port.st.jumbo_in),
-               (unsigned long long)stat_ld(&vn->gso_tx), (unsigned long long)stat_ld(&vn->port.st.gso_whole),
-               (unsigned long long)stat_ld(&vn->port.st.gso_split),
-               (unsigned long long)stat_ld(&vn->port.st.gso_segs),
-               (unsigned long long)stat_ld(&vn->ctrl_done), (unsigned long long)stat_ld(&vn->ctrl_refused),
-               (unsigned long long)stat_ld(&vn->port.st.mc_filtered),
-               (unsigned long long)stat_ld(&vn->port.st.promisc_in), drops);
+               stat_ld(&vn->port.st.jumbo_in), stat_ld(&vn->gso_tx), stat_ld(&vn->port.st.gso_whole),
+               stat_ld(&vn->port.st.gso_split), stat_ld(&vn->port.st.gso_segs), stat_ld(&vn->ctrl_done),
+               stat_ld(&vn->ctrl_refused), stat_ld(&vn->port.st.mc_filtered),
+               stat_ld(&vn->port.st.promisc_in), drops);
     }
 }

@@ -1,5 +1,4 @@
 /* Per-CPU GDT and TSS (SDM 3A 3.4.5, 8.2.3), per-CPU area (GS base). */
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <arch/cpu.h>

@@ -1,6 +1,5 @@
 /* IDT (SDM 3A 6.14), exception reports and IRQ dispatch. */
 #include <nethv/kernel.h>
-#include <nethv/power.h>
 #include <arch/cpu.h>
 #include <arch/regs.h>
 #include <arch/x86.h>

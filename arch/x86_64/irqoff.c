@@ -6,7 +6,6 @@
  * Off until the BSP has its per-CPU area (earlier, %gs:0 is not ours); an
  * AP sets its GS base before its first C call that could take a lock.
  */
-#include <stdio.h>
 #include <nethv/kernel.h>
 #include <arch/cpu.h>
 #include <arch/time.h>

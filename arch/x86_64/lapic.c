@@ -1,5 +1,4 @@
 /* Local APIC driver: x2APIC when CPUID offers it, else xAPIC MMIO. */
-#include <nethv/kernel.h>
 #include <arch/lapic.h>
 #include <arch/regs.h>
 #include <arch/x86.h>

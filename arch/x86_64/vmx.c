@@ -713,14 +713,9 @@ static void vmx_set_preempt_timer(struct vcpu_hw *v, uint64_t tsc_ticks)
     }
 }
 
-static int vmx_backend_cpu_enable(void)
-{
-    return vmx_cpu_enable();
-}
-
 const struct vcpu_backend vmx_backend = {
     .name = "VMX",
-    .cpu_enable = vmx_backend_cpu_enable,
+    .cpu_enable = vmx_cpu_enable,
     .vm_init = vmx_vm_init,
     .vm_map = vmx_vm_map,
     .vcpu_init = vmx_vcpu_init,

@@ -6,7 +6,6 @@
  * vmx_discover: any CPU, idempotent (locked).  vmx_cpu_enable: on each CPU
  * that will run vCPUs, before any of them.
  */
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <nethv/spinlock.h>

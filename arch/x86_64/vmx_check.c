@@ -6,12 +6,9 @@
  * All on the vCPU's host CPU with its VMCS current.
  */
 #include <stdio.h>
-#include <string.h>
 #include <nethv/kernel.h>
 #include <arch/cpu.h>
-#include <arch/regs.h>
 #include <arch/vmx.h>
-#include <arch/x86.h>
 
 /* ---- names ------------------------------------------------------------------ */
 

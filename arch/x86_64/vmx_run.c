@@ -7,7 +7,6 @@
  * Exits that are pure VMX mechanics are handled here and the guest
  * re-entered: guest writes to host-owned CR0/CR4 bits, XSETBV, MONITOR.
  */
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/mem.h>
 #include <arch/spec.h>

@@ -23,7 +23,6 @@
 #include <nethv/mem.h>
 #include <nethv/spinlock.h>
 #include <arch/time.h>
-#include <arch/x86.h>
 #include "nic.h"
 #include "e1000_regs.h"
 
@@ -166,11 +165,9 @@ static void rx_poll(struct e1000 *e)
                 len < ETH_HLEN || len > PKT_FRAME_MAX) {
                 nd->rx_dropped++;
             } else {
-                struct pkt *p = &pkt[n];
-                memset(p, 0, sizeof(*p));
-                p->data = e->rx_buf + (size_t)idx * BUF_SIZE;
-                p->len = len;
-                batch[n++] = p;
+                pkt[n] = (struct pkt){ .data = e->rx_buf + (size_t)idx * BUF_SIZE, .len = len };
+                batch[n] = &pkt[n];
+                n++;
             }
             last = idx;
             idx = (idx + 1) % RX_RING;

@@ -4,7 +4,6 @@
  * self-test (netdev_selftest.c) then tries it on its own.  BSP, boot,
  * interrupts off (enabled only while waiting for an interrupt).
  */
-#include <string.h>
 #include <nethv/kernel.h>
 #include <nethv/virtio.h>
 #include <arch/time.h>

@@ -24,7 +24,6 @@
 #include <nethv/spinlock.h>
 #include <nethv/virtio.h>
 #include <arch/time.h>
-#include <arch/x86.h>
 #include "nic.h"
 
 /* control queue commands (5.1.6.5): class, command, data..., then the
@@ -177,13 +176,9 @@ static bool setup_queue(struct vnic *v, unsigned qi, bool msix)
     w64(v, VIRTIO_PCI_COMMON_Q_DESCLO, d);
     w64(v, VIRTIO_PCI_COMMON_Q_AVAILLO, a);
     w64(v, VIRTIO_PCI_COMMON_Q_USEDLO, u);
-    if (msix) {
-        w16(v, VIRTIO_PCI_COMMON_Q_MSIX, 0);
-        if (c16(v, VIRTIO_PCI_COMMON_Q_MSIX) != 0)
-            return false;
-    } else {
-        w16(v, VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
-    }
+    w16(v, VIRTIO_PCI_COMMON_Q_MSIX, msix ? 0 : VIRTIO_MSI_NO_VECTOR);
+    if (msix && c16(v, VIRTIO_PCI_COMMON_Q_MSIX) != 0)
+        return false;                       /* the device did not take entry 0 */
     q->notify = (volatile uint16_t *)(v->notify_base +
                                       (uint32_t)c16(v, VIRTIO_PCI_COMMON_Q_NOFF) * v->notify_mul);
     w16(v, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
@@ -256,11 +251,10 @@ static void rx_poll(struct vnic *v)
                 nd->rx_dropped++;
                 continue;
             }
-            struct pkt *p = &pkt[n];
-            memset(p, 0, sizeof(*p));
-            p->data = q->buf + (size_t)id * BUF_SIZE + VIRTIO_NET_HDR_LEN;
-            p->len = len - VIRTIO_NET_HDR_LEN;
-            batch[n++] = p;
+            pkt[n] = (struct pkt){ .data = q->buf + (size_t)id * BUF_SIZE + VIRTIO_NET_HDR_LEN,
+                                   .len = len - VIRTIO_NET_HDR_LEN };
+            batch[n] = &pkt[n];
+            n++;
         }
         if (!taken)
             return;
@@ -415,13 +409,11 @@ struct netdev *virtio_net_start(const struct pci_dev *pd)
     unsigned vec = 0;
     bool msix = pci_find_cap(&v->pd, PCI_CAP_MSIX, 0) && (vec = pci_irq_alloc(vnet_irq)) &&
                 pci_msix_set(&v->pd, 0, vec);
-    if (msix) {
-        w16(v, VIRTIO_PCI_COMMON_MSIX, 0);
-        if (c16(v, VIRTIO_PCI_COMMON_MSIX) != 0)
-            msix = false;
-    }
-    if (!msix)
+    w16(v, VIRTIO_PCI_COMMON_MSIX, msix ? 0 : VIRTIO_MSI_NO_VECTOR);
+    if (msix && c16(v, VIRTIO_PCI_COMMON_MSIX) != 0) {
+        msix = false;                       /* the device did not take entry 0: polled */
         w16(v, VIRTIO_PCI_COMMON_MSIX, VIRTIO_MSI_NO_VECTOR);
+    }
     if (c16(v, VIRTIO_PCI_COMMON_NUMQ) < 2)
         return fail(v, "fewer than 2 queues");
     if (!setup_queue(v, RXQ, msix) || !setup_queue(v, TXQ, msix))

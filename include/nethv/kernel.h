@@ -17,7 +17,6 @@
 #define GIB             (1ull << 30)
 
 __attribute__((noreturn)) void kernel_main(const struct boot_info *bi);
-__attribute__((noreturn)) void kernel_boot_failed(const char *what, const char *why);
 
 /* Console output: any CPU, any context (takes the console lock, irqs off). */
 /* Rate-limited reports: say the n-th occurrence (from 1) of a counted

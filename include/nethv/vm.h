@@ -136,6 +136,8 @@ int vm_boot_state_set(struct vm *vm, const struct vmm_boot *b);
 struct vcpu_sregs;
 /* The target of the guest's IDT gate for `vector` under `s`, ~0 if none (kernel/gpa.c). */
 uint64_t vm_idt_target(struct vm *vm, const struct vcpu_sregs *s, unsigned vector);
+/* Up to VMM_INSN_MAX bytes at CS:RIP into rq->insn (kernel/gpa.c). */
+void vm_fetch_insn(struct vm *vm, struct vmm_request *rq, uint64_t cs_base);
 /* Stop the VM (any CPU) with the guest's or the kernel's code. */
 void vm_stop(struct vm *vm, int code, const char *why);
 /* kernel/vm.c: control bytes of `line` as \xNN into out[cap]; bytes of line taken */
@@ -164,6 +166,8 @@ unsigned vcpu_insn_len(struct vcpu *v, const struct vcpu_exit *e, unsigned fallb
 /* An MMIO exit's instruction length if it was a plain store (MOV to memory,
  * no REP), else 0: what a kernel fast path may step over (kernel/exit.c). */
 unsigned vcpu_store_len(struct vcpu *v, const struct vcpu_exit *e);
+/* Step the vCPU's RIP past len bytes (owner CPU; kernel/exit.c). */
+void vcpu_advance_rip(struct vcpu *v, unsigned len);
 bool vms_all_stopped(void);
 /* vCPU 0's CPU, between guest runs: expire the VM's due device timers. */
 void vm_dev_timers_run(struct vm *vm);

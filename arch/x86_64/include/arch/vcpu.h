@@ -16,7 +16,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <arch/vcpu_gprs.h>
-#include <nethv/spinlock.h>
 
 /* ---- guest state ------------------------------------------------------- */
 
