@@ -14,7 +14,12 @@
  * its length.  The fake ports check what they are given: batch size,
  * lengths, no hairpin, tags as the VLAN rules say, partial checksums only
  * where accepted; after each batch the counters must add up and every
- * completed checksum must verify.
+ * completed checksum must verify.  Between batches the VM ports' receive
+ * filters (promiscuous, all-multicast, multicast lists) and MACs change
+ * (switch_set_rx_filter, switch_set_mac): a VM port gets another port's
+ * known unicast only in promiscuous mode, and a group only if its list
+ * has it; a moved MAC is its port's static entry, and no two VM ports
+ * ever hold the same MAC.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,6 +41,7 @@ static struct sw_port port[NPORTS];
 static unsigned limit[NPORTS];          /* frames a port takes per call */
 static uint64_t seen, taken;            /* frames given to / taken by xmit */
 static const struct sw_port *cur_in;
+static uint64_t cur_now;
 
 static const uint8_t macs[][6] = {
     { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
@@ -71,6 +77,20 @@ static unsigned fx(struct sw_port *p, struct pkt *const *pkts, unsigned n)
             CHECK(k->len <= ETH_HLEN + ETH_VLAN_HLEN + (p->mtu ? p->mtu : ETH_DATA_MAX));
         }
         CHECK(k->in_port == cur_in->id);
+        const uint8_t *dst = k->data;
+        if (!p->uplink && !(dst[0] & 1)) {
+            /* another port's known unicast: a copy for a promiscuous port */
+            int q = switch_lookup(dst, p->vlan, cur_now);
+            if (q >= 0 && q != p->id && q != cur_in->id)
+                CHECK(__atomic_load_n(&sw_promisc, __ATOMIC_RELAXED) & (1u << p->id));
+        }
+        if (!p->uplink && (dst[0] & 1) && memcmp(dst, macs[0], 6) &&
+            (__atomic_load_n(&sw_mc_filter, __ATOMIC_RELAXED) & (1u << p->id))) {
+            bool listed = false;        /* a group through a filter: listed */
+            for (uint32_t j = 0; j < p->mc_n; j++)
+                listed |= p->mc[j] == mac_key(dst, 0);
+            CHECK(listed);
+        }
         volatile uint8_t touch = k->data[k->len - 1];   /* readable to the end */
         (void)touch;
         bool tagged = be16(k->data + 12) == ETH_P_8021Q;
@@ -157,6 +177,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     while (in.n) {
         unsigned op = get8(&in);
+        if ((op & 0x41) == 0x41) {      /* a control op instead of a batch */
+            unsigned c = get8(&in);
+            struct sw_port *vp = &port[2 + c % 4];
+            if (op & 0x80) {
+                /* a MAC change: one of the set, or a new locally administered one */
+                uint8_t m[6] = { 0x02, 0x42, 0, 0, 0, (uint8_t)get8(&in) };
+                const uint8_t *want = (c & 0x10) ? m : macs[(c >> 5) % 9];
+                uint8_t before[6];
+                memcpy(before, vp->mac, 6);
+                if (!switch_set_mac(vp, want, c & 8, now)) {
+                    CHECK(!memcmp(vp->mac, want, 6));
+                    if (vp->has_mac)
+                        CHECK(switch_lookup(want, vp->vlan, now) == vp->id);
+                } else {
+                    CHECK(!memcmp(vp->mac, before, 6));
+                }
+                for (unsigned a = 2; a < NPORTS; a++)
+                    for (unsigned b = a + 1; b < NPORTS; b++)
+                        CHECK(!port[a].has_mac || !port[b].has_mac || port[a].vlan != port[b].vlan ||
+                              memcmp(port[a].mac, port[b].mac, 6));
+            } else {
+                struct sw_rx_filter f = { .active = c & 1, .promisc = c & 2, .allmulti = c & 4,
+                                          .nmc = (c >> 3) % 4 == 3 ? SW_MC_MAX + 1 : (c >> 3) % 4 };
+                for (unsigned j = 0; j < f.nmc && j < SW_MC_MAX; j++)
+                    memcpy(f.mc[j], macs[j ? 1 : 0], 6);
+                if (f.nmc && f.nmc <= SW_MC_MAX)
+                    memcpy(f.mc[0], (const uint8_t[]){ 0x33, 0x33, 0, 0, 0, (uint8_t)get8(&in) }, 6);
+                switch_set_rx_filter(vp, &f);
+            }
+            continue;
+        }
         struct sw_port *ip = &port[op % NPORTS];
         unsigned n = 1 + get8(&in) % MAXN;
         now += (op >> 3) * (op >> 3) * 1000ull;   /* up to ~ SW_AGE_MS in one step */
@@ -213,6 +264,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ind0 += ip->st.drops[c];
 
         cur_in = ip;
+        cur_now = now;
         bool exhaust = (op & 6) == 6;   /* scratch pool taken: the stack fallback */
         for (unsigned i = 0; exhaust && i < SW_SCRATCH; i++)
             sw_scratch[i].busy = 1;
