@@ -128,6 +128,39 @@ static bool csum_verifies(const uint8_t *d, uint32_t start, uint32_t len, uint16
     return s == 0xffff;
 }
 
+/* A well-formed TSO frame in t[0..len): the MACs already there, IPv4 (or
+ * IPv6 with v6) with the lengths of len, TCP with a 20-byte header and the
+ * given flags (CWR only as the fuzzer's ECN bit decides: pkt_gso_check
+ * judges), the payload as it was. */
+static uint64_t tso_built;
+static void build_tso(uint8_t *t, uint32_t len, bool v6, uint8_t flags)
+{
+    uint32_t l3 = 14, l4 = v6 ? 54 : 34;
+    t[12] = v6 ? 0x86 : 0x08;
+    t[13] = v6 ? 0xdd : 0x00;
+    memset(t + l3, 0, l4 + 20 - l3);
+    if (v6) {
+        t[l3] = 0x60;
+        t[l3 + 4] = (uint8_t)((len - l4) >> 8);
+        t[l3 + 5] = (uint8_t)(len - l4);
+        t[l3 + 6] = 6;
+        t[l3 + 7] = 64;
+        t[l3 + 23] = 1;                 /* ::1 -> ::2 */
+        t[l3 + 39] = 2;
+    } else {
+        t[l3] = 0x45;
+        t[l3 + 2] = (uint8_t)((len - l3) >> 8);
+        t[l3 + 3] = (uint8_t)(len - l3);
+        t[l3 + 6] = 0x40;               /* DF */
+        t[l3 + 8] = 64;
+        t[l3 + 9] = 6;
+        memcpy(t + l3 + 12, (const uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+    }
+    t[l4 + 1] = 80;                     /* ports 0 -> 80 */
+    t[l4 + 12] = 0x50;                  /* 20-byte header */
+    t[l4 + 13] = flags;
+}
+
 static uint64_t sum_st(size_t off)
 {
     uint64_t s = 0;
@@ -233,10 +266,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 tmp[12] = 0x08;
                 tmp[13] = 0x00;
             }
+            bool valid_tso = (cf & 0xc8) == 0x48;   /* a well-formed TSO frame (below) */
+            unsigned l4 = cf & 16 ? 54 : 34;
+            if (valid_tso) {
+                if (len < l4 + 21)
+                    len = l4 + 21;
+                build_tso(tmp, len, cf & 16, (uint8_t)get8(&in));
+            }
             buf[i] = malloc(len ? len : 1);
             CHECK(buf[i]);
             memcpy(buf[i], tmp, len);
             pk[i] = (struct pkt){ .data = buf[i], .len = len };
+            if (valid_tso) {
+                pk[i].csum_flags = PKT_CSUM_PARTIAL;
+                pk[i].csum_start = (uint16_t)l4;
+                pk[i].csum_offset = 16;
+                pk[i].gso_type = (uint8_t)((cf & 16 ? PKT_GSO_TCPV6 : PKT_GSO_TCPV4) | (cf & 32 ? PKT_GSO_ECN : 0));
+                pk[i].gso_size = (uint16_t)(24 + get8(&in));
+                seed[i] = -1;
+                v[i] = &pk[i];
+                tso_built++;
+                continue;
+            }
             if (cf & 1) {
                 pk[i].csum_flags = PKT_CSUM_PARTIAL;
                 pk[i].csum_start = (uint16_t)(cf & 2 ? get16(&in) : 14 + get8(&in));
