@@ -213,9 +213,6 @@ static uint8_t gso_bits(uint64_t features, unsigned tso4, unsigned tso6, unsigne
     return b && (features & VIRTIO_BIT(ecn)) ? b | SW_GSO_ECN : b;
 }
 
-#define GUEST_OFFLOADS (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
-                        VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
-
 /* The RX offloads now on (negotiated at start, CTRL_GUEST_OFFLOADS after);
  * both locks held. */
 static void vnet_guest_offloads(struct vnet *vn, uint64_t on)
@@ -264,7 +261,7 @@ int vm_net_start(unsigned vm_id, unsigned port, uint64_t features,
     if (!rc) {
         vn->host_gso = gso_bits(features, VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
                                 VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_CSUM);
-        vn->guest_offers = features & GUEST_OFFLOADS;
+        vn->guest_offers = features & VIRTIO_NET_GUEST_OFFLOADS;
         vnet_guest_offloads(vn, vn->guest_offers);
         vn->up[VQ_RX] = q[VQ_RX].size != 0;
         vn->up[VQ_TX] = q[VQ_TX].size != 0;

@@ -168,20 +168,26 @@ static bool touches(unsigned off, unsigned size, unsigned reg, unsigned len)
 
 /* ---- interrupt routes and the notify area --------------------------------------- */
 
-/* Tell the kernel queue qi's MSI-X route: masked when it has no vector, the
- * entry is masked, the function is masked or MSI-X is disabled. */
-static void vnet_route(struct vmm *m, struct vmm_vnet *d, unsigned qi)
+/* Is vector v (< VNET_NVEC) masked: its entry, the function, or MSI-X off? */
+static bool vnet_vector_masked(const struct vmm_vnet *d, unsigned v)
 {
     const uint8_t *mc = &d->f->cfg[d->msix_cap + 2];
     uint16_t ctl = (uint16_t)(mc[0] | mc[1] << 8);
+    return !(ctl & PCI_MSIX_ENABLE) || (ctl & PCI_MSIX_MASKALL) ||
+           (d->msix[v].ctrl & VNET_MSIX_CTRL_MASKED);
+}
+
+/* Tell the kernel queue qi's MSI-X route: masked when it has no vector or
+ * the vector is masked. */
+static void vnet_route(struct vmm *m, struct vmm_vnet *d, unsigned qi)
+{
     unsigned v = d->q[qi].vector;
     struct vmm_net_msi msi = { .masked = true };
     if (v < VNET_NVEC) {
         const struct vnet_msix_entry *e = &d->msix[v];
         msi.addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
         msi.data = e->data;
-        msi.masked = !(ctl & PCI_MSIX_ENABLE) || (ctl & PCI_MSIX_MASKALL) ||
-                     (e->ctrl & VNET_MSIX_CTRL_MASKED);
+        msi.masked = vnet_vector_masked(d, v);
     }
     vm_net_set_msi(m->vm_id, d->port, qi, &msi);
 }
@@ -190,13 +196,10 @@ static void vnet_route(struct vmm *m, struct vmm_vnet *d, unsigned qi)
  * change's) on MSI-X vector v, or held as *pending while masked. */
 static void vnet_msix_send(struct vmm *m, struct vmm_vnet *d, unsigned v, bool *pending)
 {
-    const uint8_t *mc = &d->f->cfg[d->msix_cap + 2];
-    uint16_t ctl = (uint16_t)(mc[0] | mc[1] << 8);
     if (v >= VNET_NVEC)
         return;
     const struct vnet_msix_entry *e = &d->msix[v];
-    *pending = !(ctl & PCI_MSIX_ENABLE) || (ctl & PCI_MSIX_MASKALL) ||
-               (e->ctrl & VNET_MSIX_CTRL_MASKED);
+    *pending = vnet_vector_masked(d, v);
     if (!*pending)
         vmm_msi(m, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
 }

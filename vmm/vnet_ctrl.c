@@ -9,8 +9,6 @@
 #include "vnet_ctrl.h"
 
 #define HAS(f) ((features & VIRTIO_BIT(VIRTIO_NET_F_##f)) != 0)
-#define GUEST_OFFLOAD_BITS (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
-                            VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -93,7 +91,7 @@ enum vnet_ctrl_result vnet_ctrl_parse(const uint8_t *b, size_t len, bool truncat
         out->kind = VMM_NET_CTRL_OFFLOADS;
         out->offloads = le32(d) | (uint64_t)le32(d + 4) << 32;
         /* 5.1.6.5.6.2: only offloads that were negotiated */
-        if (out->offloads & ~(features & GUEST_OFFLOAD_BITS))
+        if (out->offloads & ~(features & VIRTIO_NET_GUEST_OFFLOADS))
             return VNET_CTRL_REFUSE;
         return VNET_CTRL_KERNEL;
     }

@@ -42,6 +42,9 @@
 #define VIRTIO_NET_F_CTRL_MAC_ADDR      23  /* the driver sets the MAC by command */
 
 #define VIRTIO_BIT(b)                   (1ull << (b))
+/* the RX offloads CTRL_GUEST_OFFLOADS turns on and off (5.1.6.5.6.1) */
+#define VIRTIO_NET_GUEST_OFFLOADS (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | \
+                                   VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))
 
 /* virtio-net device id and PCI ids (4.1.2: modern device id 0x1040 + id) */
 #define VIRTIO_ID_NET                   1
